@@ -1,0 +1,53 @@
+"""Building the default dataset into a store, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ..store import Store
+from . import cities, frameworks, organizations, states, twinning
+from .context import BuildContext
+
+#: (step name, builder) in the order they run; later steps use what earlier ones built.
+STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
+    ("states", states.build),
+    ("cities", cities.build),
+    ("organisations and city networks", organizations.build),
+    ("SDG framework", frameworks.build_sdg),
+    ("Paris Agreement", frameworks.build_paris),
+    ("twinning network", twinning.build),
+]
+
+
+def build_default(store: Store, *, force: bool = False,
+                  progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Fill ``store`` with the default dataset and return the run's summary.
+
+    With ``force`` the store's current contents are replaced. The whole build is one
+    transaction: if any step fails, the store is left exactly as it was.
+    """
+    t0 = time.perf_counter()
+    with store.transaction() as conn:
+        if force:
+            store.clear(conn)
+        elif not store.is_empty():
+            from ..errors import CitydipError
+
+            raise CitydipError("the store already holds data; use --force to rebuild it")
+        run_id = store.start_run(conn, "default-dataset", "citydiplomacy default dataset")
+        ctx = BuildContext(store=store, conn=conn, run_id=run_id)
+        timings = {}
+        for i, (name, step) in enumerate(STEPS):
+            if progress:
+                progress(name, i, len(STEPS))
+            t = time.perf_counter()
+            step(ctx)
+            timings[name] = round(time.perf_counter() - t, 2)
+        if progress:
+            progress("done", len(STEPS), len(STEPS))
+        summary = {"counts": ctx.counts, "report": ctx.report, "seconds": timings,
+                   "total_seconds": round(time.perf_counter() - t0, 2)}
+        store.finish_run(conn, run_id, summary)
+    cities.load_records.cache_clear()  # the GeoNames records are large; free them
+    return summary

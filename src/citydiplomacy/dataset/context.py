@@ -1,0 +1,129 @@
+"""State shared by the dataset builders during one build."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy import Connection
+
+from ..model import Actor, Provenance, Tie
+from ..store import Store
+from ..store import schema
+from ..text import normalize
+
+
+def data_path(*parts: str):
+    """A file shipped in ``citydiplomacy/data``."""
+    return resources.files("citydiplomacy").joinpath("data", *parts)
+
+
+def load_yaml(*parts: str) -> Any:
+    with data_path(*parts).open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def provenance_from(d: dict[str, Any], *, default_licence: str = "facts; see url") -> Provenance:
+    """A :class:`Provenance` from a curated ``source:`` mapping."""
+    return Provenance.parse({
+        "source": d.get("name") or d.get("source") or d.get("url"),
+        "url": d.get("url"),
+        "licence": d.get("licence") or default_licence,
+        "as_of": d.get("as_of"),
+        "note": d.get("note"),
+    })
+
+
+@dataclass
+class BuildContext:
+    """What the builders share: the connection, the run, and indexes built on the way."""
+
+    store: Store
+    conn: Connection
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    actor_ids: set[str] = field(default_factory=set)
+    framework_ids: set[str] = field(default_factory=set)
+    #: (normalised name, ISO2) -> city ids, most populous first
+    city_index: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    city_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    geonames_to_actor: dict[int, str] = field(default_factory=dict)
+    _prov_cache: dict[tuple, int] = field(default_factory=dict)
+    _tie_keys: set[tuple] = field(default_factory=set)
+
+    def provenance(self, prov: Provenance) -> int:
+        key = tuple(prov.model_dump().values())
+        if key not in self._prov_cache:
+            self._prov_cache[key] = self.store.add_provenance(self.conn, prov, self.run_id)
+        return self._prov_cache[key]
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def actor_row(self, actor: Actor, prov_id: int, importance: float = 0.0) -> dict[str, Any]:
+        row = actor.model_dump()
+        row["axes"] = ",".join(a.value for a in actor.axes)
+        row["kind"] = actor.kind.value
+        row["layer"] = actor.layer.value
+        row["importance"] = importance
+        row["attrs"] = row["attrs"] or None
+        row["provenance_id"] = prov_id
+        return row
+
+    def add_actors(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if row["id"] in self.actor_ids:
+                raise ValueError(f"duplicate actor id '{row['id']}' in the default dataset")
+            self.actor_ids.add(row["id"])
+        self.store.insert_many(self.conn, schema.actors, rows)
+        self.count("actors", len(rows))
+
+    def alias_rows(self, actor_id: str, names: dict[str | None, list[str]] | list[str],
+                   prov_id: int) -> list[dict[str, Any]]:
+        """Alias rows for ``names`` (a list, or lists by language), one per distinct key."""
+        if isinstance(names, list):
+            names = {None: names}
+        seen: set[str] = set()
+        rows = []
+        for lang, values in names.items():
+            for name in values or []:
+                norm = normalize(name)
+                if not norm or norm in seen:
+                    continue
+                seen.add(norm)
+                rows.append({"actor_id": actor_id, "name": name, "norm": norm, "lang": lang,
+                             "provenance_id": prov_id})
+        return rows
+
+    def add_aliases(self, rows: list[dict[str, Any]]) -> None:
+        self.store.insert_many(self.conn, schema.aliases, rows)
+        self.count("aliases", len(rows))
+
+    def tie_row(self, tie: Tie, prov_id: int, target_type: str = "actor") -> dict[str, Any] | None:
+        """A row for ``tie``, or None when the same tie was already added in this build."""
+        key = (tie.source, tie.target, tie.type.value, tie.since or "")
+        if key in self._tie_keys:
+            return None
+        self._tie_keys.add(key)
+        row = tie.model_dump()
+        row.update(type=tie.type.value, status=tie.status.value,
+                   axes=",".join(a.value for a in tie.axes), target_type=target_type,
+                   provenance_id=prov_id)
+        return row
+
+    def add_ties(self, rows: list[dict[str, Any] | None]) -> int:
+        rows = [r for r in rows if r is not None]
+        self.store.insert_many(self.conn, schema.ties, rows)
+        for r in rows:
+            self.count(f"ties.{r['type']}")
+        return len(rows)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

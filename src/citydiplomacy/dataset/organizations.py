@@ -1,0 +1,138 @@
+"""Curated organisations: global institutions and geopolitical blocs (macro), regional
+cooperation bodies (meso) and transnational city networks (micro), from
+``curated/organizations.yaml`` and ``curated/city_networks.yaml``.
+
+Each entry names its public source and an as-of date; so does each membership list.
+Member states and member organisations become ``member_of`` ties, observer states
+``participates_in`` ties, member cities ``member_of`` ties, and the city that hosts
+the secretariat a ``hosts`` tie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import countries
+from ..model import Actor, Tie
+from ..text import normalize
+from ..vocab import Layer
+from . import cities
+from .context import BuildContext, load_yaml, provenance_from
+
+#: Search-ranking importance by layer: an organisation ranks with the largest cities.
+IMPORTANCE = {Layer.MACRO: 1e9, Layer.MESO: 5e8, Layer.MICRO: 2e8}
+
+FILES = (("organizations.yaml", "organizations"), ("city_networks.yaml", "networks"))
+
+
+def _entries() -> list[dict[str, Any]]:
+    out = []
+    for fname, key in FILES:
+        for entry in load_yaml("curated", fname)[key]:
+            entry["_file"] = fname
+            out.append(entry)
+    return out
+
+
+def _find_city(ctx: BuildContext, spec: dict[str, Any]) -> str | None:
+    gid = spec.get("geonameid")
+    if gid and int(gid) in ctx.geonames_to_actor:
+        return ctx.geonames_to_actor[int(gid)]
+    country = countries.lookup_code(str(spec.get("country", "")))
+    if country is None:
+        return None
+    ids = ctx.city_index.get((normalize(spec["name"]), country.alpha2))
+    if not ids:
+        return None
+    return max(ids, key=lambda i: ctx.city_info[i]["population"])
+
+
+def build(ctx: BuildContext) -> None:
+    entries = _entries()
+    actors, aliases = [], []
+    for e in entries:
+        prov_id = ctx.provenance(provenance_from(e["source"]))
+        attrs = {k: e[k] for k in ("note", "url") if e.get(k)}
+        if e.get("seat"):
+            attrs["seat"] = e["seat"]
+        actor = Actor.parse({
+            "id": e["id"], "name": e["name"], "kind": e["kind"], "layer": e.get("layer"),
+            "wikidata": e.get("wikidata"), "founded": e.get("founded"), "axes": e.get("axes"),
+            "attrs": attrs}, file=e["_file"])
+        actors.append(ctx.actor_row(actor, prov_id, IMPORTANCE[actor.layer]))
+        names: dict[str | None, list[str]] = {None: [e["name"], e["id"]]}
+        for lang, values in (e.get("aliases") or {}).items():
+            names[lang] = values if isinstance(values, list) else [values]
+        aliases.extend(ctx.alias_rows(actor.id, names, prov_id))
+    ctx.add_actors(actors)
+    ctx.add_aliases(aliases)
+    for layer in Layer:
+        ctx.count(f"organizations.{layer.value}",
+                  sum(1 for a in actors if a["layer"] == layer.value))
+    _add_missing_member_cities(ctx, entries)
+    ties = []
+    for e in entries:
+        ties.extend(_membership_ties(ctx, e))
+        seat = e.get("seat")
+        if seat:
+            city = _find_city(ctx, {"name": seat.get("city", ""), "country": seat.get("country", ""),
+                                    "geonameid": seat.get("geonameid")})
+            if city:
+                prov_id = ctx.provenance(provenance_from(e["source"]))
+                ties.append(ctx.tie_row(Tie(source=city, target=e["id"], type="hosts",
+                                            axes=e.get("axes") or []), prov_id))
+            else:
+                ctx.report.setdefault("unresolved_seats", []).append(f"{e['id']}: {seat}")
+    ctx.add_ties(ties)
+
+
+def _add_missing_member_cities(ctx: BuildContext, entries: list[dict[str, Any]]) -> None:
+    """Member cities below 15,000 inhabitants come from GeoNames cities500 by id."""
+    wanted = {int(c["geonameid"]) for e in entries
+              for c in ((e.get("members") or {}).get("cities") or [])
+              if c.get("geonameid") and int(c["geonameid"]) not in ctx.geonames_to_actor}
+    if not wanted:
+        return
+    records = [r for r in cities.load_records("cities500.json").values()
+               if int(r["geonameid"]) in wanted]
+    prov_id = ctx.provenance(cities.geonames_provenance())
+    ctx.count("towns", len(cities.add_cities(ctx, records, prov_id, source_file="cities500")))
+
+
+def _membership_ties(ctx: BuildContext, e: dict[str, Any]) -> list:
+    members = e.get("members") or {}
+    if not members:
+        return []
+    prov_id = ctx.provenance(provenance_from(members.get("source") or e["source"]))
+    axes = e.get("axes") or []
+    rows = []
+
+    def tie(source: str, kind: str, spec: dict[str, Any]):
+        return ctx.tie_row(Tie.parse({
+            "source": source, "target": e["id"], "type": kind, "since": spec.get("since"),
+            "until": spec.get("until"), "status": spec.get("status"), "axes": axes,
+            "note": spec.get("note")}, file=e["_file"]), prov_id)
+
+    for key, kind in (("states", "member_of"), ("observers", "participates_in")):
+        for spec in members.get(key) or []:
+            spec = spec if isinstance(spec, dict) else {"state": spec}
+            state = countries.require_code(spec["state"], field=f"{e['id']}.members.{key}")
+            if state.alpha3.lower() not in ctx.actor_ids:
+                ctx.report.setdefault("unknown_member_states", []).append(f"{e['id']}: {state.alpha3}")
+                continue
+            rows.append(tie(state.alpha3.lower(), kind, spec))
+    for spec in members.get("organizations") or []:
+        spec = spec if isinstance(spec, dict) else {"organization": spec}
+        org = spec.get("organization") or spec.get("id")
+        if org not in ctx.actor_ids:
+            ctx.report.setdefault("unknown_member_organizations", []).append(f"{e['id']}: {org}")
+            continue
+        rows.append(tie(org, "member_of", spec))
+    for spec in members.get("cities") or []:
+        city = _find_city(ctx, spec)
+        if city is None:
+            ctx.report.setdefault("unresolved_member_cities", []).append(
+                f"{e['id']}: {spec.get('name')} ({spec.get('country')})")
+            continue
+        rows.append(tie(city, "member_of", spec))
+    return rows

@@ -1,0 +1,39 @@
+"""Exceptions raised by citydiplomacy. Each carries a message a person can act on."""
+
+from __future__ import annotations
+
+
+class CitydipError(Exception):
+    """Base class: a problem the user can fix; the CLI prints it without a traceback."""
+
+
+class ValidationError(CitydipError, ValueError):
+    """A value does not fit the domain model (unknown kind, bad date, unknown ISO code...)."""
+
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None,
+                 file: str | None = None):
+        self.field = field
+        self.row = row
+        self.file = file
+        where = []
+        if file:
+            where.append(f"file {file}")
+        if row is not None:
+            where.append(f"row {row}")
+        if field:
+            where.append(f"field '{field}'")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix + message)
+        self.detail = message
+
+
+class NotFoundError(CitydipError, LookupError):
+    """No actor, framework item or record matches what was asked for."""
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None):
+        self.suggestions = suggestions or []
+        super().__init__(message)
+
+
+class StoreError(CitydipError):
+    """The store file cannot be used (corrupt, foreign, or from a newer version)."""

@@ -1,0 +1,88 @@
+"""The Python API: ``citydiplomacy.open()`` returns an :class:`Observatory`, the same
+operations as the command line (search, get, ties, profile, frameworks, status)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from . import actors as _actors
+from . import frameworks as _frameworks
+from . import profile as _profile
+from . import search as _search
+from . import status as _status
+from .paths import resolve_store_path
+from .store import Store
+
+
+class Observatory:
+    """A store plus the operations on it. Use :func:`open` to get one."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- building -------------------------------------------------------------------
+    def init(self, *, force: bool = False,
+             progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+        """Build the default dataset into the store (``force`` replaces what is there)."""
+        from .dataset import build_default
+
+        return build_default(self.store, force=force, progress=progress)
+
+    def is_empty(self) -> bool:
+        return self.store.is_empty()
+
+    # -- reading --------------------------------------------------------------------
+    def search(self, text: str, *, kind: str | None = None, country: str | None = None,
+               layer: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Actors matching ``text`` in any name, alias or language, best first."""
+        return _search.search(self.store, text, kind=kind, country=country, layer=layer, limit=limit)
+
+    def get(self, ref: str) -> dict[str, Any]:
+        """One actor from an id, a Wikidata QID, a GeoNames id or a name."""
+        return _actors.resolve_actor(self.store, ref)
+
+    def ties(self, ref: str, *, type: str | None = None, layer: str | None = None,  # noqa: A002
+             axis: str | None = None) -> list[dict[str, Any]]:
+        """The ties of an actor, filtered by tie type, the other end's layer, or axis."""
+        actor = _actors.resolve_actor(self.store, ref)
+        return _actors.list_ties(self.store, actor["id"], type=type, layer=layer, axis=axis)
+
+    def profile(self, ref: str) -> dict[str, Any]:
+        """The diplomacy profile of a city (or any actor)."""
+        return _profile.build_profile(self.store, ref)
+
+    def frameworks(self) -> list[dict[str, Any]]:
+        return _frameworks.list_frameworks(self.store)
+
+    def framework(self, framework: str = "sdg", code: str | None = None, *,
+                  lang: str = "en") -> dict[str, Any]:
+        """A framework's top level, or one item and its children, in ``lang``."""
+        return _frameworks.browse(self.store, framework, code, lang=lang)
+
+    def status(self) -> dict[str, Any]:
+        return _status.store_status(self.store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Observatory {self.store.path or self.store.url}>"
+
+
+def open(path: str | os.PathLike | None = None, *, home: str | os.PathLike | None = None,  # noqa: A001
+         build: bool = True,
+         progress: Callable[[str, int, int], None] | None = None) -> Observatory:
+    """Open the store at ``path`` (a file or a directory), in ``home``, or in the default
+    home (``$CITYDIP_HOME`` or the per-user data directory). An empty store gets the
+    default dataset on first use unless ``build=False``."""
+    obs = Observatory(Store(resolve_store_path(path, home=home)))
+    if build and obs.is_empty():
+        obs.init(progress=progress)
+    return obs

@@ -1,0 +1,127 @@
+"""A city's diplomacy profile: its ties to each layer, its networks per axis, its
+twinning partners by country and bloc, and how it reaches the macro layer."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy import select
+
+from .actors import list_ties, resolve_actor
+from .store import Store
+from .store.schema import actors, ties
+from .vocab import Axis, Layer
+
+#: Tie types that lead "upward", from an actor to a body it belongs or answers to.
+UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner_of")
+BLOC_KINDS = ("geopolitical_bloc", "international_organization", "regional_organization")
+
+
+def build_profile(store: Store, ref: str) -> dict[str, Any]:
+    """The diplomacy profile of the actor ``ref`` names (a city, typically)."""
+    actor = resolve_actor(store, ref, prefer_kind="city")
+    aid = actor["id"]
+    all_ties = list_ties(store, aid)
+
+    by_layer: dict[str, Counter] = {layer.value: Counter() for layer in Layer}
+    for t in all_ties:
+        if t["other_layer"]:
+            by_layer[t["other_layer"]][t["type"]] += 1
+
+    networks = [t for t in all_ties if t["type"] == "member_of" and t["other_kind"] == "city_network"]
+    network_axes = _axes_of(store, [t["other"] for t in networks])
+    per_axis: dict[str, list[dict[str, str]]] = {a.value: [] for a in Axis}
+    for t in networks:
+        for axis in network_axes.get(t["other"], []):
+            per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"]})
+
+    partners = [t for t in all_ties if t["type"] == "twinned_with"]
+    by_country = Counter(t["other_country"] or "?" for t in partners)
+    blocs = _blocs_of_states(store, {c.lower() for c in by_country if c != "?"})
+    by_bloc: Counter = Counter()
+    for country, n in by_country.items():
+        for bloc in blocs.get(country.lower(), []):
+            by_bloc[bloc] += n
+
+    return {
+        "actor": {k: actor[k] for k in ("id", "name", "kind", "layer", "country", "population",
+                                         "admin1", "lat", "lon", "wikidata", "geonames_id",
+                                         "attrs", "provenance")},
+        "alternatives": [{"id": a["id"], "name": a["name"], "country": a["country"]}
+                         for a in actor.get("alternatives", [])],
+        "ties_by_layer": {layer: dict(c) for layer, c in by_layer.items()},
+        "networks_by_axis": per_axis,
+        "twinning": {
+            "partners": sorted(({"id": t["other"], "name": t["other_name"], "country": t["other_country"]}
+                                for t in partners), key=lambda p: (p["country"] or "", p["name"] or "")),
+            "by_country": dict(by_country.most_common()),
+            "by_bloc": dict(by_bloc.most_common()),
+        },
+        "reach": macro_reach(store, aid),
+    }
+
+
+def _axes_of(store: Store, ids: list[str]) -> dict[str, list[str]]:
+    if not ids:
+        return {}
+    with store.connect() as conn:
+        rows = conn.execute(select(actors.c.id, actors.c.axes).where(actors.c.id.in_(ids)))
+        return {r.id: [a for a in (r.axes or "").split(",") if a] or ["engagement"] for r in rows}
+
+
+def _blocs_of_states(store: Store, states: set[str]) -> dict[str, list[str]]:
+    """state id -> names of the blocs and organisations it is a member of."""
+    if not states:
+        return {}
+    out: dict[str, list[str]] = defaultdict(list)
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(ties.c.source, actors.c.name)
+            .join(actors, actors.c.id == ties.c.target)
+            .where(ties.c.source.in_(states), ties.c.type == "member_of",
+                   ties.c.status == "active", actors.c.kind.in_(BLOC_KINDS)))
+        for r in rows:
+            out[r.source].append(r.name)
+    return out
+
+
+def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
+    """How an actor reaches macro-layer actors within two upward steps.
+
+    A route is ``actor → macro`` (direct), or ``actor → X → macro`` where X is its state
+    (``located_in``), a network or body it belongs to, or a body it hosts. Returns the
+    macro actors reached with the intermediaries of each route, and counts by channel.
+    """
+    with store.connect() as conn:
+        first = conn.execute(
+            select(ties.c.type, ties.c.target, actors.c.name, actors.c.kind, actors.c.layer)
+            .join(actors, actors.c.id == ties.c.target)
+            .where(ties.c.source == actor_id, ties.c.type.in_(UPWARD), ties.c.status != "ended")).all()
+        hosted = conn.execute(
+            select(ties.c.type, ties.c.target, actors.c.name, actors.c.kind, actors.c.layer)
+            .join(actors, actors.c.id == ties.c.target)
+            .where(ties.c.source == actor_id, ties.c.type == "hosts")).all()
+        steps = {r.target: r for r in list(first) + list(hosted)}
+        reached: dict[str, dict[str, Any]] = {}
+        for r in steps.values():
+            if r.layer == "macro":
+                reached.setdefault(r.target, {"id": r.target, "name": r.name, "via": []})["via"].append(
+                    {"channel": "direct", "tie": r.type})
+        middle = [k for k, r in steps.items() if r.layer != "macro"]
+        if middle:
+            second = conn.execute(
+                select(ties.c.source, ties.c.type, ties.c.target, actors.c.name)
+                .join(actors, actors.c.id == ties.c.target)
+                .where(ties.c.source.in_(middle), ties.c.type.in_(UPWARD), ties.c.status != "ended",
+                       actors.c.layer == "macro"))
+            for r in second:
+                via = steps[r.source]
+                channel = {"state": "state", "city_network": "network"}.get(via.kind, via.kind)
+                reached.setdefault(r.target, {"id": r.target, "name": r.name, "via": []})["via"].append(
+                    {"channel": channel, "through": r.source, "through_name": via.name, "tie": r.type})
+    channels = Counter(v["channel"] for m in reached.values() for v in m["via"])
+    intermediaries = {v["through"] for m in reached.values() for v in m["via"] if "through" in v}
+    return {"macro_actors": sorted(reached.values(), key=lambda m: m["name"]),
+            "count": len(reached), "by_channel": dict(channels),
+            "intermediaries": sorted(intermediaries)}

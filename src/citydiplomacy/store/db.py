@@ -1,0 +1,199 @@
+"""Opening, migrating and writing to the store.
+
+Writes go through :meth:`Store.transaction`: everything inside one ``with`` block is
+applied completely or not at all, so a failed load leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Connection, create_engine, event, inspect, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from ..errors import StoreError
+from ..model import Provenance
+from . import schema
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_HEAD = "0002"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _check_sqlite_file(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a store file")
+    with path.open("rb") as fh:
+        magic = fh.read(16)
+    if magic != _SQLITE_MAGIC:
+        raise StoreError(
+            f"{path} is not a citydiplomacy store: it is not an SQLite database. "
+            "Point --home or CITYDIP_HOME at another directory, or move the file away "
+            "and run 'citydip init'.")
+
+
+class Store:
+    """A citydiplomacy store, opened and migrated to the current schema.
+
+    ``Store(path)`` opens (creating if needed) an SQLite file; ``Store(url=...)`` takes
+    any SQLAlchemy URL (PostgreSQL follows with the same code).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, url: str | None = None,
+                 migrate: bool = True):
+        if url is None:
+            if path is None:
+                raise ValueError("give a path or a url")
+            self.path: Path | None = Path(path)
+            _check_sqlite_file(self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{self.path}"
+        else:
+            self.path = None
+        self.url = url
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            self._check_schema()
+            if migrate:
+                self.migrate()
+        except StoreError:
+            self.engine.dispose()
+            raise
+        except DatabaseError as exc:
+            self.engine.dispose()
+            raise StoreError(f"{self.path or url} cannot be opened as a store: {exc.orig}") from None
+
+    # -- schema -----------------------------------------------------------------------
+
+    def schema_version(self) -> str | None:
+        """The Alembic revision the store is at, or None for an empty store."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    def _check_schema(self) -> None:
+        with self.engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+        where = self.path or self.url
+        if tables and "alembic_version" not in tables:
+            raise StoreError(
+                f"{where} is an SQLite database but not a citydiplomacy store (it holds "
+                f"tables {', '.join(sorted(tables)[:5])}). Use another --home.")
+        version = self.schema_version()
+        if version is not None and version not in _known_revisions():
+            raise StoreError(
+                f"{where} was written by a newer citydiplomacy (schema {version}); "
+                "upgrade the package: pip install -U citydiplomacy")
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to ``revision`` (default: the newest). Data is kept."""
+        from alembic import command
+
+        with self.engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+
+    # -- writing ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in one transaction: committed at the end, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def start_run(self, conn: Connection, kind: str, source: str | None = None) -> int:
+        """Record the start of an import run inside ``conn``'s transaction."""
+        from .. import __version__
+
+        return conn.execute(insert(schema.import_runs).values(
+            kind=kind, source=source, started_at=_now(), status="running",
+            software_version=__version__)).inserted_primary_key[0]
+
+    def finish_run(self, conn: Connection, run_id: int, summary: dict[str, Any]) -> None:
+        conn.execute(schema.import_runs.update().where(schema.import_runs.c.id == run_id)
+                     .values(finished_at=_now(), status="ok", summary=summary))
+
+    def add_provenance(self, conn: Connection, prov: Provenance, run_id: int) -> int:
+        return conn.execute(insert(schema.provenance).values(
+            run_id=run_id, **prov.model_dump())).inserted_primary_key[0]
+
+    @staticmethod
+    def insert_many(conn: Connection, table, rows: Iterable[dict[str, Any]], chunk: int = 20_000) -> int:
+        """Insert rows in chunks (executemany); returns the count."""
+        n = 0
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= chunk:
+                conn.execute(insert(table), batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            conn.execute(insert(table), batch)
+            n += len(batch)
+        return n
+
+    def clear(self, conn: Connection) -> None:
+        """Delete every row (children first), inside the caller's transaction."""
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+    # -- reading ----------------------------------------------------------------------
+
+    def connect(self) -> Connection:
+        return self.engine.connect()
+
+    def is_empty(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(schema.actors.c.id).limit(1)).first() is None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path or self.url)!r})"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+def _known_revisions() -> set[str]:
+    return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py")}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

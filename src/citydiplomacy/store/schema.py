@@ -1,0 +1,164 @@
+"""Tables of the store (SQLAlchemy Core). The Alembic migrations in ``migrations/``
+create exactly these; a test compares the two."""
+
+from __future__ import annotations
+
+from sqlalchemy import (JSON, Column, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, func)
+
+metadata = MetaData()
+
+import_runs = Table(
+    "import_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("source", Text),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("software_version", String(32)),
+    Column("summary", JSON),
+)
+
+provenance = Table(
+    "provenance", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("url", Text),
+    Column("licence", Text, nullable=False),
+    Column("as_of", String(10)),
+    Column("note", Text),
+    Column("run_id", Integer, ForeignKey("import_runs.id"), nullable=False),
+)
+
+actors = Table(
+    "actors", metadata,
+    Column("id", String(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("layer", String(8), nullable=False),
+    Column("country", String(3)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("population", Integer),
+    Column("wikidata", String(16)),
+    Column("geonames_id", Integer),
+    Column("admin1", Text),
+    Column("founded", Integer),
+    Column("axes", String(64), nullable=False, server_default=""),
+    # how prominent the actor is, for ranking search results (see search.py)
+    Column("importance", Float, nullable=False, server_default="0"),
+    Column("attrs", JSON),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_actors_kind", "kind"),
+    Index("ix_actors_layer", "layer"),
+    Index("ix_actors_country", "country"),
+    Index("ix_actors_wikidata", "wikidata"),
+    Index("ix_actors_geonames_id", "geonames_id"),
+)
+
+aliases = Table(
+    "aliases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("norm", Text, nullable=False),
+    Column("lang", String(16)),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_aliases_norm", "norm"),
+    Index("ix_aliases_actor", "actor_id"),
+)
+
+ties = Table(
+    "ties", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    Column("target", String(128), nullable=False),
+    # 'actor' or 'framework': a tie may point at a framework (signatory_of paris)
+    Column("target_type", String(16), nullable=False, server_default="actor"),
+    Column("type", String(32), nullable=False),
+    Column("since", String(10)),
+    Column("until", String(10)),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("axes", String(64), nullable=False, server_default=""),
+    Column("weight", Float),
+    Column("note", Text),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_ties_source_type", "source", "type"),
+    Index("ix_ties_target_type", "target", "type"),
+    Index("ix_ties_type", "type"),
+)
+# one tie per (source, target, type, start): re-importing the same tie changes nothing
+Index("ux_ties_key", ties.c.source, ties.c.target, ties.c.type, func.coalesce(ties.c.since, ""),
+      unique=True)
+
+frameworks = Table(
+    "frameworks", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", JSON, nullable=False),
+    Column("attrs", JSON),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+)
+
+framework_items = Table(
+    "framework_items", metadata,
+    Column("code", String(64), primary_key=True),
+    Column("framework", String(32), ForeignKey("frameworks.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent", String(64)),
+    Column("ordinal", Integer, nullable=False, server_default="0"),
+    Column("attrs", JSON),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_framework_items_parent", "parent"),
+    Index("ix_framework_items_framework_level", "framework", "level"),
+)
+
+framework_titles = Table(
+    "framework_titles", metadata,
+    Column("code", String(64), ForeignKey("framework_items.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("lang", String(16), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("short", Text),
+)
+
+# --- revision 0002: initiatives, their alignments, and observations ---
+
+initiatives = Table(
+    "initiatives", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("axes", String(64), nullable=False, server_default=""),
+    Column("since", String(10)),
+    Column("until", String(10)),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("partners", JSON),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_initiatives_actor", "actor_id"),
+)
+
+alignments = Table(
+    "alignments", metadata,
+    Column("initiative_id", Integer, ForeignKey("initiatives.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("item_code", String(64), ForeignKey("framework_items.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("method", String(32)),
+    Column("evidence", JSON),
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    Column("indicator", String(128), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("unit", String(64)),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ux_observations_key", "actor_id", "indicator", "year", unique=True),
+)

@@ -1,0 +1,109 @@
+"""The command line, run as a user runs it: real `citydip` processes on a real store."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def citydip(*args, env, check=True):
+    proc = subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"citydip {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_status_json_has_the_documented_shape(cli_env):
+    data = json.loads(citydip("status", "--format", "json", env=cli_env).stdout)
+    assert set(data["actors"]["by_layer"]) == {"macro", "meso", "micro"}
+    assert data["actors"]["by_kind"]["state"] >= 190
+    assert data["ties"]["by_type"]["twinned_with"] >= 15000
+    assert data["frameworks"]["sdg"]["goals"] == 17
+    assert data["frameworks"]["sdg"]["targets"] == 169
+    assert data["frameworks"]["sdg"]["indicators"] > 200
+
+
+def test_status_table(cli_env):
+    out = citydip("status", env=cli_env).stdout
+    assert "actors by layer" in out and "twinned_with" in out and "provenance" in out
+
+
+def test_search_json_records(cli_env):
+    data = json.loads(citydip("search", "Munchen", "--format", "json", env=cli_env).stdout)
+    assert data[0]["id"] == "munich-de"
+    assert {"id", "name", "kind", "layer", "country"} <= set(data[0])
+
+
+def test_search_csv(cli_env):
+    rows = list(csv.DictReader(io.StringIO(
+        citydip("search", "Barcelona", "--kind", "city", "--format", "csv", env=cli_env).stdout)))
+    assert rows[0]["id"] == "barcelona-es" and rows[0]["country"] == "ESP"
+
+
+def test_show_table_and_json(cli_env):
+    out = citydip("show", "München", env=cli_env).stdout
+    assert "munich-de" in out and "twinned_with" in out and "sources:" in out
+    data = json.loads(citydip("show", "eu", "--format", "json", env=cli_env).stdout)
+    assert data["kind"] == "geopolitical_bloc" and data["provenance"]["url"]
+    assert any(t["type"] == "member_of" and t["other"] == "fra" for t in data["ties"])
+
+
+def test_ties_csv_has_provenance(cli_env):
+    rows = list(csv.DictReader(io.StringIO(citydip(
+        "ties", "Barcelona", "--type", "twinned_with", "--format", "csv", env=cli_env).stdout)))
+    assert rows and all(r["type"] == "twinned_with" for r in rows)
+    assert json.loads(rows[0]["provenance"])["licence"] == "CC BY-SA 4.0"
+
+
+def test_profile_table_and_json(cli_env):
+    out = citydip("profile", "Barcelona", env=cli_env).stdout
+    for part in ("ties by layer", "networks by axis", "twinning", "reach to the macro layer"):
+        assert part in out
+    data = json.loads(citydip("profile", "Barcelona", "--format", "json", env=cli_env).stdout)
+    assert data["actor"]["id"] == "barcelona-es"
+
+
+def test_framework_command(cli_env):
+    out = citydip("framework", "sdg", "11.6", "--lang", "fr", env=cli_env).stdout
+    assert "sdg:11.6.2" in out
+    data = json.loads(citydip("framework", "paris", "--format", "json", env=cli_env).stdout)
+    assert len(data["children"]) == 29
+
+
+@pytest.mark.parametrize("args,message", [
+    (["show", "Nowhereville-on-Sea"], "no actor matches 'Nowhereville-on-Sea'"),
+    (["profile", "Barcelonaa"], "closest matches"),
+    (["ties", "Barcelona", "--type", "loves"], "unknown type 'loves'"),
+    (["search", "x", "--kind", "town"], "unknown kind 'town'"),
+    (["framework", "kyoto"], "no framework 'kyoto'"),
+    (["framework", "sdg", "--lang", "xx"], "no 'xx' titles"),
+])
+def test_user_mistakes_exit_non_zero_with_a_message(cli_env, args, message):
+    proc = citydip(*args, env=cli_env, check=False)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_corrupt_store_is_a_clear_error(tmp_path, cli_env):
+    (tmp_path / "citydip.sqlite").write_text("not a database")
+    env = {**cli_env, "CITYDIP_HOME": str(tmp_path)}
+    proc = citydip("status", env=env, check=False)
+    assert proc.returncode == 1
+    assert "not an SQLite database" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["init", "status", "search", "show", "ties", "profile", "framework"])
+def test_every_command_has_help_with_an_example(command, cli_env):
+    out = citydip(command, "--help", env=cli_env).stdout
+    assert "Example" in out and f"citydip {command}" in out
+
+
+def test_home_option_overrides_environment(tmp_path, cli_env, built_home):
+    env = {**cli_env, "CITYDIP_HOME": str(tmp_path / "elsewhere")}
+    data = json.loads(citydip("--home", str(built_home), "status", "--format", "json", env=env).stdout)
+    assert data["store"].startswith(str(built_home))

@@ -1,0 +1,121 @@
+"""The default dataset: what `citydip init` builds must meet the documented floor."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from citydiplomacy.countries import lookup_code
+from citydiplomacy.dataset.context import load_yaml
+from citydiplomacy.store import schema
+
+QID = re.compile(r"^Q[1-9][0-9]*$")
+
+
+def test_three_layers_are_populated(obs):
+    s = obs.status()
+    kinds = s["actors"]["by_kind"]
+    assert kinds["state"] >= 190
+    assert kinds.get("international_organization", 0) + kinds.get("geopolitical_bloc", 0) >= 30
+    assert kinds["city_network"] >= 30
+    assert kinds.get("regional_organization", 0) >= 10
+    assert kinds["city"] >= 20_000
+    assert set(s["actors"]["by_layer"]) == {"macro", "meso", "micro"}
+    assert s["ties"]["by_type"]["twinned_with"] >= 15_000
+    assert s["frameworks"]["sdg"] == {"goals": 17, "targets": 169, "indicators": 252}
+    assert s["frameworks"]["paris"] == {"articles": 29}
+
+
+def test_every_fact_has_provenance(obs):
+    with obs.store.connect() as conn:
+        for table in (schema.actors, schema.ties, schema.aliases, schema.framework_items,
+                      schema.frameworks):
+            missing = conn.execute(select(func.count()).select_from(table)
+                                   .where(table.c.provenance_id.is_(None))).scalar()
+            assert missing == 0, table.name
+        bad = conn.execute(select(func.count()).select_from(schema.provenance).where(
+            (schema.provenance.c.licence == "") | schema.provenance.c.source.is_(None))).scalar()
+        assert bad == 0
+        runs = conn.execute(select(schema.import_runs.c.status)).scalars().all()
+        assert runs == ["ok"]
+
+
+def test_no_non_commercial_licence_is_shipped(obs):
+    with obs.store.connect() as conn:
+        licences = conn.execute(select(schema.provenance.c.licence).distinct()).scalars().all()
+    assert not [lic for lic in licences if re.search(r"\bNC\b|non-?commercial", lic, re.I)]
+
+
+def test_states_carry_codes_region_and_un_status(obs):
+    fra = obs.get("fra")
+    assert fra["name"] == "France" and fra["layer"] == "meso"
+    assert fra["attrs"]["iso2"] == "FR" and fra["attrs"]["un_status"] == "member"
+    assert fra["attrs"]["un_region"] == "Western Europe"
+    assert obs.get("VAT")["attrs"]["un_status"] == "observer"
+    members = [t for t in obs.ties("un", type="member_of") if t["direction"] == "in"
+               and t["other_kind"] == "state"]
+    assert len(members) == 193
+
+
+def test_cities_have_location_population_region_and_aliases(obs):
+    bcn = obs.get("barcelona-es")
+    assert bcn["geonames_id"] == 3128760 and bcn["country"] == "ESP"
+    assert bcn["admin1"] == "Catalonia" and bcn["population"] > 1_000_000
+    assert abs(bcn["lat"] - 41.39) < 0.05
+    assert "Barcelone" in bcn["aliases"]
+    assert obs.get("paris-fr")["attrs"].get("capital") is True
+
+
+def test_small_towns_enter_only_when_a_tie_names_them(obs):
+    a, t = schema.actors, schema.ties
+    named = t.c.type.in_(["twinned_with", "member_of", "hosts"])
+    small = a.c.attrs["geonames_file"].as_string() == "cities500"
+    with obs.store.connect() as conn:
+        towns = conn.execute(select(func.count()).select_from(a).where(small)).scalar()
+        untied = conn.execute(select(func.count()).select_from(a).where(
+            small,
+            ~a.c.id.in_(select(t.c.source).where(named)),
+            ~a.c.id.in_(select(t.c.target).where(named)))).scalar()
+    assert towns > 1000
+    assert untied == 0
+
+
+def test_twinning_report_is_recorded(obs):
+    with obs.store.connect() as conn:
+        summary = conn.execute(select(schema.import_runs.c.summary)).scalar()
+    tw = summary["report"]["twinning"]
+    assert tw["rows"] == 26114
+    assert tw["ties_loaded"] >= 15_000
+    assert sum(tw["unresolved_by_reason"].values()) > 0   # what did not resolve is reported
+    assert tw["unresolved_names"]
+
+
+def test_paris_parties(obs):
+    ties = {t["source"]: t for t in obs.ties("fra", type="signatory_of")}
+    assert "fra" in ties and ties["fra"]["target_type"] == "framework"
+    usa = [t for t in obs.ties("usa", type="signatory_of")]
+    assert usa and usa[0]["status"] == "ended"
+    assert not obs.ties("irn", type="signatory_of")
+
+
+@pytest.mark.parametrize("fname,key", [("organizations.yaml", "organizations"),
+                                       ("city_networks.yaml", "networks")])
+def test_curated_files_are_sourced_and_valid(fname, key):
+    entries = load_yaml("curated", fname)[key]
+    ids = [e["id"] for e in entries]
+    assert len(ids) == len(set(ids))
+    for e in entries:
+        assert e["source"]["url"].startswith("http") and e["source"]["as_of"], e["id"]
+        if "wikidata" in e:
+            assert QID.match(e["wikidata"]), e["id"]
+        for spec in (e.get("members") or {}).get("states") or []:
+            code = spec if isinstance(spec, str) else spec["state"]
+            assert lookup_code(code), (e["id"], code)
+
+
+def test_curated_states_file_is_complete():
+    states = load_yaml("curated", "states.yaml")["states"]
+    status = [s["un_status"] for s in states]
+    assert status.count("member") == 193 and status.count("observer") == 2
+    qids = [s["wikidata"] for s in states if "wikidata" in s]
+    assert len(qids) == len(set(qids)) and all(QID.match(q) for q in qids)
