@@ -15,7 +15,8 @@ from .vocab import Axis, Layer
 
 #: Tie types that lead "upward", from an actor to a body it belongs or answers to.
 UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner_of")
-BLOC_KINDS = ("geopolitical_bloc", "international_organization", "regional_organization")
+#: Kinds counted as blocs when grouping twinning partners by their state's memberships.
+BLOC_KINDS = ("geopolitical_bloc", "regional_organization")
 
 
 def build_profile(store: Store, ref: str) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def _axes_of(store: Store, ids: list[str]) -> dict[str, list[str]]:
 
 
 def _blocs_of_states(store: Store, states: set[str]) -> dict[str, list[str]]:
-    """state id -> names of the blocs and organisations it is a member of."""
+    """state id -> names of the blocs and regional bodies it is an active member of."""
     if not states:
         return {}
     out: dict[str, list[str]] = defaultdict(list)

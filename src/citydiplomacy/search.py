@@ -2,7 +2,8 @@
 
 Ranking: each match gets ``log10(importance + 10)`` plus a bonus for how it matched —
 exact main name (+3), exact alias (+2.5), main name starting with the query (+1),
-alias starting with it (+0.3), a later word starting with it (+0). ``importance`` is a
+alias starting with it (+0.3), a later word starting with it (+0; looked for only when
+nothing matched at the start of a name, since it scans every alias). ``importance`` is a
 city's population (times 10 for a capital), a state's population times 100, and a
 fixed large value for organisations (see the dataset builders). So "Paris" finds the
 capital of France before Paris, Texas, and "Washington" finds Washington, D.C. before
@@ -77,7 +78,7 @@ def search(store: Store, text: str, *, kind: str | None = None, country: str | N
     with store.connect() as conn:
         for stmt in queries:
             _collect(conn.execute(stmt), q, best)
-        if len(best) < limit and len(q) >= 3:
+        if not best and len(q) >= 3:
             word = base.where(or_(aliases.c.norm.like(f"% {q}%")), *filters) \
                 .order_by(actors.c.importance.desc()).limit(CANDIDATES)
             _collect(conn.execute(word), q, best)

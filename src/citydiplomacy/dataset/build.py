@@ -49,5 +49,6 @@ def build_default(store: Store, *, force: bool = False,
         summary = {"counts": ctx.counts, "report": ctx.report, "seconds": timings,
                    "total_seconds": round(time.perf_counter() - t0, 2)}
         store.finish_run(conn, run_id, summary)
+        store.analyze(conn)
     cities.load_records.cache_clear()  # the GeoNames records are large; free them
     return summary

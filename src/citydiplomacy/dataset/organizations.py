@@ -83,7 +83,24 @@ def build(ctx: BuildContext) -> None:
                                             axes=e.get("axes") or []), prov_id))
             else:
                 ctx.report.setdefault("unresolved_seats", []).append(f"{e['id']}: {seat}")
+        ties.extend(_curated_ties(ctx, e))
     ctx.add_ties(ties)
+
+
+def _curated_ties(ctx: BuildContext, e: dict[str, Any]) -> list:
+    """Other sourced ties of an entry (``ties:``), e.g. a network's partnership with a
+    UN agency: ``{type: partner_of, target: un-habitat, source: {...}}``."""
+    rows = []
+    for spec in e.get("ties") or []:
+        if spec["target"] not in ctx.actor_ids:
+            raise ValueError(f"{e['_file']}: tie from '{e['id']}' to unknown actor '{spec['target']}'")
+        prov_id = ctx.provenance(provenance_from(spec.get("source") or e["source"]))
+        rows.append(ctx.tie_row(Tie.parse({
+            "source": e["id"], "target": spec["target"], "type": spec["type"],
+            "since": spec.get("since"), "until": spec.get("until"), "status": spec.get("status"),
+            "axes": spec.get("axes", e.get("axes") or []), "note": spec.get("note")},
+            file=e["_file"]), prov_id))
+    return rows
 
 
 def _add_missing_member_cities(ctx: BuildContext, entries: list[dict[str, Any]]) -> None:
