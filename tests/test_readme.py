@@ -2,6 +2,7 @@
 works: it installs the package and shows Barcelona's profile from the default data."""
 
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -23,10 +24,14 @@ def test_quickstart_has_two_commands_and_ci_runs_the_second():
 
 
 def test_quickstart_first_command_works(tmp_path):
-    """Run the first command for real, in a new virtual environment (which sees the
-    already-installed dependencies, so no network is needed) with an empty home."""
+    """Run the first command for real, in a new virtual environment with an empty home.
+    The venv sees this interpreter's installed packages (a .pth file), so pip finds the
+    dependencies without a network; the package itself is built and installed anew."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c", "import site; print(site.getsitepackages()[0])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    Path(inner, "_outer_site.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv),
                CITYDIP_HOME=str(tmp_path / "home"), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
