@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .actors import list_ties, resolve_actor
 from .store import Store
 from .store.schema import actors, ties
-from .vocab import Axis, Layer
+from .vocab import SYMMETRIC_TIES, Axis, Layer
 
 #: Tie types that lead "upward", from an actor to a body it belongs or answers to.
 UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner_of")
@@ -87,6 +87,25 @@ def _blocs_of_states(store: Store, states: set[str]) -> dict[str, list[str]]:
     return out
 
 
+def _upward(conn, sources: list[str], *, macro_only: bool = False):
+    """(from, tie type, to, to's name, kind, layer) for the upward ties of ``sources``;
+    symmetric ties (partner_of) count from either end."""
+    from sqlalchemy import literal_column, union_all
+
+    rows = []
+    for mine, theirs, types in ((ties.c.source, ties.c.target, UPWARD + ("hosts",)),
+                                (ties.c.target, ties.c.source, tuple(t.value for t in SYMMETRIC_TIES
+                                                                     if t.value in UPWARD))):
+        stmt = (select(mine.label("origin"), ties.c.type, theirs.label("other"), actors.c.name,
+                       actors.c.kind, actors.c.layer)
+                .join(actors, actors.c.id == theirs)
+                .where(mine.in_(sources), ties.c.type.in_(types), ties.c.status != "ended"))
+        if macro_only:
+            stmt = stmt.where(actors.c.layer == "macro")
+        rows.extend(conn.execute(stmt).all())
+    return rows
+
+
 def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
     """How an actor reaches macro-layer actors within two upward steps.
 
@@ -95,32 +114,23 @@ def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
     macro actors reached with the intermediaries of each route, and counts by channel.
     """
     with store.connect() as conn:
-        first = conn.execute(
-            select(ties.c.type, ties.c.target, actors.c.name, actors.c.kind, actors.c.layer)
-            .join(actors, actors.c.id == ties.c.target)
-            .where(ties.c.source == actor_id, ties.c.type.in_(UPWARD), ties.c.status != "ended")).all()
-        hosted = conn.execute(
-            select(ties.c.type, ties.c.target, actors.c.name, actors.c.kind, actors.c.layer)
-            .join(actors, actors.c.id == ties.c.target)
-            .where(ties.c.source == actor_id, ties.c.type == "hosts")).all()
-        steps = {r.target: r for r in list(first) + list(hosted)}
+        steps = {r.other: r for r in _upward(conn, [actor_id])}
         reached: dict[str, dict[str, Any]] = {}
         for r in steps.values():
             if r.layer == "macro":
-                reached.setdefault(r.target, {"id": r.target, "name": r.name, "via": []})["via"].append(
+                reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})["via"].append(
                     {"channel": "direct", "tie": r.type})
         middle = [k for k, r in steps.items() if r.layer != "macro"]
         if middle:
-            second = conn.execute(
-                select(ties.c.source, ties.c.type, ties.c.target, actors.c.name)
-                .join(actors, actors.c.id == ties.c.target)
-                .where(ties.c.source.in_(middle), ties.c.type.in_(UPWARD), ties.c.status != "ended",
-                       actors.c.layer == "macro"))
-            for r in second:
-                via = steps[r.source]
-                channel = {"state": "state", "city_network": "network"}.get(via.kind, via.kind)
-                reached.setdefault(r.target, {"id": r.target, "name": r.name, "via": []})["via"].append(
-                    {"channel": channel, "through": r.source, "through_name": via.name, "tie": r.type})
+            for r in _upward(conn, middle, macro_only=True):
+                via = steps[r.origin]
+                if via.type == "hosts" and via.kind == "city_network":
+                    channel = "hosted network"
+                else:
+                    channel = {"state": "state", "city_network": "network"}.get(via.kind, via.kind)
+                entry = reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})
+                entry["via"].append({"channel": channel, "through": r.origin,
+                                     "through_name": via.name, "tie": r.type})
     channels = Counter(v["channel"] for m in reached.values() for v in m["via"])
     intermediaries = {v["through"] for m in reached.values() for v in m["via"] if "through" in v}
     return {"macro_actors": sorted(reached.values(), key=lambda m: m["name"]),
