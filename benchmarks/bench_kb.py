@@ -24,7 +24,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 import citydiplomacy
-from citydiplomacy.dataset import cities, twinning
+from citydiplomacy import geonames
+from citydiplomacy.dataset import twinning
 from citydiplomacy.dataset.frameworks import _sdg_texts
 
 QUERIES = ["Barcelona", "München", "Paris", "Nairobi", "São Paulo", "Kraków", "Springfield", "Tokyo"]
@@ -50,12 +51,12 @@ def main() -> None:
     rows = []
     # baseline for init: reading the inputs only
     t = time.perf_counter()
-    cities.load_records("cities15000.json")
-    cities.load_records("cities500.json")
+    geonames.load_records("cities15000.json")
+    geonames.load_records("cities500.json")
     twinning.read_rows()
     _sdg_texts()
     read_s = time.perf_counter() - t
-    cities.load_records.cache_clear()
+    geonames.load_records.cache_clear()
 
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="citydip-bench-"))
     t = time.perf_counter()

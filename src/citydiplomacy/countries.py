@@ -99,6 +99,29 @@ def require_code(code: str, *, field: str = "country") -> Country:
     return found
 
 
+#: Languages whose ISO 3166 country names (pycountry's translations) are recognised.
+NAME_LANGS = ("de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "fi", "cs", "hu",
+              "ro", "ru", "uk", "tr", "el", "zh_CN", "ja", "ar")
+
+
+@lru_cache(maxsize=1)
+def translated_names() -> dict[str, str]:
+    """Normalised country name in another language -> ISO alpha-2 ("deutschland" -> DE)."""
+    import gettext
+
+    out: dict[str, str] = {}
+    for lang in NAME_LANGS:
+        try:
+            tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+        except OSError:
+            continue
+        for rec in pycountry.countries:
+            for name in (rec.name, getattr(rec, "common_name", None), getattr(rec, "official_name", None)):
+                if name:
+                    out.setdefault(normalize(tr.gettext(name)), rec.alpha_2)
+    return out
+
+
 @lru_cache(maxsize=4096)
 def lookup_name(text: str) -> Country | None:
     """A country from a code, a name or a common variant ("England", "Holland",
@@ -119,7 +142,8 @@ def lookup_name(text: str) -> Country | None:
     try:
         rec = pycountry.countries.lookup(text)
     except LookupError:
-        return None
+        code = translated_names().get(key)
+        return lookup_code(code) if code else None
     return lookup_code(rec.alpha_2)
 
 

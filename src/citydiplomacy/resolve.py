@@ -53,6 +53,8 @@ FUZZY_MARGIN = 4.0
 FUZZY_MIN_LENGTH = 6
 #: A district named as "City – District" must lie within this distance of the city.
 DISTRICT_KM = 30.0
+#: A place qualified by another place ("Lazarevac (Belgrade)") must lie within this distance.
+QUALIFIER_KM = 60.0
 
 #: Scores by rule (what the evidence is worth).
 RULE_SCORE = {
@@ -65,6 +67,10 @@ _PREFIXES = ("city of ", "town of ", "municipality of ", "landeshauptstadt ", "h
              "stadt ", "gmina ", "miasto ", "comune di ", "ville de ", "ciudad de ", "borough of ",
              "village of ", "county of ", "district of ")
 _SUFFIXES = (" municipality", " city", " town", " village", " commune", " municipal district")
+#: A parenthesised qualifier that says the name is not a city: "Pinneberg (district)".
+NOT_A_CITY = frozenset({"district", "county", "province", "region", "state", "oblast", "raion",
+                        "prefecture", "department", "canton", "municipality", "borough",
+                        "island", "islands", "governorate", "voivodeship"})
 _DASH = re.compile(r"\s+[–—-]\s+|\s*/\s*")
 _PAREN = re.compile(r"^(.*?)\s*\(([^)]*)\)\s*$")
 
@@ -137,7 +143,9 @@ class Gazetteer:
         self.by_name: dict[tuple[str, str], list[str]] = {}
         self.by_geonames: dict[int, str] = {}
         self.by_qid: dict[str, str] = {}
+        self._names_of: dict[str, list[str]] = {}     # place id -> its normalised names
         self._fuzzy: dict[str, tuple[list[str], list[str]]] | None = None
+        self._regions: dict[str, set[str]] | None = None
 
     def add(self, place: Place, names: Iterable[str]) -> None:
         if place.id in self.places:
@@ -147,33 +155,44 @@ class Gazetteer:
             self.by_geonames[place.geonames_id] = place.id
         if place.wikidata:
             self.by_qid[place.wikidata] = place.id
-        for norm in {normalize(n) for n in names} | {place.norm}:
-            if norm:
-                self.by_name.setdefault((norm, place.cc), []).append(place.id)
-        self._fuzzy = None
+        self._index_names(place, {normalize(n) for n in names} | {place.norm})
 
-    def add_norms(self, place_id: str, norms: Iterable[str]) -> None:
-        cc = self.places[place_id].cc
+    def _index_names(self, place: Place, norms: Iterable[str]) -> None:
+        own = self._names_of.setdefault(place.id, [])
         for norm in norms:
-            ids = self.by_name.setdefault((norm, cc), [])
-            if place_id not in ids:
-                ids.append(place_id)
-        self._fuzzy = None
+            if norm and norm not in own:
+                own.append(norm)
+                self.by_name.setdefault((norm, place.cc), []).append(place.id)
+        self._fuzzy = self._regions = None
 
     def remove(self, ids: Iterable[str]) -> None:
-        ids = set(ids)
-        for i in ids:
+        for i in set(ids):
             p = self.places.pop(i, None)
-            if p and p.geonames_id:
-                self.by_geonames.pop(p.geonames_id, None)
-        for key, members in list(self.by_name.items()):
-            kept = [m for m in members if m not in ids]
-            if len(kept) != len(members):
-                if kept:
-                    self.by_name[key] = kept
-                else:
-                    del self.by_name[key]
+            if p is None:
+                continue
+            if p.geonames_id and self.by_geonames.get(p.geonames_id) == i:
+                del self.by_geonames[p.geonames_id]
+            if p.wikidata and self.by_qid.get(p.wikidata) == i:
+                del self.by_qid[p.wikidata]
+            for norm in self._names_of.pop(i, ()):
+                members = self.by_name.get((norm, p.cc), [])
+                if i in members:
+                    members.remove(i)
+                if not members:
+                    self.by_name.pop((norm, p.cc), None)
         self._fuzzy = None
+
+    def regions(self, cc: str) -> set[str]:
+        """Normalised first-level region names of a country."""
+        if self._regions is None:
+            self._regions = {}
+            for p in self.places.values():
+                if p.admin1:
+                    self._regions.setdefault(p.cc, set()).add(p.admin1)
+        return self._regions.get(cc, set())
+
+    def countries(self) -> set[str]:
+        return {p.cc for p in self.places.values()}
 
     def fuzzy_index(self, cc: str) -> tuple[list[str], list[str]]:
         """(names, place ids) of a country, for rapidfuzz."""
@@ -217,8 +236,7 @@ class Gazetteer:
                                       .join(actors, actors.c.id == aliases.c.actor_id)
                                       .where(actors.c.kind.in_(kinds)))
             for actor_id, norm in alias_rows:
-                p = gz.places[actor_id]
-                gz.by_name.setdefault((norm, p.cc), []).append(actor_id)
+                gz._index_names(gz.places[actor_id], [norm])
         return gz
 
 
@@ -251,6 +269,8 @@ def name_variants(name: str) -> list[tuple[str, str]]:
     for s in _SUFFIXES:
         if n.endswith(s) and len(n) > len(s) + 2:
             add(n[: -len(s)], "without_suffix")
+    if n.startswith("bad "):
+        add(n[4:], "without_prefix")
     german = re.sub(r"(?<=[a-z])(ae|oe|ue)", lambda mm: mm.group(1)[0], n)
     if german != n:
         add(german, "transliteration")
@@ -287,19 +307,51 @@ class Resolver:
         name = (name or "").strip()
         if not name:
             return Resolution(query, "unresolved", rule="empty_name", evidence={"reason": "no name"})
+        qualifier = ""
         m = _PAREN.match(name)
-        if m and not region_hint:
-            region_hint = normalize(m.group(2))
+        if m:
+            qualifier = normalize(m.group(2))
+            if qualifier in NOT_A_CITY:
+                return Resolution(query, "unresolved", rule="not_a_city",
+                                  evidence={"reason": f"the name is qualified as a {qualifier}"})
         comma = [p.strip() for p in name.split(",")]
-        if len(comma) == 2 and not region_hint:
-            name, region_hint = comma[0], normalize(comma[1])
+        if len(comma) == 2:
+            name, qualifier = comma[0], normalize(comma[1])
+        if qualifier and not region_hint:
+            region_hint = qualifier
         if cc is None:
             return self._without_country(query, name, region_hint, lat, lon)
         # "City – District": resolve the district near the city
         parts = [p for p in _DASH.split(name) if p.strip()]
         if len(parts) == 2:
             return self._district(query, parts, cc, region_hint)
-        return self._in_country(query, name, cc, region_hint, lat, lon)
+        res = self._in_country(query, name, cc, region_hint, lat, lon)
+        if res.resolved and region_hint and res.rule != "region_hint" \
+                and self._known_hint(region_hint, cc) \
+                and not self._consistent(self.gz.places[res.id], region_hint):
+            # "Chaoyang (Beijing)" must not become the Chaoyang of another province
+            return Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
+                              {**res.evidence, "qualifier": region_hint,
+                               "reason": "the place found is neither in nor near the region or place named"},
+                              res.candidates)
+        return res
+
+    def _consistent(self, place: Place, hint: str) -> bool:
+        """Does a region hint or qualifier agree with a place: its region, or a place of
+        that name within QUALIFIER_KM?"""
+        if place.admin1 and fuzz.token_set_ratio(place.admin1, hint) >= 90:
+            return True
+        for pid in self.gz.by_name.get((hint, place.cc), ()):
+            if _km(self.gz.places[pid], place) <= QUALIFIER_KM:
+                return True
+        return False
+
+    def _known_hint(self, hint: str, cc: str) -> bool:
+        """Is a qualifier a region or a place of the country? (An unknown one — a river,
+        "Hennef (Sieg)" — says nothing and is ignored.)"""
+        if (hint, cc) in self.gz.by_name:
+            return True
+        return any(fuzz.token_set_ratio(r, hint) >= 90 for r in self.gz.regions(cc))
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -330,8 +382,7 @@ class Resolver:
             rule = ("unique_main_name" if p.norm == norm else "unique_alias") if how == "name" else "variant"
             return self._ok(query, p, rule, ev, cands)
         if region_hint:
-            hit = [p for p in places if p.admin1 and (p.admin1 == region_hint or
-                   fuzz.ratio(p.admin1, region_hint) >= 90)]
+            hit = [p for p in places if self._consistent(p, region_hint)]
             if len(hit) == 1:
                 return self._ok(query, hit[0], "region_hint", {**ev, "region": region_hint}, cands)
             if hit:
@@ -371,8 +422,7 @@ class Resolver:
         next_score = ranked[1][1][0] if len(ranked) > 1 else 0.0
         ev = {"matched": ranked[0][1][1], "ratio": round(top_score, 1), "next_ratio": round(next_score, 1)}
         if region_hint:
-            p = self.gz.places[ranked[0][0]]
-            ev["region_agrees"] = bool(p.admin1) and fuzz.ratio(p.admin1, region_hint) >= 90
+            ev["region_agrees"] = self._consistent(self.gz.places[ranked[0][0]], region_hint)
         if (top_score >= FUZZY_ACCEPT and top_score - next_score >= FUZZY_MARGIN
                 and len(norm) >= FUZZY_MIN_LENGTH and ev.get("region_agrees", True)):
             p = self.gz.places[ranked[0][0]]
@@ -396,25 +446,14 @@ class Resolver:
                           cands[:5])
 
     def _without_country(self, query, name, region_hint, lat, lon) -> Resolution:
-        hits = []
+        """No country: exact names anywhere, decided as within a country (coordinates,
+        region hint, main name, capital, population dominance)."""
         for norm, how in name_variants(name):
-            for (n, cc), ids in ():
-                pass
-            hits = [pid for (n, cc), ids in self._by_norm_any(norm) for pid in ids]
+            hits = [pid for cc in self.gz.countries() for pid in self.gz.by_name.get((norm, cc), ())]
             if hits:
-                break
-        if not hits:
-            return Resolution(query, "unresolved", rule="no_match",
-                              evidence={"reason": "no place of that name (give a country to narrow it)"})
-        res = self._decide_exact(query, list(dict.fromkeys(hits)), norm, how, region_hint, lat, lon)
-        if res.resolved and res.rule not in ("coordinates", "unique_main_name", "unique_alias", "variant"):
-            # without a country, only population dominance across the world is too weak
-            if res.rule != "dominant_population":
-                return res
-        return res
-
-    def _by_norm_any(self, norm: str):
-        return [(k, v) for k, v in self.gz.by_name.items() if k[0] == norm]
+                return self._decide_exact(query, list(dict.fromkeys(hits)), norm, how, region_hint, lat, lon)
+        return Resolution(query, "unresolved", rule="no_match",
+                          evidence={"reason": "no place of that name (give a country to narrow it)"})
 
     # -- helpers --------------------------------------------------------------------------
 

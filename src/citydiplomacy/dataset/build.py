@@ -6,6 +6,7 @@ import time
 from typing import Callable
 
 from ..store import Store
+from .. import geonames
 from . import cities, frameworks, organizations, states, twinning
 from .context import BuildContext
 
@@ -50,5 +51,5 @@ def build_default(store: Store, *, force: bool = False,
                    "total_seconds": round(time.perf_counter() - t0, 2)}
         store.finish_run(conn, run_id, summary)
         store.analyze(conn)
-    cities.load_records.cache_clear()  # the GeoNames records are large; free them
+    geonames.load_records.cache_clear()  # the GeoNames records are large; free them
     return summary

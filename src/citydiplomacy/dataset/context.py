@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import Connection
 
 from ..model import Actor, Provenance, Tie
+from ..resolve import Gazetteer
 from ..store import Store
 from ..store import schema
 from ..text import normalize
@@ -48,10 +49,8 @@ class BuildContext:
     report: dict[str, Any] = field(default_factory=dict)
     actor_ids: set[str] = field(default_factory=set)
     framework_ids: set[str] = field(default_factory=set)
-    #: (normalised name, ISO2) -> city ids, most populous first
-    city_index: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    city_info: dict[str, dict[str, Any]] = field(default_factory=dict)
-    geonames_to_actor: dict[int, str] = field(default_factory=dict)
+    #: the places (cities) built so far, for resolving names; see citydiplomacy.resolve
+    gazetteer: Gazetteer = field(default_factory=Gazetteer)
     _prov_cache: dict[tuple, int] = field(default_factory=dict)
     _tie_keys: set[tuple] = field(default_factory=set)
 

