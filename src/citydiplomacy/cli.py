@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from . import __version__
 from .errors import CitydipError, NotFoundError
 from .observatory import Observatory
-from .render import Format, emit, table
+from .render import Format, emit, table, to_json
 
 app = typer.Typer(
     name="citydip", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -321,6 +321,186 @@ def framework(name: str = typer.Argument("sdg", help="The framework: sdg or pari
         renderables.append(Panel(it.get("title", ""), title=f"{it['code']} ({it['level']})", expand=False))
     renderables.append(table(None, r["children"], ["code", "title"]))
     emit(fmt, data=r, rows=r["children"], columns=["code", "level", "title", "short"], renderables=renderables)
+
+
+# -- import / export -----------------------------------------------------------------------
+
+import_app = typer.Typer(no_args_is_help=True, rich_markup_mode="markdown",
+                         help="Bring data in, resolving every name to an actor or reporting it. Each import "
+                              "applies completely or not at all; `--dry-run` shows what would change.\n\n"
+                              "Example: `citydip import twinning twins.csv --dry-run --review review.csv`")
+app.add_typer(import_app, name="import")
+
+DRY = typer.Option(False, "--dry-run", help="Show what would change; change nothing.")
+REVIEW = typer.Option(None, "--review", help="Write the unsure rows to this CSV, to correct and feed back "
+                                             "with `citydip import review FILE`.")
+REPORT = typer.Option(None, "--report", help="Also write the full report (JSON) to this file.")
+SOURCE_NAME = typer.Option(None, "--source", help="Name of the source, for provenance (default: the file name).")
+LICENCE = typer.Option(None, "--licence", help="Licence of the data, for provenance (e.g. 'CC BY 4.0').")
+AS_OF = typer.Option(None, "--as-of", help="Date the data describes (YYYY, YYYY-MM or YYYY-MM-DD).")
+ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the file (utf-8, latin-1, cp1252, ...).")
+
+
+def _run_import(importer: str, source: Any, *, dry_run: bool, review: Optional[str], report_path: Optional[str],
+                fmt: Format, **options: Any) -> None:
+    try:
+        rep = _open().import_(importer, source, dry_run=dry_run, review=review, **options)
+    except CitydipError as exc:
+        _fail(exc)
+    data = rep.as_dict()
+    if report_path:
+        from pathlib import Path
+
+        Path(report_path).write_text(to_json(data) + "\n", encoding="utf-8")
+    if fmt != Format.table:
+        emit(fmt, data=data, rows=data["problems"], columns=["kind", "file", "row", "field", "value", "reason",
+                                                              "candidates"])
+        return
+    counts = rep.counts
+    verb = "would change" if rep.dry_run else "changed"
+    out.print(f"[bold]{importer}[/] import of {rep.source}" + (" [yellow](dry run: nothing written)[/]"
+                                                                if rep.dry_run else f" (run {rep.run_id})"))
+    summary = [
+        {"what": "rows read", "count": rep.rows_read},
+        *[{"what": f"matched by {k}", "count": v} for k, v in sorted(rep.matched.items(), key=lambda kv: -kv[1])],
+        *[{"what": f"created {k}", "count": v} for k, v in rep.created.items()],
+        *[{"what": f"updated {k}", "count": v} for k, v in rep.updated.items()],
+        *[{"what": f"unchanged {k}", "count": v} for k, v in rep.unchanged.items()],
+        {"what": "ties ended (no longer in this version)", "count": rep.ended},
+        {"what": "ambiguous names", "count": counts["ambiguous"]},
+        {"what": "unresolved names", "count": counts["unresolved"]},
+        {"what": "rejected rows", "count": counts["rejected"]},
+    ]
+    out.print(table(None, summary, ["what", "count"]))
+    if rep.problems:
+        shown = [{**p.as_dict(), "candidates": "; ".join(p.candidates[:3])} for p in rep.problems[:30]]
+        out.print(table(f"problems ({len(rep.problems)}; first 30 — all with --report FILE)", shown,
+                        ["kind", "row", "field", "value", "reason", "candidates"]))
+    if rep.review_file:
+        out.print(f"unsure rows written to [bold]{rep.review_file}[/]: fill the 'choice' column with an actor "
+                  f"id (or 'skip') and run `citydip import review {rep.review_file}`")
+    if not rep.dry_run:
+        out.print(f"store {verb}: {'yes' if rep.changed else 'no (already up to date)'}")
+
+
+@import_app.command("twinning")
+def import_twinning(file: str = typer.Argument(..., help="CSV with columns city1,country1,city2,country2."),
+                    dry_run: bool = DRY, review: Optional[str] = REVIEW, report: Optional[str] = REPORT,
+                    source: Optional[str] = SOURCE_NAME, licence: Optional[str] = LICENCE,
+                    as_of: Optional[str] = AS_OF, encoding: str = ENCODING,
+                    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Import a twinning list (one pair per row), resolving both names of each row.
+
+    Example: `citydip import twinning twins.csv --licence "CC BY-SA 4.0" --review review.csv`
+    """
+    _run_import("twinning", file, dry_run=dry_run, review=review, report_path=report, fmt=fmt,
+                source_name=source, licence=licence, as_of=as_of, encoding=encoding)
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    out_: dict[str, str] = {}
+    for v in values:
+        if "=" not in v:
+            _fail(CitydipError(f"{option} takes FIELD=COLUMN pairs, e.g. {option} name=City; got '{v}'"))
+        k, _, col = v.partition("=")
+        out_[k.strip()] = col.strip()
+    return out_
+
+
+@import_app.command("table")
+def import_table(file: str = typer.Argument(..., help="A CSV, TSV, Excel (.xlsx) or Parquet file."),
+                 as_: str = typer.Option("ties", "--as", help="What the rows are: actors, ties or observations."),
+                 map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN, repeatable: source=City country=Country ..."),
+                 target: Optional[str] = typer.Option(None, "--target", help="Fixed tie target for every row (e.g. c40)."),
+                 type_: Optional[str] = typer.Option(None, "--type", help="Fixed tie type (e.g. member_of)."),
+                 kind: Optional[str] = typer.Option(None, "--kind", help="Fixed actor kind (for --as actors)."),
+                 indicator: Optional[str] = typer.Option(None, "--indicator", help="Fixed indicator (observations)."),
+                 unit: Optional[str] = typer.Option(None, "--unit", help="Fixed unit (observations)."),
+                 sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
+                 dry_run: bool = DRY, review: Optional[str] = REVIEW, report: Optional[str] = REPORT,
+                 source: Optional[str] = SOURCE_NAME, licence: Optional[str] = LICENCE,
+                 as_of: Optional[str] = AS_OF, encoding: str = ENCODING,
+                 fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Import any table with a column mapping: a network's member list, a list of actors,
+    or observations (actor, indicator, year, value, unit).
+
+    Example: `citydip import table members.csv --map source=City --map country=Country --target c40 --type member_of`
+    """
+    fixed = {k: v for k, v in (("target", target), ("type", type_), ("kind", kind), ("indicator", indicator),
+                               ("unit", unit)) if v is not None}
+    _run_import("table", file, dry_run=dry_run, review=review, report_path=report, fmt=fmt, as_=as_,
+                mapping=_pairs(map_, "--map"), fixed=fixed, sheet=sheet, source_name=source, licence=licence,
+                as_of=as_of, encoding=encoding)
+
+
+@import_app.command("wikidata")
+def import_wikidata(query: Optional[str] = typer.Option(None, "--query", help="Run a shipped query online: "
+                                                        "twinning, memberships or cities."),
+                    from_file: Optional[str] = typer.Option(None, "--from-file", help="Load saved SPARQL JSON results."),
+                    org: Optional[str] = typer.Option(None, "--org", help="Wikidata id of the organisation (memberships)."),
+                    endpoint: str = typer.Option("https://query.wikidata.org/sparql", "--endpoint",
+                                                 help="SPARQL endpoint for --query."),
+                    dry_run: bool = DRY, report: Optional[str] = REPORT,
+                    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Import Wikidata SPARQL results: twinning (P190), memberships (P463), or a city list
+    (fills the Wikidata ids of cities).
+
+    Example: `citydip import wikidata --from-file twinning.json --dry-run`
+    """
+    _run_import("wikidata", from_file, dry_run=dry_run, review=None, report_path=report, fmt=fmt,
+                query=query, org=org, endpoint=endpoint)
+
+
+@import_app.command("datapackage")
+def import_datapackage(path: str = typer.Argument(..., help="The package directory or its datapackage.json."),
+                       dry_run: bool = DRY, report: Optional[str] = REPORT,
+                       fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Import a Frictionless Data Package written by `citydip export`.
+
+    Example: `citydip --home /tmp/copy import datapackage export/`
+    """
+    _run_import("datapackage", path, dry_run=dry_run, review=None, report_path=report, fmt=fmt)
+
+
+@import_app.command("review")
+def import_review(file: str = typer.Argument(..., help="A review file whose 'choice' column you filled."),
+                  dry_run: bool = DRY, report: Optional[str] = REPORT,
+                  fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Finish the rows of a review file: each line's 'choice' names the actor meant.
+
+    Example: `citydip import review review.csv`
+    """
+    _run_import("review", file, dry_run=dry_run, review=None, report_path=report, fmt=fmt)
+
+
+@import_app.command("list")
+def import_list():
+    """List the registered importers.
+
+    Example: `citydip import list`
+    """
+    from .ingest import importers
+
+    out.print(table(None, [{"name": k, "reads": v} for k, v in importers().items()], ["name", "reads"]))
+
+
+@app.command("export")
+def export(out_dir: str = typer.Option(..., "--out", help="Directory to write into (created if needed)."),
+           fmt: str = typer.Option("datapackage", "--format", "-f", help="datapackage, csv, parquet or json."),
+           kind: Optional[str] = typer.Option(None, help="Only actors of this kind (and their ties)."),
+           country: Optional[str] = typer.Option(None, help="Only actors of this country (and their ties)."),
+           layer: Optional[str] = typer.Option(None, help="Only actors on this layer (and their ties)."),
+           type_: Optional[str] = typer.Option(None, "--type", help="Only ties of this type.")):
+    """Export the store, or a filtered part, with provenance columns: a Frictionless Data
+    Package (CSV + datapackage.json), CSV, Parquet or JSON.
+
+    Example: `citydip export --format datapackage --out export/ --country ES`
+    """
+    try:
+        counts = _open().export(out_dir, fmt=fmt, kind=kind, country=country, layer=layer, tie_type=type_)
+    except CitydipError as exc:
+        _fail(exc)
+    err.print(f"wrote {fmt} to {out_dir}: " + ", ".join(f"{n:,} {k}" for k, n in counts.items()), highlight=False)
 
 
 def main() -> None:

@@ -78,6 +78,33 @@ def place_from_record(rec: dict[str, Any], place_id: str, *, capital: bool = Fal
                  in_store=in_store)
 
 
+def city_actor(rec: dict[str, Any], actor_id: str, *, capital: bool = False,
+               source_file: str = "cities500"):
+    """The city :class:`~citydiplomacy.model.Actor` of a GeoNames record, and its names."""
+    from . import countries
+    from .model import Actor
+
+    country = countries.lookup_code(rec["countrycode"])
+    attrs = {"geonames_file": source_file, "timezone": rec.get("timezone"),
+             "admin1_code": rec.get("admin1code") or None, "capital": True if capital else None}
+    actor = Actor.parse({
+        "id": actor_id, "name": rec["name"], "kind": "city",
+        "country": country.alpha3 if country else None,
+        "lat": rec["latitude"], "lon": rec["longitude"],
+        "population": rec.get("population") or None, "geonames_id": int(rec["geonameid"]),
+        "admin1": region_of(rec), "attrs": {k: v for k, v in attrs.items() if v is not None},
+    })
+    return actor, [rec["name"], *rec.get("alternatenames", [])]
+
+
+def city_slug(rec: dict[str, Any]) -> str:
+    """The preferred id of a GeoNames place (``barcelona-es``); append the GeoNames id
+    when another actor already has it."""
+    from .text import slugify
+
+    return f"{slugify(rec['name'])}-{rec['countrycode'].lower()}"
+
+
 def extend_gazetteer(gz: Gazetteer, ccs: Iterable[str] | None = None) -> int:
     """Add the GeoNames places of cities500 (in countries ``ccs``, or all) that the
     gazetteer lacks, as provisional places (id ``geonames-<id>``, not in the store).

@@ -60,6 +60,21 @@ class Observatory:
         """A framework's top level, or one item and its children, in ``lang``."""
         return _frameworks.browse(self.store, framework, code, lang=lang)
 
+    # -- import / export ------------------------------------------------------------
+    def import_(self, importer: str, source: Any = None, *, dry_run: bool = False,
+                review: str | None = None, **options: Any):
+        """Run an importer (``twinning``, ``table``, ``wikidata``, ``datapackage``,
+        ``review``) atomically; returns its :class:`~citydiplomacy.ingest.Report`."""
+        from .ingest import run_import
+
+        return run_import(self.store, importer, source, dry_run=dry_run, review=review, **options)
+
+    def export(self, out: str | os.PathLike, *, fmt: str = "datapackage", **filters: Any) -> dict[str, int]:
+        """Write the store (or a filtered part) to the directory ``out``."""
+        from .export import export_store
+
+        return export_store(self.store, out, fmt=fmt, **filters)
+
     def status(self) -> dict[str, Any]:
         return _status.store_status(self.store)
 

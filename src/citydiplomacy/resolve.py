@@ -400,6 +400,8 @@ class Resolver:
             return self._ok(query, first, "dominant_population",
                             {**ev, "population_ratio": round(first.population / max(second.population, 1.0), 1)},
                             cands)
+        ev["reason"] = (f"{len(pool)} places of this name in the country and nothing decides between "
+                        "them (no region, capital or clearly larger place)")
         return Resolution(query, "ambiguous", None, 0.6, "ambiguous", ev, self._rank(cands))
 
     def _fuzzy(self, query, name, cc, region_hint) -> Resolution:
@@ -420,7 +422,8 @@ class Resolver:
         cands = [self._cand(self.gz.places[pid], m, "fuzzy", score / 100) for pid, (score, m) in ranked]
         top_score = ranked[0][1][0]
         next_score = ranked[1][1][0] if len(ranked) > 1 else 0.0
-        ev = {"matched": ranked[0][1][1], "ratio": round(top_score, 1), "next_ratio": round(next_score, 1)}
+        ev = {"matched": ranked[0][1][1], "ratio": round(top_score, 1), "next_ratio": round(next_score, 1),
+              "reason": "no exact name; the closest names are not close or clear enough"}
         if region_hint:
             ev["region_agrees"] = self._consistent(self.gz.places[ranked[0][0]], region_hint)
         if (top_score >= FUZZY_ACCEPT and top_score - next_score >= FUZZY_MARGIN

@@ -12,12 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .. import countries, geonames
-from ..model import Actor, Tie
-from ..text import normalize, slugify
+from ..model import Tie
+from ..text import normalize
 from .context import BuildContext
-
-#: A capital's importance is its population times this (search ranking).
-CAPITAL_FACTOR = 10.0
 
 
 def insert_records(ctx: BuildContext, records: Iterable[dict[str, Any]], prov_id: int,
@@ -41,24 +38,14 @@ def insert_records(ctx: BuildContext, records: Iterable[dict[str, Any]], prov_id
         if country is None:
             ctx.count("cities.skipped_unknown_country")
             continue
-        base = f"{slugify(rec['name'])}-{cc.lower()}"
+        base = geonames.city_slug(rec)
         actor_id = base if base not in ctx.actor_ids else f"{base}-{gid}"
         is_capital = cc not in seen_capital and capitals.get(cc) == normalize(rec["name"])
         if is_capital:
             seen_capital.add(cc)
-        attrs = {"geonames_file": source_file, "timezone": rec.get("timezone"),
-                 "admin1_code": rec.get("admin1code") or None, "capital": True if is_capital else None}
-        actor = Actor.parse({
-            "id": actor_id, "name": rec["name"], "kind": "city", "country": country.alpha3,
-            "lat": rec["latitude"], "lon": rec["longitude"],
-            "population": rec.get("population") or None, "geonames_id": gid,
-            "admin1": geonames.region_of(rec),
-            "attrs": {k: v for k, v in attrs.items() if v is not None},
-        })
-        pop = float(actor.population or 0)
-        actors.append(ctx.actor_row(actor, prov_id, pop * (CAPITAL_FACTOR if is_capital else 1.0)))
+        actor, names = geonames.city_actor(rec, actor_id, capital=is_capital, source_file=source_file)
+        actors.append(ctx.actor_row(actor, prov_id))
         ctx.actor_ids.add(actor_id)
-        names = [rec["name"], *rec.get("alternatenames", [])]
         aliases.extend(ctx.alias_rows(actor_id, names, prov_id))
         gz.add(geonames.place_from_record(rec, actor_id, capital=is_capital), names)
         state = country.alpha3.lower()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -13,8 +12,7 @@ from sqlalchemy import Connection
 from ..model import Actor, Provenance, Tie
 from ..resolve import Gazetteer
 from ..store import Store
-from ..store import schema
-from ..text import normalize
+from ..store import rows, schema
 
 
 def data_path(*parts: str):
@@ -65,64 +63,36 @@ class BuildContext:
 
     # -- rows ---------------------------------------------------------------------------
 
-    def actor_row(self, actor: Actor, prov_id: int, importance: float = 0.0) -> dict[str, Any]:
-        row = actor.model_dump()
-        row["axes"] = ",".join(a.value for a in actor.axes)
-        row["kind"] = actor.kind.value
-        row["layer"] = actor.layer.value
-        row["importance"] = importance
-        row["attrs"] = row["attrs"] or None
-        row["provenance_id"] = prov_id
-        return row
+    def actor_row(self, actor: Actor, prov_id: int, importance: float | None = None) -> dict[str, Any]:
+        return rows.actor_row(actor, prov_id, importance)
 
-    def add_actors(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
+    def add_actors(self, actor_rows: list[dict[str, Any]]) -> None:
+        for row in actor_rows:
             if row["id"] in self.actor_ids:
                 raise ValueError(f"duplicate actor id '{row['id']}' in the default dataset")
             self.actor_ids.add(row["id"])
-        self.store.insert_many(self.conn, schema.actors, rows)
-        self.count("actors", len(rows))
+        self.store.insert_many(self.conn, schema.actors, actor_rows)
+        self.count("actors", len(actor_rows))
 
     def alias_rows(self, actor_id: str, names: dict[str | None, list[str]] | list[str],
                    prov_id: int) -> list[dict[str, Any]]:
-        """Alias rows for ``names`` (a list, or lists by language), one per distinct key."""
-        if isinstance(names, list):
-            names = {None: names}
-        seen: set[str] = set()
-        rows = []
-        for lang, values in names.items():
-            for name in values or []:
-                norm = normalize(name)
-                if not norm or norm in seen:
-                    continue
-                seen.add(norm)
-                rows.append({"actor_id": actor_id, "name": name, "norm": norm, "lang": lang,
-                             "provenance_id": prov_id})
-        return rows
+        return rows.alias_rows(actor_id, names, prov_id)
 
-    def add_aliases(self, rows: list[dict[str, Any]]) -> None:
-        self.store.insert_many(self.conn, schema.aliases, rows)
-        self.count("aliases", len(rows))
+    def add_aliases(self, alias_rows: list[dict[str, Any]]) -> None:
+        self.store.insert_many(self.conn, schema.aliases, alias_rows)
+        self.count("aliases", len(alias_rows))
 
     def tie_row(self, tie: Tie, prov_id: int, target_type: str = "actor") -> dict[str, Any] | None:
         """A row for ``tie``, or None when the same tie was already added in this build."""
-        key = (tie.source, tie.target, tie.type.value, tie.since or "")
+        key = rows.tie_key(tie)
         if key in self._tie_keys:
             return None
         self._tie_keys.add(key)
-        row = tie.model_dump()
-        row.update(type=tie.type.value, status=tie.status.value,
-                   axes=",".join(a.value for a in tie.axes), target_type=target_type,
-                   provenance_id=prov_id)
-        return row
+        return rows.tie_row(tie, prov_id, target_type)
 
-    def add_ties(self, rows: list[dict[str, Any] | None]) -> int:
-        rows = [r for r in rows if r is not None]
-        self.store.insert_many(self.conn, schema.ties, rows)
-        for r in rows:
+    def add_ties(self, tie_rows: list[dict[str, Any] | None]) -> int:
+        tie_rows = [r for r in tie_rows if r is not None]
+        self.store.insert_many(self.conn, schema.ties, tie_rows)
+        for r in tie_rows:
             self.count(f"ties.{r['type']}")
-        return len(rows)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+        return len(tie_rows)

@@ -19,9 +19,6 @@ from ..vocab import Layer
 from . import cities
 from .context import BuildContext, load_yaml, provenance_from
 
-#: Search-ranking importance by layer: an organisation ranks with the largest cities.
-IMPORTANCE = {Layer.MACRO: 1e9, Layer.MESO: 5e8, Layer.MICRO: 2e8}
-
 FILES = (("organizations.yaml", "organizations"), ("city_networks.yaml", "networks"))
 
 
@@ -61,7 +58,7 @@ def build(ctx: BuildContext) -> None:
             "id": e["id"], "name": e["name"], "kind": e["kind"], "layer": e.get("layer"),
             "wikidata": e.get("wikidata"), "founded": e.get("founded"), "axes": e.get("axes"),
             "attrs": attrs}, file=e["_file"])
-        actors.append(ctx.actor_row(actor, prov_id, IMPORTANCE[actor.layer]))
+        actors.append(ctx.actor_row(actor, prov_id))
         names: dict[str | None, list[str]] = {None: [e["name"], e["id"]]}
         for lang, values in (e.get("aliases") or {}).items():
             names[lang] = values if isinstance(values, list) else [values]

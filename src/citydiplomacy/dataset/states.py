@@ -22,10 +22,6 @@ from .context import BuildContext, load_yaml, provenance_from
 #: Languages whose country names are added as aliases.
 ALIAS_LANGS = ("en", "fr", "es", "de", "it", "pt", "nl", "pl", "ru", "zh_CN", "ar", "ja")
 
-#: Importance of a state relative to its population (search ranking: a state comes
-#: before a city of the same name).
-STATE_IMPORTANCE_FACTOR = 100.0
-
 
 @lru_cache(maxsize=None)
 def _translations(lang: str):
@@ -77,8 +73,7 @@ def build(ctx: BuildContext) -> None:
             "axes": ["engagement"],
             "attrs": {k: v for k, v in attrs.items() if v is not None},
         })
-        importance = STATE_IMPORTANCE_FACTOR * float(actor.population or 1_000_000)
-        actors.append(ctx.actor_row(actor, prov_un, importance))
+        actors.append(ctx.actor_row(actor, prov_un))
         names: dict[str | None, list[str]] = {None: [name, country.name, country.alpha3]}
         if pc is not None:
             names["en"] = [n for n in (pc.name, getattr(pc, "official_name", None),

@@ -1,0 +1,68 @@
+"""Bringing data in: importers registered by name, atomic runs, reports and review.
+
+An importer is a module under ``citydiplomacy.ingest`` that registers a function with
+:func:`register`; the function reads its input and returns a :class:`Plan` (what would be
+written, with the problems found); :func:`run_import` applies a plan in one transaction
+(or rolls it back for a dry run) and returns a :class:`Report`.
+
+Adding a format means adding a module that calls ``register`` — nothing else changes.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any, Callable
+
+from .base import Plan, Problem, Report, ReviewRow
+
+Importer = Callable[..., Plan]
+_REGISTRY: dict[str, tuple[Importer, str]] = {}
+
+#: Modules holding the built-in importers (imported on first use).
+BUILTIN = ("twinning", "table", "wikidata", "datapackage", "review")
+
+
+def register(name: str, summary: str) -> Callable[[Importer], Importer]:
+    """Register an importer function under ``name`` (``citydip import NAME ...``)."""
+    def deco(fn: Importer) -> Importer:
+        _REGISTRY[name] = (fn, summary)
+        return fn
+    return deco
+
+
+def importers() -> dict[str, str]:
+    """Registered importers: name -> one-line summary."""
+    _load_builtin()
+    return {k: v[1] for k, v in sorted(_REGISTRY.items())}
+
+
+def get_importer(name: str) -> Importer:
+    from ..errors import ValidationError
+
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ValidationError(f"no importer '{name}'; available: {', '.join(sorted(_REGISTRY))}",
+                              field="format")
+    return _REGISTRY[name][0]
+
+
+def _load_builtin() -> None:
+    for mod in BUILTIN:
+        import_module(f"{__name__}.{mod}")
+
+
+def run_import(store, name: str, source: Any, *, dry_run: bool = False, review: str | None = None,
+               **options: Any) -> Report:
+    """Read ``source`` with the importer ``name`` and apply the result atomically."""
+    from .apply import apply_plan
+    from .review import write_review
+
+    plan = get_importer(name)(store, source, **options)
+    report = apply_plan(store, plan, dry_run=dry_run)
+    if review and plan.review:
+        report.review_file = str(write_review(review, plan))
+    return report
+
+
+__all__ = ["Plan", "Problem", "Report", "ReviewRow", "register", "importers", "get_importer",
+           "run_import"]
