@@ -42,3 +42,16 @@ def cli_env(built_home, monkeypatch):
     env = dict(os.environ)
     env["CITYDIP_HOME"] = str(built_home)
     return env
+
+
+@pytest.fixture
+def work(built_home, tmp_path):
+    """An Observatory on a private copy of the built store, for tests that write."""
+    import shutil
+
+    home = tmp_path / "work"
+    home.mkdir()
+    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+    o = citydiplomacy.open(home=home, build=False)
+    yield o
+    o.close()

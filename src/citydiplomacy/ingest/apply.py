@@ -60,6 +60,7 @@ class _Writer:
         mapping = self.write_towns(plan.towns)
         self.write_frameworks()
         self.write_actors()
+        self.write_aliases()
         self.write_updates()
         self.write_ties(mapping)
         if plan.supersedes:
@@ -120,11 +121,24 @@ class _Writer:
                 continue
             prov_id = self.provenance(prov)
             self.conn.execute(insert(schema.actors).values(rows.actor_row(actor, prov_id)))
-            alias = rows.alias_rows(actor.id, {None: [actor.name], **names} if None not in names
-                                    else names, prov_id)
+            # names None: the plan carries the aliases separately (data package)
+            alias = [] if names is None else rows.alias_rows(
+                actor.id, {None: [actor.name], **names} if None not in names else names, prov_id)
             if alias:
                 self.conn.execute(insert(schema.aliases), alias)
             self.count(self.report.created, "actors")
+
+    def write_aliases(self) -> None:
+        """Aliases with their own provenance (data package round-trip); known ones are skipped."""
+        al = schema.aliases
+        known: dict[str, set[str]] = {}
+        for actor_id, name, lang, prov in self.plan.aliases:
+            if actor_id not in known:
+                known[actor_id] = {r.norm for r in self.conn.execute(select(al.c.norm).where(al.c.actor_id == actor_id))}
+            new = rows.alias_rows(actor_id, {lang: [name]}, self.provenance(prov), skip=known[actor_id])
+            if new:
+                self.conn.execute(insert(al), new)
+                known[actor_id].add(new[0]["norm"])
 
     def write_updates(self) -> None:
         """Fill identifiers an actor lacks (never overwrite one it has)."""

@@ -55,6 +55,8 @@ class Plan:
     #: whole frameworks (data package round-trip): (framework row, item rows, title rows, provenance)
     frameworks: list[tuple[dict, list[dict], list[dict], Provenance]] = _field(default_factory=list)
     observations: list[Observation] = _field(default_factory=list)
+    #: (actor id, name, language, provenance): aliases with their own provenance
+    aliases: list[tuple[str, str, str | None, Provenance]] = _field(default_factory=list)
     #: (actor id, {column: value}): fill empty identifier columns of existing actors
     updates: list[tuple[str, dict[str, Any]]] = _field(default_factory=list)
     problems: list[Problem] = _field(default_factory=list)

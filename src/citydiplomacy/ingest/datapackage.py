@@ -47,7 +47,7 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
     def table(name: str):
         if name not in resources:
             return None
-        return read_table(base / resources[name]["path"], encoding=encoding)
+        return read_table(base / resources[name]["path"], encoding=encoding, allow_empty=True)
 
     prov_table = table("provenance")
     provs: dict[str, Provenance] = {}
@@ -67,11 +67,10 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                                   field="provenance_id", row=rowno, file=str(path))
         return p
 
-    names: dict[str, dict[str | None, list[str]]] = {}
     alias_table = table("aliases")
     if alias_table:
-        for _, r in alias_table.rows:
-            names.setdefault(r["actor_id"], {}).setdefault(_none(r["lang"]), []).append(r["name"])
+        for rowno, r in alias_table.rows:
+            plan.aliases.append((r["actor_id"], r["name"], _none(r["lang"]), prov_of(r, rowno, alias_table.path)))
     fw_table, item_table, title_table = table("frameworks"), table("framework_items"), table("framework_titles")
     if fw_table:
         items = [r for _, r in item_table.rows] if item_table else []
@@ -95,8 +94,7 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                 "wikidata": _none(r["wikidata"]), "admin1": _none(r["admin1"]),
                 "founded": _none(r["founded"]), "axes": r["axes"], "attrs": _json(r["attrs"], {})},
                 row=rowno, file=str(actor_table.path))
-            plan.actors.append((actor, names.get(actor.id, {None: [actor.name]}),
-                                prov_of(r, rowno, actor_table.path)))
+            plan.actors.append((actor, None, prov_of(r, rowno, actor_table.path)))
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(actor_table.path), reason=exc.detail))
     tie_table = table("ties")

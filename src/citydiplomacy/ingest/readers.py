@@ -59,18 +59,19 @@ def check_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Path:
 
 
 def read_table(path: str | Path, *, encoding: str = "utf-8", sheet: str | None = None,
-               max_bytes: int = MAX_BYTES) -> Table:
-    """Read a CSV/TSV, Excel (.xlsx) or Parquet file into a :class:`Table`."""
+               max_bytes: int = MAX_BYTES, allow_empty: bool = False) -> Table:
+    """Read a CSV/TSV, Excel (.xlsx) or Parquet file into a :class:`Table` (a header
+    without rows is an error unless ``allow_empty``)."""
     p = check_file(path, max_bytes=max_bytes)
     suffix = p.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_excel(p, sheet)
     if suffix == ".parquet":
         return _read_parquet(p)
-    return _read_csv(p, encoding)
+    return _read_csv(p, encoding, allow_empty)
 
 
-def _read_csv(p: Path, encoding: str) -> Table:
+def _read_csv(p: Path, encoding: str, allow_empty: bool = False) -> Table:
     raw = p.read_bytes()
     if b"\x00" in raw[:65536]:
         raise ValidationError("this is not a text CSV file (it holds binary data); export the table "
@@ -129,7 +130,7 @@ def _read_csv(p: Path, encoding: str) -> Table:
             problems.append({"row": n, "field": None, "reason": f"a field is longer than {MAX_FIELD:,} characters"})
             continue
         rows.append((n, {h: f.strip() for h, f in zip(header, fields)}))
-    if not rows and not problems:
+    if not rows and not problems and not allow_empty:
         raise ValidationError("the file has a header but no rows", file=str(p))
     return Table(p, header, rows, problems)
 

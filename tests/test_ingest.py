@@ -1,0 +1,337 @@
+"""Importers: results, atomicity, idempotence, history, review round-trip, bad input."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from citydiplomacy.errors import CitydipError, ValidationError
+from citydiplomacy.ingest import importers
+from citydiplomacy.store import schema
+
+DATA = Path(__file__).parent / "data"
+
+
+def snapshot(obs):
+    """Every row of the data tables (run and provenance bookkeeping aside)."""
+    out = {}
+    with obs.store.connect() as conn:
+        for t in (schema.actors, schema.aliases, schema.ties, schema.observations):
+            cols = [c for c in t.c if c.name not in ("id", "provenance_id")]
+            out[t.name] = sorted(tuple(map(str, r)) for r in conn.execute(select(*cols)))
+    return out
+
+
+def write_csv(path, header, rows, encoding="utf-8"):
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+TWINS = [["Munich", "Germany", "Kraków", "Poland"],           # new tie
+         ["Muenchen", "Deutschland", "Edinburgh", "Scotland"],  # already there
+         ["Neustadt", "Germany", "Springfield", "United States"],   # both ambiguous
+         ["Barcelona", "Spain", "Atlantis", "Narnia"]]          # unknown country
+
+
+def test_importers_are_registered():
+    assert {"twinning", "table", "wikidata", "datapackage", "review"} <= set(importers())
+
+
+def test_twinning_import_report_dry_run_apply_and_idempotence(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], TWINS)
+    before = snapshot(work)
+    dry = work.import_("twinning", f, dry_run=True, licence="CC0 1.0")
+    assert snapshot(work) == before                       # a dry run writes nothing
+    assert dry.rows_read == 4 and dry.created.get("ties") == 1 and dry.unchanged.get("ties") == 1
+    kinds = {(p.row, p.field): p.kind for p in dry.problems}
+    assert kinds[(4, "city2")] == "ambiguous"                 # Springfield, US: 21 places
+    assert kinds[(5, "city2")] == "unresolved"
+    amb = next(p for p in dry.problems if p.value == "Springfield")
+    assert amb.candidates and amb.file == str(f)
+
+    real = work.import_("twinning", f, licence="CC0 1.0")
+    assert real.created == dry.created and real.changed
+    ties = {t["other"] for t in work.ties("munich-de", type="twinned_with")}
+    assert "krakow-pl" in ties
+    after = snapshot(work)
+    again = work.import_("twinning", f, licence="CC0 1.0")
+    assert snapshot(work) == after and not again.changed    # idempotent
+    assert again.unchanged.get("ties") == 2
+
+
+def test_new_version_of_a_source_ends_dropped_ties_and_keeps_history(work, tmp_path):
+    v1 = write_csv(tmp_path / "v1.csv", ["city1", "country1", "city2", "country2"],
+                   [["Munich", "Germany", "Kraków", "Poland"], ["Lyon", "France", "Turin", "Italy"]])
+    v2 = write_csv(tmp_path / "v2.csv", ["city1", "country1", "city2", "country2"],
+                   [["Lyon", "France", "Turin", "Italy"]])
+    work.import_("twinning", v1, source_name="Lyon twinning register", as_of="2020")
+    rep = work.import_("twinning", v2, source_name="Lyon twinning register", as_of="2024")
+    assert rep.ended == 1
+    t = next(t for t in work.ties("munich-de", type="twinned_with") if t["other"] == "krakow-pl")
+    assert (t["status"], t["until"]) == ("ended", "2024")
+    assert next(t for t in work.ties("lyon-fr", type="twinned_with") if t["other"] == "turin-it")["status"] == "active"
+
+
+def test_review_round_trip(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"],
+                  [["Lyon", "France", "Springfield", "United States"]])
+    review = tmp_path / "review.csv"
+    rep = work.import_("twinning", f, review=str(review))
+    assert rep.review_file == str(review) and not rep.created
+    rows = list(csv.DictReader(review.open(encoding="utf-8")))
+    assert len(rows) == 1 and rows[0]["field"] == "city2" and "springfield-us-4250542" in rows[0]["candidates"]
+    rows[0]["choice"] = "springfield-us-4250542"          # Springfield, Illinois
+    with review.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    done = work.import_("review", review)
+    assert done.created.get("ties") == 1
+    assert "springfield-us-4250542" in {t["other"] for t in work.ties("lyon-fr", type="twinned_with")}
+    assert work.import_("review", review).created == {}   # feeding it twice changes nothing
+
+
+def test_small_town_named_by_an_import_is_added_from_geonames(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"],
+                  [["Lyon", "France", "Zams", "Austria"]])
+    with pytest.raises(Exception):
+        work.get("zams-at")
+    rep = work.import_("twinning", f)
+    assert rep.created == {"actors": 1, "ties": 1}
+    town = work.get("zams-at")
+    assert town["geonames_id"] == 2760749 and town["provenance"]["licence"] == "CC BY 4.0"
+    assert [t["other"] for t in work.ties("zams-at", type="located_in")] == ["aut"]
+
+
+def test_failure_mid_import_leaves_the_store_unchanged(work, tmp_path, monkeypatch):
+    from citydiplomacy.ingest import apply
+
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], TWINS[:2])
+    before = snapshot(work)
+    original = apply._Writer.write_ties
+
+    def write_then_fail(self, mapping):
+        original(self, mapping)
+        raise RuntimeError("disk full (simulated) after the ties were written")
+
+    monkeypatch.setattr(apply._Writer, "write_ties", write_then_fail)
+    with pytest.raises(RuntimeError):
+        work.import_("twinning", f)
+    assert snapshot(work) == before
+
+
+def test_killed_import_leaves_the_store_unchanged(work, tmp_path):
+    """SIGKILL in the middle of the write transaction: SQLite rolls it back."""
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], TWINS[:2])
+    before = snapshot(work)
+    script = f"""
+import os, signal, citydiplomacy
+from citydiplomacy.ingest import apply
+original = apply._Writer.write_ties
+def write_then_die(self, mapping):
+    original(self, mapping)
+    os.kill(os.getpid(), signal.SIGKILL)
+apply._Writer.write_ties = write_then_die
+obs = citydiplomacy.open(path={str(work.store.path)!r}, build=False)
+obs.import_("twinning", {str(f)!r})
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert proc.returncode == -9
+    assert snapshot(work) == before
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p.write_bytes("city1,country1,city2,country2\nMünchen,Deutschland,Köln,Deutschland\n"
+                             .encode("latin-1")), "not valid utf-8"),
+    (lambda p: p.write_text("town,nation\nLyon,France\n"), "missing columns 'city1'"),
+    (lambda p: p.write_text(""), "the file is empty"),
+    (lambda p: p.write_bytes(b"PK\x03\x04\x00\x00binary\x00\x01\x02" * 100), "binary data"),
+    (lambda p: p.write_text("city1,country1,city2,country2\n"), "header but no rows"),
+    (lambda p: p.write_text(",".join(f"c{i}" for i in range(1000)) + "\n" + ",".join("x" * 1000) + "\n"),
+     "1000 columns"),
+])
+def test_bad_files_get_a_clear_error_and_change_nothing(work, tmp_path, make, message):
+    f = tmp_path / "bad.csv"
+    make(f)
+    before = snapshot(work)
+    with pytest.raises(ValidationError, match=message) as info:
+        work.import_("twinning", f)
+    assert str(f) in str(info.value)
+    assert snapshot(work) == before
+
+
+def test_two_gigabyte_file_is_refused_before_reading(work, tmp_path):
+    f = tmp_path / "huge.csv"
+    with f.open("wb") as fh:
+        fh.truncate(2 * 1024**3)          # a real 2 GB (sparse) file
+    with pytest.raises(ValidationError, match="2.0 GB"):
+        work.import_("twinning", f)
+
+
+def test_row_with_too_many_fields_is_rejected_with_its_row(work, tmp_path):
+    f = tmp_path / "wide.csv"
+    f.write_text("city1,country1,city2,country2\nLyon,France,Turin,Italy\n"
+                 + ",".join(["x"] * 1000) + "\n", encoding="utf-8")
+    rep = work.import_("twinning", f)
+    bad = [p for p in rep.problems if p.kind == "rejected"]
+    assert bad and bad[0].row == 3 and "1000 fields" in bad[0].reason
+
+
+def test_member_list_table_import(work, tmp_path):
+    f = write_csv(tmp_path / "members.csv", ["City", "Country"],
+                  [["Lyon", "France"], ["Torino", "Italy"], ["Nowhere Town", "France"]])
+    rep = work.import_("table", f, as_="ties", mapping={"source": "City", "country": "Country"},
+                       fixed={"target": "energy-cities", "type": "member_of"}, licence="facts")
+    assert rep.created.get("ties") == 2
+    assert rep.counts["unresolved"] == 1
+    members = {t["other"] for t in work.ties("energy-cities", type="member_of")}
+    assert {"lyon-fr", "turin-it"} <= members
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet"])
+def test_excel_and_parquet_tables(work, tmp_path, suffix):
+    f = tmp_path / f"obs{suffix}"
+    rows = [["Lyon", "France", 2022, 4.1], ["Turin", "Italy", 2022, 5.3]]
+    header = ["city", "country", "year", "co2"]
+    if suffix == ".xlsx":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        wb.active.append(header)
+        for r in rows:
+            wb.active.append(r)
+        wb.save(f)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        pq.write_table(pa.table({h: [r[i] for r in rows] for i, h in enumerate(header)}), f)
+    rep = work.import_("table", f, as_="observations",
+                       mapping={"actor": "city", "country": "country", "year": "year", "value": "co2"},
+                       fixed={"indicator": "co2_per_capita", "unit": "t CO2e / person"})
+    assert rep.created.get("observations") == 2
+    again = work.import_("table", f, as_="observations",
+                         mapping={"actor": "city", "country": "country", "year": "year", "value": "co2"},
+                         fixed={"indicator": "co2_per_capita", "unit": "t CO2e / person"})
+    assert again.unchanged.get("observations") == 2
+
+
+def test_table_mapping_errors(work, tmp_path):
+    f = write_csv(tmp_path / "m.csv", ["City"], [["Lyon"]])
+    with pytest.raises(ValidationError, match="no actor 'c41'"):
+        work.import_("table", f, mapping={"source": "City"}, fixed={"target": "c41", "type": "member_of"})
+    with pytest.raises(ValidationError, match="missing column 'Town'"):
+        work.import_("table", f, mapping={"source": "Town"}, fixed={"target": "c40", "type": "member_of"})
+    with pytest.raises(ValidationError, match="unknown field colour"):
+        work.import_("table", f, mapping={"source": "City", "colour": "x"}, fixed={"target": "c40",
+                                                                                  "type": "member_of"})
+
+
+def test_wikidata_twinning_from_recorded_results(work):
+    rep = work.import_("wikidata", DATA / "wikidata_twinning.json")
+    assert rep.matched.get("identifier", 0) >= 6        # GeoNames ids carry the match
+    assert rep.counts["ambiguous"] == 1                  # the Springfield row
+    assert "rome-it" in {t["other"] for t in work.ties("paris-fr", type="twinned_with")}
+
+
+def test_wikidata_city_list_fills_wikidata_ids(work):
+    assert work.get("barcelona-es")["wikidata"] is None
+    rep = work.import_("wikidata", DATA / "wikidata_cities.json")
+    assert rep.updated.get("actors") == 3
+    assert work.get("Q1492")["id"] == "barcelona-es"
+    assert not work.import_("wikidata", DATA / "wikidata_cities.json").changed
+
+
+def test_wikidata_memberships_resolve_the_org_by_its_qid(work):
+    rep = work.import_("wikidata", DATA / "wikidata_memberships.json")
+    assert rep.created.get("ties") == 1
+    assert any(t["other"] == "eu" for t in work.ties("munich-de", type="member_of"))
+
+
+def test_wikidata_query_runs_against_an_endpoint(work):
+    """The online path, against a real HTTP server on loopback serving recorded results."""
+    body = (DATA / "wikidata_cities.json").read_bytes()
+    seen = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen["path"] = self.path
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rep = work.import_("wikidata", query="cities", endpoint=f"http://127.0.0.1:{server.server_port}/sparql")
+    finally:
+        server.shutdown()
+    assert "query=" in seen["path"] and rep.updated.get("actors") == 3
+
+
+def test_wikidata_offline_is_a_clear_error(work):
+    with pytest.raises(CitydipError, match="cannot reach the SPARQL endpoint"):
+        work.import_("wikidata", query="twinning", endpoint="http://127.0.0.1:9/sparql")
+
+
+def test_wikidata_bad_results_file(work, tmp_path):
+    f = tmp_path / "r.json"
+    f.write_text('{"rows": []}')
+    with pytest.raises(ValidationError, match="not SPARQL JSON results"):
+        work.import_("wikidata", f)
+
+
+def test_export_then_import_into_a_fresh_store_gives_the_same_data(obs, tmp_path):
+    import citydiplomacy
+
+    first = tmp_path / "first"
+    counts = obs.export(first, fmt="datapackage", country="LU")
+    assert counts["actors"] > 10 and counts["ties"] > 10
+    fresh = citydiplomacy.open(home=tmp_path / "fresh", build=False)
+    rep = fresh.import_("datapackage", first)
+    assert not rep.problems
+    second = tmp_path / "second"
+    fresh.export(second, fmt="datapackage")
+
+    def table(d, name, drop=("provenance_id", "provenance_run", "run_id", "id")):
+        rows = list(csv.DictReader((d / f"{name}.csv").open(encoding="utf-8")))
+        keep = [c for c in rows[0] if c not in drop] if rows else []
+        return sorted(tuple(r[c] for c in keep) for r in rows)
+
+    for name in ("actors", "aliases", "ties", "frameworks", "framework_items", "framework_titles"):
+        assert table(first, name) == table(second, name), name
+    assert table(first, "provenance", drop=("id", "run_id")) == table(second, "provenance", drop=("id", "run_id"))
+    desc = json.loads((first / "datapackage.json").read_text())
+    assert {r["name"] for r in desc["resources"]} >= {"actors", "ties", "provenance"}
+    fresh.close()
+
+
+def test_csv_export_columns(obs, tmp_path):
+    obs.export(tmp_path, fmt="csv", country="IS")
+    actors_header = (tmp_path / "actors.csv").read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+    assert actors_header[:10] == ["id", "name", "kind", "layer", "country", "lat", "lon", "population",
+                                  "geonames_id", "wikidata"]
+    ties_header = (tmp_path / "ties.csv").read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+    assert ties_header[:6] == ["source", "target", "type", "since", "until", "status"]
+    assert "provenance_licence" in ties_header
+
+
+@pytest.mark.parametrize("fmt,file", [("json", "actors.json"), ("parquet", "ties.parquet")])
+def test_json_and_parquet_export(obs, tmp_path, fmt, file):
+    obs.export(tmp_path, fmt=fmt, country="IS")
+    assert (tmp_path / file).stat().st_size > 100
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+        assert "provenance_licence" in pq.read_table(tmp_path / file).column_names
