@@ -1,6 +1,7 @@
 """The command line, run as a user runs it: real `citydip` processes on a real store."""
 
 import csv
+from pathlib import Path
 import io
 import json
 import subprocess
@@ -97,7 +98,7 @@ def test_corrupt_store_is_a_clear_error(tmp_path, cli_env):
     assert "not an SQLite database" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["init", "status", "search", "show", "ties", "profile", "framework"])
+@pytest.mark.parametrize("command", ["init", "status", "search", "show", "ties", "profile", "framework", "export"])
 def test_every_command_has_help_with_an_example(command, cli_env):
     out = citydip(command, "--help", env=cli_env).stdout
     assert "Example" in out and f"citydip {command}" in out
@@ -107,3 +108,73 @@ def test_home_option_overrides_environment(tmp_path, cli_env, built_home):
     env = {**cli_env, "CITYDIP_HOME": str(tmp_path / "elsewhere")}
     data = json.loads(citydip("--home", str(built_home), "status", "--format", "json", env=env).stdout)
     assert data["store"].startswith(str(built_home))
+
+
+@pytest.fixture
+def cli_work(work, cli_env):
+    return {**cli_env, "CITYDIP_HOME": str(work.store.path.parent)}
+
+
+def test_import_twinning_cli_dry_run_review_and_report(cli_work, tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("city1,country1,city2,country2\nLyon,France,Springfield,United States\n"
+                 "Munich,Germany,Kraków,Poland\n", encoding="utf-8")
+    review, report = tmp_path / "review.csv", tmp_path / "report.json"
+    out = citydip("import", "twinning", str(f), "--dry-run", "--review", str(review), "--report", str(report),
+                  env=cli_work).stdout
+    assert "dry run" in out and "ambiguous names" in out and "Springfield" in out
+    assert review.exists() and json.loads(report.read_text())["created"] == {"ties": 1}
+    data = json.loads(citydip("import", "twinning", str(f), "--format", "json", env=cli_work).stdout)
+    assert data["created"] == {"ties": 1} and data["ambiguous"] == 1
+
+
+def test_import_table_cli_and_mapping_errors(cli_work, tmp_path):
+    f = tmp_path / "m.csv"
+    f.write_text("City,Country\nLyon,France\n", encoding="utf-8")
+    out = citydip("import", "table", str(f), "--map", "source=City", "--map", "country=Country",
+                  "--target", "energy-cities", "--type", "member_of", env=cli_work).stdout
+    assert "created ties" in out
+    bad = citydip("import", "table", str(f), "--map", "source=Town", "--target", "c40", "--type", "member_of",
+                  env=cli_work, check=False)
+    assert bad.returncode == 1 and "missing column 'Town'" in bad.stderr and "Traceback" not in bad.stderr
+    bad = citydip("import", "table", str(f), "--map", "sourceCity", env=cli_work, check=False)
+    assert bad.returncode == 1 and "FIELD=COLUMN" in bad.stderr
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "the file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+    ("city1,country1,city2,country2\nK\xf6ln,Germany,Lyon,France\n".encode("latin-1"), "--encoding latin-1"),
+])
+def test_import_bad_files_cli(cli_work, tmp_path, content, message):
+    f = tmp_path / "bad.csv"
+    f.write_bytes(content)
+    proc = citydip("import", "twinning", str(f), env=cli_work, check=False)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_import_missing_file_and_unknown_format(cli_work, tmp_path):
+    proc = citydip("import", "twinning", str(tmp_path / "nope.csv"), env=cli_work, check=False)
+    assert proc.returncode == 1 and "no such file" in proc.stderr
+    proc = citydip("import", "excelsior", "x", env=cli_work, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+
+
+def test_import_list_and_wikidata_from_file(cli_work):
+    assert "datapackage" in citydip("import", "list", env=cli_work).stdout
+    out = citydip("import", "wikidata", "--from-file", str(Path(__file__).parent / "data" / "wikidata_cities.json"),
+                  env=cli_work).stdout
+    assert "updated actors" in out
+
+
+def test_export_cli(cli_env, tmp_path):
+    proc = citydip("export", "--format", "csv", "--out", str(tmp_path / "x"), "--country", "MT", env=cli_env)
+    assert "actors" in proc.stderr and (tmp_path / "x" / "ties.csv").exists()
+    bad = citydip("export", "--format", "xml", "--out", str(tmp_path / "y"), env=cli_env, check=False)
+    assert bad.returncode == 1 and "unknown format 'xml'" in bad.stderr
+
+
+@pytest.mark.parametrize("command", ["twinning", "table", "wikidata", "datapackage", "review", "list"])
+def test_import_commands_have_help_with_an_example(command, cli_env):
+    out = citydip("import", command, "--help", env=cli_env).stdout
+    assert "Example" in out and "citydip import" in out

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -68,9 +69,10 @@ def _open(build: bool = True) -> Observatory:
 
 
 def _fail(exc: CitydipError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    # soft_wrap: a message is one line, whatever the terminal width (scripts grep it)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     if isinstance(exc, NotFoundError) and exc.suggestions:
-        err.print("closest matches: " + "; ".join(exc.suggestions), highlight=False)
+        err.print("closest matches: " + escape("; ".join(exc.suggestions)), highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -457,7 +459,7 @@ def import_datapackage(path: str = typer.Argument(..., help="The package directo
                        fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Import a Frictionless Data Package written by `citydip export`.
 
-    Example: `citydip --home /tmp/copy import datapackage export/`
+    Example: `citydip import datapackage export/` (into an empty store: `citydip --home DIR import ...`)
     """
     _run_import("datapackage", path, dry_run=dry_run, review=None, report_path=report, fmt=fmt)
 
@@ -507,5 +509,5 @@ def main() -> None:
     try:
         app()
     except CitydipError as exc:  # anything the commands did not catch themselves
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -144,10 +144,11 @@ class Gazetteer:
         self.by_geonames: dict[int, str] = {}
         self.by_qid: dict[str, str] = {}
         self._names_of: dict[str, list[str]] = {}     # place id -> its normalised names
-        self._fuzzy: dict[str, tuple[list[str], list[str]]] | None = None
+        self._fuzzy: dict[str, list[str]] | None = None
         self._regions: dict[str, set[str]] | None = None
 
-    def add(self, place: Place, names: Iterable[str]) -> None:
+    def add(self, place: Place, names: Iterable[str], *, normalized: bool = False) -> None:
+        """Add a place with its names (raw, or already ``normalized``)."""
         if place.id in self.places:
             return
         self.places[place.id] = place
@@ -155,7 +156,8 @@ class Gazetteer:
             self.by_geonames[place.geonames_id] = place.id
         if place.wikidata:
             self.by_qid[place.wikidata] = place.id
-        self._index_names(place, {normalize(n) for n in names} | {place.norm})
+        norms = set(names) if normalized else {normalize(n) for n in names}
+        self._index_names(place, norms | {place.norm})
 
     def _index_names(self, place: Place, norms: Iterable[str]) -> None:
         own = self._names_of.setdefault(place.id, [])
@@ -194,17 +196,14 @@ class Gazetteer:
     def countries(self) -> set[str]:
         return {p.cc for p in self.places.values()}
 
-    def fuzzy_index(self, cc: str) -> tuple[list[str], list[str]]:
-        """(names, place ids) of a country, for rapidfuzz."""
+    def fuzzy_index(self, cc: str) -> list[str]:
+        """The distinct names of a country, for rapidfuzz (places via ``by_name``)."""
         if self._fuzzy is None:
-            idx: dict[str, tuple[list[str], list[str]]] = {}
-            for (norm, c), ids in self.by_name.items():
-                names, pids = idx.setdefault(c, ([], []))
-                for i in ids:
-                    names.append(norm)
-                    pids.append(i)
+            idx: dict[str, list[str]] = {}
+            for norm, c in self.by_name:
+                idx.setdefault(c, []).append(norm)
             self._fuzzy = idx
-        return self._fuzzy.get(cc, ([], []))
+        return self._fuzzy.get(cc, [])
 
     # -- builders -----------------------------------------------------------------------
 
@@ -277,6 +276,17 @@ def name_variants(name: str) -> list[tuple[str, str]]:
     add(n.replace("saint ", "st ").replace("sankt ", "st "), "saint")
     add(re.sub(r"\bst\b\.?\s*", "saint ", n), "saint")
     return out
+
+
+def split_name(name: str) -> list[str]:
+    """The parts of a composite name: "Berlin – Mitte" → [Berlin, Mitte]; "Esch (Haaren)"
+    → [Esch, Haaren]; "Suzhou, Jiangsu" → [Suzhou, Jiangsu]."""
+    parts = [p.strip() for p in _DASH.split(name) if p.strip()]
+    out = []
+    for p in parts:
+        m = _PAREN.match(p)
+        out.extend([m.group(1), m.group(2)] if m else [x.strip() for x in p.split(",") if x.strip()])
+    return out if len(out) > 1 else []
 
 
 class Resolver:
@@ -406,15 +416,15 @@ class Resolver:
 
     def _fuzzy(self, query, name, cc, region_hint) -> Resolution:
         norm = normalize(name)
-        names, pids = self.gz.fuzzy_index(cc)
+        names = self.gz.fuzzy_index(cc)
         if not names or len(norm) < 3:
             return Resolution(query, "unresolved", rule="no_match", evidence={"reason": "no place of that name in the country"})
         hits = process.extract(norm, names, scorer=fuzz.ratio, score_cutoff=FUZZY_CANDIDATE, limit=25)
         best: dict[str, tuple[float, str]] = {}
-        for matched, score, idx in hits:
-            pid = pids[idx]
-            if pid not in best or score > best[pid][0]:
-                best[pid] = (score, matched)
+        for matched, score, _ in hits:
+            for pid in self.gz.by_name.get((matched, cc), ()):
+                if pid not in best or score > best[pid][0]:
+                    best[pid] = (score, matched)
         if not best:
             return Resolution(query, "unresolved", rule="no_match",
                               evidence={"reason": "no place of that name in the country"})

@@ -20,6 +20,8 @@ def normalize(name: str) -> str:
     """
     if not name:
         return ""
+    if name.isascii():   # most names: skip Unicode normalisation and transliteration
+        return _NON_ALNUM.sub(" ", name.lower()).strip()
     text = unicodedata.normalize("NFKC", name)
     text = anyascii(text).casefold()
     return _NON_ALNUM.sub(" ", text).strip()

@@ -46,8 +46,10 @@ def insert_records(ctx: BuildContext, records: Iterable[dict[str, Any]], prov_id
         actor, names = geonames.city_actor(rec, actor_id, capital=is_capital, source_file=source_file)
         actors.append(ctx.actor_row(actor, prov_id))
         ctx.actor_ids.add(actor_id)
-        aliases.extend(ctx.alias_rows(actor_id, names, prov_id))
-        gz.add(geonames.place_from_record(rec, actor_id, capital=is_capital), names)
+        rows_ = ctx.alias_rows(actor_id, names, prov_id)
+        aliases.extend(rows_)
+        gz.add(geonames.place_from_record(rec, actor_id, capital=is_capital), [a["norm"] for a in rows_],
+               normalized=True)
         state = country.alpha3.lower()
         if state in ctx.actor_ids:
             ties.append(ctx.tie_row(Tie(source=actor_id, target=state, type="located_in"), prov_id))

@@ -17,7 +17,7 @@ from collections import Counter
 from .. import geonames
 from ..countries import parse_place
 from ..model import Provenance, Tie
-from ..resolve import Resolution, Resolver
+from ..resolve import Resolution, Resolver, name_variants, split_name
 from . import cities
 from .context import BuildContext, data_path
 
@@ -45,7 +45,9 @@ def build(ctx: BuildContext) -> None:
     pairs = set(sides)
     ccs = {c.alpha2 for _, cell in pairs if (c := parse_place(cell)[0]) is not None}
     gz = ctx.gazetteer
-    geonames.extend_gazetteer(gz, ccs)
+    # only the smaller places whose names the list uses (exactly, or a variant of them)
+    wanted = {v for name, _ in pairs for part in [name, *split_name(name)] for v, _ in name_variants(part)}
+    geonames.extend_gazetteer(gz, ccs, wanted)
     results = resolve_names(Resolver(gz), pairs)
 
     prov_id = ctx.provenance(TWINNING_PROVENANCE)
@@ -75,7 +77,7 @@ def build(ctx: BuildContext) -> None:
             same += 1
             continue
         ties.append(ctx.tie_row(Tie(source=a, target=b, type="twinned_with", axes=["engagement"]), prov_id))
-    gz.remove([p for p, place in gz.places.items() if not place.in_store])
+    # provisional places left in the gazetteer are never written; the build ends here
     loaded = ctx.add_ties(ties)
     names_ok = sum(1 for r in results.values() if r.resolved)
     ctx.report["twinning"] = {
