@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -10,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from citydiplomacy.errors import CitydipError, ValidationError
 from citydiplomacy.ingest import importers
@@ -335,3 +334,19 @@ def test_json_and_parquet_export(obs, tmp_path, fmt, file):
     if fmt == "parquet":
         import pyarrow.parquet as pq
         assert "provenance_licence" in pq.read_table(tmp_path / file).column_names
+
+
+def test_wikidata_organizations_fill_ids_by_exact_name(work):
+    """Shape test with placeholder ids (Q999999xx): no real id is asserted offline."""
+    assert work.get("c40")["wikidata"] is None
+    rep = work.import_("wikidata", DATA / "wikidata_organizations.json", dry_run=True)
+    assert rep.updated.get("actors") == 1 and rep.counts["unresolved"] == 1
+
+
+def test_organizations_query_lists_the_store_s_unidentified_names(work):
+    from citydiplomacy.ingest.wikidata import _unidentified_names, shipped_query
+
+    names = _unidentified_names(work.store)
+    assert "C40 Cities Climate Leadership Group" in names and "Barcelona" not in names
+    q = shipped_query("organizations", names='"C40 Cities Climate Leadership Group"@en')
+    assert "VALUES ?name" in q and "C40" in q

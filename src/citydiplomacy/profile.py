@@ -90,8 +90,6 @@ def _blocs_of_states(store: Store, states: set[str]) -> dict[str, list[str]]:
 def _upward(conn, sources: list[str], *, macro_only: bool = False):
     """(from, tie type, to, to's name, kind, layer) for the upward ties of ``sources``;
     symmetric ties (partner_of) count from either end."""
-    from sqlalchemy import literal_column, union_all
-
     rows = []
     for mine, theirs, types in ((ties.c.source, ties.c.target, UPWARD + ("hosts",)),
                                 (ties.c.target, ties.c.source, tuple(t.value for t in SYMMETRIC_TIES

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field as _field
 from typing import Any
 
-from ..model import Actor, Observation, Provenance, Tie
+from ..model import Actor, Observation, Provenance
 from ..resolve import Resolution
 
 

@@ -8,6 +8,7 @@ from typing import Iterable
 from .. import geonames
 from ..countries import parse_place
 from ..resolve import Gazetteer, Resolution, Resolver
+from ..search import search
 
 
 class StoreResolver:
@@ -29,3 +30,28 @@ class StoreResolver:
 
     def is_provisional(self, place_id: str) -> bool:
         return place_id.startswith(geonames.PROVISIONAL)
+
+
+def actor_exists(store, actor_id: str) -> bool:
+    from sqlalchemy import select
+
+    from ..store.schema import actors
+
+    with store.connect() as conn:
+        return conn.execute(select(actors.c.id).where(actors.c.id == actor_id)).first() is not None
+
+
+def resolve_any(store, sr: StoreResolver, name: str, country: str | None) -> Resolution:
+    """An actor id, a city (through the resolver), or another actor whose name or alias
+    matches exactly and uniquely."""
+    if name and actor_exists(store, name):
+        return Resolution({"name": name}, "resolved", name, 1.0, "id")
+    res = sr.resolve(name, country or None)
+    if res.resolved or res.candidates:
+        return res
+    hits = [h for h in search(store, name, limit=5) if h["match"].startswith("exact") and h["kind"] != "city"]
+    if len(hits) == 1:
+        return Resolution({"name": name}, "resolved", hits[0]["id"], 0.95, "exact_name_other_kind")
+    return res
+
+

@@ -12,14 +12,13 @@ from sqlalchemy import select
 from .. import countries
 from ..errors import ValidationError
 from ..model import Actor, Observation, Tie
-from ..resolve import Resolution
-from ..search import search
-from ..store.schema import actors, frameworks
+from ..store.schema import frameworks
 from ..text import slugify
 from . import register
 from .base import Plan, Problem, ReviewRow
 from .readers import read_table
-from .resolving import StoreResolver
+from .resolving import StoreResolver, resolve_any
+from .resolving import actor_exists as _exists
 from .twinning import provenance_for
 
 FIELDS = {
@@ -29,25 +28,6 @@ FIELDS = {
     "observations": ["actor", "country", "indicator", "year", "value", "unit"],
 }
 REQUIRED = {"actors": ["name"], "ties": ["source"], "observations": ["actor", "year", "value"]}
-
-
-def _exists(store, actor_id: str) -> bool:
-    with store.connect() as conn:
-        return conn.execute(select(actors.c.id).where(actors.c.id == actor_id)).first() is not None
-
-
-def resolve_any(store, sr: StoreResolver, name: str, country: str | None) -> Resolution:
-    """An actor id, a city (through the resolver), or another actor whose name or alias
-    matches exactly and uniquely."""
-    if name and _exists(store, name):
-        return Resolution({"name": name}, "resolved", name, 1.0, "id")
-    res = sr.resolve(name, country or None)
-    if res.resolved or res.candidates:
-        return res
-    hits = [h for h in search(store, name, limit=5) if h["match"].startswith("exact") and h["kind"] != "city"]
-    if len(hits) == 1:
-        return Resolution({"name": name}, "resolved", hits[0]["id"], 0.95, "exact_name_other_kind")
-    return res
 
 
 @register("table", "any table with --map: actors, ties (e.g. member lists) or observations")

@@ -24,12 +24,12 @@ from ..model import Provenance, Tie
 from ..resolve import Resolution
 from ..store.schema import actors
 from . import register
-from .base import Plan, Problem, ReviewRow
+from .base import Plan, Problem
 from .readers import check_file
-from .resolving import StoreResolver
+from .resolving import StoreResolver, resolve_any
 
 ENDPOINT = "https://query.wikidata.org/sparql"
-QUERIES = ("twinning", "memberships", "cities")
+QUERIES = ("twinning", "memberships", "cities", "organizations")
 ENTITY = "http://www.wikidata.org/entity/"
 
 
@@ -89,6 +89,8 @@ def import_wikidata(store, source=None, *, query: str | None = None, org: str | 
         data, where = load_results(source), str(source)
     elif query:
         params = {"org": org} if org else {}
+        if query == "organizations":
+            params["names"] = " ".join(json.dumps(n) + "@en" for n in _unidentified_names(store))
         if query == "memberships" and not org:
             raise ValidationError("the memberships query needs --org QID (e.g. --org Q458)", field="org")
         data, where = fetch(shipped_query(query, **params), endpoint=endpoint), f"{endpoint} ({query})"
@@ -119,6 +121,9 @@ def import_wikidata(store, source=None, *, query: str | None = None, org: str | 
         if qid in qids:
             return Resolution({"name": label}, "resolved", qids[qid], 1.0, "identifier", {"wikidata": qid})
         gid = _value(b, f"{prefix}Geonames")
+        if not gid and not _value(b, f"{prefix}Country"):
+            # no place identifiers: an organisation or network, by exact name
+            return resolve_any(store, sr, label, None)
         res = sr.resolve(label, _value(b, f"{prefix}Country"),
                          geonames_id=int(gid) if gid and gid.isdigit() else None)
         if res.resolved and sr.is_provisional(res.id):
@@ -160,3 +165,10 @@ def _qid_index(store) -> dict[str, str]:
     with store.connect() as conn:
         return {r.wikidata: r.id for r in conn.execute(
             select(actors.c.id, actors.c.wikidata).where(actors.c.wikidata.is_not(None)))}
+
+
+def _unidentified_names(store) -> list[str]:
+    """Names of the store's non-place actors that have no Wikidata id yet."""
+    with store.connect() as conn:
+        return [r.name for r in conn.execute(select(actors.c.name).where(
+            actors.c.wikidata.is_(None), actors.c.kind.not_in(["city", "state", "region"])).order_by(actors.c.name))]

@@ -7,14 +7,13 @@ applied completely or not at all, so a failed load leaves the store as it was.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Connection, create_engine, event, inspect, insert, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from ..errors import StoreError
 from ..model import Provenance
@@ -199,7 +198,3 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _known_revisions() -> set[str]:
     return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py")}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
