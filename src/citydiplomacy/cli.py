@@ -251,6 +251,9 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
 
 @app.command()
 def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
+            network: bool = typer.Option(True, "--network/--no-network",
+                                         help="Include centrality ranks, brokerage and reach (builds the graph: "
+                                              "a few seconds)."),
             fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """A city's diplomacy profile: ties to each layer, networks per axis, twinning
     partners by country and bloc, and how it reaches the macro layer.
@@ -258,7 +261,7 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     Example: `citydip profile Barcelona`
     """
     try:
-        p = _open().profile(city)
+        p = _open().profile(city, network=network)
     except CitydipError as exc:
         _fail(exc)
     if fmt != Format.table:
@@ -300,6 +303,17 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     out.print(table(None, [{"macro actor": m["name"], "via": "; ".join(
         v.get("through_name", "direct") + f" ({v['tie']})" for v in m["via"])} for m in r["macro_actors"]],
         ["macro actor", "via"]))
+    if "network" in p:
+        n = p["network"]
+        lines = [f"degree {n['degree']['value']:.0f} (rank {n['degree']['rank']:,}), PageRank "
+                 f"{n['pagerank']['value']:.2e} (rank {n['pagerank']['rank']:,}) among {n['among']}"]
+        if "vertical_integration" in n:
+            vi = n["vertical_integration"]
+            lines.append(f"vertical integration {vi['value']:.3f} (rank {vi['rank']:,} of {vi['of']:,} cities); "
+                         f"{n['reach']['macro_actors_within_3']} macro actors within 3 steps")
+        if n["brokerage"]:
+            lines.append("brokerage between layers: " + ", ".join(f"{k} {v:g}" for k, v in n["brokerage"].items()))
+        out.print(Panel("\n".join(lines), title="in the network", expand=False))
 
 
 # -- frameworks ----------------------------------------------------------------------------
@@ -503,6 +517,196 @@ def export(out_dir: str = typer.Option(..., "--out", help="Directory to write in
     except CitydipError as exc:
         _fail(exc)
     err.print(f"wrote {fmt} to {out_dir}: " + ", ".join(f"{n:,} {k}" for k, n in counts.items()), highlight=False)
+
+
+# -- network -------------------------------------------------------------------------------
+
+network_app = typer.Typer(no_args_is_help=True, rich_markup_mode="markdown",
+                          help="Multilayer network analysis: centrality, brokerage, reach to the macro "
+                               "layer, communities, ego networks, exports for Gephi, QGIS and friends.\n\n"
+                               "Example: `citydip network metrics --type twinned_with --top 20`")
+app.add_typer(network_app, name="network")
+
+LAYER_OPT = typer.Option([], "--layer", help="Only actors on this layer (repeatable): macro, meso, micro.")
+TYPE_OPT = typer.Option([], "--type", help="Only ties of this type (repeatable): member_of, twinned_with, ...")
+AXIS_OPT = typer.Option([], "--axis", help="Only ties serving this axis (repeatable).")
+ASOF_OPT = typer.Option(None, "--as-of", help="Only ties in force at this date (2015, 2015-06, ...).")
+COUNTRY_OPT = typer.Option(None, "--country", help="Only actors of this country and what they tie to.")
+BLOC_OPT = typer.Option(None, "--bloc", help="Only actors of the member states of this bloc (e.g. eu).")
+TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows.")
+
+
+def _graph(layer, type_, axis, as_of, country, bloc):
+    return _open().graph(layers=layer or None, tie_types=type_ or None, axes=axis or None, as_of=as_of,
+                         country=country, bloc=bloc)
+
+
+@network_app.command("metrics")
+def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
+                    as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
+                    bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
+                    sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by."),
+                    sample: Optional[int] = typer.Option(None, "--sample", help="Estimate betweenness from this "
+                                                         "many pivots (faster on big graphs)."),
+                    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
+    overall and per layer, with the multiplex participation coefficient across tie types.
+
+    Example: `citydip network metrics --type twinned_with --type member_of --top 10`
+    """
+    from .network import centrality, multiplex
+
+    try:
+        dg = _graph(layer, type_, axis, as_of, country, bloc)
+        rows = centrality.compute(dg, per_layer=True, sample=sample)
+        try:
+            part = {r["id"]: r["participation"] for r in multiplex.participation_coefficient(dg)}
+        except CitydipError:
+            part = {}
+    except CitydipError as exc:
+        _fail(exc)
+    for r in rows:
+        r["participation"] = part.get(r["id"])
+    overall = [r for r in rows if r.get("scope") == "all"]
+    if sort not in (overall[0] if overall else {}):
+        _fail(CitydipError(f"cannot sort by '{sort}'; use degree, pagerank, betweenness, eigenvector or closeness"))
+    overall.sort(key=lambda r: -(r.get(sort) or 0))
+    cols = ["id", "name", "kind", "layer", "degree", "pagerank", "betweenness", "eigenvector", "closeness",
+            "participation"]
+    emit(fmt, data=rows if fmt == Format.json else overall[:top], rows=rows, columns=["scope", *cols],
+         renderables=[f"{dg.g.vcount():,} actors, {dg.g.ecount():,} ties",
+                      table(f"top {top} by {sort}", [{k: (f"{v:.4g}" if isinstance(v, float) else v)
+                                                     for k, v in r.items()} for r in overall[:top]], cols)])
+
+
+@network_app.command("brokers")
+def network_brokers(group: str = typer.Option("layer", "--group", help="Groups: layer or country."),
+                    layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
+                    as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
+                    bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
+                    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Gould–Fernandez brokerage: who mediates between layers (or countries) — as
+    coordinator, consultant, representative, gatekeeper or liaison.
+
+    Example: `citydip network brokers --group country --type twinned_with --top 10`
+    """
+    from .network import brokerage
+
+    try:
+        rows = brokerage.brokerage(_graph(layer, type_, axis, as_of, country, bloc), group=group)
+    except CitydipError as exc:
+        _fail(exc)
+    cols = ["id", "name", "group", "coordinator", "consultant", "representative", "gatekeeper", "liaison", "total"]
+    emit(fmt, data=rows, rows=rows, columns=cols, title=f"top {top} brokers between {group}s", renderables=[
+        table(f"top {top} brokers between {group}s", rows[:top], cols)])
+
+
+@network_app.command("reach")
+def network_reach(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
+                  depth: int = typer.Option(3, "--depth", min=1, max=6, help="Longest route followed."),
+                  type_: list[str] = TYPE_OPT, as_of: Optional[str] = ASOF_OPT,
+                  fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """How a city reaches the macro layer: the shortest routes to each global institution
+    and bloc, the intermediaries (its state, its networks), and its vertical-integration score.
+
+    Example: `citydip network reach Barcelona --depth 2`
+    """
+    from .network import reach as reach_
+
+    try:
+        obs = _open()
+        actor = obs.get(city)
+        dg = obs.graph(tie_types=type_ or None, as_of=as_of)
+        routes = reach_.reach(dg, actor["id"], max_depth=depth)
+        score = reach_.vertical_integration(dg, actor["id"])
+    except CitydipError as exc:
+        _fail(exc)
+    data = {"id": actor["id"], "name": actor["name"], "vertical_integration": score, "routes": routes}
+    rows = [{**r, "path": " → ".join(r.get("path_labels", [])), "intermediaries": len(r.get("intermediaries", []))}
+            for r in routes]
+    emit(fmt, data=data, rows=rows, columns=["id", "name", "distance", "routes", "intermediaries", "path"],
+         renderables=[f"[bold]{actor['name']}[/] reaches {len(routes)} macro actors within {depth} steps; "
+                      f"vertical integration {score:.3f}",
+                      table(None, rows, ["name", "distance", "routes", "intermediaries", "path"])])
+
+
+@network_app.command("communities")
+def network_communities(weighting: str = typer.Option("shared", "--weighting", help="shared or gawc."),
+                        resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution."),
+                        country: Optional[str] = COUNTRY_OPT, bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
+                        fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Clusters of cities that act together: Leiden communities of the city–city projection
+    of network memberships (weighted by shared networks or GaWC interlocking connectivity).
+
+    Example: `citydip network communities --weighting gawc`
+    """
+    from .network import projection
+
+    try:
+        dg = _open().graph(tie_types=["member_of"], country=country, bloc=bloc)
+        proj = projection.membership_projection(dg, weighting=weighting)
+        com = projection.communities(proj.graph, resolution=resolution)
+    except CitydipError as exc:
+        _fail(exc)
+    groups = [{**g_, "top": ", ".join(t["label"] for t in g_["top"]),
+               "countries": ", ".join(f"{c} {n}" for c, n in g_["countries"][:4])} for g_ in com.groups]
+    data = {"modularity": com.modularity, "quality": com.quality, "resolution": com.resolution,
+            "communities": com.groups, "connectivity": proj.table[:top]}
+    emit(fmt, data=data, rows=groups, columns=["community", "size", "top", "countries"], renderables=[
+        f"{len(com.groups)} communities of {proj.graph.g.vcount():,} cities; modularity {com.modularity:.3f}",
+        table(None, groups[:top], ["community", "size", "top", "countries"]),
+        table(f"top {top} by network connectivity ({weighting})", proj.table[:top],
+              ["id", "label", "network_count", "gnc", "gnc_relative"])])
+
+
+@network_app.command("ego")
+def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID or GeoNames id)."),
+                depth: int = typer.Option(2, "--depth", min=1, max=4, help="Steps from the actor."),
+                type_: list[str] = TYPE_OPT, out_file: Optional[str] = typer.Option(
+                    None, "--out", help="Also write it: .graphml, .gexf, .json or .geojson."),
+                fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """The ego network of an actor to depth k: everyone within k ties, and the ties among them.
+
+    Example: `citydip network ego c40 --depth 1 --out c40.gexf`
+    """
+    from .network import io, reach as reach_
+
+    try:
+        obs = _open()
+        a = obs.get(actor)
+        eg = reach_.ego(obs.graph(tie_types=type_ or None), a["id"], depth=depth)
+        if out_file:
+            io.write_graph(eg.graph, out_file)
+    except CitydipError as exc:
+        _fail(exc)
+    nodes = [{"id": v["name"], "name": v["label"], "kind": v["kind"], "layer": v["layer"], "country": v["country"]}
+             for v in eg.graph.g.vs]
+    emit(fmt, data=eg.summary, rows=nodes, columns=["id", "name", "kind", "layer", "country"], renderables=[
+        f"ego network of [bold]{a['name']}[/] to depth {depth}: {eg.graph.g.vcount():,} actors, "
+        f"{eg.graph.g.ecount():,} ties" + (f"; written to {out_file}" if out_file else ""),
+        to_json(eg.summary)])
+
+
+@network_app.command("export")
+def network_export(out_file: str = typer.Option(..., "--out", help="File to write: .graphml, .gexf, .json, .geojson."),
+                   fmt: Optional[str] = typer.Option(None, "--format", "-f", help="graphml, gexf, json or geojson "
+                                                     "(default: from the file's extension)."),
+                   layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
+                   as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
+                   bloc: Optional[str] = BLOC_OPT):
+    """Export the graph (or a filtered part) for Gephi (GEXF), yEd/Cytoscape (GraphML),
+    D3 (node-link JSON) or QGIS (GeoJSON), with layer, kind, axes and provenance.
+
+    Example: `citydip network export --type twinned_with --country FR --out france.gexf`
+    """
+    from .network import io
+
+    try:
+        dg = _graph(layer, type_, axis, as_of, country, bloc)
+        path = io.write_graph(dg, out_file, fmt)
+    except CitydipError as exc:
+        _fail(exc)
+    err.print(f"wrote {dg.g.vcount():,} actors and {dg.g.ecount():,} ties to {path}", highlight=False)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ class Observatory:
 
     def __init__(self, store: Store):
         self.store = store
+        self._graphs: dict[tuple, Any] = {}
 
     # -- building -------------------------------------------------------------------
     def init(self, *, force: bool = False,
@@ -48,9 +49,11 @@ class Observatory:
         actor = _actors.resolve_actor(self.store, ref)
         return _actors.list_ties(self.store, actor["id"], type=type, layer=layer, axis=axis)
 
-    def profile(self, ref: str) -> dict[str, Any]:
-        """The diplomacy profile of a city (or any actor)."""
-        return _profile.build_profile(self.store, ref)
+    def profile(self, ref: str, *, network: bool = False) -> dict[str, Any]:
+        """The diplomacy profile of a city (or any actor); with ``network``, also its
+        centrality ranks, brokerage roles and reach in the store's graph (a second or two
+        the first time, while the graph is built)."""
+        return _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
 
     def frameworks(self) -> list[dict[str, Any]]:
         return _frameworks.list_frameworks(self.store)
@@ -59,6 +62,28 @@ class Observatory:
                   lang: str = "en") -> dict[str, Any]:
         """A framework's top level, or one item and its children, in ``lang``."""
         return _frameworks.browse(self.store, framework, code, lang=lang)
+
+    # -- network ----------------------------------------------------------------------
+    def graph(self, **filters: Any):
+        """The store's graph (see :func:`citydiplomacy.network.build_graph` for the
+        filters), built once per set of filters and kept while the store is unchanged."""
+        from .network import build_graph
+
+        key = (self._data_version(), tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                                  for k, v in filters.items() if v is not None)))
+        if key not in self._graphs:
+            self._graphs = {k: v for k, v in self._graphs.items() if k[0] == key[0]}
+            self._graphs[key] = build_graph(self.store, **filters)
+        return self._graphs[key]
+
+    def _data_version(self) -> int:
+        """The latest import run: graphs built before it are stale."""
+        from sqlalchemy import func, select
+
+        from .store.schema import import_runs
+
+        with self.store.connect() as conn:
+            return conn.execute(select(func.max(import_runs.c.id))).scalar() or 0
 
     # -- import / export ------------------------------------------------------------
     def import_(self, importer: str, source: Any = None, *, dry_run: bool = False,

@@ -19,8 +19,10 @@ UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner
 BLOC_KINDS = ("geopolitical_bloc", "regional_organization")
 
 
-def build_profile(store: Store, ref: str) -> dict[str, Any]:
-    """The diplomacy profile of the actor ``ref`` names (a city, typically)."""
+def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
+    """The diplomacy profile of the actor ``ref`` names (a city, typically). With
+    ``graph`` (the store's :class:`~citydiplomacy.network.DiplomacyGraph`), it also
+    holds the network section: centrality ranks, brokerage roles and reach."""
     actor = resolve_actor(store, ref, prefer_kind="city")
     aid = actor["id"]
     all_ties = list_ties(store, aid)
@@ -60,7 +62,36 @@ def build_profile(store: Store, ref: str) -> dict[str, Any]:
             "by_bloc": dict(by_bloc.most_common()),
         },
         "reach": macro_reach(store, aid),
+        **({"network": network_section(graph, aid, actor["kind"])} if graph is not None else {}),
     }
+
+
+def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
+    """An actor's standing in the graph: its degree and PageRank with their ranks among
+    actors of its kind, its Gould–Fernandez brokerage roles between layers, and its
+    reach to the macro layer with its vertical-integration score and rank."""
+    from .network import brokerage, centrality, reach
+
+    same_kind = [v["name"] for v in dg.g.vs if v["kind"] == kind]
+    out: dict[str, Any] = {"among": f"{len(same_kind):,} actors of kind {kind}"}
+    for name, values in (("degree", centrality.degree(dg)), ("pagerank", centrality.pagerank(dg))):
+        mine = values.get(actor_id, 0.0)
+        rank = 1 + sum(1 for i in same_kind if values.get(i, 0.0) > mine)
+        out[name] = {"value": mine, "rank": rank}
+    roles = next((r for r in brokerage.brokerage(dg, group="layer") if r["id"] == actor_id), None)
+    out["brokerage"] = {k: roles[k] for k in brokerage.ROLES + ("total",)} if roles else {}
+    routes = reach.reach(dg, actor_id, max_depth=3)
+    out["reach"] = {"macro_actors_within_3": len(routes),
+                    "nearest": [{"name": r["name"], "distance": r["distance"],
+                                 "path": r.get("path_labels", [])} for r in routes[:5]]}
+    if kind == "city":
+        ranked = reach.vertical_integration_all(dg)   # highest score first
+        for i, r in enumerate(ranked, start=1):
+            if r["id"] == actor_id:
+                rank = 1 + sum(1 for x in ranked[:i] if x["score"] > r["score"])
+                out["vertical_integration"] = {"value": r["score"], "rank": rank, "of": len(ranked)}
+                break
+    return out
 
 
 def _axes_of(store: Store, ids: list[str]) -> dict[str, list[str]]:

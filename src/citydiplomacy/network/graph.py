@@ -1,0 +1,197 @@
+"""The graph of the store as an igraph graph, with NetworkX interop.
+
+Vertices are actors (and frameworks that ties point at); edges are ties. Vertex
+attributes: ``name`` (the actor id), ``label``, ``kind``, ``layer``, ``country``, ``lat``,
+``lon``, ``population``, ``axes`` (comma-separated). Edge attributes: ``type``, ``since``,
+``until``, ``status``, ``axes``, ``weight`` (1.0 when the tie has none), ``source_name``
+and ``licence`` (provenance). The graph is directed as the ties are; symmetric ties
+(``twinned_with``, ``partner_of``) appear once, and measures treat them as undirected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import igraph as ig
+from sqlalchemy import select
+
+from .. import countries
+from ..errors import ValidationError
+from ..store import Store
+from ..store.schema import actors, frameworks, provenance, ties
+from ..vocab import Axis, Layer, TieType, choices
+
+VERTEX_ATTRS = ("label", "kind", "layer", "country", "lat", "lon", "population", "axes")
+EDGE_ATTRS = ("type", "since", "until", "status", "axes", "weight", "source_name", "licence")
+
+
+def _check(values: Iterable[str] | None, enum, what: str) -> list[str] | None:
+    if not values:
+        return None
+    out = []
+    for v in values:
+        try:
+            out.append(enum(v).value)
+        except ValueError:
+            raise ValidationError(f"unknown {what} '{v}'; choose from: {choices(enum)}", field=what) from None
+    return out
+
+
+def active_at(since: str | None, until: str | None, status: str, as_of: str) -> bool:
+    """Was a tie in force at ``as_of`` (a partial date)? Unknown starts count as in force;
+    an ended tie without ``until`` counts as ended."""
+    n = len(as_of)
+    if since and since[:n] > as_of:
+        return False
+    if until:
+        return until[:n] >= as_of
+    return status != "ended"
+
+
+@dataclass
+class DiplomacyGraph:
+    """An igraph graph of (part of) the store, with the filters that made it."""
+
+    g: ig.Graph
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.g.vs["name"]
+
+    def index(self, actor_id: str) -> int:
+        try:
+            return self.g.vs.find(name=actor_id).index
+        except (ValueError, KeyError):
+            raise ValidationError(f"'{actor_id}' is not in this graph (check the filters)",
+                                  field="actor") from None
+
+    def undirected(self, *, combine: str = "sum") -> ig.Graph:
+        """The undirected simple graph: parallel ties merged, weights ``combine``d."""
+        u = self.g.as_undirected(mode="collapse", combine_edges={"weight": combine, "type": "first"})
+        return u
+
+    def layer(self, layer: str) -> "DiplomacyGraph":
+        """The subgraph induced by the actors of one layer (macro, meso, micro)."""
+        keep = [v.index for v in self.g.vs if v["layer"] == layer]
+        return DiplomacyGraph(self.g.induced_subgraph(keep), {**self.filters, "layer": [layer]})
+
+    def multiplex(self) -> dict[str, ig.Graph]:
+        """One graph per tie type over the same vertex set (the multiplex view)."""
+        out = {}
+        for t in sorted(set(self.g.es["type"])) if self.g.ecount() else []:
+            out[t] = self.g.subgraph_edges(self.g.es.select(type_eq=t), delete_vertices=False)
+        return out
+
+    def to_networkx(self):
+        """A ``networkx.MultiDiGraph`` with the same nodes, edges and attributes."""
+        import networkx as nx
+
+        G = nx.MultiDiGraph(**{k: v for k, v in self.filters.items() if v is not None})
+        for v in self.g.vs:
+            G.add_node(v["name"], **{a: v[a] for a in VERTEX_ATTRS if v[a] is not None})
+        for e in self.g.es:
+            G.add_edge(self.g.vs[e.source]["name"], self.g.vs[e.target]["name"],
+                       **{a: e[a] for a in EDGE_ATTRS if e[a] is not None})
+        return G
+
+
+def build_graph(store: Store, *, layers: Iterable[str] | None = None,
+                tie_types: Iterable[str] | None = None, axes: Iterable[str] | None = None,
+                country: str | None = None, bloc: str | None = None, as_of: str | None = None,
+                include_frameworks: bool = False, include_ended: bool = False) -> DiplomacyGraph:
+    """The graph of the store's actors and ties, filtered:
+
+    - ``layers``: keep actors on these layers; ``tie_types``: keep ties of these types;
+    - ``axes``: keep ties serving one of these axes;
+    - ``country`` (name or code) / ``bloc`` (an actor id such as ``eu``): keep actors of
+      that country / of the bloc's member states, plus everything they tie to;
+    - ``as_of``: keep ties in force at that date (``since``/``until``; see :func:`active_at`);
+    - ended ties are dropped unless ``include_ended`` or ``as_of`` is given.
+    """
+    from ..dates import parse_partial_date
+
+    layers = _check(layers, Layer, "layer")
+    tie_types = _check(tie_types, TieType, "type")
+    axes = _check(axes, Axis, "axis")
+    as_of = parse_partial_date(as_of, field="as_of") if as_of else None
+    with store.connect() as conn:
+        a_stmt = select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
+                        actors.c.lat, actors.c.lon, actors.c.population, actors.c.axes)
+        if layers:
+            a_stmt = a_stmt.where(actors.c.layer.in_(layers))
+        nodes = {r.id: r for r in conn.execute(a_stmt)}
+        t_stmt = (select(ties.c.source, ties.c.target, ties.c.target_type, ties.c.type, ties.c.since,
+                         ties.c.until, ties.c.status, ties.c.axes, ties.c.weight,
+                         provenance.c.source.label("source_name"), provenance.c.licence)
+                  .join(provenance, provenance.c.id == ties.c.provenance_id))
+        if tie_types:
+            t_stmt = t_stmt.where(ties.c.type.in_(tie_types))
+        edges = list(conn.execute(t_stmt.order_by(ties.c.id)))
+        fw_names = {r.id: (r.name or {}).get("en", r.id) for r in conn.execute(select(frameworks.c.id, frameworks.c.name))}
+        seeds = None
+        if country or bloc:
+            seeds = set()
+            if country:
+                c = countries.lookup_name(country)
+                if c is None:
+                    raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
+                seeds |= {i for i, r in nodes.items() if r.country == c.alpha3}
+            if bloc:
+                members = {r.source for r in conn.execute(select(ties.c.source).where(
+                    ties.c.target == bloc, ties.c.type == "member_of", ties.c.status != "ended"))}
+                if not members:
+                    raise ValidationError(f"'{bloc}' has no member states in the store", field="bloc")
+                member_countries = {nodes[m].country for m in members if m in nodes and nodes[m].kind == "state"}
+                seeds |= {i for i, r in nodes.items() if r.country in member_countries} | {bloc}
+    kept = []
+    for e in edges:
+        if not include_ended and not as_of and e.status == "ended":
+            continue
+        if as_of and not active_at(e.since, e.until, e.status, as_of):
+            continue
+        if axes and not set((e.axes or "").split(",")) & set(axes):
+            continue
+        if e.source not in nodes:
+            continue
+        if e.target_type == "framework":
+            if not include_frameworks:
+                continue
+        elif e.target not in nodes:
+            continue
+        if seeds is not None and e.source not in seeds and e.target not in seeds:
+            continue
+        kept.append(e)
+    if seeds is not None:
+        used = seeds | {e.source for e in kept} | {e.target for e in kept}
+        vertex_ids = [i for i in nodes if i in used]
+    else:
+        vertex_ids = list(nodes)
+    fw_targets = sorted({e.target for e in kept if e.target_type == "framework"})
+    g = ig.Graph(directed=True)
+    g.add_vertices(len(vertex_ids) + len(fw_targets))
+    names = vertex_ids + fw_targets
+    g.vs["name"] = names
+    rows = [nodes[i] for i in vertex_ids]
+    g.vs["label"] = [r.name for r in rows] + [fw_names.get(f, f) for f in fw_targets]
+    g.vs["kind"] = [r.kind for r in rows] + ["framework"] * len(fw_targets)
+    g.vs["layer"] = [r.layer for r in rows] + ["macro"] * len(fw_targets)
+    g.vs["country"] = [r.country for r in rows] + [None] * len(fw_targets)
+    g.vs["lat"] = [r.lat for r in rows] + [None] * len(fw_targets)
+    g.vs["lon"] = [r.lon for r in rows] + [None] * len(fw_targets)
+    g.vs["population"] = [r.population for r in rows] + [None] * len(fw_targets)
+    g.vs["axes"] = [r.axes or "" for r in rows] + [""] * len(fw_targets)
+    pos = {n: i for i, n in enumerate(names)}
+    g.add_edges([(pos[e.source], pos[e.target]) for e in kept])
+    g.es["type"] = [e.type for e in kept]
+    g.es["since"] = [e.since for e in kept]
+    g.es["until"] = [e.until for e in kept]
+    g.es["status"] = [e.status for e in kept]
+    g.es["axes"] = [e.axes or "" for e in kept]
+    g.es["weight"] = [float(e.weight) if e.weight is not None else 1.0 for e in kept]
+    g.es["source_name"] = [e.source_name for e in kept]
+    g.es["licence"] = [e.licence for e in kept]
+    filters = {"layers": layers, "tie_types": tie_types, "axes": axes, "country": country, "bloc": bloc,
+               "as_of": as_of}
+    return DiplomacyGraph(g, filters)
