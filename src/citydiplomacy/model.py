@@ -144,7 +144,26 @@ class Actor(_Model):
         return self
 
 
-class Tie(_Model):
+class _Dated(_Model):
+    """Shared validation of ``since``/``until`` dates, ``status`` and ``axes``."""
+
+    @field_validator("since", "until", mode="before", check_fields=False)
+    @classmethod
+    def _date(cls, v, info):
+        return _date(v, info.field_name)
+
+    @field_validator("status", mode="before", check_fields=False)
+    @classmethod
+    def _status(cls, v):
+        return Status.ACTIVE if v in (None, "") else _enum(Status, v, "status")
+
+    @field_validator("axes", mode="before", check_fields=False)
+    @classmethod
+    def _axes(cls, v):
+        return _axes(v)
+
+
+class Tie(_Dated):
     """A directed, typed relation from an actor to an actor or a framework."""
 
     source: str
@@ -161,21 +180,6 @@ class Tie(_Model):
     @classmethod
     def _type(cls, v):
         return _enum(TieType, v, "tie type")
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _status(cls, v):
-        return Status.ACTIVE if v in (None, "") else _enum(Status, v, "status")
-
-    @field_validator("since", "until", mode="before")
-    @classmethod
-    def _date(cls, v, info):
-        return _date(v, info.field_name)
-
-    @field_validator("axes", mode="before")
-    @classmethod
-    def _axes(cls, v):
-        return _axes(v)
 
     @model_validator(mode="after")
     def _check(self):
@@ -203,7 +207,7 @@ class FrameworkItem(_Model):
     attrs: dict[str, Any] = Field(default_factory=dict)
 
 
-class Initiative(_Model):
+class Initiative(_Dated):
     """A local action of an actor, aligned later to framework items."""
 
     actor: str
@@ -214,21 +218,6 @@ class Initiative(_Model):
     until: str | None = None
     status: Status = Status.ACTIVE
     partners: list[str] = Field(default_factory=list)
-
-    @field_validator("since", "until", mode="before")
-    @classmethod
-    def _date(cls, v, info):
-        return _date(v, info.field_name)
-
-    @field_validator("axes", mode="before")
-    @classmethod
-    def _axes(cls, v):
-        return _axes(v)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _status(cls, v):
-        return Status.ACTIVE if v in (None, "") else _enum(Status, v, "status")
 
 
 class Observation(_Model):

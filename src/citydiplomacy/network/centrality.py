@@ -581,11 +581,10 @@ class Components:
     component number (0 is the largest; equal sizes in order of their first actor),
     built when first read."""
 
-    def __init__(self, clustering: ig.VertexClustering, names: list[str]):
+    def __init__(self, clustering: ig.VertexClustering):
         sizes = clustering.sizes()
         self._order = sorted(range(len(sizes)), key=lambda c: -sizes[c])
         self._clustering = clustering
-        self._names = names
         self.count = len(sizes)
         self.sizes = [sizes[c] for c in self._order]
 
@@ -593,8 +592,11 @@ class Components:
     def membership(self) -> dict[str, int]:
         renumber = np.empty(self.count, dtype=np.int64)
         renumber[self._order] = np.arange(self.count)
-        labels = renumber[np.asarray(self._clustering.membership, dtype=np.int64)] if self._names else []
-        return dict(zip(self._names, np.asarray(labels).tolist()))
+        g = self._clustering.graph
+        if g.vcount() == 0:
+            return {}
+        labels = renumber[np.asarray(self._clustering.membership, dtype=np.int64)]
+        return dict(zip(g.vs["name"], labels.tolist()))
 
     def __repr__(self) -> str:
         return f"Components(count={self.count}, sizes={self.sizes[:5]}{'...' if self.count > 5 else ''})"
@@ -613,8 +615,7 @@ def components(dg: DiplomacyGraph) -> Components:
     Reference: J. Hopcroft, R. Tarjan (1973), "Algorithm 447: efficient algorithms for
     graph manipulation", *Commun. ACM* 16(6): 372–378, doi:10.1145/362248.362272.
     """
-    g = dg.g
-    return Components(g.connected_components(mode="weak"), g.vs["name"] if g.vcount() else [])
+    return Components(dg.g.connected_components(mode="weak"))
 
 
 # ---------------------------------------------------------------------------------------
