@@ -154,8 +154,8 @@ def pagerank(dg: DiplomacyGraph, *, damping: float = 0.85, weighted: bool = True
         PR_i = (1 − α)/n + α Σ_j (w_ji / s_j) PR_j + α/n Σ_{j: s_j = 0} PR_j,
 
     with s_j = Σ_k w_jk. Σ_i PR_i = 1. Same as ``networkx.pagerank`` (``weight="weight"``;
-    ``weighted=False`` is ``weight=None``), which iterates to an L1 tolerance of n·10⁻⁶,
-    while igraph solves to machine precision.
+    ``weighted=False`` is ``weight=None``), which stops iterating once a step changes the
+    vector by less than n·10⁻⁶ (L1), while igraph's PRPACK solves to about 10⁻¹⁰.
 
     Parameters: ``damping`` α in [0, 1]; ``weighted`` use the summed tie weights.
 
@@ -312,10 +312,9 @@ def _betweenness_of(u: ig.Graph, *, normalized: bool, sample: int | None, seed: 
         return out
     cc = u.connected_components()
     r = np.asarray(cc.sizes(), dtype=float)[cc.membership]
-    indptr, indices = _csr(u)
-    pendant = np.diff(indptr) == 1
+    pendant = np.flatnonzero(np.asarray(u.degree()) == 1)
     parent = np.full(n, -1)
-    parent[pendant] = indices[indptr[:-1][pendant]]
+    parent[pendant] = [u.neighbors(int(v))[0] for v in pendant]
     n_pendant = np.bincount(parent[pendant], minlength=n).astype(float)
     pivots = random.Random(seed).sample(range(n), sample)
     # Pivots are searched in g random groups (one igraph call each: a call costs a pass
@@ -346,7 +345,8 @@ def _betweenness_of(u: ig.Graph, *, normalized: bool, sample: int | None, seed: 
     # Hoeffding half-width of each normalized estimate, the widest over the actors.
     log_term = math.log(2 * n / (1 - BOUND_CONFIDENCE))
     widths = population / (n - 1) * np.sqrt(log_term / (2 * drawn))
-    bound = float(widths[population > 0].max()) if (population > 0).any() else 0.0
+    # (capped at 1: a normalized estimate and the exact value both lie in [0, 1])
+    bound = min(1.0, float(widths[population > 0].max())) if (population > 0).any() else 0.0
     return {"betweenness": estimate * scale, "betweenness_stderr": stderr * scale,
             "bound": bound * (pairs if not normalized else 1.0), "sample": sample}
 
@@ -442,8 +442,9 @@ def closeness(dg: DiplomacyGraph, *, wf_improved: bool = True) -> dict[str, floa
 
     Exact. Pendant trees (a city whose only tie is to its state, ...) are peeled first:
     for a peeled actor v hanging from p, Σ d(v, ·) = Σ d(p, ·) + r − 2·|subtree of v|, so
-    distances are searched only from the 2-core, 64 sources at a time (one bit each in a
-    machine word).
+    distances are searched only from the 2-core; in a large component, on the 2-core
+    alone (each core actor weighted by the tree it carries) and 64 sources at a time,
+    one bit each in a machine word.
 
     Parameters: ``wf_improved`` apply the Wasserman–Faust scaling.
 
@@ -699,6 +700,10 @@ def compute(dg: DiplomacyGraph,
     Returns rows ``{"scope", "id", "name", "kind", "layer", "country", <measure>,
     "<measure>_rank", ...}``, per scope ordered by the first measure's rank (1 = highest;
     equal values share a rank).
+
+    References: those of each measure; on centrality in multilayer networks read layer by
+    layer, M. De Domenico et al. (2013), "Mathematical formulation of multilayer
+    networks", *Phys. Rev. X* 3, 041022, doi:10.1103/PhysRevX.3.041022.
     """
     measures = list(measures)
     unknown = [m for m in measures if m not in MEASURES]
