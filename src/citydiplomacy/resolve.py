@@ -298,6 +298,18 @@ class Resolver:
     def resolve(self, name: str, country: str | None = None, *, region: str | None = None,
                 lat: float | None = None, lon: float | None = None, wikidata: str | None = None,
                 geonames_id: int | None = None) -> Resolution:
+        """Resolve one name; see the module docstring for the procedure. A resolution
+        whose score falls below :data:`ACCEPT` is returned as ambiguous (for review)."""
+        res = self._resolve(name, country, region=region, lat=lat, lon=lon, wikidata=wikidata,
+                            geonames_id=geonames_id)
+        if res.resolved and res.score < ACCEPT:
+            return Resolution(res.query, "ambiguous", None, res.score, "below_threshold",
+                              {**res.evidence, "reason": f"score {res.score:.2f} below {ACCEPT}"},
+                              res.candidates)
+        return res
+
+    def _resolve(self, name: str, country: str | None, *, region: str | None, lat: float | None,
+                 lon: float | None, wikidata: str | None, geonames_id: int | None) -> Resolution:
         query = {"name": name, "country": country, "region": region}
         # 1. identifiers
         for ident, index in ((geonames_id, self.gz.by_geonames), (wikidata, self.gz.by_qid)):
