@@ -554,23 +554,13 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
 
     Example: `citydip network metrics --type twinned_with --type member_of --top 10`
     """
-    from .network import centrality, multiplex
+    from .network.metrics import metrics
 
     try:
         dg = _graph(layer, type_, axis, as_of, country, bloc)
-        rows = centrality.compute(dg, per_layer=True, sample=sample)
-        try:
-            part = {r["id"]: r["participation"] for r in multiplex.participation_coefficient(dg)}
-        except CitydipError:
-            part = {}
+        rows, overall = metrics(dg, sort=sort, sample=sample)
     except CitydipError as exc:
         _fail(exc)
-    for r in rows:
-        r["participation"] = part.get(r["id"])
-    overall = [r for r in rows if r.get("scope") == "all"]
-    if sort not in (overall[0] if overall else {}):
-        _fail(CitydipError(f"cannot sort by '{sort}'; use degree, pagerank, betweenness, eigenvector or closeness"))
-    overall.sort(key=lambda r: -(r.get(sort) or 0))
     cols = ["id", "name", "kind", "layer", "degree", "pagerank", "betweenness", "eigenvector", "closeness",
             "participation"]
     emit(fmt, data=rows if fmt == Format.json else overall[:top], rows=rows, columns=["scope", *cols],

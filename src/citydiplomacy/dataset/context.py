@@ -53,10 +53,7 @@ class BuildContext:
     _tie_keys: set[tuple] = field(default_factory=set)
 
     def provenance(self, prov: Provenance) -> int:
-        key = tuple(prov.model_dump().values())
-        if key not in self._prov_cache:
-            self._prov_cache[key] = self.store.add_provenance(self.conn, prov, self.run_id)
-        return self._prov_cache[key]
+        return self.store.add_provenance(self.conn, prov, self.run_id, self._prov_cache)
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n

@@ -48,10 +48,7 @@ class _Writer:
         what[key] = what.get(key, 0) + 1
 
     def provenance(self, prov: Provenance) -> int:
-        key = tuple(prov.model_dump().values())
-        if key not in self._prov:
-            self._prov[key] = self.store.add_provenance(self.conn, prov, self.run_id)
-        return self._prov[key]
+        return self.store.add_provenance(self.conn, prov, self.run_id, self._prov)
 
     def run(self) -> None:
         plan = self.plan

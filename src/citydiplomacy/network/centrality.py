@@ -62,14 +62,9 @@ def _weights(g: ig.Graph) -> str | None:
 
 
 def _simple(dg: DiplomacyGraph, *, weighted: bool = True) -> ig.Graph:
-    """The undirected simple graph of ``dg`` (the graph of ``dg.undirected()``), keeping
+    """The undirected simple graph of ``dg`` (:meth:`DiplomacyGraph.undirected`), keeping
     only the summed ``weight`` among the edge attributes."""
-    g = dg.g
-    combine = {"weight": "sum"} if weighted and _weights(g) else "ignore"
-    u = g.as_undirected(mode="collapse", combine_edges=combine) if g.is_directed() else g.copy()
-    if not u.is_simple():
-        u.simplify(multiple=True, loops=True, combine_edges=combine)
-    return u
+    return dg.undirected("weight" if weighted and _weights(dg.g) else None)
 
 
 def _has_loops(g: ig.Graph) -> bool:

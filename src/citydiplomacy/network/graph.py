@@ -67,9 +67,15 @@ class DiplomacyGraph:
             raise ValidationError(f"'{actor_id}' is not in this graph (check the filters)",
                                   field="actor") from None
 
-    def undirected(self, *, combine: str = "sum") -> ig.Graph:
-        """The undirected simple graph: parallel ties merged, weights ``combine``d."""
-        u = self.g.as_undirected(mode="collapse", combine_edges={"weight": combine, "type": "first"})
+    def undirected(self, weights: str | None = "weight") -> ig.Graph:
+        """The undirected simple graph: reciprocal and parallel ties merged into one edge,
+        self-loops dropped; the edge attribute ``weights`` (if given) is summed and every
+        other edge attribute dropped. The measures and projections work on this graph."""
+        combine = {weights: "sum"} if weights else "ignore"
+        g = self.g
+        u = g.as_undirected(mode="collapse", combine_edges=combine) if g.is_directed() else g.copy()
+        if not u.is_simple():
+            u.simplify(multiple=True, loops=True, combine_edges=combine)
         return u
 
     def layer(self, layer: str) -> "DiplomacyGraph":
@@ -85,15 +91,21 @@ class DiplomacyGraph:
         return out
 
     def to_networkx(self):
-        """A ``networkx.MultiDiGraph`` with the same nodes, edges and attributes."""
+        """A NetworkX multigraph with the same nodes, edges and attributes (``None``
+        values left out): a ``MultiDiGraph``, or a ``MultiGraph`` for an undirected graph
+        such as a projection."""
         import networkx as nx
 
-        G = nx.MultiDiGraph(**{k: v for k, v in self.filters.items() if v is not None})
-        for v in self.g.vs:
-            G.add_node(v["name"], **{a: v[a] for a in VERTEX_ATTRS if v[a] is not None})
-        for e in self.g.es:
-            G.add_edge(self.g.vs[e.source]["name"], self.g.vs[e.target]["name"],
-                       **{a: e[a] for a in EDGE_ATTRS if e[a] is not None})
+        g = self.g
+        G = (nx.MultiDiGraph if g.is_directed() else nx.MultiGraph)(
+            **{k: v for k, v in self.filters.items() if v is not None})
+        names = g.vs["name"]
+        for v in g.vs:
+            G.add_node(names[v.index], **{a: x for a, x in v.attributes().items()
+                                          if a != "name" and x is not None})
+        for e in g.es:
+            G.add_edge(names[e.source], names[e.target],
+                       **{a: x for a, x in e.attributes().items() if x is not None})
         return G
 
 

@@ -204,22 +204,8 @@ def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
 
 
 def to_networkx(dg: DiplomacyGraph):
-    """A NetworkX multigraph with every attribute of ``dg`` (``None`` values left out).
-
-    Like :meth:`DiplomacyGraph.to_networkx`, but it keeps attributes beyond the standard
-    ones and gives a ``MultiGraph`` for an undirected graph (such as a projection).
-    """
-    import networkx as nx
-
-    g = dg.g
-    G = (nx.MultiDiGraph if g.is_directed() else nx.MultiGraph)(
-        **{k: v for k, v in dg.filters.items() if v is not None})
-    names = g.vs["name"]
-    for v in g.vs:
-        G.add_node(names[v.index], **{a: x for a, x in v.attributes().items() if a != "name" and x is not None})
-    for e in g.es:
-        G.add_edge(names[e.source], names[e.target], **{a: x for a, x in e.attributes().items() if x is not None})
-    return G
+    """The graph as a NetworkX multigraph (see :meth:`DiplomacyGraph.to_networkx`)."""
+    return dg.to_networkx()
 
 
 def write_node_link(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:

@@ -154,14 +154,11 @@ class Communities:
     degree), ``countries`` (most frequent countries with counts)."""
 
 
-def _undirected_simple(g: ig.Graph, weights: str | None) -> ig.Graph:
-    if weights is not None and weights not in g.es.attributes():
+def _undirected_simple(dg: DiplomacyGraph, weights: str | None) -> ig.Graph:
+    if weights is not None and weights not in dg.g.es.attributes():
         raise ValidationError(f"the graph has no edge attribute '{weights}'; pass weights=None for an "
                               f"unweighted partition", field="weights")
-    combine = {weights: "sum"} if weights else "ignore"
-    u = g.as_undirected(mode="collapse", combine_edges=combine) if g.is_directed() else g.copy()
-    u.simplify(multiple=True, loops=True, combine_edges=combine)
-    return u
+    return dg.undirected(weights)
 
 
 def communities(dg: DiplomacyGraph, *, weights: str | None = "weight", resolution: float = 1.0,
@@ -197,7 +194,7 @@ def communities(dg: DiplomacyGraph, *, weights: str | None = "weight", resolutio
     """
     import leidenalg as la
 
-    u = _undirected_simple(dg.g, weights)
+    u = _undirected_simple(dg, weights)
     w = weights if weights and u.ecount() else None
     if resolution == 1.0:
         part = la.find_partition(u, la.ModularityVertexPartition, weights=w, n_iterations=-1, seed=seed)

@@ -134,9 +134,18 @@ class Store:
         conn.execute(schema.import_runs.update().where(schema.import_runs.c.id == run_id)
                      .values(finished_at=_now(), status="ok", summary=summary))
 
-    def add_provenance(self, conn: Connection, prov: Provenance, run_id: int) -> int:
-        return conn.execute(insert(schema.provenance).values(
+    def add_provenance(self, conn: Connection, prov: Provenance, run_id: int,
+                       cache: dict[tuple, int] | None = None) -> int:
+        """The id of a provenance record for ``prov`` in run ``run_id``; with ``cache``
+        (kept by the caller for one run), the same source is recorded once."""
+        key = tuple(prov.model_dump().values())
+        if cache is not None and key in cache:
+            return cache[key]
+        pid = conn.execute(insert(schema.provenance).values(
             run_id=run_id, **prov.model_dump())).inserted_primary_key[0]
+        if cache is not None:
+            cache[key] = pid
+        return pid
 
     @staticmethod
     def insert_many(conn: Connection, table, rows: Iterable[dict[str, Any]], chunk: int = 20_000) -> int:
