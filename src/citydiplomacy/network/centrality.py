@@ -71,8 +71,10 @@ def _has_loops(g: ig.Graph) -> bool:
     return g.ecount() > 0 and any(g.is_loop())
 
 
-def _by_id(g: ig.Graph, values: Iterable) -> dict[str, Any]:
-    return dict(zip(g.vs["name"], values))
+def _by_id(dg: DiplomacyGraph, values: Iterable) -> dict[str, Any]:
+    # Derived graphs (undirected, simple) keep the vertex order of dg.g, so dg's cached
+    # id list labels their values too.
+    return dict(zip(dg.ids, values))
 
 
 # ---------------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ def degree(dg: DiplomacyGraph, *, weighted: bool = False, mode: str = "all",
     if normalized:
         n = g.vcount()
         values = [v / (n - 1) if n > 1 else 0.0 for v in values]
-    return _by_id(g, values)
+    return _by_id(dg, values)
 
 
 def _symmetric_arcs(g: ig.Graph) -> ig.Graph:
@@ -169,7 +171,7 @@ def pagerank(dg: DiplomacyGraph, *, damping: float = 0.85, weighted: bool = True
     else:
         u = _simple(dg, weighted=weighted)
         values = _pagerank_of(u, damping, _weights(u) if weighted else None)
-    return _by_id(g, values)
+    return _by_id(dg, values)
 
 
 def _check_damping(damping: float) -> None:
@@ -273,10 +275,10 @@ def betweenness(dg: DiplomacyGraph, *, normalized: bool = True, sample: int | No
     """
     u = _simple(dg, weighted=False)
     cols = _betweenness_of(u, normalized=normalized, sample=sample, seed=seed)
-    values = _by_id(u, cols["betweenness"].tolist())
+    values = _by_id(dg, cols["betweenness"].tolist())
     if "betweenness_stderr" not in cols:
         return values
-    return Estimate(values, stderr=_by_id(u, cols["betweenness_stderr"].tolist()),
+    return Estimate(values, stderr=_by_id(dg, cols["betweenness_stderr"].tolist()),
                     bound=cols["bound"], confidence=BOUND_CONFIDENCE, sample=cols["sample"], seed=seed)
 
 
@@ -375,7 +377,7 @@ def eigenvector(dg: DiplomacyGraph, *, weighted: bool = False) -> dict[str, floa
     doi:10.1080/0022250X.1972.9989806.
     """
     u = _simple(dg, weighted=weighted)
-    return _by_id(u, _eigenvector_of(u, _weights(u) if weighted else None).tolist())
+    return _by_id(dg, _eigenvector_of(u, _weights(u) if weighted else None).tolist())
 
 
 def _eigenvector_of(u: ig.Graph, weights: str | None) -> np.ndarray:
@@ -451,7 +453,7 @@ def closeness(dg: DiplomacyGraph, *, wf_improved: bool = True) -> dict[str, floa
     Press, §5.3, doi:10.1017/CBO9780511815478.
     """
     u = _simple(dg, weighted=False)
-    return _by_id(u, _closeness_of(u, wf_improved=wf_improved).tolist())
+    return _by_id(dg, _closeness_of(u, wf_improved=wf_improved).tolist())
 
 
 def _peel(u: ig.Graph) -> tuple[list[int], list[int], list[int]]:

@@ -11,6 +11,7 @@ and ``licence`` (provenance). The graph is directed as the ties are; symmetric t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 import igraph as ig
@@ -56,8 +57,9 @@ class DiplomacyGraph:
     g: ig.Graph
     filters: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def ids(self) -> list[str]:
+        """Actor ids in vertex order (read once: the graph is not changed after it is built)."""
         return self.g.vs["name"]
 
     def index(self, actor_id: str) -> int:
