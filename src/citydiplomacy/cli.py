@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from enum import Enum
 from typing import Any, Optional
 
 import typer
@@ -12,9 +14,9 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
-from .errors import CitydipError, NotFoundError
+from .errors import CitydipError, NotFoundError, ValidationError
 from .observatory import Observatory
-from .render import Format, emit, table, to_json
+from .render import Format, emit, table, to_csv, to_json
 
 app = typer.Typer(
     name="citydip", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -273,6 +275,10 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                  for k, v in p["twinning"]["by_country"].items()]
         flat += [{"section": "twinning_by_bloc", "key": k, "value": v}
                  for k, v in p["twinning"]["by_bloc"].items()]
+        flat += [{"section": "initiatives_by_sdg", "key": g, "value": n}
+                 for g, n in p["initiatives"]["by_sdg"].items()]
+        flat += [{"section": "initiatives_by_paris_article", "key": a, "value": n}
+                 for a, n in p["initiatives"]["by_paris"].items()]
         flat += [{"section": "reach", "key": m["name"], "value": "; ".join(
             v.get("through_name", v["channel"]) for v in m["via"])} for m in p["reach"]["macro_actors"]]
         emit(fmt, data=p, rows=flat, columns=["section", "key", "value"])
@@ -303,6 +309,16 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     out.print(table(None, [{"macro actor": m["name"], "via": "; ".join(
         v.get("through_name", "direct") + f" ({v['tie']})" for v in m["via"])} for m in r["macro_actors"]],
         ["macro actor", "via"]))
+    ini = p["initiatives"]
+    if ini["count"]:
+        cov = ", ".join(f"{g}×{n}" for g, n in ini["by_sdg"].items() if n)
+        par = ", ".join(f"art. {a}×{n}" for a, n in ini["by_paris"].items() if n)
+        out.print(Panel(f"{ini['count']} initiatives · SDGs {cov or '—'}\nParis Agreement: {par or '—'}\n"
+                        f"[dim]gaps — SDGs with no initiative: {' '.join(map(str, ini['sdg_gaps'])) or 'none'}; "
+                        f"Paris articles: {' '.join(map(str, ini['paris_gaps'])) or 'none'}[/]",
+                        title="initiatives and their coverage", expand=False))
+    else:
+        out.print("[bold]initiatives[/]: none recorded ([dim]citydip initiative add|import[/])")
     if "network" in p:
         n = p["network"]
         lines = [f"degree {n['degree']['value']:.0f} (rank {n['degree']['rank']:,}), PageRank "
@@ -339,6 +355,137 @@ def framework(name: str = typer.Argument("sdg", help="The framework: sdg or pari
     emit(fmt, data=r, rows=r["children"], columns=["code", "level", "title", "short"], renderables=renderables)
 
 
+# -- alignment -------------------------------------------------------------------------------
+
+class AlignFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _highlight(text: str, evidence: list[dict[str, Any]]) -> str:
+    """The text with the words that carried an item in bold (Rich markup, escaped)."""
+    spans = sorted({tuple(e["span"]) for e in evidence if e.get("span")})
+    outp, pos = [], 0
+    for s, e in spans:
+        if s < pos:
+            continue
+        outp.append(escape(text[pos:s]) + "[bold yellow]" + escape(text[s:e]) + "[/]")
+        pos = e
+    outp.append(escape(text[pos:]))
+    return "".join(outp)
+
+
+@app.command()
+def align(source: str = typer.Argument(..., help="The text itself, or a file: .txt/.csv/.jsonl of texts "
+                                                 "(one per line/row, with 'id' and 'text'), or a document "
+                                                 "(.pdf, .docx, .html, .md) split into paragraphs."),
+          lang: str = typer.Option("auto", "--lang", help="Language: auto, en, fr, es or de."),
+          level: str = typer.Option("target", "--level", help="goal, or target (goals and their likely targets)."),
+          framework: str = typer.Option("sdg,paris", "--framework", help="Frameworks: sdg, paris or sdg,paris."),
+          mode: str = typer.Option("auto", "--mode", help="hybrid (lexical + MiniLM model), light (lexical only), "
+                                                          "or auto: hybrid when the neural extra is installed."),
+          document: Optional[bool] = typer.Option(None, "--document/--lines",
+                                                  help="Read a .txt file as one document split into paragraphs "
+                                                       "(--document) or as one text per line (--lines, default)."),
+          out_file: Optional[str] = typer.Option(None, "--out", help="Write the results to this file."),
+          fmt: AlignFormat = typer.Option(AlignFormat.table, "--format", "-f",
+                                          help="table, json, jsonl (one record per text) or csv.")):
+    """Align texts with the SDGs (goals, targets), the Paris Agreement's articles and the
+    three axes, with a calibrated score and the evidence (matched words and framework text).
+
+    Example: `citydip align "Bus lanes and 2,000 new social housing units cut commuting emissions."`
+
+    Example: `citydip align texts.jsonl --format jsonl --out aligned.jsonl`
+    """
+    from .align import FRAMEWORKS, Aligner, load_inputs
+
+    frameworks = [f.strip() for f in framework.split(",") if f.strip()]
+    try:
+        bad = [f for f in frameworks if f not in FRAMEWORKS]
+        if bad or not frameworks:
+            raise ValidationError(f"unknown framework '{(bad or [framework])[0]}'; use sdg, paris or sdg,paris",
+                                  field="framework")
+        passages, kind = load_inputs(source, as_document=document)
+        aligner = Aligner(mode)
+        bar = None
+        if err.is_terminal and len(passages) > 20:
+            bar = Progress(TextColumn("aligning"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                           TimeElapsedColumn(), console=err, transient=True)
+        if bar:
+            with bar:
+                task = bar.add_task("align", total=len(passages))
+                results = aligner.align_many(passages, lang=lang, level=level, frameworks=frameworks,
+                                             progress=lambda n: bar.advance(task, n))
+        else:
+            results = aligner.align_many(passages, lang=lang, level=level, frameworks=frameworks)
+    except CitydipError as exc:
+        _fail(exc)
+    failed = [r for r in results if r.error]
+    if kind == "text" and failed:
+        _fail(ValidationError(failed[0].error, field="text"))
+    records = [{**r.record(), **({"ref": r.ref} if r.ref and kind == "document" else {})} for r in results]
+    if fmt == AlignFormat.table and not out_file:
+        _align_table(passages, results, kind, aligner.method)
+    else:
+        if fmt == AlignFormat.jsonl:
+            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        elif fmt == AlignFormat.json:
+            body = to_json(records[0] if kind == "text" else records) + "\n"
+        else:
+            body = to_csv([{"id": r.id, "ref": r.ref, "lang": r.lang, "sdgs": ";".join(map(str, r.sdgs)),
+                            "targets": ";".join(r.targets), "paris": ";".join(map(str, r.paris)),
+                            "axes": ";".join(r.axes), "scores": r.scores, "error": r.error} for r in results],
+                          ["id", "ref", "lang", "sdgs", "targets", "paris", "axes", "scores", "error"])
+        if out_file:
+            from pathlib import Path
+            Path(out_file).write_text(body, encoding="utf-8")
+            err.print(f"{len(results) - len(failed)} of {len(results)} texts aligned ({aligner.method}) "
+                      f"→ {out_file}", highlight=False)
+        else:
+            sys.stdout.write(body)
+    if failed:
+        for r in failed[:20]:
+            err.print(f"[bold red]not aligned:[/] {escape(r.ref or r.id)} (id {escape(r.id)}): {escape(r.error)}",
+                      highlight=False, soft_wrap=True)
+        if len(failed) > 20:
+            err.print(f"... and {len(failed) - 20} more", highlight=False)
+        err.print(f"{len(failed)} of {len(results)} texts could not be aligned; the others are in the output",
+                  highlight=False)
+        raise typer.Exit(1)
+
+
+def _align_table(passages, results, kind: str, method: str) -> None:
+    if kind == "text":
+        r = results[0]
+        out.print(Panel(_highlight(passages[0].text, r.evidence), title=f"text ({r.lang}, {method})", expand=False))
+        rows = []
+        for key, label in (("sdg", "SDG"), ("targets", "target"), ("paris", "Paris article"), ("axes", "axis")):
+            reported = {"sdg": [str(g) for g in r.sdgs], "targets": r.targets,
+                        "paris": [str(a) for a in r.paris], "axes": r.axes}[key]
+            for code in reported:
+                item = {"sdg": f"sdg:{code}", "targets": f"sdg:{code}", "paris": f"paris:{code}",
+                        "axes": f"axis:{code}"}[key]
+                ev = [e for e in r.evidence if e["item"] == item]
+                words = ", ".join(dict.fromkeys(e["text"] for e in ev if e["via"] == "term"))
+                sem = next((e for e in ev if e["via"] == "semantic"), None)
+                rows.append({"item": f"{label} {code}", "score": f"{r.scores.get(key, {}).get(code, 0):.2f}",
+                             "evidence": words + (f"{'; ' if words else ''}close to {sem['matched_item'][4:]} "
+                                                  f"({sem['similarity']:.2f})" if sem else "")})
+        out.print(table(None, rows, ["item", "score", "evidence"]) if rows else "no goal, target, article or axis found")
+        return
+    rows = [{"id": r.id, "where": r.ref or "", "sdgs": " ".join(map(str, r.sdgs)) or "—",
+             "targets": " ".join(r.targets) or "—", "paris": " ".join(map(str, r.paris)) or "—",
+             "axes": ", ".join(r.axes) or "—", "note": r.error or ""} for r in results]
+    out.print(table(f"{len(results)} texts ({method})", rows,
+                    ["id", "where", "sdgs", "targets", "paris", "axes", "note"]))
+    from collections import Counter
+    c = Counter(g for r in results for g in r.sdgs)
+    if c:
+        out.print("SDGs across the texts: " + ", ".join(f"{g} ×{n}" for g, n in sorted(c.items())))
+
+
 # -- import / export -----------------------------------------------------------------------
 
 import_app = typer.Typer(no_args_is_help=True, rich_markup_mode="markdown",
@@ -363,6 +510,10 @@ def _run_import(importer: str, source: Any, *, dry_run: bool, review: Optional[s
         rep = _open().import_(importer, source, dry_run=dry_run, review=review, **options)
     except CitydipError as exc:
         _fail(exc)
+    _print_report(rep, fmt, importer, report_path)
+
+
+def _print_report(rep, fmt: Format, importer: str, report_path: Optional[str] = None) -> None:
     data = rep.as_dict()
     if report_path:
         from pathlib import Path
@@ -399,6 +550,83 @@ def _run_import(importer: str, source: Any, *, dry_run: bool, review: Optional[s
         out.print(f"store {verb}: {'yes' if rep.changed else 'no (already up to date)'}")
 
 
+# -- initiatives -------------------------------------------------------------------------------
+
+initiative_app = typer.Typer(no_args_is_help=True, rich_markup_mode="markdown",
+                             help="A city's initiatives (plans, programmes, projects): stored with their source, "
+                                  "aligned with the SDGs and the Paris Agreement; the profile shows coverage and "
+                                  "gaps.\n\nExample: `citydip initiative list Barcelona`")
+app.add_typer(initiative_app, name="initiative")
+
+
+@initiative_app.command("add")
+def initiative_add(actor: str = typer.Argument(..., help="The city (name, id, QID or GeoNames id)."),
+                   title: str = typer.Option(..., "--title", help="Short title of the initiative."),
+                   text: str = typer.Option("", "--text", help="Its description (what is aligned, with the title)."),
+                   since: Optional[str] = typer.Option(None, "--since", help="Start (YYYY, YYYY-MM or YYYY-MM-DD)."),
+                   until: Optional[str] = typer.Option(None, "--until", help="End, if it ended."),
+                   status: Optional[str] = typer.Option(None, "--status", help="active, ended, planned, ..."),
+                   axes: Optional[str] = typer.Option(None, "--axes", help="Axes, comma-separated (default: "
+                                                                            "those its text aligns to)."),
+                   partners: list[str] = typer.Option([], "--partner", help="A partner (repeatable)."),
+                   source: str = typer.Option(..., "--source", help="Where it is described (document, decision, "
+                                                                     "web page): its provenance."),
+                   url: Optional[str] = typer.Option(None, "--url", help="Address of the source."),
+                   licence: Optional[str] = LICENCE, as_of: Optional[str] = AS_OF, dry_run: bool = DRY,
+                   fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Add (or update, same city and title) one initiative, and align it.
+
+    Example: `citydip initiative add Barcelona --title "Climate Shelters" --text "A network of 200 cooled
+    public buildings protects residents during heatwaves." --since 2019 --source "Ajuntament de Barcelona"`
+    """
+    try:
+        rep = _open().add_initiative(actor, title, text, since=since, until=until, status=status, axes=axes,
+                                     partners=partners, source=source, url=url, licence=licence, as_of=as_of,
+                                     dry_run=dry_run)
+    except CitydipError as exc:
+        _fail(exc)
+    _print_report(rep, fmt, "initiative")
+
+
+@initiative_app.command("import")
+def initiative_import(file: str = typer.Argument(..., help="A CSV, TSV, Excel (.xlsx) or Parquet file."),
+                      map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN, repeatable: actor (required), "
+                                                                       "title (required), text, country, since, "
+                                                                       "until, status, axes, partners (;-separated)."),
+                      sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
+                      dry_run: bool = DRY, review: Optional[str] = REVIEW, report: Optional[str] = REPORT,
+                      source: Optional[str] = SOURCE_NAME, licence: Optional[str] = LICENCE,
+                      as_of: Optional[str] = AS_OF, encoding: str = ENCODING,
+                      fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Import a table of initiatives (one per row), resolve each city, align each text;
+    atomic, with a report (the same as `citydip import table --as initiatives`).
+
+    Example: `citydip initiative import plans.csv --map actor=City --map country=Country --map title=Title --map text=Summary`
+    """
+    _run_import("table", file, dry_run=dry_run, review=review, report_path=report, fmt=fmt, as_="initiatives",
+                mapping=_pairs(map_, "--map"), fixed={}, sheet=sheet, source_name=source, licence=licence,
+                as_of=as_of, encoding=encoding)
+
+
+@initiative_app.command("list")
+def initiative_list(actor: str = typer.Argument(..., help="The city (name, id, QID or GeoNames id)."),
+                    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """The initiatives of a city, with the goals, targets and Paris articles each serves.
+
+    Example: `citydip initiative list Barcelona --format json`
+    """
+    try:
+        items = _open().initiatives(actor)
+    except CitydipError as exc:
+        _fail(exc)
+    rows = [{**i, "sdgs": " ".join(map(str, i["sdgs"])), "targets": " ".join(i["targets"]),
+             "paris": " ".join(map(str, i["paris"])), "axes": ", ".join(i["axes"]),
+             "source": i["provenance"]["source"]} for i in items]
+    emit(fmt, data=items, rows=rows, columns=["id", "title", "since", "status", "sdgs", "targets", "paris", "axes",
+                                              "source"],
+         title=f"{len(items)} initiatives" if items else "no initiatives recorded (add one: citydip initiative add)")
+
+
 @import_app.command("twinning")
 def import_twinning(file: str = typer.Argument(..., help="CSV with columns city1,country1,city2,country2."),
                     dry_run: bool = DRY, review: Optional[str] = REVIEW, report: Optional[str] = REPORT,
@@ -425,7 +653,7 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 @import_app.command("table")
 def import_table(file: str = typer.Argument(..., help="A CSV, TSV, Excel (.xlsx) or Parquet file."),
-                 as_: str = typer.Option("ties", "--as", help="What the rows are: actors, ties or observations."),
+                 as_: str = typer.Option("ties", "--as", help="What the rows are: actors, ties, observations or initiatives."),
                  map_: list[str] = typer.Option([], "--map", help="FIELD=COLUMN, repeatable: source=City country=Country ..."),
                  target: Optional[str] = typer.Option(None, "--target", help="Fixed tie target for every row (e.g. c40)."),
                  type_: Optional[str] = typer.Option(None, "--type", help="Fixed tie type (e.g. member_of)."),

@@ -85,6 +85,27 @@ class Observatory:
         with self.store.connect() as conn:
             return conn.execute(select(func.max(import_runs.c.id))).scalar() or 0
 
+    # -- alignment and initiatives -----------------------------------------------------
+
+    def align(self, text: str, **options: Any):
+        """Align a text with the SDGs, the Paris Agreement and the axes (see
+        :func:`citydiplomacy.align.align`); the store is not needed and not changed."""
+        from .align import align
+        return align(text, **options)
+
+    def add_initiative(self, actor: str, title: str, text: str = "", *, dry_run: bool = False,
+                       **fields: Any):
+        """Add or update one initiative of ``actor`` (``source`` is required: where it is
+        described) and align it; atomic, like an import. Returns the run's report."""
+        from .ingest.apply import apply_plan
+        from .initiatives import plan_one
+        return apply_plan(self.store, plan_one(self.store, actor, title, text, **fields), dry_run=dry_run)
+
+    def initiatives(self, ref: str) -> list[dict[str, Any]]:
+        """The initiatives of an actor, with their aligned goals, targets and articles."""
+        from .initiatives import list_initiatives
+        return list_initiatives(self.store, _actors.resolve_actor(self.store, ref)["id"])
+
     # -- import / export ------------------------------------------------------------
     def import_(self, importer: str, source: Any = None, *, dry_run: bool = False,
                 review: str | None = None, **options: Any):

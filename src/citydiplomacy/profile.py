@@ -62,8 +62,18 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
             "by_bloc": dict(by_bloc.most_common()),
         },
         "reach": macro_reach(store, aid),
+        "initiatives": _initiatives(store, aid),
         **({"network": network_section(graph, aid, actor["kind"])} if graph is not None else {}),
     }
+
+
+def _initiatives(store: Store, actor_id: str) -> dict[str, Any]:
+    """The actor's initiatives and their coverage of the SDGs and Paris articles."""
+    from .initiatives import coverage, list_initiatives
+
+    items = list_initiatives(store, actor_id)
+    return {**coverage(items), "items": [{k: i[k] for k in ("id", "title", "since", "status", "sdgs",
+                                                            "targets", "paris", "axes")} for i in items]}
 
 
 def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:

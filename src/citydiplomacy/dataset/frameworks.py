@@ -5,6 +5,7 @@ states (and the EU) that are party to it as ``signatory_of`` ties."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -23,8 +24,10 @@ SDG_PROVENANCE = Provenance(
     as_of="2025-08-19")
 
 
-def _sdg_texts() -> dict[str, dict[str, dict[str, str]]]:
-    """code -> lang -> {'title': ..., 'short': ...}"""
+@lru_cache(maxsize=1)
+def sdg_texts() -> dict[str, dict[str, dict[str, str]]]:
+    """The SDG goal, target and indicator texts shipped in ``data/sdg``:
+    ``{"sdg:11.6": {"en": {"title": ..., "short": ...}, "fr": ...}}`` (read once)."""
     out: dict[str, dict[str, dict[str, str]]] = {}
     for lang in SDG_LANGS:
         for part in ("global_goals", "global_targets", "global_indicators"):
@@ -74,7 +77,7 @@ def _add_framework(ctx: BuildContext, fid: str, name: dict[str, str], prov_id: i
 def build_sdg(ctx: BuildContext) -> None:
     prov_id = ctx.provenance(SDG_PROVENANCE)
     items = []
-    for code, by_lang in _sdg_texts().items():
+    for code, by_lang in sdg_texts().items():
         depth = code.count(".")
         level = ("goal", "target", "indicator")[depth]
         parent = code.rsplit(".", 1)[0] if depth else None

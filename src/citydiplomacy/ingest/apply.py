@@ -24,7 +24,9 @@ def apply_plan(store: Store, plan: Plan, *, dry_run: bool = False) -> Report:
     - when the plan ``supersedes`` earlier versions of its source, ties of those types
       from that source that this version no longer lists are ended (``until`` = the new
       version's as-of date) — the history stays in the store;
-    - observations are upserted by (actor, indicator, year).
+    - observations are upserted by (actor, indicator, year);
+    - initiatives are upserted by (actor, title); a new or changed one is aligned with
+      the SDGs and the Paris Agreement and its alignments replaced.
     """
     report = Report(importer=plan.importer, source=plan.source, dry_run=dry_run,
                     rows_read=plan.rows_read, matched=dict(plan.matched), problems=list(plan.problems))
@@ -63,6 +65,7 @@ class _Writer:
         if plan.supersedes:
             self.end_missing(mapping)
         self.write_observations()
+        self.write_initiatives()
         self.store.finish_run(self.conn, self.run_id, self.report.as_dict())
 
     # -- actors -----------------------------------------------------------------------
@@ -238,6 +241,40 @@ class _Writer:
                 self.count(self.report.updated, "observations")
             else:
                 self.count(self.report.unchanged, "observations")
+
+    # -- initiatives ----------------------------------------------------------------------
+
+    def write_initiatives(self) -> None:
+        if not self.plan.initiatives:
+            return
+        from ..initiatives import write_alignments
+
+        t = schema.initiatives
+        prov_id = self.provenance(self.plan.provenance)
+        changed: list[tuple[int, object]] = []
+        for ini in self.plan.initiatives:
+            if not self.exists(ini.actor):
+                self.report.problems.append(Problem(row=None, kind="rejected", field="actor",
+                                                    value=ini.actor, reason="no such actor"))
+                continue
+            values = rows.initiative_row(ini, prov_id)
+            found = self.conn.execute(select(t).where(and_(t.c.actor_id == ini.actor,
+                                                           t.c.title == ini.title))).first()
+            if found is None:
+                new_id = self.conn.execute(insert(t).values(values)).inserted_primary_key[0]
+                self.count(self.report.created, "initiatives")
+                changed.append((new_id, ini))
+            elif any(getattr(found, k) != v for k, v in values.items()
+                     # axes left empty are filled by the alignment: not a change
+                     if k != "provenance_id" and not (k == "axes" and not v)):
+                self.conn.execute(update(t).where(t.c.id == found.id).values(values))
+                self.count(self.report.updated, "initiatives")
+                changed.append((found.id, ini))
+            else:
+                self.count(self.report.unchanged, "initiatives")
+        if changed:
+            n = write_alignments(self.conn, changed)
+            self.report.created["alignments"] = self.report.created.get("alignments", 0) + n
 
 
 __all__ = ["apply_plan"]

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field as _field
 from typing import Any
 
-from ..model import Actor, Observation, Provenance
+from ..model import Actor, Initiative, Observation, Provenance
 from ..resolve import Resolution
 
 
@@ -55,6 +55,8 @@ class Plan:
     #: whole frameworks (data package round-trip): (framework row, item rows, title rows, provenance)
     frameworks: list[tuple[dict, list[dict], list[dict], Provenance]] = _field(default_factory=list)
     observations: list[Observation] = _field(default_factory=list)
+    #: initiatives of actors: upserted by (actor, title), aligned when new or changed
+    initiatives: list[Initiative] = _field(default_factory=list)
     #: (actor id, name, language, provenance): aliases with their own provenance
     aliases: list[tuple[str, str, str | None, Provenance]] = _field(default_factory=list)
     #: (actor id, {column: value}): fill empty identifier columns of existing actors

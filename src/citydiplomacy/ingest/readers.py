@@ -71,23 +71,28 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", sheet: str | None =
     return _read_csv(p, encoding, allow_empty)
 
 
-def _read_csv(p: Path, encoding: str, allow_empty: bool = False) -> Table:
-    raw = p.read_bytes()
+def decode(raw: bytes, p: Path, encoding: str = "utf-8", *,
+           binary_hint: str = "give a text file or the document in its own format (.pdf, .docx)") -> str:
+    """The text of a file's bytes; a binary file or a wrong encoding is a clear error
+    naming the file and line."""
     if b"\x00" in raw[:65536]:
-        raise ValidationError("this is not a text CSV file (it holds binary data); export the table "
-                              "as CSV, or give an .xlsx or .parquet file by its real extension",
-                              file=str(p))
+        raise ValidationError(f"this is not a text file (it holds binary data); {binary_hint}", file=str(p))
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise ValidationError(f"unknown encoding '{encoding}'", field="encoding") from None
     try:
-        text = raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise ValidationError(
             f"the file is not valid {encoding} (byte {exc.start}, line {line}); give its encoding, "
             "e.g. --encoding latin-1 or --encoding cp1252", file=str(p), row=line) from None
+
+
+def _read_csv(p: Path, encoding: str, allow_empty: bool = False) -> Table:
+    text = decode(p.read_bytes(), p, encoding,
+                  binary_hint="export the table as CSV, or give an .xlsx or .parquet file by its real extension")
     if not text.strip():
         raise ValidationError("the file holds no rows", file=str(p))
     sample = text[:65536]

@@ -1,6 +1,7 @@
 """Importer for any table (CSV, TSV, Excel, Parquet) with a column mapping: actors,
-ties (e.g. a network's member list: one column of names and a fixed target) or
-observations (actor, indicator, year, value, unit)."""
+ties (e.g. a network's member list: one column of names and a fixed target),
+observations (actor, indicator, year, value, unit) or initiatives (actor, title, text,
+...; aligned with the SDGs and the Paris Agreement when written)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from .. import countries
 from ..errors import ValidationError
-from ..model import Actor, Observation, Tie
+from ..model import Actor, Initiative, Observation, Tie
 from ..store.schema import frameworks
 from ..text import slugify
 from . import register
@@ -26,11 +27,14 @@ FIELDS = {
                "admin1", "founded", "axes"],
     "ties": ["source", "country", "target", "type", "since", "until", "status", "axes", "weight"],
     "observations": ["actor", "country", "indicator", "year", "value", "unit"],
+    "initiatives": ["actor", "country", "title", "text", "axes", "since", "until", "status", "partners"],
 }
-REQUIRED = {"actors": ["name"], "ties": ["source"], "observations": ["actor", "year", "value"]}
+REQUIRED = {"actors": ["name"], "ties": ["source"], "observations": ["actor", "year", "value"],
+            "initiatives": ["actor", "title"]}
+KINDS = ", ".join(FIELDS)
 
 
-@register("table", "any table with --map: actors, ties (e.g. member lists) or observations")
+@register("table", "any table with --map: actors, ties (e.g. member lists), observations or initiatives")
 def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | None = None,
                  fixed: dict[str, Any] | None = None, encoding: str = "utf-8", sheet: str | None = None,
                  source_name: str | None = None, licence: str | None = None, as_of: str | None = None,
@@ -39,7 +43,7 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
     "country": "Country"}``); ``fixed`` gives values for the whole file (``{"target":
     "c40", "type": "member_of"}``)."""
     if as_ not in FIELDS:
-        raise ValidationError(f"unknown table kind '{as_}'; use actors, ties or observations", field="as")
+        raise ValidationError(f"unknown table kind '{as_}'; use {KINDS}", field="as")
     mapping, fixed = dict(mapping or {}), dict(fixed or {})
     unknown = [k for k in list(mapping) + list(fixed) if k not in FIELDS[as_]]
     if unknown:
@@ -67,7 +71,7 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
 
     cells = [value(row, "country") or "" for _, row in table.rows]
     sr = StoreResolver(store, [c for c in cells if c])
-    name_field = {"ties": "source", "observations": "actor", "actors": "name"}[as_]
+    name_field = {"ties": "source", "observations": "actor", "actors": "name", "initiatives": "actor"}[as_]
     if as_ == "ties":
         _check_target(store, fixed, mapping)
         plan.options["tie"] = {"type": fixed.get("type"), "source_field": mapping["source"],
@@ -103,6 +107,14 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
                     "status": value(row, "status"), "axes": value(row, "axes"),
                     "weight": value(row, "weight")}, row=rowno, file=str(path)),
                     plan.options["tie"]["target_type"]))
+            elif as_ == "initiatives":
+                partners = value(row, "partners")
+                plan.initiatives.append(Initiative.parse({
+                    "actor": res.id, "title": value(row, "title") or "", "text": value(row, "text") or "",
+                    "axes": value(row, "axes"), "since": value(row, "since"), "until": value(row, "until"),
+                    "status": value(row, "status"),
+                    "partners": [x.strip() for x in partners.split(";") if x.strip()] if partners else []},
+                    row=rowno, file=str(path)))
             else:
                 plan.observations.append(Observation.parse({
                     "actor": res.id, "indicator": value(row, "indicator"), "year": value(row, "year"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import Actor, Observation, Tie
+from ..model import Actor, Initiative, Observation, Tie
 from ..text import normalize
 
 #: Search-ranking importance by kind for actors that have no population (see search.py).
@@ -61,3 +61,9 @@ def tie_row(tie: Tie, prov_id: int, target_type: str = "actor") -> dict[str, Any
 def observation_row(obs: Observation, prov_id: int) -> dict[str, Any]:
     return {"actor_id": obs.actor, "indicator": obs.indicator, "year": obs.year, "value": obs.value,
             "unit": obs.unit, "provenance_id": prov_id}
+
+
+def initiative_row(ini: Initiative, prov_id: int) -> dict[str, Any]:
+    return {"actor_id": ini.actor, "title": ini.title, "text": ini.text,
+            "axes": ",".join(a.value for a in ini.axes), "since": ini.since, "until": ini.until,
+            "status": ini.status.value, "partners": ini.partners or None, "provenance_id": prov_id}
