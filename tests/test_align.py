@@ -273,7 +273,9 @@ def test_labelled_set_is_well_formed():
     assert len({r["id"] for r in rows}) == len(rows)
 
 
-@pytest.mark.parametrize("mode,floor", [("light", 0.80), ("hybrid", 0.85)])
+# floors a little under the measured figures (light 0.803, hybrid 0.894 on 2026-11-28):
+# a regression guard; benchmarks/bench_align.py prints the full tables
+@pytest.mark.parametrize("mode,floor", [("light", 0.78), ("hybrid", 0.86)])
 def test_mean_per_sdg_accuracy_on_the_english_test_split(mode, floor, light, hybrid):
     mean, _ = _mean_pair_accuracy(light if mode == "light" else hybrid, _rows("labelled_en_*.jsonl"), "en")
     assert mean >= floor, f"{mode}: mean per-SDG accuracy {mean:.3f} < {floor}"
@@ -284,7 +286,7 @@ def test_non_english_texts_get_sensible_goals(lang, hybrid):
     rows = _rows("labelled_multi.jsonl", "test", lang)
     assert len(rows) == 34
     mean, _ = _mean_pair_accuracy(hybrid, rows)      # language detected, not given
-    assert mean >= 0.75, f"{lang}: {mean:.3f}"
+    assert mean >= 0.75, f"{lang}: {mean:.3f}"       # measured: fr 0.853, es 0.882, de 0.794
 
 
 # -- command line -------------------------------------------------------------------------------------

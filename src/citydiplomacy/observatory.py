@@ -106,6 +106,25 @@ class Observatory:
         from .initiatives import list_initiatives
         return list_initiatives(self.store, _actors.resolve_actor(self.store, ref)["id"])
 
+    # -- single edits (the web and API write through these) ----------------------------
+
+    def add_tie(self, source_actor: str, target: str, type: str, **fields: Any):  # noqa: A002
+        """Add a tie (or change the status/end of the same tie); ``source`` (where it is
+        documented) is required. Atomic; returns the run's report."""
+        from .editing import add_tie
+        return add_tie(self.store, source_actor, target, type, **fields)
+
+    def add_actor(self, name: str, kind: str, **fields: Any):
+        """Add an actor; ``source`` is required. Atomic; returns the run's report."""
+        from .editing import add_actor
+        return add_actor(self.store, name, kind, **fields)
+
+    def edit_actor(self, ref: str, **fields: Any):
+        """Change an actor's fields (see :data:`citydiplomacy.editing.EDITABLE`); ``source``
+        is required; the report's ``changes`` say old → new."""
+        from .editing import edit_actor
+        return edit_actor(self.store, ref, **fields)
+
     # -- import / export ------------------------------------------------------------
     def import_(self, importer: str, source: Any = None, *, dry_run: bool = False,
                 review: str | None = None, **options: Any):

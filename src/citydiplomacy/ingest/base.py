@@ -99,6 +99,8 @@ class Report:
     ended: int = 0
     problems: list[Problem] = _field(default_factory=list)
     review_file: str | None = None
+    #: for edits: field -> [old, new]
+    changes: dict[str, list] = _field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -107,11 +109,12 @@ class Report:
 
     @property
     def changed(self) -> bool:
-        return bool(sum(self.created.values()) or sum(self.updated.values()) or self.ended)
+        return bool(sum(self.created.values()) or sum(self.updated.values()) or self.ended or self.changes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"importer": self.importer, "source": self.source, "dry_run": self.dry_run,
                 "run_id": self.run_id, "rows_read": self.rows_read, "matched_by_rule": self.matched,
                 "created": self.created, "unchanged": self.unchanged, "updated": self.updated,
                 "ended": self.ended, **self.counts,
-                "problems": [p.as_dict() for p in self.problems], "review_file": self.review_file}
+                "problems": [p.as_dict() for p in self.problems], "review_file": self.review_file,
+                **({"changes": self.changes} if self.changes else {})}

@@ -20,7 +20,7 @@ from ..model import Provenance
 from . import schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -170,9 +170,14 @@ class Store:
         conn.execute(text("ANALYZE"))
 
     def clear(self, conn: Connection) -> None:
-        """Delete every row (children first), inside the caller's transaction."""
+        """Delete every row of data (children first), inside the caller's transaction.
+
+        Accounts, tokens, sessions and the audit log are kept (``schema.ACCOUNT_TABLES``):
+        rebuilding the dataset must not lock the observatory's users out or erase the
+        record of who changed what."""
         for table in reversed(schema.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name not in schema.ACCOUNT_TABLES:
+                conn.execute(table.delete())
 
     # -- reading ----------------------------------------------------------------------
 

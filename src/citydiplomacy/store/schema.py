@@ -3,8 +3,8 @@ create exactly these; a test compares the two."""
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Column, Float, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, func)
+from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Table, Text, false, func)
 
 metadata = MetaData()
 
@@ -162,3 +162,67 @@ observations = Table(
     Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
     Index("ux_observations_key", "actor_id", "indicator", "year", unique=True),
 )
+
+# --- revision 0003: accounts (users, API tokens, web sessions), audit log, login throttling ---
+# These tables are the observatory's own bookkeeping, not data about city diplomacy: they
+# are never exported, and rebuilding the dataset (``citydip init --force``) keeps them.
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    # Argon2id, in the PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash)
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Index("ux_users_name", "name", unique=True),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("label", Text, nullable=False),
+    # SHA-256 (hex) of the secret: the secret itself is shown once and never stored
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_used_at", String(32)),
+    Column("revoked_at", String(32)),
+    Index("ux_api_tokens_token_hash", "token_hash", unique=True),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    # SHA-256 (hex) of the session id held in the browser's cookie
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    # a name, not a foreign key: the log outlives the accounts it mentions
+    Column("user_name", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False, server_default=""),
+    Column("detail", JSON),
+    Index("ix_audit_log_user_name", "user_name"),
+)
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True),
+    # "name:<user name>" or "client:<address>"
+    Column("key", String(200), nullable=False),
+    Column("at", String(32), nullable=False),
+    Index("ix_login_failures_key", "key"),
+)
+
+#: Tables that hold accounts and their history rather than data: kept by Store.clear().
+ACCOUNT_TABLES = frozenset({"users", "api_tokens", "web_sessions", "audit_log", "login_failures"})

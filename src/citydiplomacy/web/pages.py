@@ -1,0 +1,1278 @@
+"""The browser face of the observatory: server-rendered HTML pages (Jinja2, autoescaped)
+over the same library calls as the CLI and the REST API.
+
+Reading pages are public; the data pages (add or edit an actor, add a tie or an
+initiative, imports) need an editor's sign-in, check the form's CSRF token, write
+through the library and record the write in the audit log. A mistake in a form comes
+back as the same form with the message next to the field, never a traceback.
+
+Maps draw the country outlines shipped in ``static/vendor/world-atlas`` (Natural Earth,
+public domain) under the actors; graphs and maps read the REST API (``/api/v1``) or the
+small page-data routes below from the browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+import math
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from .. import __version__
+from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
+from ..vocab import Axis, Kind, Layer, Status, TieType
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["version"] = __version__
+
+router = APIRouter(include_in_schema=False)
+
+AXES = [a.value for a in Axis]
+LAYERS = [layer.value for layer in Layer]
+KINDS = [k.value for k in Kind]
+TIE_TYPES = [t.value for t in TieType]
+STATUSES = [s.value for s in Status]
+
+#: the largest file accepted from the import and alignment forms (bytes)
+MAX_UPLOAD = 20 * 1024 * 1024
+#: the longest text accepted from the alignment form (characters)
+MAX_ALIGN_TEXT = 200_000
+#: uploaded import files are kept this long for the dry-run → review → apply steps (seconds)
+JOB_TTL = 24 * 3600
+
+#: short messages shown after a write redirects (``?done=...``); never user text
+DONE = {
+    "tie": "The tie was added. It is listed below with its provenance.",
+    "actor": "The actor was saved.",
+    "edit": "The changes were saved.",
+    "initiative": "The initiative was added and aligned with the SDGs and the Paris Agreement.",
+    "login": "You are signed in.",
+    "logout": "You are signed out.",
+    "token": "The token was revoked.",
+}
+
+
+def _static_url(path: str) -> str:
+    return f"/static/{path}?v={__version__}"
+
+
+templates.env.globals["static"] = _static_url
+
+
+# ---------------------------------------------------------------------------------------
+# plumbing: the store, the user, rendering
+
+
+def _obs(request: Request):
+    return request.app.state.obs
+
+
+def _read_only(request: Request) -> bool:
+    return bool(getattr(request.app.state, "read_only", False))
+
+
+async def _user(request: Request):
+    """The signed-in user (session cookie or bearer token), or None."""
+    from . import security
+
+    if hasattr(request.state, "user"):
+        return request.state.user
+    user = security.current_user(request)
+    if inspect.isawaitable(user):
+        user = await user
+    request.state.user = user
+    return user
+
+
+def _csrf(request: Request) -> str:
+    from . import security
+
+    try:
+        return security.csrf_token(request)
+    except Exception:       # no session yet and no pre-session cookie: the form will say so
+        return ""
+
+
+@dataclass
+class Form:
+    """The values a person typed and the message for each field that was wrong."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def error(self, name: str | None, message: str) -> None:
+        name = (name or "_form").split(".")[0]
+        self.errors.setdefault(name, message)
+
+
+async def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    user = await _user(request)
+    done = request.query_params.get("done")
+    base = {
+        "user": user,
+        "can_edit": bool(user and user.can("editor")) and not _read_only(request),
+        "read_only": _read_only(request),
+        "csrf": _csrf(request),
+        "flash": {"kind": "ok", "text": DONE[done]} if done in DONE else None,
+        "axes": AXES, "layers": LAYERS, "kinds": KINDS, "tie_types": TIE_TYPES, "statuses": STATUSES,
+    }
+    base.update(ctx)
+    response = templates.TemplateResponse(request, name, base, status_code=status_code)
+    response.headers.setdefault("Cache-Control", "no-store" if user else "no-cache")
+    return response
+
+
+async def error_page(request: Request, status: int, title: str, message: str,
+                     suggestions: list[str] | None = None) -> HTMLResponse:
+    return await render(request, "error.html", status_code=status, title=title, message=message,
+                        suggestions=suggestions or [], status=status)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host) is followed after signing in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+async def _need(request: Request, role: str):
+    """The user if they may do this; otherwise the response that says why (sign in, not
+    allowed, read-only)."""
+    if _read_only(request):
+        return await error_page(request, 403, "This observatory is read-only",
+                                "It is served in public read-only mode: nothing can be changed here.")
+    user = await _user(request)
+    if user is None:
+        return RedirectResponse(f"/login?next={quote(request.url.path + ('?' + request.url.query if request.url.query else ''))}",
+                                status_code=303)
+    if not user.can(role):
+        return await error_page(request, 403, "Not allowed",
+                                f"Changing data needs the {role} role; you are signed in as "
+                                f"{user.name} ({user.role}). Ask an administrator.")
+    return user
+
+
+async def _csrf_ok(request: Request) -> bool:
+    from . import security
+
+    try:
+        result = security.check_csrf(request)
+        if inspect.isawaitable(result):
+            await result
+    except (HTTPException, CitydipError, PermissionError):
+        return False
+    except Exception as exc:   # a problem-type exception of the app
+        if getattr(exc, "status_code", None) or getattr(exc, "status", None):
+            return False
+        raise
+    return True
+
+
+CSRF_MESSAGE = ("This form has expired or did not come from this site. Reload the page and "
+                "send it again.")
+
+
+def _audit(request: Request, user, action: str, target: str, detail: dict | None = None) -> None:
+    from .. import accounts
+
+    accounts.audit(_obs(request).store, user, action, target, detail)
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+# ---------------------------------------------------------------------------------------
+# overview: what the store holds, and the world map
+
+
+def _cached(obs, key: Any, compute):
+    """``compute()`` once per state of the store: kept on the Observatory until an import
+    or an edit adds a run."""
+    cache = obs.__dict__.setdefault("_web_pages_cache", {})
+    version = obs._data_version()
+    if cache.get("version") != version:
+        cache.clear()
+        cache["version"] = version
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def overview(obs) -> dict[str, Any]:
+    """Counts for the home page: the store's status, ties and city networks by axis, ties
+    by the layer of their source."""
+    return _cached(obs, "overview", lambda: _overview(obs))
+
+
+def _overview(obs) -> dict[str, Any]:
+    from sqlalchemy import func, select, union_all
+
+    from ..store.schema import actors, ties
+
+    status = obs.status()
+    by_axis_ties, by_axis_actors, ties_by_layer = {}, {}, {}
+    with obs.store.connect() as conn:
+        for axis in AXES:
+            by_axis_ties[axis] = conn.execute(select(func.count()).select_from(ties)
+                                              .where(ties.c.axes.like(f"%{axis}%"))).scalar()
+            by_axis_actors[axis] = conn.execute(select(func.count()).select_from(actors)
+                                                .where(actors.c.axes.like(f"%{axis}%"),
+                                                       actors.c.kind == "city_network")).scalar()
+        for layer in LAYERS:
+            ties_by_layer[layer] = conn.execute(
+                select(func.count()).select_from(ties).join(actors, actors.c.id == ties.c.source)
+                .where(actors.c.layer == layer)).scalar()
+        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
+                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
+        degree = select(ends.c.a, func.count().label("n")).group_by(ends.c.a).subquery()
+        top = [dict(r._mapping) for r in conn.execute(
+            select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country, degree.c.n)
+            .join(degree, degree.c.a == actors.c.id).where(actors.c.kind == "city")
+            .order_by(degree.c.n.desc(), actors.c.id).limit(10))]
+    return {"status": status, "ties_by_axis": by_axis_ties, "networks_by_axis": by_axis_actors,
+            "ties_by_source_layer": ties_by_layer, "top_cities": top}
+
+
+def map_overview(obs, top: int = 800) -> bytes:
+    """The home map's data as GeoJSON: the ``top`` most connected actors that have a
+    location, the ties among them, and (under ``countries``, keyed by ISO numeric code,
+    the ids of the Natural Earth outlines) the number of ties of each country's actors."""
+    return _cached(obs, ("map", top), lambda: _map_overview(obs, top))
+
+
+def _map_overview(obs, top: int) -> bytes:
+    from sqlalchemy import func, select, union_all
+
+    from ..store.schema import actors, ties
+
+    numeric = _numeric_codes()
+    with obs.store.connect() as conn:
+        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
+                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
+        degree = (select(ends.c.a, func.count().label("n")).group_by(ends.c.a)).subquery()
+        rows = conn.execute(
+            select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
+                   actors.c.lat, actors.c.lon, degree.c.n)
+            .join(degree, degree.c.a == actors.c.id)
+            .where(actors.c.lat.is_not(None), actors.c.lon.is_not(None))
+            .order_by(degree.c.n.desc(), actors.c.id).limit(top)).all()
+        ids = [r.id for r in rows]
+        lines = conn.execute(
+            select(ties.c.source, ties.c.target, ties.c.type)
+            .where(ties.c.source.in_(ids), ties.c.target.in_(ids))).all()
+        per_country = {r.country: r.n for r in conn.execute(
+            select(actors.c.country, func.count().label("n")).select_from(ties)
+            .join(actors, actors.c.id == ties.c.source)
+            .where(actors.c.country.is_not(None), actors.c.kind != "state")
+            .group_by(actors.c.country))}
+    pos = {r.id: [round(r.lon, 3), round(r.lat, 3)] for r in rows}
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": pos[r.id]},
+                 "properties": {"id": r.id, "name": r.name, "kind": r.kind, "layer": r.layer,
+                                "country": r.country, "ties": r.n}} for r in rows]
+    features += [{"type": "Feature", "geometry": {"type": "LineString",
+                                                  "coordinates": [pos[t.source], pos[t.target]]},
+                  "properties": {"source": t.source, "target": t.target, "type": t.type}}
+                 for t in lines]
+    countries = {numeric[c]: {"code": c, "ties": n} for c, n in per_country.items() if c in numeric}
+    return json.dumps({"type": "FeatureCollection", "features": features, "countries": countries},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@lru_cache(maxsize=1)
+def _numeric_codes() -> dict[str, str]:
+    """ISO alpha-3 → ISO numeric (the ids of the Natural Earth outlines)."""
+    import pycountry
+
+    return {c.alpha_3: c.numeric for c in pycountry.countries}
+
+
+@router.get("/overview/map.json")
+async def overview_map(request: Request, top: int = 800):
+    """The home map's data: the most connected located actors, the ties among them, and
+    ties per country (GeoJSON, with ``countries`` keyed by ISO numeric code)."""
+    obs = _obs(request)
+    top = max(10, min(int(top), 3000))
+    etag = f'"map-{obs._data_version()}-{top}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    body = await run_in_threadpool(map_overview, obs, top)
+    return Response(body, media_type="application/geo+json",
+                    headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request):
+    data = await run_in_threadpool(overview, _obs(request))
+    return await render(request, "home.html", section="home", **data)
+
+
+# ---------------------------------------------------------------------------------------
+# search
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(request: Request, q: str = "", kind: str = "", layer: str = "", country: str = "",
+                      fragment: bool = False):
+    obs = _obs(request)
+    results: list[dict[str, Any]] = []
+    error = None
+    q = q.strip()
+    if q:
+        try:
+            results = await run_in_threadpool(obs.search, q, kind=kind or None, layer=layer or None,
+                                              country=country or None, limit=30)
+        except CitydipError as exc:
+            error = str(getattr(exc, "detail", None) or exc)
+    ctx = {"q": q, "kind": kind, "layer": layer, "country": country, "results": results, "error": error}
+    if fragment or request.headers.get("x-fragment") == "results":
+        return await render(request, "_results.html", **ctx)
+    return await render(request, "search.html", section="search", **ctx)
+
+
+# ---------------------------------------------------------------------------------------
+# actors
+
+
+def _suggestion_links(suggestions: list[str]) -> list[dict[str, str]]:
+    out = []
+    for s in suggestions:
+        m = re.match(r"^(.*) \(([^()]+)\)$", s)
+        out.append({"label": s, "href": f"/actors/{quote(m.group(2))}" if m else f"/search?q={quote(s)}"})
+    return out
+
+
+@router.get("/actors/new", response_class=HTMLResponse)
+async def actor_new(request: Request):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    form = Form(values={"kind": request.query_params.get("kind", "city_network"),
+                        "name": request.query_params.get("name", "")})
+    return await render(request, "actor_form.html", section="data", form=form, actor=None)
+
+
+def _actor_fields(form_data) -> dict[str, Any]:
+    values = {k: (form_data.get(k) or "").strip() for k in
+              ("name", "kind", "id", "country", "lat", "lon", "population", "wikidata", "geonames_id",
+               "admin1", "founded", "source", "url", "licence", "as_of")}
+    values["axes"] = form_data.getlist("axes")
+    return values
+
+
+def _numbers(values: dict[str, Any], form: Form) -> dict[str, Any]:
+    """The numeric fields as numbers, with a message next to each one that is not."""
+    out: dict[str, Any] = {}
+    for key, kind in (("lat", float), ("lon", float), ("population", int), ("geonames_id", int),
+                      ("founded", int)):
+        raw = values.get(key)
+        if raw in (None, ""):
+            continue
+        try:
+            number = kind(str(raw).replace(",", "").replace("_", "")) if kind is int else float(raw)
+            if kind is float and not math.isfinite(number):
+                raise ValueError
+            out[key] = number
+        except ValueError:
+            form.error(key, f"'{raw}' is not a {'whole number' if kind is int else 'number'}")
+    return out
+
+
+@router.post("/actors/new", response_class=HTMLResponse)
+async def actor_create(request: Request):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = _actor_fields(data)
+    form = Form(values=values)
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, "actor_form.html", 403, section="data", form=form, actor=None)
+    numbers = _numbers(values, form)
+    if not values["name"]:
+        form.error("name", "give the actor's name, as it is usually written")
+    if not form.errors:
+        obs = _obs(request)
+        fields = {k: v for k, v in values.items()
+                  if k in ("admin1", "wikidata") and v}
+        fields.update(numbers)
+        if values["axes"]:
+            fields["axes"] = values["axes"]
+        try:
+            report = obs.add_actor(values["name"], values["kind"], id=values["id"] or None,
+                                   country=values["country"] or None, source=values["source"] or None,
+                                   url=values["url"] or None, licence=values["licence"] or None,
+                                   as_of=values["as_of"] or None, who=user.name, **fields)
+        except ValidationError as exc:
+            form.error(exc.field, exc.detail)
+        else:
+            new_id = _created_actor_id(obs, values)
+            if not report.changed:
+                form.error("id" if values["id"] else "name",
+                           f"an actor with the id '{new_id}' is already in the store; open it at "
+                           f"/actors/{new_id}, or give another id")
+            else:
+                _audit(request, user, "actor.add", new_id, {"name": values["name"], "kind": values["kind"],
+                                                            "source": values["source"]})
+                return RedirectResponse(f"/actors/{quote(new_id)}?done=actor", status_code=303)
+    return await render(request, "actor_form.html", 422, section="data", form=form, actor=None)
+
+
+def _created_actor_id(obs, values: dict[str, Any]) -> str:
+    from .. import countries
+    from ..text import slugify
+
+    if values.get("id"):
+        return values["id"]
+    code = None
+    if values.get("country"):
+        c = countries.lookup_name(values["country"]) or countries.lookup_code(values["country"])
+        code = c.alpha3 if c else None
+    return slugify(f"{values['name']}-{(code or '').lower()}".strip("-"))
+
+
+@router.get("/actors/{ref}/edit", response_class=HTMLResponse)
+async def actor_edit(request: Request, ref: str):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    try:
+        actor = _obs(request).get(ref)
+    except CitydipError as exc:
+        return await _not_found(request, exc)
+    values = {k: ("" if actor.get(k) is None else actor.get(k)) for k in
+              ("name", "country", "lat", "lon", "population", "wikidata", "geonames_id", "admin1", "founded")}
+    values["axes"] = actor.get("axes") or []
+    return await render(request, "actor_form.html", section="data", form=Form(values=values), actor=actor)
+
+
+@router.post("/actors/{ref}/edit", response_class=HTMLResponse)
+async def actor_update(request: Request, ref: str):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    obs = _obs(request)
+    try:
+        actor = obs.get(ref)
+    except CitydipError as exc:
+        return await _not_found(request, exc)
+    data = await request.form()
+    values = _actor_fields(data)
+    form = Form(values=values)
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, "actor_form.html", 403, section="data", form=form, actor=actor)
+    numbers = _numbers(values, form)
+    if not values["name"]:
+        form.error("name", "an actor needs a name")
+    if not form.errors:
+        changes: dict[str, Any] = {}
+        for key in ("name", "country", "wikidata", "admin1"):
+            old = actor.get(key) or ""
+            if values[key] != old:
+                changes[key] = values[key]
+        for key in ("lat", "lon", "population", "geonames_id", "founded"):
+            new = numbers.get(key)
+            if new != actor.get(key) and not (new is None and actor.get(key) is None):
+                changes[key] = "" if new is None else new
+        if sorted(values["axes"]) != sorted(actor.get("axes") or []):
+            changes["axes"] = values["axes"]
+        if not changes:
+            form.error("_form", "nothing was changed; edit a field, or go back to the actor's page")
+        else:
+            try:
+                report = obs.edit_actor(actor["id"], source=values["source"] or None, url=values["url"] or None,
+                                        licence=values["licence"] or None, as_of=values["as_of"] or None,
+                                        who=user.name, **changes)
+            except ValidationError as exc:
+                form.error(exc.field, exc.detail)
+            else:
+                _audit(request, user, "actor.edit", actor["id"], {"changes": report.changes,
+                                                                  "source": values["source"]})
+                return RedirectResponse(f"/actors/{quote(actor['id'])}?done=edit", status_code=303)
+    return await render(request, "actor_form.html", 422, section="data", form=form, actor=actor)
+
+
+async def _not_found(request: Request, exc: CitydipError) -> HTMLResponse:
+    if isinstance(exc, NotFoundError):
+        return await render(request, "error.html", 404, title="Not found", message=str(exc), status=404,
+                            suggestions=_suggestion_links(exc.suggestions))
+    return await error_page(request, 422, "Cannot show this", str(getattr(exc, "detail", None) or exc))
+
+
+@router.get("/actors/{ref}", response_class=HTMLResponse)
+async def actor_page(request: Request, ref: str, type: str = "", layer: str = "", axis: str = ""):  # noqa: A002
+    obs = _obs(request)
+    try:
+        actor = obs.get(ref)
+    except CitydipError as exc:
+        return await _not_found(request, exc)
+    if actor["id"] != ref:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/actors/{quote(actor['id'])}{query}", status_code=303)
+    data = await run_in_threadpool(_actor_data, obs, actor["id"], type, layer, axis)
+    return await render(request, "actor.html", section="search", actor=actor, **data,
+                        filters={"type": type, "layer": layer, "axis": axis},
+                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego?depth=1",
+                        map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}")
+
+
+def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str) -> dict[str, Any]:  # noqa: A002
+    """What the actor page shows: the profile, the ties (filtered), the initiatives."""
+    profile = obs.profile(actor_id)
+    filter_error = None
+    try:
+        ties = obs.ties(actor_id, type=type or None, layer=layer or None, axis=axis or None)
+    except ValidationError as exc:
+        filter_error = exc.detail
+        ties = obs.ties(actor_id)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for t in ties:
+        groups.setdefault(t["type"], []).append(t)
+    all_count = sum(sum(c.values()) for c in profile["ties_by_layer"].values())
+    return {"profile": profile, "ties": ties, "groups": groups, "initiatives": obs.initiatives(actor_id),
+            "partners": profile["twinning"]["partners"], "filter_error": filter_error,
+            "tie_count": all_count}
+
+
+# ---------------------------------------------------------------------------------------
+# ties and initiatives
+
+
+@router.get("/ties/new", response_class=HTMLResponse)
+async def tie_new(request: Request, actor: str = "", target: str = ""):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    form = Form(values={"actor": actor, "target": target, "type": "partner_of", "status": "active"})
+    return await render(request, "tie_form.html", section="data", form=form)
+
+
+@router.post("/ties/new", response_class=HTMLResponse)
+async def tie_create(request: Request):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = {k: (data.get(k) or "").strip() for k in
+              ("actor", "target", "type", "since", "until", "status", "weight", "source", "url", "licence",
+               "as_of")}
+    values["axes"] = data.getlist("axes")
+    form = Form(values=values)
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, "tie_form.html", 403, section="data", form=form)
+    obs = _obs(request)
+    weight = None
+    if values["weight"]:
+        try:
+            weight = float(values["weight"])
+        except ValueError:
+            form.error("weight", f"'{values['weight']}' is not a number")
+    src = None
+    if not values["actor"]:
+        form.error("actor", "name the actor the tie starts from (an id such as barcelona-es, or a name)")
+    else:
+        try:
+            src = obs.get(values["actor"])
+        except NotFoundError as exc:
+            form.error("actor", _with_suggestions(exc))
+    if not values["target"]:
+        form.error("target", "name the other end: an actor, or a framework such as paris or sdg:11")
+    if not form.errors:
+        try:
+            report = obs.add_tie(src["id"], values["target"], values["type"], since=values["since"] or None,
+                                 until=values["until"] or None, status=values["status"] or None,
+                                 axes=values["axes"] or None, weight=weight, source=values["source"] or None,
+                                 url=values["url"] or None, licence=values["licence"] or None,
+                                 as_of=values["as_of"] or None, who=user.name)
+        except NotFoundError as exc:
+            form.error("target", _with_suggestions(exc))
+        except ValidationError as exc:
+            name = exc.field if exc.field in values else None
+            if exc.field == "actor":
+                name = "target"
+            form.error(name, exc.detail)
+        else:
+            _audit(request, user, "tie.add", f"{src['id']} {values['type']} {values['target']}",
+                   {"report": _summary(report), "source": values["source"]})
+            return RedirectResponse(f"/actors/{quote(src['id'])}?done=tie#ties", status_code=303)
+    return await render(request, "tie_form.html", 422, section="data", form=form)
+
+
+def _with_suggestions(exc: NotFoundError) -> str:
+    if exc.suggestions:
+        return f"{exc}; did you mean {', '.join(exc.suggestions[:4])}?"
+    return f"{exc}; search for the actor first and use its id"
+
+
+def _summary(report) -> dict[str, Any]:
+    d = report.as_dict()
+    return {k: d[k] for k in ("importer", "source", "run_id", "rows_read", "created", "updated", "unchanged",
+                              "ended", "rejected", "ambiguous", "unresolved") if k in d}
+
+
+@router.get("/initiatives/new", response_class=HTMLResponse)
+async def initiative_new(request: Request, actor: str = ""):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    form = Form(values={"actor": actor, "status": "active"})
+    return await render(request, "initiative_form.html", section="data", form=form)
+
+
+@router.post("/initiatives/new", response_class=HTMLResponse)
+async def initiative_create(request: Request):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = {k: (data.get(k) or "").strip() for k in
+              ("actor", "title", "text", "since", "until", "status", "partners", "source", "url", "licence",
+               "as_of")}
+    values["axes"] = data.getlist("axes")
+    form = Form(values=values)
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, "initiative_form.html", 403, section="data", form=form)
+    obs = _obs(request)
+    actor = None
+    if not values["actor"]:
+        form.error("actor", "name the actor whose initiative this is (an id such as barcelona-es, or a name)")
+    else:
+        try:
+            actor = obs.get(values["actor"])
+        except NotFoundError as exc:
+            form.error("actor", _with_suggestions(exc))
+    if not values["title"]:
+        form.error("title", "give the initiative a title")
+    if not values["source"]:
+        form.error("source", "say where the initiative is described (a council decision, report or web "
+                             "page), so the fact keeps its provenance")
+    if not form.errors:
+        partners = [p.strip() for p in re.split(r"[,\n]", values["partners"]) if p.strip()]
+        try:
+            report = obs.add_initiative(actor["id"], values["title"], values["text"], since=values["since"] or None,
+                                        until=values["until"] or None, status=values["status"] or None,
+                                        axes=values["axes"] or None, partners=partners,
+                                        source=values["source"], url=values["url"] or None,
+                                        licence=values["licence"] or None, as_of=values["as_of"] or None)
+        except NotFoundError as exc:
+            form.error("partners", _with_suggestions(exc))
+        except ValidationError as exc:
+            form.error(exc.field if exc.field in values else None, exc.detail)
+        else:
+            _audit(request, user, "initiative.add", actor["id"], {"title": values["title"],
+                                                                  "report": _summary(report)})
+            return RedirectResponse(f"/actors/{quote(actor['id'])}?done=initiative#initiatives", status_code=303)
+    return await render(request, "initiative_form.html", 422, section="data", form=form)
+
+
+# ---------------------------------------------------------------------------------------
+# frameworks
+
+
+@router.get("/frameworks", response_class=HTMLResponse)
+async def frameworks_page(request: Request):
+    obs = _obs(request)
+    items = []
+    for fw in obs.frameworks():
+        browse = obs.framework(fw["id"])
+        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"],
+                      "languages": browse["languages"], "children": browse["children"]})
+    return await render(request, "frameworks.html", section="frameworks", frameworks=items)
+
+
+@router.get("/frameworks/{fw}", response_class=HTMLResponse)
+async def framework_page(request: Request, fw: str, lang: str = "en"):
+    return await _framework(request, fw, None, lang)
+
+
+@router.get("/frameworks/{fw}/{code}", response_class=HTMLResponse)
+async def framework_item_page(request: Request, fw: str, code: str, lang: str = "en"):
+    return await _framework(request, fw, code, lang)
+
+
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "ru": "Русский",
+                  "ar": "العربية", "zh-Hans": "中文", "zh": "中文", "pt": "Português"}
+
+
+async def _framework(request: Request, fw: str, code: str | None, lang: str) -> HTMLResponse:
+    obs = _obs(request)
+    try:
+        data = obs.framework(fw, code, lang=lang)
+    except ValidationError as exc:           # a language the framework lacks: say so, show English
+        data = obs.framework(fw, code, lang="en")
+        data["lang_error"] = exc.detail
+    except NotFoundError as exc:
+        return await _not_found(request, exc)
+    trail = []
+    parent = data.get("item", {}).get("parent")
+    while parent:
+        p = obs.framework(fw, parent, lang=data["lang"])["item"]
+        trail.insert(0, p)
+        parent = p.get("parent")
+    return await render(request, "framework.html", section="frameworks", fw=fw, data=data, trail=trail,
+                        language_names=LANGUAGE_NAMES)
+
+
+# ---------------------------------------------------------------------------------------
+# alignment
+
+
+def _titles(obs) -> dict[str, str]:
+    """English titles of every framework item (for labelling alignment results)."""
+    from sqlalchemy import select
+
+    from ..store.schema import framework_titles
+
+    def compute():
+        with obs.store.connect() as conn:
+            return {r.code: (r.short or r.title) for r in conn.execute(
+                select(framework_titles).where(framework_titles.c.lang == "en"))}
+    return _cached(obs, "titles", compute)
+
+
+def _highlight(text: str, evidence: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """The text cut into plain and marked pieces; each mark lists the items its words
+    matched (overlapping spans are merged)."""
+    spans = sorted((e["span"][0], e["span"][1], e["item"]) for e in evidence
+                   if e.get("via") == "term" and e.get("span"))
+    merged: list[list[Any]] = []
+    for start, end, item in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2].add(item)
+        else:
+            merged.append([start, end, {item}])
+    out, pos = [], 0
+    for start, end, items in merged:
+        if start > pos:
+            out.append({"text": text[pos:start]})
+        label = "; ".join(f"{_item_label(i)}" + (f" — {titles[_code(i)]}" if _code(i) in titles else "")
+                          for i in sorted(items))
+        out.append({"text": text[start:end], "mark": True, "title": label})
+        pos = end
+    if pos < len(text):
+        out.append({"text": text[pos:]})
+    return out
+
+
+def _code(item: str) -> str:
+    return item
+
+
+def _item_label(item: str) -> str:
+    kind, _, code = item.partition(":")
+    return {"sdg": f"SDG {code}", "paris": f"Paris Art. {code}", "axis": f"axis {code}"}.get(kind, item)
+
+
+def _result(rec: dict[str, Any], text: str, titles: dict[str, str], ref: str | None = None) -> dict[str, Any]:
+    scores = rec.get("scores", {})
+    return {
+        "ref": ref,
+        "goals": [{"code": g, "title": titles.get(f"sdg:{g}", ""), "score": scores.get("sdg", {}).get(str(g))}
+                  for g in rec["sdgs"]],
+        "targets": [{"code": t, "title": titles.get(f"sdg:{t}", ""),
+                     "score": scores.get("targets", {}).get(t)} for t in rec["targets"]],
+        "paris": [{"code": a, "title": titles.get(f"paris:{a}", ""),
+                   "score": scores.get("paris", {}).get(str(a))} for a in rec["paris"]],
+        "axes": [{"code": x, "score": scores.get("axes", {}).get(x)} for x in rec["axes"]],
+        "near": {k: {c: s for c, s in v.items()
+                     if (k == "sdg" and int(c) not in rec["sdgs"]) or (k == "paris" and int(c) not in rec["paris"])}
+                 for k, v in scores.items() if k in ("sdg", "paris")},
+        "pieces": _highlight(text, rec.get("evidence", []), titles),
+        "semantic": [e for e in rec.get("evidence", []) if e.get("via") == "semantic"],
+        "empty": not (rec["sdgs"] or rec["paris"] or rec["axes"]),
+    }
+
+
+ALIGN_DEFAULTS = {"lang": "auto", "level": "target", "frameworks": ["sdg", "paris"], "mode": "auto", "text": ""}
+
+
+@router.get("/align", response_class=HTMLResponse)
+async def align_page(request: Request):
+    return await render(request, "align.html", section="align", form=Form(values=dict(ALIGN_DEFAULTS)),
+                        results=None, method=None)
+
+
+@router.post("/align", response_class=HTMLResponse)
+async def align_post(request: Request):
+    from ..align import aligner
+    from ..align.documents import DOCUMENT_SUFFIXES, read_document
+
+    data = await request.form()
+    values = {"text": (data.get("text") or ""), "lang": data.get("lang") or "auto",
+              "level": data.get("level") or "target", "mode": data.get("mode") or "auto",
+              "frameworks": data.getlist("frameworks") or ["sdg", "paris"]}
+    form = Form(values=values)
+    upload = data.get("document")
+    has_file = isinstance(upload, UploadFile) and upload.filename
+    if not has_file and not values["text"].strip():
+        form.error("text", "paste some text to align, or choose a document to upload")
+    if len(values["text"]) > MAX_ALIGN_TEXT:
+        form.error("text", f"the text has {len(values['text']):,} characters; paste at most "
+                           f"{MAX_ALIGN_TEXT:,}, or upload it as a document")
+    results, method, doc_name = None, None, None
+    if not form.errors:
+        obs = _obs(request)
+        titles = await run_in_threadpool(_titles, obs)
+        try:
+            al = aligner(values["mode"])
+            method = al.method
+            if has_file:
+                suffix = Path(upload.filename).suffix.lower()
+                if suffix not in DOCUMENT_SUFFIXES:
+                    raise ValidationError(f"cannot read a '{suffix or 'file without suffix'}' document; upload "
+                                          f"{', '.join(sorted(DOCUMENT_SUFFIXES))}", field="document")
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / ("document" + suffix)
+                    await _save_upload(upload, path, field_name="document")
+                    passages = read_document(path)
+                doc_name = upload.filename
+                records = al.align_many(passages, lang=values["lang"], level=values["level"],
+                                        frameworks=values["frameworks"])
+                results = [_result(r.record(), p.text, titles, ref=p.ref) for p, r in zip(passages, records)
+                           if not r.error]
+            else:
+                rec = al.align(values["text"], lang=values["lang"], level=values["level"],
+                               frameworks=values["frameworks"]).record()
+                results = [_result(rec, values["text"], titles)]
+        except ValidationError as exc:
+            name = {"framework": "frameworks", "file": "document"}.get(exc.field or "", exc.field)
+            if name not in (None, "text", "lang", "level", "mode", "frameworks", "document"):
+                name = "document" if has_file else "text"
+            form.error(name, exc.detail if exc.field else str(exc))
+            results = None
+    summary = None
+    if results and doc_name:
+        goals: dict[int, int] = {}
+        for r in results:
+            for g in r["goals"]:
+                goals[g["code"]] = goals.get(g["code"], 0) + 1
+        summary = {"passages": len(results), "goals": sorted(goals.items(), key=lambda kv: (-kv[1], kv[0]))}
+        results = [r for r in results if not r["empty"]]
+    status = 422 if form.errors else 200
+    return await render(request, "align.html", status, section="align", form=form, results=results,
+                        method=method, document=doc_name, summary=summary)
+
+
+async def _save_upload(upload: UploadFile, path: Path, *, field_name: str) -> None:
+    """Copy an upload to ``path``, refusing one larger than :data:`MAX_UPLOAD`."""
+    size = 0
+    with path.open("wb") as fh:
+        while chunk := await upload.read(1024 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                raise ValidationError(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; split it "
+                                      "or use the command line (citydip import / citydip align)", field=field_name)
+            fh.write(chunk)
+    if size == 0:
+        raise ValidationError("the file is empty", field=field_name)
+
+
+# ---------------------------------------------------------------------------------------
+# sign in, sign out, account
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/"):  # noqa: A002
+    if _read_only(request):
+        return await error_page(request, 404, "No sign-in here", "This observatory is served read-only: "
+                                "there is nothing to sign in to.")
+    return await render(request, "login.html", form=Form(values={"name": ""}), next=_safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_post(request: Request):
+    from ..accounts import AuthError
+    from . import security
+
+    if _read_only(request):
+        return await error_page(request, 404, "No sign-in here", "This observatory is served read-only.")
+    data = await request.form()
+    name = (data.get("name") or "").strip()
+    password = data.get("password") or ""
+    target = _safe_next(data.get("next"))
+    form = Form(values={"name": name})
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, "login.html", 403, form=form, next=target)
+    if not name:
+        form.error("name", "enter your user name")
+    if not password:
+        form.error("password", "enter your password")
+    headers = {}
+    status = 422
+    if not form.errors:
+        response = RedirectResponse(target + ("&" if "?" in target else "?") + "done=login", status_code=303)
+        try:
+            result = security.login(request, response, name, password)
+            if inspect.isawaitable(result):
+                await result
+            return response
+        except AuthError as exc:
+            form.error("_form", str(exc))
+            status = 401
+            if getattr(exc, "retry_after", None):
+                status = 429
+                headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    out = await render(request, "login.html", status, form=form, next=target)
+    out.headers.update(headers)
+    return out
+
+
+@router.get("/logout", response_class=HTMLResponse)
+async def logout_page(request: Request):
+    return await render(request, "logout.html")
+
+
+@router.post("/logout")
+async def logout_post(request: Request):
+    from . import security
+
+    response = RedirectResponse("/?done=logout", status_code=303)
+    if await _user(request) is not None and not await _csrf_ok(request):
+        return await error_page(request, 403, "Not signed out", CSRF_MESSAGE)
+    result = security.logout(request, response)
+    if inspect.isawaitable(result):
+        await result
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account_page(request: Request):
+    from .. import accounts
+
+    user = await _user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    tokens = accounts.list_tokens(_obs(request).store, user)
+    return await render(request, "account.html", tokens=tokens, form=Form(), new_secret=None)
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+async def token_create(request: Request):
+    from .. import accounts
+
+    user = await _user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    data = await request.form()
+    label = (data.get("label") or "").strip()
+    form = Form(values={"label": label})
+    store = _obs(request).store
+    secret = None
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+    elif not label:
+        form.error("label", "give the token a label that says where it is used, e.g. 'nightly import script'")
+    else:
+        try:
+            token_id, secret = accounts.create_token(store, user, label)
+            _audit(request, user, "token.create", str(token_id), {"label": label})
+            form = Form()
+        except ValidationError as exc:
+            form.error("label", exc.detail)
+    tokens = accounts.list_tokens(store, user)
+    return await render(request, "account.html", 422 if form.errors else 200, tokens=tokens, form=form,
+                        new_secret=secret)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def token_revoke(request: Request, token_id: int):
+    from .. import accounts
+
+    user = await _user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    if not await _csrf_ok(request):
+        return await error_page(request, 403, "Token not revoked", CSRF_MESSAGE)
+    try:
+        accounts.revoke_token(_obs(request).store, user, token_id)
+    except NotFoundError as exc:
+        return await error_page(request, 404, "No such token", str(exc))
+    _audit(request, user, "token.revoke", str(token_id))
+    return RedirectResponse("/account?done=token", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------
+# imports: upload → dry-run report → review → apply
+
+
+IMPORTERS = ("twinning", "table")
+TABLE_KINDS = ("ties", "actors", "observations", "initiatives")
+#: the review file a dry run writes into the job's folder (the names it was unsure of)
+UNSURE = "unsure.csv"
+
+
+def _jobs_dir() -> Path:
+    d = Path(tempfile.gettempdir()) / "citydip-web-imports"
+    d.mkdir(mode=0o700, exist_ok=True)
+    now = time.time()
+    for old in d.iterdir():
+        try:
+            if now - old.stat().st_mtime > JOB_TTL:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    return d
+
+
+def _job(token: str, user) -> dict[str, Any] | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
+        return None
+    meta = _jobs_dir() / token / "job.json"
+    if not meta.exists():
+        return None
+    job = json.loads(meta.read_text(encoding="utf-8"))
+    if job.get("owner") != user.name:
+        return None
+    job["dir"] = str(meta.parent)
+    return job
+
+
+def _save_job(job: dict[str, Any]) -> None:
+    d = Path(job["dir"])
+    (d / "job.json").write_text(json.dumps({k: v for k, v in job.items() if k != "dir"}, ensure_ascii=False),
+                                encoding="utf-8")
+
+
+def _pairs(text: str, what: str, form: Form, name: str) -> dict[str, str]:
+    """``field=Column`` lines as a dict, with a message for a line that is not one."""
+    out = {}
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            form.error(name, f"line {n} ('{line}') is not {what}")
+            continue
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _run_job(obs, job: dict[str, Any], *, dry_run: bool):
+    """Run the job's import (dry run: also writes its review file)."""
+    d = Path(job["dir"])
+    review = str(d / UNSURE) if dry_run else None
+    if dry_run and (d / UNSURE).exists():
+        (d / UNSURE).unlink()
+    return obs.import_(job["importer"], str(d / job["file"]), dry_run=dry_run, review=review, **job["options"])
+
+
+def _review_lines(obs, job: dict[str, Any]) -> list[dict[str, Any]]:
+    path = Path(job["dir"]) / UNSURE
+    if not path.exists():
+        return []
+    lines = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for n, line in enumerate(csv.DictReader(fh)):
+            cands = []
+            for cid in [c.strip() for c in (line.get("candidates") or "").split("|") if c.strip()]:
+                label = cid
+                try:
+                    a = obs.get(cid)
+                    label = f"{a['name']}{', ' + a['admin1'] if a.get('admin1') else ''} ({a.get('country') or '–'}) — {cid}"
+                except CitydipError:
+                    pass
+                cands.append({"id": cid, "label": label})
+            lines.append({"n": n, "row": line.get("row"), "field": line.get("field"), "name": line.get("name"),
+                          "country": line.get("country"), "status": line.get("status"),
+                          "reason": line.get("reason"), "candidates": cands})
+    return lines
+
+
+@router.get("/imports", response_class=HTMLResponse)
+async def imports_page(request: Request):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    form = Form(values={"importer": "twinning", "as": "ties"})
+    return await render(request, "imports.html", section="data", form=form)
+
+
+@router.post("/imports", response_class=HTMLResponse)
+async def imports_upload(request: Request):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = {k: (data.get(k) or "").strip() if isinstance(data.get(k) or "", str) else ""
+              for k in ("importer", "as", "mapping", "fixed", "source_name", "licence", "as_of", "url", "encoding")}
+    form = Form(values=values)
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, "imports.html", 403, section="data", form=form)
+    upload = data.get("file")
+    if values["importer"] not in IMPORTERS:
+        form.error("importer", f"choose one of: {', '.join(IMPORTERS)}")
+    if not (isinstance(upload, UploadFile) and upload.filename):
+        form.error("file", "choose the file to import (CSV, TSV, or Excel for tables)")
+    options: dict[str, Any] = {k: values[k] for k in ("source_name", "licence", "as_of", "url") if values[k]}
+    if values["encoding"]:
+        options["encoding"] = values["encoding"]
+    if values["importer"] == "table":
+        if values["as"] not in TABLE_KINDS:
+            form.error("as", f"choose one of: {', '.join(TABLE_KINDS)}")
+        options["as_"] = values["as"]
+        options["mapping"] = _pairs(values["mapping"], "field=Column", form, "mapping")
+        options["fixed"] = _pairs(values["fixed"], "field=value", form, "fixed")
+        if not options["mapping"] and "mapping" not in form.errors:
+            form.error("mapping", "map at least one field to a column, e.g. source=City")
+    if form.errors:
+        return await render(request, "imports.html", 422, section="data", form=form)
+    # provenance names the uploaded file, not the server's temporary copy
+    options.setdefault("source_name", Path(upload.filename).name)
+    options.setdefault("url", f"upload: {Path(upload.filename).name}")
+    token = secrets.token_urlsafe(18)
+    d = _jobs_dir() / token
+    d.mkdir(mode=0o700)
+    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.filename).name).strip("._") or "upload.csv"
+    job = {"owner": user.name, "importer": values["importer"], "file": filename, "options": options,
+           "original": upload.filename, "dir": str(d)}
+    try:
+        await _save_upload(upload, d / filename, field_name="file")
+        report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=True)
+        job["dry"] = _summary_dict(report, job)
+        _save_job(job)
+    except ValidationError as exc:
+        shutil.rmtree(d, ignore_errors=True)
+        name = {"map": "mapping", "as": "as", "encoding": "encoding"}.get(exc.field or "", "file")
+        form.error(name, str(exc).replace(str(d) + "/", ""))
+        return await render(request, "imports.html", 422, section="data", form=form)
+    return RedirectResponse(f"/imports/{token}", status_code=303)
+
+
+@router.get("/imports/{token}", response_class=HTMLResponse)
+async def import_report(request: Request, token: str):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    job = _job(token, user)
+    if job is None:
+        return await error_page(request, 404, "No such import", "This import is unknown or has expired "
+                                "(uploads are kept for a day). Upload the file again.")
+    obs = _obs(request)
+    if job.get("applied"):
+        report = job["applied"]
+    elif job.get("dry"):
+        report = job["dry"]
+    else:
+        try:
+            report = _summary_dict(await run_in_threadpool(_run_job, obs, job, dry_run=True), job)
+        except ValidationError as exc:
+            return await error_page(request, 422, "The import cannot run", _strip(str(exc), job))
+        job["dry"] = report
+        _save_job(job)
+    return await render(request, "import_report.html", section="data", job=job, token=token, report=report,
+                        review=[] if job.get("applied") else await run_in_threadpool(_review_lines, obs, job))
+
+
+def _strip(text: str, job: dict[str, Any]) -> str:
+    return text.replace(str(Path(job["dir"])) + "/", "")
+
+
+def _summary_dict(report, job: dict[str, Any]) -> dict[str, Any]:
+    d = report.as_dict()
+    d["source"] = _strip(d.get("source") or "", job)
+    for p in d.get("problems", []):
+        if p.get("file"):
+            p["file"] = _strip(p["file"], job)
+        if p.get("file") == job["file"]:
+            p["file"] = job["original"]
+    d["review_file"] = None
+    return d
+
+
+@router.post("/imports/{token}/apply", response_class=HTMLResponse)
+async def import_apply(request: Request, token: str):
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    job = _job(token, user)
+    if job is None:
+        return await error_page(request, 404, "No such import", "This import is unknown or has expired. "
+                                "Upload the file again.")
+    if not await _csrf_ok(request):
+        return await error_page(request, 403, "Not applied", CSRF_MESSAGE)
+    if job.get("applied"):
+        return RedirectResponse(f"/imports/{token}", status_code=303)
+    try:
+        report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=False)
+    except ValidationError as exc:
+        return await error_page(request, 422, "The import cannot run", _strip(str(exc), job))
+    job["applied"] = _summary_dict(report, job)
+    _save_job(job)
+    _audit(request, user, "import.apply", job["original"], {"importer": job["importer"], **_summary(report)})
+    return RedirectResponse(f"/imports/{token}", status_code=303)
+
+
+@router.post("/imports/{token}/review", response_class=HTMLResponse)
+async def import_review(request: Request, token: str):
+    """Turn the choices made on the report page into a filled review file: a new import
+    job of the ``review`` importer, shown as its own dry run."""
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    job = _job(token, user)
+    if job is None:
+        return await error_page(request, 404, "No such import", "This import is unknown or has expired. "
+                                "Upload the file again.")
+    if not await _csrf_ok(request):
+        return await error_page(request, 403, "Not sent", CSRF_MESSAGE)
+    data = await request.form()
+    src = Path(job["dir"]) / UNSURE
+    if not src.exists():
+        return RedirectResponse(f"/imports/{token}", status_code=303)
+    with src.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows, columns = list(reader), reader.fieldnames or []
+    chosen = 0
+    for n, row in enumerate(rows):
+        choice = (data.get(f"choice-{n}") or "").strip()
+        if choice == "__other__":
+            choice = (data.get(f"other-{n}") or "").strip()
+        row["choice"] = choice
+        chosen += bool(choice)
+    if not chosen:
+        obs = _obs(request)
+        return await render(request, "import_report.html", 422, section="data", job=job, token=token,
+                            report=job.get("dry") or {}, review=await run_in_threadpool(_review_lines, obs, job),
+                            review_error="choose an actor (or 'skip') for at least one name")
+    new = secrets.token_urlsafe(18)
+    d = _jobs_dir() / new
+    d.mkdir(mode=0o700)
+    with (d / "review.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    review_job = {"owner": user.name, "importer": "review", "file": "review.csv", "options": {},
+                  "original": f"review of {job['original']}", "dir": str(d), "parent": token}
+    _save_job(review_job)
+    return RedirectResponse(f"/imports/{new}", status_code=303)
+
+
+__all__ = ["router", "overview", "render"]
