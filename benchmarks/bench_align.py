@@ -193,6 +193,14 @@ def main() -> None:
         table, mean = pair_table(rows, preds)
         print(f"## {mode} mode ({al.method}): per-SDG pairs\n")
         print(md(["SDG", "pairs", "true", "accuracy", "precision", "recall", "F1"], table))
+        by_lang = {}
+        for lang in langs:
+            idx = [i for i, r in enumerate(rows) if r.get("lang", "auto") == lang]
+            if idx and len(langs) > 1:
+                by_lang[lang] = pair_table([rows[i] for i in idx], [preds[i] for i in idx])[1]["accuracy"]
+        if by_lang:
+            print(f"\n{mode} mode, mean per-SDG accuracy by language: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in by_lang.items()))
         summary.append([mode, f"{mean['accuracy']:.3f}", f"{mean['precision']:.3f}", f"{mean['recall']:.3f}",
                         f"{mean['f1']:.3f}", f"{len(rows) / dt:,.0f}"])
         if "sdgs" in rows[0]:

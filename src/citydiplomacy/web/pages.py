@@ -14,7 +14,6 @@ small page-data routes below from the browser.
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import math
 import re
@@ -26,16 +25,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from .. import __version__
-from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
+from ..errors import CitydipError, NotFoundError, ValidationError
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
@@ -92,22 +91,26 @@ async def _user(request: Request):
     """The signed-in user (session cookie or bearer token), or None."""
     from . import security
 
-    if hasattr(request.state, "user"):
-        return request.state.user
-    user = security.current_user(request)
-    if inspect.isawaitable(user):
-        user = await user
-    request.state.user = user
-    return user
+    return await security.current_user(request)
 
 
-def _csrf(request: Request) -> str:
-    from . import security
+class _CsrfToken:
+    """The page's CSRF token, computed when a template first prints it (so a page without
+    a form sets no pre-session cookie)."""
 
-    try:
-        return security.csrf_token(request)
-    except Exception:       # no session yet and no pre-session cookie: the form will say so
-        return ""
+    def __init__(self, request: Request):
+        self.request = request
+        self.value: str | None = None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            from . import security
+
+            self.value = security.csrf_token(self.request)
+        return self.value
+
+    def __html__(self) -> str:
+        return str(self)
 
 
 @dataclass
@@ -129,7 +132,7 @@ async def render(request: Request, name: str, status_code: int = 200, **ctx: Any
         "user": user,
         "can_edit": bool(user and user.can("editor")) and not _read_only(request),
         "read_only": _read_only(request),
-        "csrf": _csrf(request),
+        "csrf": _CsrfToken(request),
         "flash": {"kind": "ok", "text": DONE[done]} if done in DONE else None,
         "axes": AXES, "layers": LAYERS, "kinds": KINDS, "tie_types": TIE_TYPES, "statuses": STATUSES,
     }
@@ -170,18 +173,14 @@ async def _need(request: Request, role: str):
 
 
 async def _csrf_ok(request: Request) -> bool:
+    """Does the posted form carry this page's CSRF token (see :mod:`.security`)?"""
     from . import security
+    from .problems import Problem
 
     try:
-        result = security.check_csrf(request)
-        if inspect.isawaitable(result):
-            await result
-    except (HTTPException, CitydipError, PermissionError):
+        await security.check_csrf(request)
+    except Problem:
         return False
-    except Exception as exc:   # a problem-type exception of the app
-        if getattr(exc, "status_code", None) or getattr(exc, "status", None):
-            return False
-        raise
     return True
 
 
@@ -193,13 +192,6 @@ def _audit(request: Request, user, action: str, target: str, detail: dict | None
     from .. import accounts
 
     accounts.audit(_obs(request).store, user, action, target, detail)
-
-
-def _clean(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,8 +315,11 @@ async def overview_map(request: Request, top: int = 800):
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request):
+    from ..vocab import KIND_LAYER
+
     data = await run_in_threadpool(overview, _obs(request))
-    return await render(request, "home.html", section="home", **data)
+    layer_kinds = {layer: [k.value for k, v in KIND_LAYER.items() if v.value == layer] for layer in LAYERS}
+    return await render(request, "home.html", section="home", layer_kinds=layer_kinds, map_top=800, **data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -906,8 +901,8 @@ async def login_page(request: Request, next: str = "/"):  # noqa: A002
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_post(request: Request):
-    from ..accounts import AuthError
     from . import security
+    from .problems import Problem
 
     if _read_only(request):
         return await error_page(request, 404, "No sign-in here", "This observatory is served read-only.")
@@ -928,16 +923,12 @@ async def login_post(request: Request):
     if not form.errors:
         response = RedirectResponse(target + ("&" if "?" in target else "?") + "done=login", status_code=303)
         try:
-            result = security.login(request, response, name, password)
-            if inspect.isawaitable(result):
-                await result
+            await run_in_threadpool(security.login, request, response, name, password)
             return response
-        except AuthError as exc:
-            form.error("_form", str(exc))
-            status = 401
-            if getattr(exc, "retry_after", None):
-                status = 429
-                headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        except Problem as exc:          # wrong name or password (401), or too many tries (429)
+            form.error("_form", exc.detail)
+            status = exc.status
+            headers.update(exc.headers)
     out = await render(request, "login.html", status, form=form, next=target)
     out.headers.update(headers)
     return out
@@ -955,9 +946,7 @@ async def logout_post(request: Request):
     response = RedirectResponse("/?done=logout", status_code=303)
     if await _user(request) is not None and not await _csrf_ok(request):
         return await error_page(request, 403, "Not signed out", CSRF_MESSAGE)
-    result = security.logout(request, response)
-    if inspect.isawaitable(result):
-        await result
+    await run_in_threadpool(security.logout, request, response)
     return response
 
 
@@ -990,8 +979,7 @@ async def token_create(request: Request):
         form.error("label", "give the token a label that says where it is used, e.g. 'nightly import script'")
     else:
         try:
-            token_id, secret = accounts.create_token(store, user, label)
-            _audit(request, user, "token.create", str(token_id), {"label": label})
+            token_id, secret = accounts.create_token(store, user, label)     # audited by accounts
             form = Form()
         except ValidationError as exc:
             form.error("label", exc.detail)
@@ -1013,7 +1001,6 @@ async def token_revoke(request: Request, token_id: int):
         accounts.revoke_token(_obs(request).store, user, token_id)
     except NotFoundError as exc:
         return await error_page(request, 404, "No such token", str(exc))
-    _audit(request, user, "token.revoke", str(token_id))
     return RedirectResponse("/account?done=token", status_code=303)
 
 

@@ -1,0 +1,273 @@
+"""The web application: the store opened once, the REST API under ``/api/v1`` (with its
+OpenAPI document and a docs page served from package-shipped Swagger UI assets), the
+static files and the HTML pages."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from . import problems
+from .security import SAFE_METHODS, CookieMiddleware
+
+HERE = Path(__file__).parent
+SECRET_FILE = "web-secret"
+#: the largest request body accepted (bytes): uploads of imports and documents
+MAX_BODY = 64 * 1024 * 1024
+
+DESCRIPTION = """\
+The City Diplomacy Observatory: actors (states, organisations, city networks, cities),
+their ties across the macro, meso and micro layers, the SDGs and the Paris Agreement,
+network measures and the alignment of texts with the frameworks.
+
+**Reading** needs no account. **Writing** (actors, ties, initiatives, imports) needs an
+editor: log in (`POST /api/v1/session`) or send an API token created on your account
+(`Authorization: Bearer cdp_...`). A request made with the session cookie must carry the
+CSRF token (`X-CSRF-Token`) returned by the login.
+
+**Errors** are `application/problem+json` bodies (`type`, `title`, `status`, `detail`, and
+`field`, `row`, `file` or `suggestions` where they apply). **Lists** are paginated with
+`limit` and `offset` and say where the `next` page is. **Reads** send an `ETag`; send it back
+in `If-None-Match` to get a `304 Not Modified` when nothing changed.
+"""
+
+
+def load_secret(store_path: Path | None, secret: str | bytes | None = None) -> bytes:
+    """The key that signs cookies and CSRF tokens: ``secret``, or the file ``web-secret``
+    next to the store (created with 32 random bytes, mode 0600, on first start)."""
+    if secret:
+        return secret if isinstance(secret, bytes) else secret.encode()
+    env = os.environ.get("CITYDIP_WEB_SECRET")
+    if env:
+        return env.encode()
+    if store_path is None:
+        return secrets.token_bytes(32)      # a store without a file: sessions end with the process
+    path = store_path.parent / SECRET_FILE
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:             # another worker wrote it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
+               secure_cookies: bool | None = None, secret: str | bytes | None = None,
+               obs: Any = None) -> FastAPI:
+    """The web application over the store at ``path`` / in ``home`` (the default store
+    when neither is given; the default dataset is built on a fresh install).
+
+    ``read_only``: no write route is registered and every write is refused (405);
+    ``secure_cookies``: force the Secure flag on cookies (default: when the request came
+    over https); ``secret``: the signing key (default: the file ``web-secret`` beside the
+    store, or ``$CITYDIP_WEB_SECRET``). ``obs``: an open Observatory to serve instead."""
+    from ..observatory import open as open_observatory
+    from . import api
+
+    if obs is None:
+        obs = open_observatory(path, home=home)
+    app = FastAPI(
+        title="City Diplomacy Observatory", version=__version__, description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+        openapi_tags=api.TAGS,
+    )
+    app.state.obs = obs
+    app.state.read_only = read_only
+    app.state.secure_cookies = secure_cookies
+    app.state.secret = load_secret(obs.store.path, secret)
+    app.state.max_body = MAX_BODY
+    app.state.graph_lock = threading.Lock()
+    app.state.align_lock = threading.Lock()
+    app.state.cache = api.ResponseCache()
+
+    html_handler = None
+    if importlib.util.find_spec(f"{__package__}.pages") is not None:
+        from . import pages
+
+        html_handler = getattr(pages, "render_problem", None)
+    problems.install(app, html_handler=html_handler)
+
+    app.include_router(api.build_router(read_only=read_only))
+    _add_docs(app)
+    static = HERE / "static"
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")
+    if importlib.util.find_spec(f"{__package__}.pages") is not None:
+        from .pages import router as pages_router
+
+        app.include_router(pages_router)
+
+    app.add_middleware(CookieMiddleware)
+    app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY)
+    return app
+
+
+# -- middleware ---------------------------------------------------------------------------------
+
+#: writes a read-only observatory still accepts: they change nothing (alignment of a text)
+READ_ONLY_POSTS = ("/api/v1/align", "/align")
+
+HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+           (b"x-frame-options", b"DENY")]
+
+
+class GuardMiddleware:
+    """Refuses what must not reach a route: a body larger than ``max_body`` (413), and in
+    read-only mode any write (405); adds protective headers to every response."""
+
+    def __init__(self, app: Any, *, read_only: bool, max_body: int):
+        self.app = app
+        self.read_only = read_only
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        method = scope.get("method", "GET")
+        problem = None
+        if self.read_only and method not in SAFE_METHODS and not path.startswith(READ_ONLY_POSTS):
+            problem = problems.Problem(405, "Method not allowed",
+                                       "this observatory is served read-only (citydip serve --read-only): "
+                                       "it accepts no writes; run your own copy to edit data",
+                                       headers={"Allow": "GET, HEAD"})
+        else:
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None:
+                try:
+                    too_big = int(length) > self.max_body
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    problem = problems.Problem(413, "Too large", f"the request is larger than "
+                                               f"{self.max_body // 2**20} MB; send a smaller file")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": list(message.get("headers", [])) + HEADERS}
+            await send(message)
+
+        if problem is not None:
+            body = json.dumps(problem.body(path)).encode()
+            headers = [(b"content-type", problems.MEDIA_TYPE.encode()),
+                       (b"content-length", str(len(body)).encode())]
+            headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+            await send_with_headers({"type": "http.response.start", "status": problem.status, "headers": headers})
+            await send_with_headers({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send_with_headers)
+
+
+# -- the docs page -------------------------------------------------------------------------------
+
+def _swagger_assets() -> Path | None:
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return None
+    p = Path(swagger_ui_bundle.swagger_ui_path)
+    return p if p.is_dir() else None
+
+
+def _swagger_major(path: Path) -> int:
+    try:
+        return int(path.name.rsplit("-", 1)[-1].split(".")[0])
+    except ValueError:
+        return 5
+
+
+def openapi_30(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document rewritten for tools that read only 3.0 (Swagger UI 4):
+    ``anyOf [X, null]`` becomes ``X`` with ``nullable: true``."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            node = {k: walk(v) for k, v in node.items()}
+            any_of = node.get("anyOf")
+            if isinstance(any_of, list) and {"type": "null"} in any_of:
+                rest = [s for s in any_of if s != {"type": "null"}]
+                node.pop("anyOf")
+                if len(rest) == 1:
+                    node.update({**rest[0], "nullable": True})
+                else:
+                    node.update({"anyOf": rest, "nullable": True})
+            if node.get("type") == "null":
+                node.pop("type")
+                node["nullable"] = True
+            if isinstance(node.get("type"), list):
+                types = [t for t in node["type"] if t != "null"]
+                if len(types) < len(node["type"]):
+                    node["nullable"] = True
+                node["type"] = types[0] if len(types) == 1 else types
+            if "examples" in node and isinstance(node["examples"], list) and "example" not in node:
+                node["example"] = node.pop("examples")[0] if node["examples"] else None
+            if "const" in node:
+                node["enum"] = [node.pop("const")]
+            return node
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    out = walk(doc)
+    out["openapi"] = "3.0.3"
+    return out
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>City Diplomacy Observatory — API</title>
+<link rel="stylesheet" href="/api/v1/docs/assets/swagger-ui.css">
+</head><body>
+<div id="swagger-ui"></div>
+<script src="/api/v1/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/v1/docs/init.js"></script>
+</body></html>
+"""
+
+DOCS_INIT = """window.ui = SwaggerUIBundle({url: %s, dom_id: "#swagger-ui", deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});
+"""
+
+NO_ASSETS = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API docs</title></head>
+<body><h1>City Diplomacy Observatory — API</h1>
+<p>The interactive docs page needs the <code>swagger-ui-bundle</code> package
+(<code>pip install swagger-ui-bundle</code>). The OpenAPI document is at
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></body></html>
+"""
+
+
+def _add_docs(app: FastAPI) -> None:
+    assets = _swagger_assets()
+    spec_url = "/api/v1/openapi.json"
+    if assets is not None:
+        app.mount("/api/v1/docs/assets", StaticFiles(directory=assets), name="swagger-ui")
+        if _swagger_major(assets) < 5:
+            spec_url = "/api/v1/docs/openapi-3.0.json"
+
+            @app.get(spec_url, include_in_schema=False)
+            def openapi_for_docs() -> JSONResponse:
+                return JSONResponse(openapi_30(app.openapi()))
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE if assets is not None else NO_ASSETS)
+
+    @app.get("/api/v1/docs/init.js", include_in_schema=False)
+    def docs_init(request: Request):
+        from fastapi.responses import Response
+
+        return Response(DOCS_INIT % json.dumps(spec_url), media_type="text/javascript")

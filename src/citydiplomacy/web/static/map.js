@@ -1,0 +1,174 @@
+/* World maps without a tile server: Natural Earth country outlines (shipped TopoJSON)
+   drawn as a GeoJSON layer, actors as dots and ties as lines on top (Leaflet, canvas). */
+(function () {
+  "use strict";
+  var LAYER_COLORS = { macro: "#6a3d9a", meso: "#1f78b4", micro: "#c2410c" };
+  var outlines = null;
+
+  function loadOutlines(url) {
+    if (!outlines) {
+      outlines = fetch(url).then(function (r) {
+        if (!r.ok) throw new Error("outlines " + r.status);
+        return r.json();
+      }).then(function (topo) { return topojson.feature(topo, topo.objects.countries); });
+    }
+    return outlines;
+  }
+
+  function escapeHtml(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function baseMap(el) {
+    var map = L.map(el, {
+      preferCanvas: true, minZoom: 1, maxZoom: 9, zoomSnap: 0.25, worldCopyJump: false,
+      maxBounds: [[-85, -200], [85, 200]], maxBoundsViscosity: 0.8, attributionControl: true
+    });
+    map.attributionControl.setPrefix(false);
+    map.attributionControl.addAttribution("Outlines: Natural Earth (public domain)");
+    map.setView([25, 10], el.clientWidth < 500 ? 0.75 : 1.5);
+    return map;
+  }
+
+  function shade(n, max) {
+    if (!n) return "#f7f4ec";
+    var t = Math.log(1 + n) / Math.log(1 + max);           // 0..1
+    var a = [247, 236, 214], b = [196, 120, 64];
+    var c = a.map(function (v, i) { return Math.round(v + (b[i] - v) * t); });
+    return "rgb(" + c.join(",") + ")";
+  }
+
+  function drawCountries(map, el, counts, highlight) {
+    return loadOutlines(el.dataset.outlines).then(function (geo) {
+      var max = 1;
+      if (counts) Object.keys(counts).forEach(function (k) { max = Math.max(max, counts[k].ties || 0); });
+      var layer = L.geoJSON(geo, {
+        interactive: !!counts,
+        style: function (f) {
+          var c = counts && counts[f.id];
+          var hi = highlight && highlight.indexOf(f.id) >= 0;
+          return { color: "#a39b87", weight: 0.6, fillOpacity: 1,
+                   fillColor: hi ? "#f5d9a8" : shade(c ? c.ties : 0, max) };
+        },
+        onEachFeature: function (f, lyr) {
+          if (!counts) return;
+          var c = counts[f.id];
+          lyr.bindTooltip(escapeHtml(f.properties.name) + (c ? ": " + c.ties.toLocaleString() + " ties" : ""),
+                          { sticky: true });
+        }
+      }).addTo(map);
+      layer.bringToBack();
+      return layer;
+    });
+  }
+
+  function addFeatures(map, data, opts) {
+    opts = opts || {};
+    var lines = [], points = [];
+    (data.features || []).forEach(function (f) {
+      if (!f.geometry) return;
+      if (f.geometry.type === "LineString") lines.push(f); else if (f.geometry.type === "Point") points.push(f);
+    });
+    var lineLayer = L.layerGroup().addTo(map);
+    lines.forEach(function (f) {
+      var c = f.geometry.coordinates;
+      var p = f.properties || {};
+      var l = L.polyline([[c[0][1], c[0][0]], [c[1][1], c[1][0]]], {
+        color: p.status === "ended" ? "#9aa3ad" : (opts.lineColor || "#4f7cac"),
+        weight: opts.lineWeight || 1, opacity: opts.lineOpacity || 0.35,
+        dashArray: p.status === "ended" ? "4 4" : null, interactive: !!opts.lineTips
+      });
+      if (opts.lineTips && p.type) l.bindTooltip(escapeHtml((p.type || "").replace(/_/g, " ")), { sticky: true });
+      l.addTo(lineLayer);
+    });
+    var bounds = [];
+    points.sort(function (a, b) { return ((b.properties || {}).ties || 0) - ((a.properties || {}).ties || 0); });
+    points.forEach(function (f) {
+      var p = f.properties || {};
+      var c = f.geometry.coordinates;
+      var ego = opts.ego && (p.id === opts.ego || f.id === opts.ego);
+      var r = ego ? 8 : (p.ties ? Math.min(14, 2 + Math.sqrt(p.ties) * 0.7) : 4);
+      var marker = L.circleMarker([c[1], c[0]], {
+        radius: r, color: ego ? "#111" : "#fff", weight: ego ? 2.5 : 0.8,
+        fillColor: LAYER_COLORS[p.layer] || "#c2410c", fillOpacity: ego ? 1 : 0.85
+      });
+      var id = p.id || f.id;
+      var label = escapeHtml(p.name || id) + (p.country ? " (" + escapeHtml(p.country) + ")" : "") +
+                  (p.ties ? " · " + p.ties + " ties" : "");
+      marker.bindTooltip(label);
+      if (id) marker.on("click", function () { window.location.href = "/actors/" + encodeURIComponent(id); });
+      marker.addTo(map);
+      bounds.push([c[1], c[0]]);
+    });
+    return { points: points.length, lines: lines.length, bounds: bounds };
+  }
+
+  function status(el, text) {
+    var note = el.parentNode.querySelector(".map-status");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "map-status small muted";
+      note.setAttribute("role", "status");
+      el.parentNode.insertBefore(note, el.nextSibling);
+    }
+    note.textContent = text;
+  }
+
+  function overview(el) {
+    var map = baseMap(el);
+    fetch(el.dataset.src).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (data) {
+      return drawCountries(map, el, data.countries || {}).then(function () {
+        var n = addFeatures(map, data, { lineOpacity: 0.22 });
+        el.dataset.points = n.points;
+        el.dataset.lines = n.lines;
+        el.dataset.ready = "true";
+        status(el, "Showing " + n.points + " actors and " + n.lines + " ties.");
+      });
+    }).catch(function (e) {
+      drawCountries(map, el, null);
+      el.dataset.ready = "error";
+      status(el, "The map data could not be loaded (" + e.message + "). Reload the page to try again.");
+    });
+    return map;
+  }
+
+  function actorMap(el) {
+    var map = baseMap(el);
+    var ego = el.dataset.ego;
+    var hl = (el.dataset.highlight || "").split(",").filter(Boolean);
+    drawCountries(map, el, null, hl).then(function () {
+      return fetch(el.dataset.src);
+    }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (data) {
+      var n = addFeatures(map, data, { ego: ego, lineOpacity: 0.7, lineWeight: 1.6, lineTips: true,
+                                        lineColor: "#c2410c" });
+      if (n.bounds.length > 1) map.fitBounds(n.bounds, { padding: [20, 20], maxZoom: 5 });
+      else if (n.bounds.length === 1) map.setView(n.bounds[0], 4);
+      el.dataset.points = n.points;
+      el.dataset.lines = n.lines;
+      el.dataset.ready = "true";
+      status(el, n.lines ? n.points + " places, " + n.lines + " ties with a location at both ends." :
+                          "None of this actor's ties link two places with a location.");
+    }).catch(function (e) {
+      el.dataset.ready = "error";
+      status(el, "The map data could not be loaded (" + e.message + ").");
+    });
+    return map;
+  }
+
+  function init() {
+    if (typeof L === "undefined") return;
+    var o = document.getElementById("overview-map");
+    if (o) overview(o);
+    var a = document.getElementById("actor-map");
+    if (a) actorMap(a);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();
