@@ -11,7 +11,7 @@ import re
 import pytest
 import typer
 from argon2 import PasswordHasher, Type
-from sqlalchemy import inspect, insert, select, text, update
+from sqlalchemy import inspect, insert, select, update
 from typer.testing import CliRunner
 
 import citydiplomacy
