@@ -291,6 +291,25 @@ def test_throttling_by_name_covers_every_client(store, clock):
     assert _fail(store, name="nobody", client="10.9.9.8").retry_after == pytest.approx(2.0)
 
 
+def test_a_burst_of_parallel_guesses_does_not_slip_past_the_count(store, clock):
+    """Attempts arriving together are counted in order: only the first five are checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    accounts.add_user(store, "maria", PW)
+
+    def attempt(i):
+        try:
+            accounts.verify_login(store, "maria", f"guess number {i}", client="203.0.113.9")
+        except AuthError as exc:
+            return exc.retry_after
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        waits = list(pool.map(attempt, range(40)))
+    assert sum(w is None for w in waits) <= accounts.MAX_FAILURES
+    assert all(w >= 2.0 - 1e-6 for w in waits if w is not None)  # in-flight attempts count too
+    assert len(_rows(store, schema.login_failures)) == 2 * sum(w is None for w in waits)
+
+
 def test_old_failures_are_swept(store, clock):
     for _ in range(3):
         _fail(store, name="nobody", client="10.0.0.1")

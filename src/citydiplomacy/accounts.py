@@ -47,11 +47,11 @@ ROLES = ("viewer", "editor", "admin")
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 takes any length; a cap keeps a megabyte "password" out of forms
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 #: Names the audit log uses for who did something when no user did: not available to users.
 RESERVED_NAMES = frozenset({"anonymous", "cli"})
 TOKEN_PREFIX = "cdp_"
-TOKEN_RE = re.compile(r"^cdp_[A-Za-z0-9_-]{40}$")
+TOKEN_RE = re.compile(r"cdp_[A-Za-z0-9_-]{40}")
 MAX_LABEL = 100
 
 #: Throttling of failed logins: from the ``MAX_FAILURES``-th failure in a run (failures
@@ -134,7 +134,7 @@ def _norm_name(name: str) -> str:
 
 def _check_name(name: str) -> str:
     norm = _norm_name(name)
-    if not NAME_RE.match(norm):
+    if not NAME_RE.fullmatch(norm):
         raise ValidationError(
             f"'{name}' is not a usable user name: use 1 to 64 letters a-z, digits or . _ @ - "
             "(starting with a letter or digit), e.g. 'maria.lopez'", field="name")
@@ -145,6 +145,7 @@ def _check_name(name: str) -> str:
 
 
 def _check_role(role: str) -> str:
+    role = getattr(role, "value", role)  # a str Enum from a form or an option is fine too
     if role not in ROLES:
         raise ValidationError(f"'{role}' is not a role; use one of {', '.join(ROLES)}", field="role")
     return role
@@ -233,7 +234,7 @@ def add_user(store, name: str, password: str, role: str = "viewer", *,
     shorter than 10 characters.
     """
     norm = _check_name(name)
-    _check_role(role)
+    role = _check_role(role)
     password = _check_password(password, norm)
     hashed = _hash_password(password)
     st = _store(store)
@@ -267,7 +268,7 @@ def set_password(store, name: str, password: str, *, by: User | str | None = "cl
 
 def set_role(store, name: str, role: str, *, by: User | str | None = "cli") -> None:
     """Give a user another role (viewer, editor or admin). NotFoundError for an unknown name."""
-    _check_role(role)
+    role = _check_role(role)
     with _store(store).transaction() as conn:
         row = _existing(conn, name)
         conn.execute(update(users).where(users.c.id == row.id).values(role=role))
@@ -311,7 +312,7 @@ def _wait_after(failures: int) -> float:
 
 
 def _streak(times: list[dt.datetime], now: dt.datetime) -> tuple[int, dt.datetime | None]:
-    """The length of the current run of failures (``times``, oldest first) and its last
+    """The length of the current run of failures (``times``, oldest first) and its latest
     failure. A run ends when 15 minutes pass without a failure after its wait has ended,
     so that someone who waits out each wait and tries again keeps the run (and the wait)
     growing, up to the cap, while a person who stops for 15 minutes starts afresh."""
@@ -321,20 +322,23 @@ def _streak(times: list[dt.datetime], now: dt.datetime) -> tuple[int, dt.datetim
     count, last = 0, None
     for t in times:
         if last is not None and ended(count, last, t):
-            count = 0
-        count, last = count + 1, t
+            count, last = 0, None
+        count, last = count + 1, t if last is None else max(last, t)
     if last is None or ended(count, last, now):
         return 0, None
     return count, last
 
 
-def _retry_after(conn, keys: list[str], now: dt.datetime) -> float | None:
-    """Seconds until an attempt for any of ``keys`` is allowed again, or None if it is."""
+def _retry_after(conn, pending: dict[str, int], now: dt.datetime) -> float | None:
+    """Seconds until an attempt is allowed again, or None if it is now. ``pending`` maps
+    each key of the attempt to the id of the failure recorded for it in advance; only
+    the failures before it count."""
     longest = 0.0
-    for key in keys:
+    for key, own_id in pending.items():
         recent = [dt.datetime.fromisoformat(at) for at, in conn.execute(
-            select(login_failures.c.at).where(login_failures.c.key == key)
-            .order_by(login_failures.c.at.desc()).limit(HISTORY))]
+            select(login_failures.c.at)
+            .where(login_failures.c.key == key, login_failures.c.id < own_id)
+            .order_by(login_failures.c.id.desc()).limit(HISTORY))]
         count, last = _streak(recent[::-1], now)
         if last is not None and _wait_after(count):
             longest = max(longest, (last + dt.timedelta(seconds=_wait_after(count)) - now).total_seconds())
@@ -363,33 +367,45 @@ def verify_login(store, name: str, password: str, *, client: str = "") -> User:
     failures go to the audit log.
     """
     st = _store(store)
-    keys = _login_keys(name, client)
+    password = password if isinstance(password, str) else ""
+    dummy = _dummy_hash()  # made before any name is looked up: no slower first "unknown name"
     now = _utcnow()
+    # Each attempt is recorded as a failure before it is checked, and the check counts
+    # the failures recorded before it: a burst of parallel attempts cannot all slip in
+    # before the first of them is counted. The record is removed if the attempt is
+    # refused (waiting is not failing) or succeeds.
+    with st.transaction() as conn:
+        pending = {k: conn.execute(insert(login_failures).values(key=k, at=_iso_us(now)))
+                   .inserted_primary_key[0] for k in _login_keys(name, client)}
     with st.connect() as conn:
-        wait = _retry_after(conn, keys, now)
+        wait = _retry_after(conn, pending, now)
         row = None if wait else _row_by_name(conn, name)
     if wait:
+        with st.transaction() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.id.in_(list(pending.values()))))
         secs = int(wait) + (wait % 1 > 0)
         raise AuthError(f"too many failed logins for this name or from this address; "
                         f"try again in {secs} s", retry_after=wait)
-    ok = _password_matches(row.password_hash if row is not None else _dummy_hash(), password)
+    ok = _password_matches(row.password_hash if row is not None else dummy, password)
     ok = ok and row is not None and not row.disabled
+    rehashed = None
+    if ok and _HASHER.check_needs_rehash(row.password_hash):
+        rehashed = _hash_password(unicodedata.normalize("NFC", password))  # outside the write lock
     with st.transaction() as conn:
-        if not ok:
-            now = _utcnow()
+        if ok:
+            name_key = next(iter(pending))
+            conn.execute(delete(login_failures).where(
+                (login_failures.c.key == name_key) | login_failures.c.id.in_(list(pending.values()))))
+            if rehashed:
+                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))
+            _audit(conn, row.name, "login.ok", row.name, {"client": client or None})
+        else:
             reason = ("unknown name" if row is None else "account disabled" if row.disabled
                       else "wrong password")
             conn.execute(delete(login_failures).where(
-                login_failures.c.at < _iso_us(now - dt.timedelta(seconds=KEEP_FAILURES))))
-            conn.execute(insert(login_failures), [{"key": k, "at": _iso_us(now)} for k in keys])
+                login_failures.c.at < _iso_us(_utcnow() - dt.timedelta(seconds=KEEP_FAILURES))))
             _audit(conn, "anonymous", "login.fail", _norm_name(name)[:64],
                    {"client": client or None, "reason": reason})
-        else:
-            conn.execute(delete(login_failures).where(login_failures.c.key == keys[0]))
-            if _HASHER.check_needs_rehash(row.password_hash):
-                conn.execute(update(users).where(users.c.id == row.id)
-                             .values(password_hash=_hash_password(unicodedata.normalize("NFC", password))))
-            _audit(conn, row.name, "login.ok", row.name, {"client": client or None})
     if not ok:
         raise AuthError(WRONG_LOGIN)
     return _user(row)
@@ -460,7 +476,7 @@ def user_for_token(store, secret: str) -> User | None:
     """The user an API token belongs to, or None if it is unknown, revoked or the user's
     account is disabled. Records when the token was last used (to the minute)."""
     secret = str(secret or "").strip()
-    if not TOKEN_RE.match(secret):
+    if not TOKEN_RE.fullmatch(secret):
         return None
     now = _utcnow()
     st = _store(store)

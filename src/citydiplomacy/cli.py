@@ -471,7 +471,7 @@ def _align_table(passages, results, kind: str, method: str) -> None:
                 words = ", ".join(dict.fromkeys(e["text"] for e in ev if e["via"] == "term"))
                 sem = next((e for e in ev if e["via"] == "semantic"), None)
                 rows.append({"item": f"{label} {code}", "score": f"{r.scores.get(key, {}).get(code, 0):.2f}",
-                             "evidence": words + (f"{'; ' if words else ''}close to {sem['matched_item'][4:]} "
+                             "evidence": words + (f"{'; ' if words else ''}close to {sem['matched_item'].split(':', 1)[1]} "
                                                   f"({sem['similarity']:.2f})" if sem else "")})
         out.print(table(None, rows, ["item", "score", "evidence"]) if rows else "no goal, target, article or axis found")
         return

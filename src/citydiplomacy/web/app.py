@@ -111,14 +111,14 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
         app.include_router(pages_router)
 
     app.add_middleware(CookieMiddleware)
-    app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY)
+    app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY, html_handler=html_handler)
     return app
 
 
 # -- middleware ---------------------------------------------------------------------------------
 
 #: writes a read-only observatory still accepts: they change nothing (alignment of a text)
-READ_ONLY_POSTS = ("/api/v1/align", "/align")
+READ_ONLY_POSTS = ("/api/v1/align", "/api/v1/align/document", "/align")
 
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
            (b"x-frame-options", b"DENY")]
@@ -128,10 +128,11 @@ class GuardMiddleware:
     """Refuses what must not reach a route: a body larger than ``max_body`` (413), and in
     read-only mode any write (405); adds protective headers to every response."""
 
-    def __init__(self, app: Any, *, read_only: bool, max_body: int):
+    def __init__(self, app: Any, *, read_only: bool, max_body: int, html_handler=None):
         self.app = app
         self.read_only = read_only
         self.max_body = max_body
+        self.html_handler = html_handler
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -139,7 +140,7 @@ class GuardMiddleware:
         path = scope.get("path", "")
         method = scope.get("method", "GET")
         problem = None
-        if self.read_only and method not in SAFE_METHODS and not path.startswith(READ_ONLY_POSTS):
+        if self.read_only and method not in SAFE_METHODS and path.rstrip("/") not in READ_ONLY_POSTS:
             problem = problems.Problem(405, "Method not allowed",
                                        "this observatory is served read-only (citydip serve --read-only): "
                                        "it accepts no writes; run your own copy to edit data",
@@ -160,6 +161,12 @@ class GuardMiddleware:
                 message = {**message, "headers": list(message.get("headers", [])) + HEADERS}
             await send(message)
 
+        if problem is not None and self.html_handler is not None and not path.startswith("/api"):
+            from starlette.requests import Request as _Request
+
+            page = self.html_handler(_Request(scope, receive), problem)
+            if page is not None:
+                return await page(scope, receive, send_with_headers)
         if problem is not None:
             body = json.dumps(problem.body(path)).encode()
             headers = [(b"content-type", problems.MEDIA_TYPE.encode()),

@@ -135,6 +135,8 @@ async def render(request: Request, name: str, status_code: int = 200, **ctx: Any
         "csrf": _CsrfToken(request),
         "flash": {"kind": "ok", "text": DONE[done]} if done in DONE else None,
         "axes": AXES, "layers": LAYERS, "kinds": KINDS, "tie_types": TIE_TYPES, "statuses": STATUSES,
+        "kind_options": [(k, k.replace("_", " ")) for k in KINDS],
+        "tie_type_options": [(t, t.replace("_", " ")) for t in TIE_TYPES],
     }
     base.update(ctx)
     response = templates.TemplateResponse(request, name, base, status_code=status_code)
@@ -146,6 +148,22 @@ async def error_page(request: Request, status: int, title: str, message: str,
                      suggestions: list[str] | None = None) -> HTMLResponse:
     return await render(request, "error.html", status_code=status, title=title, message=message,
                         suggestions=suggestions or [], status=status)
+
+
+def render_problem(request: Request, problem) -> HTMLResponse:
+    """The HTML page for an error outside ``/api`` (an unknown page, a bad parameter, a
+    write refused): used by :func:`citydiplomacy.web.problems.install`."""
+    user = getattr(request.state, "user", None)
+    message = problem.detail
+    if problem.status == 404 and message.startswith("there is nothing at"):
+        message = f"There is no page at {request.url.path}. Search for an actor, or start from the overview."
+    ctx = {"user": user, "can_edit": False, "read_only": _read_only(request), "csrf": _CsrfToken(request),
+           "flash": None, "title": problem.title, "message": message, "suggestions":
+           _suggestion_links(problem.extra.get("suggestions", [])), "status": problem.status}
+    response = templates.TemplateResponse(request, "error.html", ctx, status_code=problem.status)
+    for k, v in problem.headers.items():
+        response.headers[k] = v
+    return response
 
 
 def _safe_next(target: str | None) -> str:
@@ -247,9 +265,11 @@ def _overview(obs) -> dict[str, Any]:
 
 
 def map_overview(obs, top: int = 800) -> bytes:
-    """The home map's data as GeoJSON: the ``top`` most connected actors that have a
-    location, the ties among them, and (under ``countries``, keyed by ISO numeric code,
-    the ids of the Natural Earth outlines) the number of ties of each country's actors."""
+    """The home map's data, compact JSON: ``actors`` (the ``top`` most connected actors
+    that have a location: id, name, lon, lat, ties, country, layer), ``ties`` among them
+    (index of one end, index of the other, index into ``types``), and ``countries``: the
+    number of ties of each country's actors, keyed by ISO numeric code (the ids of the
+    Natural Earth outlines)."""
     return _cached(obs, ("map", top), lambda: _map_overview(obs, top))
 
 
@@ -276,19 +296,18 @@ def _map_overview(obs, top: int) -> bytes:
         per_country = {r.country: r.n for r in conn.execute(
             select(actors.c.country, func.count().label("n")).select_from(ties)
             .join(actors, actors.c.id == ties.c.source)
-            .where(actors.c.country.is_not(None), actors.c.kind != "state")
+            .where(actors.c.country.is_not(None), actors.c.kind != "state",
+                   ties.c.type.not_in(("located_in", "signatory_of")))
             .group_by(actors.c.country))}
-    pos = {r.id: [round(r.lon, 3), round(r.lat, 3)] for r in rows}
-    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": pos[r.id]},
-                 "properties": {"id": r.id, "name": r.name, "kind": r.kind, "layer": r.layer,
-                                "country": r.country, "ties": r.n}} for r in rows]
-    features += [{"type": "Feature", "geometry": {"type": "LineString",
-                                                  "coordinates": [pos[t.source], pos[t.target]]},
-                  "properties": {"source": t.source, "target": t.target, "type": t.type}}
-                 for t in lines]
-    countries = {numeric[c]: {"code": c, "ties": n} for c, n in per_country.items() if c in numeric}
-    return json.dumps({"type": "FeatureCollection", "features": features, "countries": countries},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+    index = {r.id: i for i, r in enumerate(rows)}
+    types = sorted({t.type for t in lines})
+    out = {
+        "actors": [[r.id, r.name, round(r.lon, 3), round(r.lat, 3), r.n, r.country, r.layer] for r in rows],
+        "ties": [[index[t.source], index[t.target], types.index(t.type)] for t in lines],
+        "types": types,
+        "countries": {numeric[c]: n for c, n in per_country.items() if c in numeric},
+    }
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @lru_cache(maxsize=1)
@@ -301,15 +320,14 @@ def _numeric_codes() -> dict[str, str]:
 
 @router.get("/overview/map.json")
 async def overview_map(request: Request, top: int = 800):
-    """The home map's data: the most connected located actors, the ties among them, and
-    ties per country (GeoJSON, with ``countries`` keyed by ISO numeric code)."""
+    """The home map's data (see :func:`map_overview`)."""
     obs = _obs(request)
     top = max(10, min(int(top), 3000))
     etag = f'"map-{obs._data_version()}-{top}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     body = await run_in_threadpool(map_overview, obs, top)
-    return Response(body, media_type="application/geo+json",
+    return Response(body, media_type="application/json",
                     headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
@@ -545,10 +563,16 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str) -> dict[st
     groups: dict[str, list[dict[str, Any]]] = {}
     for t in ties:
         groups.setdefault(t["type"], []).append(t)
+    from .. import countries
+
     all_count = sum(sum(c.values()) for c in profile["ties_by_layer"].values())
+    code = profile["actor"].get("country")
+    found = countries.lookup_code(code) if code else None
+    numeric = _numeric_codes()
+    highlight = sorted({numeric[c] for c in [code, *profile["twinning"]["by_country"]] if c in numeric})
     return {"profile": profile, "ties": ties, "groups": groups, "initiatives": obs.initiatives(actor_id),
             "partners": profile["twinning"]["partners"], "filter_error": filter_error,
-            "tie_count": all_count}
+            "tie_count": all_count, "country_name": found.name if found else None, "highlight": highlight}
 
 
 # ---------------------------------------------------------------------------------------
@@ -701,6 +725,9 @@ async def frameworks_page(request: Request):
 
 @router.get("/frameworks/{fw}", response_class=HTMLResponse)
 async def framework_page(request: Request, fw: str, lang: str = "en"):
+    if ":" in fw:                       # an item code such as sdg:11.6 (a tie's target)
+        prefix, _, code = fw.partition(":")
+        return RedirectResponse(f"/frameworks/{quote(prefix)}/{quote(code)}?lang={quote(lang)}", status_code=303)
     return await _framework(request, fw, None, lang)
 
 
@@ -785,12 +812,14 @@ def _item_label(item: str) -> str:
 
 def _result(rec: dict[str, Any], text: str, titles: dict[str, str], ref: str | None = None) -> dict[str, Any]:
     scores = rec.get("scores", {})
+    targets = [{"code": t, "title": titles.get(f"sdg:{t}", ""), "score": scores.get("targets", {}).get(t)}
+               for t in rec["targets"]]
     return {
         "ref": ref,
-        "goals": [{"code": g, "title": titles.get(f"sdg:{g}", ""), "score": scores.get("sdg", {}).get(str(g))}
+        "goals": [{"code": g, "title": titles.get(f"sdg:{g}", ""), "score": scores.get("sdg", {}).get(str(g)),
+                   "targets": [t for t in targets if t["code"].split(".")[0] == str(g)]}
                   for g in rec["sdgs"]],
-        "targets": [{"code": t, "title": titles.get(f"sdg:{t}", ""),
-                     "score": scores.get("targets", {}).get(t)} for t in rec["targets"]],
+        "targets": targets,
         "paris": [{"code": a, "title": titles.get(f"paris:{a}", ""),
                    "score": scores.get("paris", {}).get(str(a))} for a in rec["paris"]],
         "axes": [{"code": x, "score": scores.get("axes", {}).get(x)} for x in rec["axes"]],
@@ -1175,7 +1204,7 @@ async def import_report(request: Request, token: str):
         job["dry"] = report
         _save_job(job)
     return await render(request, "import_report.html", section="data", job=job, token=token, report=report,
-                        review=[] if job.get("applied") else await run_in_threadpool(_review_lines, obs, job))
+                        review=await run_in_threadpool(_review_lines, obs, job))
 
 
 def _strip(text: str, job: dict[str, Any]) -> str:
@@ -1240,8 +1269,11 @@ async def import_review(request: Request, token: str):
     chosen = 0
     for n, row in enumerate(rows):
         choice = (data.get(f"choice-{n}") or "").strip()
-        if choice == "__other__":
-            choice = (data.get(f"other-{n}") or "").strip()
+        other = (data.get(f"other-{n}") or "").strip()
+        if choice in ("", "__other__") and other:
+            choice = other
+        elif choice == "__other__":
+            choice = ""
         row["choice"] = choice
         chosen += bool(choice)
     if not chosen:
@@ -1262,4 +1294,4 @@ async def import_review(request: Request, token: str):
     return RedirectResponse(f"/imports/{new}", status_code=303)
 
 
-__all__ = ["router", "overview", "render"]
+__all__ = ["router", "overview", "render", "render_problem"]

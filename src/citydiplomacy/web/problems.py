@@ -100,7 +100,7 @@ def problem_from_exception(exc: BaseException) -> Problem:
         if wait:
             import math
             seconds = max(1, math.ceil(wait))
-            return Problem(429, "Too many failed logins", f"{exc}; wait {seconds} s before trying again",
+            return Problem(429, "Too many failed logins", str(exc),
                            headers={"Retry-After": str(seconds)}, retry_after=seconds)
         return Problem(401, "Login failed", str(exc))
     if isinstance(exc, CitydipError):
@@ -132,7 +132,7 @@ def _field_of(loc: tuple | list) -> str:
 def validation_problem(exc: RequestValidationError) -> Problem:
     errors = []
     for e in exc.errors():
-        field = _field_of(e.get("loc", ()))
+        field = "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ()))
         msg = str(e.get("msg", "invalid value"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]

@@ -274,7 +274,7 @@ def login(request: Request, response: Response, name: str, password: str) -> "Us
         if wait:
             seconds = max(1, math.ceil(wait))
             raise Problem(429, "Too many failed logins",
-                          f"{exc}; wait {seconds} s before trying again",
+                          str(exc),
                           headers={"Retry-After": str(seconds)}, retry_after=seconds) from None
         raise Problem(401, "Login failed", str(exc)) from None
     sid = accounts.create_session(store, user, hours=SESSION_HOURS)

@@ -2,7 +2,7 @@
    drawn as a GeoJSON layer, actors as dots and ties as lines on top (Leaflet, canvas). */
 (function () {
   "use strict";
-  var LAYER_COLORS = { macro: "#6a3d9a", meso: "#1f78b4", micro: "#c2410c" };
+  var LAYER_COLORS = { macro: "#6a3d9a", meso: "#1a6ea5", micro: "#c2410c" };
   var outlines = null;
 
   function loadOutlines(url) {
@@ -10,9 +10,28 @@
       outlines = fetch(url).then(function (r) {
         if (!r.ok) throw new Error("outlines " + r.status);
         return r.json();
-      }).then(function (topo) { return topojson.feature(topo, topo.objects.countries); });
+      }).then(function (topo) {
+        var geo = topojson.feature(topo, topo.objects.countries);
+        // Antarctica (010) only adds a band at the bottom; rings crossing the antimeridian
+        // (Russia, Fiji) are made continuous so that no line runs across the whole map
+        geo.features = geo.features.filter(function (f) { return f.id !== "010"; });
+        geo.features.forEach(function (f) { unwrap(f.geometry); });
+        return geo;
+      });
     }
     return outlines;
+  }
+
+  function unwrapRing(ring) {
+    for (var i = 1; i < ring.length; i++) {
+      var d = ring[i][0] - ring[i - 1][0];
+      if (d > 180) ring[i][0] -= 360; else if (d < -180) ring[i][0] += 360;
+    }
+  }
+  function unwrap(g) {
+    if (!g) return;
+    if (g.type === "Polygon") g.coordinates.forEach(unwrapRing);
+    else if (g.type === "MultiPolygon") g.coordinates.forEach(function (p) { p.forEach(unwrapRing); });
   }
 
   function escapeHtml(s) {
@@ -28,7 +47,7 @@
     });
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution("Outlines: Natural Earth (public domain)");
-    map.setView([25, 10], el.clientWidth < 500 ? 0.75 : 1.5);
+    map.fitBounds([[-50, -165], [72, 178]]);
     return map;
   }
 
@@ -116,14 +135,31 @@
     note.textContent = text;
   }
 
+  /* the overview's compact JSON (see pages.map_overview) as GeoJSON features */
+  function compactToGeo(data) {
+    var a = data.actors || [];
+    var features = a.map(function (r) {
+      return { type: "Feature", geometry: { type: "Point", coordinates: [r[2], r[3]] },
+               properties: { id: r[0], name: r[1], ties: r[4], country: r[5], layer: r[6] } };
+    });
+    (data.ties || []).forEach(function (t) {
+      var s = a[t[0]], e = a[t[1]];
+      features.push({ type: "Feature", geometry: { type: "LineString", coordinates: [[s[2], s[3]], [e[2], e[3]]] },
+                      properties: { type: (data.types || [])[t[2]] } });
+    });
+    return { type: "FeatureCollection", features: features };
+  }
+
   function overview(el) {
     var map = baseMap(el);
     fetch(el.dataset.src).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
     }).then(function (data) {
-      return drawCountries(map, el, data.countries || {}).then(function () {
-        var n = addFeatures(map, data, { lineOpacity: 0.22 });
+      var counts = {};
+      Object.keys(data.countries || {}).forEach(function (k) { counts[k] = { ties: data.countries[k] }; });
+      return drawCountries(map, el, counts).then(function () {
+        var n = addFeatures(map, compactToGeo(data), { lineOpacity: 0.22 });
         el.dataset.points = n.points;
         el.dataset.lines = n.lines;
         el.dataset.ready = "true";
