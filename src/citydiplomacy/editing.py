@@ -5,7 +5,7 @@ so the web, the API and scripts share one write path and one report."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
