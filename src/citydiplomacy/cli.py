@@ -927,6 +927,14 @@ def network_export(out_file: str = typer.Option(..., "--out", help="File to writ
     err.print(f"wrote {dg.g.vcount():,} actors and {dg.g.ecount():,} ties to {path}", highlight=False)
 
 
+# -- accounts (cli_accounts.py) ------------------------------------------------------------
+
+from .cli_accounts import token_app, user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
 def main() -> None:
     try:
         app()
