@@ -927,6 +927,43 @@ def network_export(out_file: str = typer.Option(..., "--out", help="File to writ
     err.print(f"wrote {dg.g.vcount():,} actors and {dg.g.ecount():,} ties to {path}", highlight=False)
 
 
+# -- the web observatory ------------------------------------------------------------------
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+          port: int = typer.Option(8000, "--port", min=1, max=65535, envvar="CITYDIP_PORT", show_envvar=True,
+                                   help="Port to listen on."),
+          store: Optional[str] = typer.Option(None, "--store", help="The store file (default: the one in --home)."),
+          workers: int = typer.Option(1, "--workers", min=1, help="Server processes (2 on a 2-core machine)."),
+          read_only: bool = typer.Option(False, "--read-only", help="Public mode: anonymous visitors read; "
+                                                                    "no login, no write path."),
+          secure_cookies: Optional[bool] = typer.Option(None, "--secure-cookies/--no-secure-cookies",
+                                                        help="Force the Secure flag on cookies (default: when "
+                                                             "the request came over https)."),
+          forwarded_allow_ips: Optional[str] = typer.Option(None, "--forwarded-allow-ips",
+                                                            help="Proxies whose X-Forwarded-* headers are trusted "
+                                                                 "(behind a TLS proxy)."),
+          log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug.")):
+    """Serve the observatory on the web: pages for people, a REST API under /api/v1 (docs at
+    /api/v1/docs). A fresh install gets the default dataset first.
+
+    Example: `citydip serve --port 8080 --workers 2`
+    """
+    from .web.serve import prepare, run
+
+    try:
+        bar, update = _progress()
+        if bar is None:
+            prepare(home=state.home, path=store)
+        else:
+            with bar:
+                prepare(home=state.home, path=store, progress=update)
+        run(host=host, port=port, home=state.home, path=store, workers=workers, read_only=read_only,
+            secure_cookies=secure_cookies, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
+    except CitydipError as exc:
+        _fail(exc)
+
+
 # -- accounts (cli_accounts.py) ------------------------------------------------------------
 
 from .cli_accounts import token_app, user_app  # noqa: E402

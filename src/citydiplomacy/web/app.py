@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,16 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
 
     if obs is None:
         obs = open_observatory(path, home=home)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        api.remove_exports(app)
+
     app = FastAPI(
         title="City Diplomacy Observatory", version=__version__, description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
-        openapi_tags=api.TAGS,
+        openapi_tags=api.TAGS, lifespan=lifespan,
     )
     app.state.obs = obs
     app.state.read_only = read_only
@@ -124,6 +131,11 @@ HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-
            (b"x-frame-options", b"DENY")]
 
 
+def _too_large(limit: int) -> str:
+    size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit:,} bytes"
+    return f"the request is larger than {size}; send a smaller file"
+
+
 class GuardMiddleware:
     """Refuses what must not reach a route: a body larger than ``max_body`` (413), and in
     read-only mode any write (405); adds protective headers to every response."""
@@ -139,6 +151,8 @@ class GuardMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        app = scope.get("app")
+        max_body = getattr(app.state, "max_body", self.max_body) if app is not None else self.max_body
         problem = None
         if self.read_only and method not in SAFE_METHODS and path.rstrip("/") not in READ_ONLY_POSTS:
             problem = problems.Problem(405, "Method not allowed",
@@ -149,17 +163,30 @@ class GuardMiddleware:
             length = dict(scope.get("headers") or []).get(b"content-length")
             if length is not None:
                 try:
-                    too_big = int(length) > self.max_body
+                    too_big = int(length) > max_body
                 except ValueError:
                     too_big = False
                 if too_big:
-                    problem = problems.Problem(413, "Too large", f"the request is larger than "
-                                               f"{self.max_body // 2**20} MB; send a smaller file")
+                    problem = problems.Problem(413, "Too large", _too_large(max_body))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 message = {**message, "headers": list(message.get("headers", [])) + HEADERS}
             await send(message)
+
+        received = 0
+
+        async def receive_at_most():
+            # a body sent without Content-Length (chunked) is counted as it comes
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_body:
+                    from fastapi import HTTPException
+
+                    raise HTTPException(413, _too_large(max_body))
+            return message
 
         if problem is not None and self.html_handler is not None and not path.startswith("/api"):
             from starlette.requests import Request as _Request
@@ -175,7 +202,7 @@ class GuardMiddleware:
             await send_with_headers({"type": "http.response.start", "status": problem.status, "headers": headers})
             await send_with_headers({"type": "http.response.body", "body": body})
             return
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive_at_most, send_with_headers)
 
 
 # -- the docs page -------------------------------------------------------------------------------

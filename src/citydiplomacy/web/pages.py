@@ -56,6 +56,9 @@ MAX_ALIGN_TEXT = 200_000
 #: uploaded import files are kept this long for the dry-run → review → apply steps (seconds)
 JOB_TTL = 24 * 3600
 
+#: ties of one type listed on an actor's page before "show all" (a state has thousands)
+GROUP_LIMIT = 100
+
 #: short messages shown after a write redirects (``?done=...``); never user text
 DONE = {
     "tie": "The tie was added. It is listed below with its provenance.",
@@ -181,8 +184,8 @@ async def _need(request: Request, role: str):
                                 "It is served in public read-only mode: nothing can be changed here.")
     user = await _user(request)
     if user is None:
-        return RedirectResponse(f"/login?next={quote(request.url.path + ('?' + request.url.query if request.url.query else ''))}",
-                                status_code=303)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(here)}", status_code=303)
     if not user.can(role):
         return await error_page(request, 403, "Not allowed",
                                 f"Changing data needs the {role} role; you are signed in as "
@@ -385,12 +388,28 @@ async def actor_new(request: Request):
     return await render(request, "actor_form.html", section="data", form=form, actor=None)
 
 
-def _actor_fields(form_data) -> dict[str, Any]:
-    values = {k: (form_data.get(k) or "").strip() for k in
-              ("name", "kind", "id", "country", "lat", "lon", "population", "wikidata", "geonames_id",
-               "admin1", "founded", "source", "url", "licence", "as_of")}
-    values["axes"] = form_data.getlist("axes")
-    return values
+ACTOR_FIELDS = ("name", "kind", "id", "country", "lat", "lon", "population", "wikidata", "geonames_id",
+                "admin1", "founded", "source", "url", "licence", "as_of")
+TIE_FIELDS = ("actor", "target", "type", "since", "until", "status", "weight", "source", "url", "licence", "as_of")
+INITIATIVE_FIELDS = ("actor", "title", "text", "since", "until", "status", "partners", "source", "url",
+                     "licence", "as_of")
+
+
+async def _posted_form(request: Request, template: str, fields: tuple[str, ...], **ctx: Any):
+    """The start of every editor form post: an editor's login, the posted ``fields``
+    (stripped; ``axes`` as a list) and the CSRF check. Returns ``(user, values, form)``,
+    or the response to send instead (the login page, a 403 page with the form)."""
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = {k: (data.get(k) or "").strip() for k in fields}
+    values["axes"] = data.getlist("axes")
+    form = Form(values=values)
+    if not await _csrf_ok(request):
+        form.error("_form", CSRF_MESSAGE)
+        return await render(request, template, 403, section="data", form=form, **ctx)
+    return user, values, form
 
 
 def _numbers(values: dict[str, Any], form: Form) -> dict[str, Any]:
@@ -413,18 +432,14 @@ def _numbers(values: dict[str, Any], form: Form) -> dict[str, Any]:
 
 @router.post("/actors/new", response_class=HTMLResponse)
 async def actor_create(request: Request):
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    data = await request.form()
-    values = _actor_fields(data)
-    form = Form(values=values)
-    if not await _csrf_ok(request):
-        form.error("_form", CSRF_MESSAGE)
-        return await render(request, "actor_form.html", 403, section="data", form=form, actor=None)
+    posted = await _posted_form(request, "actor_form.html", ACTOR_FIELDS, actor=None)
+    if isinstance(posted, Response):
+        return posted
+    user, values, form = posted
     numbers = _numbers(values, form)
     if not values["name"]:
         form.error("name", "give the actor's name, as it is usually written")
+    _precheck(_obs(request), values, form, dates=("as_of",))
     if not form.errors:
         obs = _obs(request)
         fields = {k: v for k, v in values.items()
@@ -433,10 +448,11 @@ async def actor_create(request: Request):
         if values["axes"]:
             fields["axes"] = values["axes"]
         try:
-            report = obs.add_actor(values["name"], values["kind"], id=values["id"] or None,
-                                   country=values["country"] or None, source=values["source"] or None,
-                                   url=values["url"] or None, licence=values["licence"] or None,
-                                   as_of=values["as_of"] or None, who=user.name, **fields)
+            report = await run_in_threadpool(
+                obs.add_actor, values["name"], values["kind"], id=values["id"] or None,
+                country=values["country"] or None, source=values["source"] or None,
+                url=values["url"] or None, licence=values["licence"] or None,
+                as_of=values["as_of"] or None, who=user.name, **fields)
         except ValidationError as exc:
             form.error(exc.field, exc.detail)
         else:
@@ -490,15 +506,14 @@ async def actor_update(request: Request, ref: str):
         actor = obs.get(ref)
     except CitydipError as exc:
         return await _not_found(request, exc)
-    data = await request.form()
-    values = _actor_fields(data)
-    form = Form(values=values)
-    if not await _csrf_ok(request):
-        form.error("_form", CSRF_MESSAGE)
-        return await render(request, "actor_form.html", 403, section="data", form=form, actor=actor)
+    posted = await _posted_form(request, "actor_form.html", ACTOR_FIELDS, actor=actor)
+    if isinstance(posted, Response):
+        return posted
+    user, values, form = posted
     numbers = _numbers(values, form)
     if not values["name"]:
         form.error("name", "an actor needs a name")
+    _precheck(obs, values, form, dates=("as_of",))
     if not form.errors:
         changes: dict[str, Any] = {}
         for key in ("name", "country", "wikidata", "admin1"):
@@ -515,9 +530,10 @@ async def actor_update(request: Request, ref: str):
             form.error("_form", "nothing was changed; edit a field, or go back to the actor's page")
         else:
             try:
-                report = obs.edit_actor(actor["id"], source=values["source"] or None, url=values["url"] or None,
-                                        licence=values["licence"] or None, as_of=values["as_of"] or None,
-                                        who=user.name, **changes)
+                report = await run_in_threadpool(
+                    obs.edit_actor, actor["id"], source=values["source"] or None, url=values["url"] or None,
+                    licence=values["licence"] or None, as_of=values["as_of"] or None,
+                    who=user.name, **changes)
             except ValidationError as exc:
                 form.error(exc.field, exc.detail)
             else:
@@ -535,7 +551,8 @@ async def _not_found(request: Request, exc: CitydipError) -> HTMLResponse:
 
 
 @router.get("/actors/{ref}", response_class=HTMLResponse)
-async def actor_page(request: Request, ref: str, type: str = "", layer: str = "", axis: str = ""):  # noqa: A002
+async def actor_page(request: Request, ref: str, type: str = "", layer: str = "", axis: str = "",  # noqa: A002
+                     all: bool = False):  # noqa: A002
     obs = _obs(request)
     try:
         actor = obs.get(ref)
@@ -547,8 +564,10 @@ async def actor_page(request: Request, ref: str, type: str = "", layer: str = ""
     data = await run_in_threadpool(_actor_data, obs, actor["id"], type, layer, axis)
     return await render(request, "actor.html", section="search", actor=actor, **data,
                         filters={"type": type, "layer": layer, "axis": axis},
+                        group_limit=None if all else GROUP_LIMIT,
                         ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego?depth=1",
-                        map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}")
+                        map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}",
+                        standing_url=f"/api/v1/actors/{quote(actor['id'])}/profile?network=true")
 
 
 def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str) -> dict[str, Any]:  # noqa: A002
@@ -590,18 +609,10 @@ async def tie_new(request: Request, actor: str = "", target: str = ""):
 
 @router.post("/ties/new", response_class=HTMLResponse)
 async def tie_create(request: Request):
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    data = await request.form()
-    values = {k: (data.get(k) or "").strip() for k in
-              ("actor", "target", "type", "since", "until", "status", "weight", "source", "url", "licence",
-               "as_of")}
-    values["axes"] = data.getlist("axes")
-    form = Form(values=values)
-    if not await _csrf_ok(request):
-        form.error("_form", CSRF_MESSAGE)
-        return await render(request, "tie_form.html", 403, section="data", form=form)
+    posted = await _posted_form(request, "tie_form.html", TIE_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    user, values, form = posted
     obs = _obs(request)
     weight = None
     if values["weight"]:
@@ -609,23 +620,20 @@ async def tie_create(request: Request):
             weight = float(values["weight"])
         except ValueError:
             form.error("weight", f"'{values['weight']}' is not a number")
-    src = None
     if not values["actor"]:
         form.error("actor", "name the actor the tie starts from (an id such as barcelona-es, or a name)")
-    else:
-        try:
-            src = obs.get(values["actor"])
-        except NotFoundError as exc:
-            form.error("actor", _with_suggestions(exc))
     if not values["target"]:
         form.error("target", "name the other end: an actor, or a framework such as paris or sdg:11")
+    found = await run_in_threadpool(_precheck, obs, values, form, actors=("actor", "target"))
+    src = found.get("actor")
     if not form.errors:
         try:
-            report = obs.add_tie(src["id"], values["target"], values["type"], since=values["since"] or None,
-                                 until=values["until"] or None, status=values["status"] or None,
-                                 axes=values["axes"] or None, weight=weight, source=values["source"] or None,
-                                 url=values["url"] or None, licence=values["licence"] or None,
-                                 as_of=values["as_of"] or None, who=user.name)
+            report = await run_in_threadpool(
+                obs.add_tie, src["id"], values["target"], values["type"], since=values["since"] or None,
+                until=values["until"] or None, status=values["status"] or None,
+                axes=values["axes"] or None, weight=weight, source=values["source"] or None,
+                url=values["url"] or None, licence=values["licence"] or None,
+                as_of=values["as_of"] or None, who=user.name)
         except NotFoundError as exc:
             form.error("target", _with_suggestions(exc))
         except ValidationError as exc:
@@ -638,6 +646,46 @@ async def tie_create(request: Request):
                    {"report": _summary(report), "source": values["source"]})
             return RedirectResponse(f"/actors/{quote(src['id'])}?done=tie#ties", status_code=303)
     return await render(request, "tie_form.html", 422, section="data", form=form)
+
+
+SOURCE_MESSAGE = ("say where this is documented (a decision, report or web page), so the fact keeps "
+                  "its provenance")
+
+
+def _precheck(obs, values: dict[str, Any], form: Form, *, dates=("since", "until", "as_of"),
+              actors=()) -> dict[str, Any]:
+    """Check what can be checked field by field before the library sees the whole
+    record, so that every wrong field is named at once: the source, dates, and actor
+    references (``actors``: the fields naming an actor, or a framework for ``target``).
+    Returns the actors found, by field."""
+    from ..dates import parse_partial_date
+
+    if "source" in values and not values["source"]:
+        form.error("source", SOURCE_MESSAGE)
+    for name in dates:
+        if values.get(name):
+            try:
+                parse_partial_date(values[name], field=name)
+            except ValidationError as exc:
+                form.error(name, exc.detail)
+    found = {}
+    frameworks = None
+    for name in actors:
+        ref = values.get(name)
+        if not ref:
+            continue
+        if name == "target":
+            if frameworks is None:
+                frameworks = {f["id"] for f in obs.frameworks()}
+            if ref in frameworks or re.match(r"^[a-z][a-z0-9_-]*:[0-9A-Za-z.]+$", ref):
+                continue
+        try:
+            found[name] = obs.get(ref)
+        except NotFoundError as exc:
+            form.error(name, _with_suggestions(exc))
+        except ValidationError as exc:
+            form.error(name, exc.detail)
+    return found
 
 
 def _with_suggestions(exc: NotFoundError) -> str:
@@ -663,40 +711,25 @@ async def initiative_new(request: Request, actor: str = ""):
 
 @router.post("/initiatives/new", response_class=HTMLResponse)
 async def initiative_create(request: Request):
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    data = await request.form()
-    values = {k: (data.get(k) or "").strip() for k in
-              ("actor", "title", "text", "since", "until", "status", "partners", "source", "url", "licence",
-               "as_of")}
-    values["axes"] = data.getlist("axes")
-    form = Form(values=values)
-    if not await _csrf_ok(request):
-        form.error("_form", CSRF_MESSAGE)
-        return await render(request, "initiative_form.html", 403, section="data", form=form)
+    posted = await _posted_form(request, "initiative_form.html", INITIATIVE_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    user, values, form = posted
     obs = _obs(request)
-    actor = None
     if not values["actor"]:
         form.error("actor", "name the actor whose initiative this is (an id such as barcelona-es, or a name)")
-    else:
-        try:
-            actor = obs.get(values["actor"])
-        except NotFoundError as exc:
-            form.error("actor", _with_suggestions(exc))
     if not values["title"]:
         form.error("title", "give the initiative a title")
-    if not values["source"]:
-        form.error("source", "say where the initiative is described (a council decision, report or web "
-                             "page), so the fact keeps its provenance")
+    found = await run_in_threadpool(_precheck, obs, values, form, actors=("actor",))
+    actor = found.get("actor")
     if not form.errors:
         partners = [p.strip() for p in re.split(r"[,\n]", values["partners"]) if p.strip()]
         try:
-            report = obs.add_initiative(actor["id"], values["title"], values["text"], since=values["since"] or None,
-                                        until=values["until"] or None, status=values["status"] or None,
-                                        axes=values["axes"] or None, partners=partners,
-                                        source=values["source"], url=values["url"] or None,
-                                        licence=values["licence"] or None, as_of=values["as_of"] or None)
+            report = await run_in_threadpool(
+                obs.add_initiative, actor["id"], values["title"], values["text"], since=values["since"] or None,
+                until=values["until"] or None, status=values["status"] or None, axes=values["axes"] or None,
+                partners=partners, source=values["source"], url=values["url"] or None,
+                licence=values["licence"] or None, as_of=values["as_of"] or None)
         except NotFoundError as exc:
             form.error("partners", _with_suggestions(exc))
         except ValidationError as exc:
@@ -812,17 +845,25 @@ def _item_label(item: str) -> str:
 
 def _result(rec: dict[str, Any], text: str, titles: dict[str, str], ref: str | None = None) -> dict[str, Any]:
     scores = rec.get("scores", {})
-    targets = [{"code": t, "title": titles.get(f"sdg:{t}", ""), "score": scores.get("targets", {}).get(t)}
-               for t in rec["targets"]]
+    words: dict[str, list[str]] = {}
+    for e in rec.get("evidence", []):
+        if e.get("via") == "term" and e.get("text"):
+            seen = words.setdefault(e["item"], [])
+            if e["text"].lower() not in (w.lower() for w in seen):
+                seen.append(e["text"])
+    targets = [{"code": t, "title": titles.get(f"sdg:{t}", ""), "score": scores.get("targets", {}).get(t),
+                "words": words.get(f"sdg:{t}", [])} for t in rec["targets"]]
     return {
         "ref": ref,
         "goals": [{"code": g, "title": titles.get(f"sdg:{g}", ""), "score": scores.get("sdg", {}).get(str(g)),
-                   "targets": [t for t in targets if t["code"].split(".")[0] == str(g)]}
+                   "targets": [t for t in targets if t["code"].split(".")[0] == str(g)],
+                   "words": words.get(f"sdg:{g}", [])}
                   for g in rec["sdgs"]],
         "targets": targets,
-        "paris": [{"code": a, "title": titles.get(f"paris:{a}", ""),
-                   "score": scores.get("paris", {}).get(str(a))} for a in rec["paris"]],
-        "axes": [{"code": x, "score": scores.get("axes", {}).get(x)} for x in rec["axes"]],
+        "paris": [{"code": a, "title": titles.get(f"paris:{a}", ""), "score": scores.get("paris", {}).get(str(a)),
+                   "words": words.get(f"paris:{a}", [])} for a in rec["paris"]],
+        "axes": [{"code": x, "score": scores.get("axes", {}).get(x), "words": words.get(f"axis:{x}", [])}
+                 for x in rec["axes"]],
         "near": {k: {c: s for c, s in v.items()
                      if (k == "sdg" and int(c) not in rec["sdgs"]) or (k == "paris" and int(c) not in rec["paris"])}
                  for k, v in scores.items() if k in ("sdg", "paris")},
@@ -1111,7 +1152,8 @@ def _review_lines(obs, job: dict[str, Any]) -> list[dict[str, Any]]:
                 label = cid
                 try:
                     a = obs.get(cid)
-                    label = f"{a['name']}{', ' + a['admin1'] if a.get('admin1') else ''} ({a.get('country') or '–'}) — {cid}"
+                    where = f", {a['admin1']}" if a.get("admin1") else ""
+                    label = f"{a['name']}{where} ({a.get('country') or '–'}) — {cid}"
                 except CitydipError:
                     pass
                 cands.append({"id": cid, "label": label})
@@ -1220,6 +1262,7 @@ def _summary_dict(report, job: dict[str, Any]) -> dict[str, Any]:
         if p.get("file") == job["file"]:
             p["file"] = job["original"]
     d["review_file"] = None
+    d["problems"] = sorted(d.get("problems", []), key=lambda p: (p.get("row") is None, p.get("row") or 0))
     return d
 
 

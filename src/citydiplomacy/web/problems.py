@@ -25,7 +25,8 @@ from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
 __all__ = ["Problem", "problem_response", "problem_from_exception", "install", "MEDIA_TYPE", "PROBLEM_SCHEMA"]
 
 MEDIA_TYPE = "application/problem+json"
-TYPE_BASE = "https://citydiplomacy.readthedocs.io/api/problems#"
+#: problem types are tag URIs (RFC 4151): stable names, not addresses to fetch (RFC 9457 §3.1.1)
+TYPE_BASE = "tag:citydiplomacy,2026:problem:"
 log = logging.getLogger("citydiplomacy.web")
 
 TITLES = {400: "Bad request", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
@@ -177,6 +178,12 @@ def install(app, *, html_handler=None) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
+        if status == 400 and detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode (not UTF-8 JSON, a broken form)
+            ctype = request.headers.get("content-type", "")
+            what = "form" if "form" in ctype else "JSON (UTF-8)"
+            return respond(request, Problem(422, "Invalid input", f"the body cannot be read as {what}; "
+                                            f"check the request's Content-Type and body", field="body"))
         if status == 404 and detail == "Not Found":
             detail = (f"there is nothing at {request.url.path}; the API's endpoints are listed at "
                       f"/api/v1/docs")

@@ -29,7 +29,8 @@ import math
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPBearer
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 
@@ -52,6 +53,12 @@ SESSION_HOURS = 12.0
 LOGIN_CSRF_SECONDS = 2 * 3600
 
 _UNSET = object()
+
+#: declares the bearer token in the OpenAPI document (the docs page's "Authorize" button);
+#: the token itself is read by :func:`current_user`
+BEARER = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="An API token (cdp_...): your account page, POST /api/v1/me/tokens, "
+                                "or `citydip token create NAME --label LABEL`.")
 
 
 # -- signing ------------------------------------------------------------------------------
@@ -165,7 +172,7 @@ def require(role: str):
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
 
-    async def dependency(request: Request) -> "User":
+    async def dependency(request: Request, _credentials: Any = Depends(BEARER)) -> "User":
         user = await current_user(request)
         if user is None:
             detail = getattr(request.state, "auth_problem", None) or (

@@ -1,0 +1,1220 @@
+"""The REST API under ``/api/v1``: thin over the library (:class:`~citydiplomacy.Observatory`).
+
+Every route parses its input, calls the library and returns its result as JSON. Reads
+are public, send an ``ETag`` and answer ``If-None-Match`` with 304; public reads are kept
+in a small in-memory cache keyed by the store's latest import run, so a change to the
+store (an edit, an import, from this server or the command line) is seen at once. Lists
+are pages: ``{"items", "total", "limit", "offset", "next"}``. Writes need an editor's
+login or token, go through the same library functions as ``citydip`` and are written to
+the audit log. Errors are problem+json bodies (see :mod:`.problems`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Annotated, Any, Callable, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import CitydipError, ValidationError
+from ..vocab import Axis, Kind, Layer, Status, TieType
+from . import security
+from .problems import MEDIA_TYPE, PROBLEM_SCHEMA, Problem
+
+log = logging.getLogger("citydiplomacy.web")
+
+TAGS = [
+    {"name": "store", "description": "What the store holds, and the whole store as a file."},
+    {"name": "actors", "description": "Search actors, read one, its ties, profile, ego network and initiatives."},
+    {"name": "frameworks", "description": "SDG goals, targets and indicators; Paris Agreement articles."},
+    {"name": "network", "description": "Network measures of the store's graph, and the graph as a file."},
+    {"name": "map", "description": "GeoJSON of actors and ties for maps."},
+    {"name": "align", "description": "Alignment of a text or a document with the SDGs, Paris and the axes."},
+    {"name": "edit", "description": "Writes (an editor's login or token): actors, ties, initiatives, imports."},
+    {"name": "account", "description": "Log in and out, your account and your API tokens; the audit log (admin)."},
+]
+
+#: the largest page of a list
+MAX_LIMIT = 500
+#: the longest text aligned through the API (characters); longer texts go as a document
+MAX_ALIGN_TEXT = 100_000
+#: the largest uploaded file (bytes): imports and documents to align
+MAX_UPLOAD = 50 * 1024 * 1024
+#: the most paragraphs of one uploaded document aligned
+MAX_PASSAGES = 2_000
+#: default pivots of the betweenness estimate of the metrics endpoint
+DEFAULT_SAMPLE = 100
+
+EXPORT_MEDIA = {"graphml": "application/graphml+xml", "gexf": "application/gexf+xml",
+                "json": "application/json", "geojson": "application/geo+json"}
+
+
+# -- responses -------------------------------------------------------------------------------
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    what = {400: "Bad request", 401: "Not logged in, or the token is unknown or revoked",
+            403: "The user's role is too low, or the CSRF token is missing", 404: "Nothing matches",
+            405: "Writes are off (read-only observatory)", 409: "Conflict", 413: "The upload is too large",
+            422: "Invalid input: the body names the field", 429: "Too many failed logins (see Retry-After)",
+            503: "The store cannot be used"}
+    return {c: {"description": what.get(c, "Error"),
+                "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}} for c in codes}
+
+
+READ_ERRORS = _problems(404, 422, 503)
+WRITE_ERRORS = _problems(401, 403, 404, 413, 422, 503)
+NOT_MODIFIED = {304: {"description": "Not modified (the ETag sent in If-None-Match still holds)"}}
+
+
+class Page(BaseModel):
+    """One page of a list."""
+
+    items: list[dict[str, Any]]
+    total: int = Field(description="how many items there are in all")
+    limit: int
+    offset: int
+    next: str | None = Field(description="the URL of the next page, or null on the last one")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(data: Any) -> bytes:
+    """JSON bytes; NaN and infinities (which JSON lacks) become null."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=_default, separators=(",", ":"))
+    except ValueError:
+        text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, default=_default,
+                          separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+
+
+def respond(request: Request, body: bytes, etag: str, *, media_type: str = "application/json",
+            private: bool = False, status: int = 200) -> Response:
+    """A response with its ETag, or 304 when the client already holds it."""
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "no-cache"}
+    if status == 200 and _matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+
+def json_response(request: Request, data: Any, *, private: bool = False, status: int = 200) -> Response:
+    body = dumps(data)
+    return respond(request, body, etag_of(body), private=private, status=status)
+
+
+class ResponseCache:
+    """The bodies of public reads, keyed by the store's data version and the request,
+    least recently used first out when the cache holds more than ``max_bytes``. A key
+    being computed is computed once: concurrent requests for it wait for the first."""
+
+    def __init__(self, max_bytes: int = 128 * 2**20):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._items: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
+
+    def get(self, key: tuple) -> tuple[bytes, str] | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, value: tuple[bytes, str]) -> None:
+        if len(value[0]) > self.max_bytes // 4:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self.size += len(value[0])
+            while self.size > self.max_bytes and self._items:
+                _, (body, _) = self._items.popitem(last=False)
+                self.size -= len(body)
+
+    def compute(self, key: tuple, fn: Callable[[], Any], *, raw: bool = False) -> tuple[bytes, str]:
+        """The cached ``(body, etag)`` of ``key``, or ``fn()``'s result as JSON (``raw``:
+        ``fn`` returns the body's bytes itself)."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        with self._lock:
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            hit = self.get(key)
+            if hit is None:
+                body = fn() if raw else dumps(fn())
+                hit = (body, etag_of(body))
+                self.put(key, hit)
+        with self._lock:
+            self._computing.pop(key, None)
+        return hit
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.size = 0
+
+
+#: reads computed at once per process: more only share the same core and the GIL with
+#: the event loop that answers the cached reads
+COMPUTE_THREADS = int(os.environ.get("CITYDIP_WEB_COMPUTE_THREADS", "2"))
+#: the longest a remembered data version is trusted without asking the store (seconds)
+VERSION_TTL = 1.0
+
+
+def _file_signature(path: Path | None) -> tuple | None:
+    """(mtime, size) of the store file and its write-ahead log: a commit by any process
+    changes one of them."""
+    if path is None:
+        return None
+    out = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            st = os.stat(p)
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def data_version(request: Request) -> tuple:
+    """What identifies the store's content: its latest import run (every write is one).
+
+    The answer is remembered while the store's files are untouched, for at most
+    ``VERSION_TTL`` seconds (file times are coarse), so that a read from the cache
+    costs two ``stat`` calls rather than a query; a write through this app forgets it
+    at once (:func:`store_changed`)."""
+    from sqlalchemy import select
+
+    from ..store.schema import import_runs
+
+    state = request.app.state
+    store = _obs(request).store
+    sig = _file_signature(store.path)
+    now = time.monotonic()
+    known = getattr(state, "version_cache", None)
+    if sig is not None and known is not None and known[0] == sig and now - known[1] < VERSION_TTL:
+        return known[2]
+    with store.connect() as conn:
+        row = conn.execute(select(import_runs.c.id, import_runs.c.started_at)
+                           .order_by(import_runs.c.id.desc()).limit(1)).first()
+    version = (row.id, row.started_at) if row else (0, "")
+    state.version_cache = (sig, now, version)
+    return version
+
+
+def store_changed(request: Request) -> None:
+    """Forget the remembered data version (after a write)."""
+    request.app.state.version_cache = None
+
+
+async def cached(request: Request, fn: Callable[[], Any], *, raw: bool = False,
+                 media_type: str = "application/json") -> Response:
+    """A public read: its body from the cache, or computed by ``fn()`` in a worker
+    thread (the library blocks), with its ETag."""
+    query = tuple(sorted(request.query_params.multi_items()))
+    key = (data_version(request), request.url.path, query)
+    cache = request.app.state.cache
+    hit = cache.get(key)
+    if hit is None:
+        limiter = getattr(request.app.state, "compute_limiter", None)
+        if limiter is None:
+            limiter = request.app.state.compute_limiter = anyio.CapacityLimiter(COMPUTE_THREADS)
+        hit = await anyio.to_thread.run_sync(functools.partial(cache.compute, key, fn, raw=raw),
+                                             limiter=limiter)
+    return respond(request, hit[0], hit[1], media_type=media_type)
+
+
+def page(request: Request, items: list[Any], limit: int, offset: int, *, total: int | None = None) -> dict[str, Any]:
+    """The page ``items[offset:offset + limit]`` (or ``items`` itself when ``total`` is
+    given: the caller already sliced), with the URL of the next one."""
+    if total is None:
+        total = len(items)
+        items = items[offset:offset + limit]
+    nxt = None
+    if offset + limit < total:
+        nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit))
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
+
+
+def _obs(request: Request):
+    return request.app.state.obs
+
+
+def _graph(request: Request, **filters: Any):
+    """The store's graph with these filters (built once per data version; one build at a time)."""
+    with request.app.state.graph_lock:
+        return _obs(request).graph(**filters)
+
+
+def _audit(request: Request, user, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    from .. import accounts
+
+    accounts.audit(_obs(request).store, user, action, target, detail)
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What an audit entry keeps of a report: what changed, not the whole problem list."""
+    keys = ("importer", "source", "run_id", "rows_read", "created", "updated", "unchanged", "ended",
+            "rejected", "ambiguous", "unresolved", "changes")
+    return {k: report[k] for k in keys if k in report and report[k] not in (None, {}, [])}
+
+
+def _rename_field(exc: ValidationError, mapping: dict[str, str]) -> ValidationError:
+    if exc.field in mapping:
+        return ValidationError(exc.detail, field=mapping[exc.field], row=exc.row, file=exc.file)
+    return exc
+
+
+# -- common parameters -------------------------------------------------------------------------
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+Ref = Annotated[str, PathParam(min_length=1, max_length=300,
+                               description="An actor: its id (barcelona-es), Wikidata QID, GeoNames id or name.")]
+CountryQ = Annotated[str | None, Query(max_length=100, description="A country name or ISO code (ES, ESP, Spain).")]
+AsOf = Annotated[str | None, Query(max_length=10, description="A date: YYYY, YYYY-MM or YYYY-MM-DD.")]
+BlocQ = Annotated[str | None, Query(max_length=100, description="A bloc's actor id (eu, au, asean ...).")]
+Lang = Annotated[str, Query(min_length=2, max_length=10, description="Language of the titles (en, fr, es, ...).")]
+Layers = Annotated[list[Layer] | None, Query(description="Only actors on these layers.")]
+Types = Annotated[list[TieType] | None, Query(description="Only ties of these types.")]
+OneType = Annotated[TieType | None, Query(description="Only ties of this type.")]
+Axes = Annotated[list[Axis] | None, Query(description="Only ties serving these axes.")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Provenanced(_Body):
+    source: str = Field(min_length=1, max_length=500,
+                        description="Where this is documented (a decision, report or web page): its provenance.")
+    url: str | None = Field(None, max_length=2000, description="Address of the source.")
+    licence: str | None = Field(None, max_length=200, description="Licence of the source, e.g. CC BY 4.0.")
+    as_of: str | None = Field(None, max_length=10, description="Date the source describes (YYYY[-MM[-DD]]).")
+    dry_run: bool = Field(False, description="Validate and report what would change; change nothing.")
+
+
+class ActorIn(Provenanced):
+    """A new actor."""
+
+    name: str = Field(min_length=1, max_length=300)
+    kind: Kind
+    id: str | None = Field(None, max_length=120, description="Default: the name and country as a slug.")
+    country: str | None = Field(None, max_length=100, description="Name or ISO code.")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    population: int | None = Field(None, ge=0, le=10**11)
+    wikidata: str | None = Field(None, max_length=20, description="A Wikidata id such as Q1492.")
+    geonames_id: int | None = Field(None, gt=0, le=2**53)
+    admin1: str | None = Field(None, max_length=200)
+    founded: int | None = Field(None, ge=0, le=2100)
+    axes: list[Axis] | None = None
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "name": "Eurocities", "kind": "city_network", "source": "https://eurocities.eu"}})
+
+
+class ActorPatch(Provenanced):
+    """Changes to an actor's fields (only those given change)."""
+
+    name: str | None = Field(None, min_length=1, max_length=300)
+    country: str | None = Field(None, max_length=100)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    population: int | None = Field(None, ge=0, le=10**11)
+    wikidata: str | None = Field(None, max_length=20)
+    geonames_id: int | None = Field(None, gt=0, le=2**53)
+    admin1: str | None = Field(None, max_length=200)
+    founded: int | None = Field(None, ge=0, le=2100)
+    axes: list[Axis] | None = None
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "population": 1660000, "source": "INE municipal register 2024"}})
+
+
+class TieIn(Provenanced):
+    """A tie from ``actor`` to ``target`` (an actor, or a framework such as sdg)."""
+
+    actor: str = Field(min_length=1, max_length=300, description="The tie's source actor (id or name).")
+    target: str = Field(min_length=1, max_length=300, description="The other end (actor id or name, or framework).")
+    type: TieType
+    since: str | None = Field(None, max_length=10)
+    until: str | None = Field(None, max_length=10)
+    status: Status | None = None
+    axes: list[Axis] | None = None
+    weight: float | None = Field(None, ge=0, le=1e9)
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "actor": "barcelona-es", "target": "c40", "type": "member_of", "since": "2010",
+        "source": "https://www.c40.org/cities/"}})
+
+
+class InitiativeIn(Provenanced):
+    """An initiative of the actor (added, or updated when the title exists)."""
+
+    title: str = Field(min_length=1, max_length=500)
+    text: str = Field("", max_length=MAX_ALIGN_TEXT)
+    since: str | None = Field(None, max_length=10)
+    until: str | None = Field(None, max_length=10)
+    status: Status | None = None
+    axes: list[Axis] | None = None
+    partners: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list, max_length=200)
+
+
+class AlignIn(_Body):
+    """A text to align."""
+
+    text: str = Field(min_length=1, max_length=MAX_ALIGN_TEXT,
+                      description=f"At most {MAX_ALIGN_TEXT:,} characters; upload longer texts as a document.")
+    lang: Literal["auto", "en", "fr", "es", "de"] = "auto"
+    level: Literal["goal", "target"] = "target"
+    frameworks: list[Literal["sdg", "paris"]] = Field(default_factory=lambda: ["sdg", "paris"], min_length=1,
+                                                      max_length=2)
+    mode: Literal["auto", "hybrid", "light"] = Field(
+        "auto", description="hybrid (lexical + MiniLM), light (lexical only), or auto (hybrid when available).")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "text": "Bus lanes and 2,000 new social housing units cut commuting emissions."}})
+
+
+class LoginIn(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class TokenIn(_Body):
+    label: str = Field(min_length=1, max_length=200, description="What the token is for (a script's name).")
+
+
+# -- helpers the library lacks: tie filters and map features ----------------------------------------
+
+def _filter_ties(request: Request, rows: list[dict[str, Any]], *, kind: str | None, country: str | None,
+                 bloc: str | None, as_of: str | None) -> list[dict[str, Any]]:
+    """Narrow an actor's ties by the other end's kind, country or bloc, and by date."""
+    from .. import countries
+    from ..dates import parse_partial_date
+    from ..network.graph import active_at
+
+    if kind:
+        rows = [r for r in rows if r["other_kind"] == kind]
+    if country:
+        c = countries.lookup_name(country)
+        if c is None:
+            raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
+        rows = [r for r in rows if r["other_country"] == c.alpha3]
+    if bloc:
+        members = _bloc_countries(request, bloc)
+        rows = [r for r in rows if r["other_country"] in members]
+    if as_of:
+        date = parse_partial_date(as_of, field="as_of")
+        rows = [r for r in rows if active_at(r["since"], r["until"], r["status"], date)]
+    return rows
+
+
+def _bloc_countries(request: Request, bloc: str) -> set[str]:
+    from sqlalchemy import select
+
+    from ..store.schema import actors, ties
+
+    with _obs(request).store.connect() as conn:
+        members = conn.execute(
+            select(actors.c.country).join(ties, ties.c.source == actors.c.id)
+            .where(ties.c.target == bloc, ties.c.type == "member_of", ties.c.status != "ended",
+                   actors.c.kind == "state")).scalars().all()
+    if not members:
+        raise ValidationError(f"'{bloc}' has no member states in the store; give a bloc's id such as eu",
+                              field="bloc")
+    return {m for m in members if m}
+
+
+def _map_actors(request: Request, *, kind: str | None, country: str | None, layer: str | None,
+                limit: int) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from .. import countries
+    from ..store.schema import actors
+
+    stmt = select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
+                  actors.c.population, actors.c.lat, actors.c.lon).where(
+        actors.c.lat.is_not(None), actors.c.lon.is_not(None))
+    if kind:
+        stmt = stmt.where(actors.c.kind == kind)
+    if layer:
+        stmt = stmt.where(actors.c.layer == layer)
+    if country:
+        c = countries.lookup_name(country)
+        if c is None:
+            raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
+        stmt = stmt.where(actors.c.country == c.alpha3)
+    with _obs(request).store.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar()
+        rows = conn.execute(stmt.order_by(actors.c.importance.desc(), actors.c.id).limit(limit)).all()
+    return {"type": "FeatureCollection", "total": total, "returned": len(rows),
+            "features": [{"type": "Feature", "id": r.id,
+                          "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                          "properties": {"id": r.id, "name": r.name, "kind": r.kind, "layer": r.layer,
+                                         "country": r.country, "population": r.population}}
+                         for r in rows]}
+
+
+def _map_ties(request: Request, ref: str, *, type: str | None) -> dict[str, Any]:  # noqa: A002
+    from sqlalchemy import select
+
+    from ..store.schema import actors
+
+    obs = _obs(request)
+    actor = obs.get(ref)
+    ties_ = obs.ties(actor["id"], type=type)
+    ids = {actor["id"]} | {t["other"] for t in ties_}
+    coords: dict[str, tuple[float, float]] = {}
+    with obs.store.connect() as conn:
+        for r in conn.execute(select(actors.c.id, actors.c.lat, actors.c.lon).where(
+                actors.c.id.in_(sorted(ids)), actors.c.lat.is_not(None), actors.c.lon.is_not(None))):
+            coords[r.id] = (r.lon, r.lat)
+    features = []
+    if actor["id"] in coords:
+        features.append({"type": "Feature", "id": actor["id"],
+                         "geometry": {"type": "Point", "coordinates": list(coords[actor["id"]])},
+                         "properties": {"id": actor["id"], "name": actor["name"], "kind": actor["kind"],
+                                        "country": actor["country"], "role": "actor"}})
+    seen = set()
+    for t in ties_:
+        other = t["other"]
+        if other not in coords:
+            continue
+        if other not in seen:
+            seen.add(other)
+            features.append({"type": "Feature", "id": other,
+                             "geometry": {"type": "Point", "coordinates": list(coords[other])},
+                             "properties": {"id": other, "name": t["other_name"], "kind": t["other_kind"],
+                                            "country": t["other_country"], "role": "partner"}})
+        if actor["id"] in coords:
+            features.append({"type": "Feature", "id": f"{t['source']}|{t['type']}|{t['target']}",
+                             "geometry": {"type": "LineString",
+                                          "coordinates": [list(coords[actor["id"]]), list(coords[other])]},
+                             "properties": {"source": t["source"], "target": t["target"], "type": t["type"],
+                                            "status": t["status"], "since": t["since"], "until": t["until"],
+                                            "other": other, "other_name": t["other_name"]}})
+    return {"type": "FeatureCollection", "actor": {"id": actor["id"], "name": actor["name"]},
+            "ties": len(ties_), "mapped": sum(1 for f in features if f["geometry"]["type"] == "LineString"),
+            "features": features}
+
+
+def _ego_json(dg, actor_id: str, depth: int, max_nodes: int) -> dict[str, Any]:
+    """The ego network as node-link JSON, the nearest ``max_nodes`` actors kept."""
+    from ..network import reach
+
+    eg = reach.ego(dg, actor_id, depth=depth)
+    g = eg.graph.g
+    truncated = False
+    if g.vcount() > max_nodes:
+        me = g.vs.find(name=actor_id).index
+        dist = g.distances(source=[me], mode="all")[0]
+        deg = g.degree()
+        order = sorted(range(g.vcount()), key=lambda i: (dist[i], -deg[i], g.vs[i]["name"]))
+        g = g.induced_subgraph(order[:max_nodes])
+        truncated = True
+    names = g.vs["name"]
+    nodes = [{"id": v["name"], "label": v["label"], "kind": v["kind"], "layer": v["layer"],
+              "country": v["country"], "lat": v["lat"], "lon": v["lon"], "ego": v["name"] == actor_id}
+             for v in g.vs]
+    edges = [{"source": names[e.source], "target": names[e.target], "type": e["type"], "status": e["status"],
+              "since": e["since"], "until": e["until"],
+              "axes": [a for a in (e["axes"] or "").split(",") if a]} for e in g.es]
+    return {"ego": eg.summary["ego"], "summary": eg.summary, "truncated": truncated,
+            "nodes": nodes, "edges": edges}
+
+
+# -- uploads ---------------------------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def _safe_name(filename: str | None, default: str) -> str:
+    name = Path((filename or "").replace("\\", "/")).name
+    name = _SAFE_NAME.sub("_", name).strip(" .") or default
+    return name[-120:]
+
+
+def _save_upload(upload: UploadFile, directory: Path, default: str, suffixes: set[str]) -> Path:
+    name = _safe_name(upload.filename, default)
+    if Path(name).suffix.lower() not in suffixes:
+        raise ValidationError(f"'{name}' is not a file type this accepts; give a file ending in "
+                              f"{', '.join(sorted(suffixes))}", field="file")
+    path = directory / name
+    size = 0
+    with path.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                raise Problem(413, "Too large", f"the file is larger than {MAX_UPLOAD // 2**20} MB; "
+                                                f"split it into smaller files", field="file")
+            out.write(chunk)
+    if size == 0:
+        raise ValidationError("the file is empty", field="file", file=name)
+    return path
+
+
+def _clean_report(report: dict[str, Any], tmp: Path, name: str) -> dict[str, Any]:
+    """The report with the temporary upload path replaced by the uploaded file's name."""
+    text = json.dumps(report, ensure_ascii=False, default=str)
+    for p in sorted({str(tmp / name), str(tmp)}, key=len, reverse=True):
+        text = text.replace(json.dumps(p)[1:-1], name)
+    return json.loads(text)
+
+
+def _in_upload(exc: ValidationError, name: str) -> ValidationError:
+    """A library error about an uploaded file, naming the file as uploaded (not its
+    temporary path) and the form field ``file`` when no finer field is known."""
+    if not exc.file:
+        return exc
+    return ValidationError(exc.detail, field=exc.field or "file", row=exc.row, file=name)
+
+
+IMPORT_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet"}
+DOCUMENT_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".txt"}
+
+
+# -- the router ----------------------------------------------------------------------------------------
+
+def build_router(*, read_only: bool = False) -> APIRouter:
+    """The API's routes; with ``read_only`` no write route is registered."""
+    r = APIRouter(prefix="/api/v1")
+    _reads(r)
+    _align(r)
+    if not read_only:
+        _writes(r)
+        _account(r)
+    return r
+
+
+def _reads(r: APIRouter) -> None:
+    @r.get("/status", tags=["store"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="What the store holds")
+    async def status(request: Request) -> Response:
+        """Actors by layer and kind, ties by type and status, frameworks, sources and import runs."""
+        def build():
+            s = _obs(request).status()
+            s.pop("store", None)     # the server's file path is nobody else's business
+            from .. import __version__
+            return {**s, "version": __version__, "read_only": bool(request.app.state.read_only)}
+        return await cached(request, build)
+
+    @r.get("/search", tags=["actors"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="Search actors by name")
+    async def search(request: Request,
+                     q: Annotated[str, Query(min_length=1, max_length=200,
+                                             description="A name in any language or spelling.")],
+                     kind: Kind | None = None, layer: Layer | None = None, country: CountryQ = None,
+                     limit: Limit = 20, offset: Offset = 0) -> Response:
+        """Actors whose name or alias matches ``q`` (accent- and case-insensitive), best first."""
+        def build():
+            try:
+                hits = _obs(request).search(q, kind=kind, country=country, layer=layer, limit=offset + limit + 1000)
+            except ValidationError as exc:
+                raise _rename_field(exc, {"text": "q"}) from None
+            return page(request, hits, limit, offset)
+        return await cached(request, build)
+
+    @r.get("/actors/{ref}", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED}, summary="One actor")
+    async def actor(request: Request, ref: Ref) -> Response:
+        """The actor with its provenance and aliases; a name that several actors bear
+        resolves to the best known, the others listed in ``alternatives``."""
+        return await cached(request, lambda: _obs(request).get(ref))
+
+    @r.get("/actors/{ref}/ties", tags=["actors"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The ties of an actor")
+    async def actor_ties(request: Request, ref: Ref,
+                         type: OneType = None,  # noqa: A002
+                         layer: Annotated[Layer | None, Query(description="Only ties to actors on this layer.")] = None,
+                         axis: Annotated[Axis | None, Query(description="Only ties serving this axis.")] = None,
+                         kind: Annotated[Kind | None, Query(description="Only ties to actors of this kind.")] = None,
+                         country: CountryQ = None, bloc: BlocQ = None,
+                         as_of: AsOf = None, limit: Limit = 100, offset: Offset = 0) -> Response:
+        """Both directions, each tie with the other end (``other``, ``other_name``, ``other_kind``,
+        ``other_layer``, ``other_country``), its ``direction`` and its provenance. ``country`` and
+        ``bloc`` filter on the other end's country (the bloc's member states); ``as_of`` keeps the
+        ties in force at that date."""
+        def build():
+            rows = _obs(request).ties(ref, type=type, layer=layer, axis=axis)
+            rows = _filter_ties(request, rows, kind=kind, country=country, bloc=bloc, as_of=as_of)
+            return page(request, rows, limit, offset)
+        return await cached(request, build)
+
+    @r.get("/actors/{ref}/profile", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The diplomacy profile of an actor")
+    async def actor_profile(request: Request, ref: Ref,
+                            network: Annotated[bool, Query(
+                                description="Add centrality ranks, brokerage and reach (seconds the first time).")]
+                            = False) -> Response:
+        """Ties by layer, networks by axis, twinning partners by country and bloc, reach to the
+        macro layer, initiatives; with ``network``, its standing in the store's graph."""
+        def build():
+            obs = _obs(request)
+            if not network:
+                return obs.profile(ref)
+            from ..profile import build_profile
+            return build_profile(obs.store, ref, graph=_graph(request))
+        return await cached(request, build)
+
+    @r.get("/actors/{ref}/ego", tags=["actors", "network"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The ego network of an actor (node-link JSON)")
+    async def actor_ego(request: Request, ref: Ref,
+                        depth: Annotated[int, Query(ge=1, le=3, description="Steps from the actor.")] = 1,
+                        type: Types = None,  # noqa: A002
+                        max_nodes: Annotated[int, Query(ge=2, le=2000,
+                                                        description="Keep the nearest this many actors.")] = 300
+                        ) -> Response:
+        """Everyone within ``depth`` ties and the ties among them, as ``nodes`` and ``edges``
+        (for a graph drawing); ``truncated`` says whether only the nearest ``max_nodes`` were kept."""
+        def build():
+            actor_id = _obs(request).get(ref)["id"]
+            dg = _graph(request, tie_types=[t.value for t in type] if type else None)
+            return _ego_json(dg, actor_id, depth, max_nodes)
+        return await cached(request, build)
+
+    @r.get("/actors/{ref}/initiatives", tags=["actors"], response_model=Page,
+           responses={**READ_ERRORS, **NOT_MODIFIED}, summary="The initiatives of an actor")
+    async def actor_initiatives(request: Request, ref: Ref, limit: Limit = 100, offset: Offset = 0) -> Response:
+        """Its initiatives with the goals, targets and Paris articles each serves, and provenance."""
+        return await cached(request, lambda: page(request, _obs(request).initiatives(ref), limit, offset))
+
+    @r.get("/frameworks", tags=["frameworks"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The frameworks")
+    async def frameworks(request: Request, limit: Limit = 100, offset: Offset = 0) -> Response:
+        return await cached(request, lambda: page(request, _obs(request).frameworks(), limit, offset))
+
+    @r.get("/frameworks/{fw}", tags=["frameworks"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="A framework's top-level items")
+    async def framework(request: Request, fw: Annotated[str, PathParam(max_length=50)], lang: Lang = "en") -> Response:
+        """The SDG goals, or the Paris Agreement's articles, titled in ``lang``."""
+        return await cached(request, lambda: _obs(request).framework(fw, lang=lang))
+
+    @r.get("/frameworks/{fw}/{code}", tags=["frameworks"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="One framework item and its children")
+    async def framework_item(request: Request, fw: Annotated[str, PathParam(max_length=50)],
+                             code: Annotated[str, PathParam(max_length=50, description="e.g. 13, 13.2, 13.2.1, or 4")],
+                             lang: Lang = "en") -> Response:
+        """A goal with its targets, a target with its indicators, an article."""
+        return await cached(request, lambda: _obs(request).framework(fw, code, lang=lang))
+
+    def graph_filters(layer, type_, axis, as_of, country, bloc) -> dict[str, Any]:
+        return {"layers": [x.value for x in layer] if layer else None,
+                "tie_types": [x.value for x in type_] if type_ else None,
+                "axes": [x.value for x in axis] if axis else None,
+                "as_of": as_of, "country": country, "bloc": bloc}
+
+    @r.get("/network/metrics", tags=["network"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="Centrality of every actor")
+    async def network_metrics(request: Request, layer: Layers = None, type: Types = None,  # noqa: A002
+                              axis: Axes = None, as_of: AsOf = None, country: CountryQ = None, bloc: BlocQ = None,
+                              sort: Literal["degree", "pagerank", "betweenness", "eigenvector", "closeness",
+                                            "participation"] = "pagerank",
+                              scope: Annotated[Literal["all", "macro", "meso", "micro"], Query(
+                                  description="The whole graph, or one layer's subgraph.")] = "all",
+                              sample: Annotated[int, Query(ge=2, le=2000, description="Pivots of the betweenness "
+                                                           "estimate.")] = DEFAULT_SAMPLE,
+                              limit: Limit = 20, offset: Offset = 0) -> Response:
+        """Degree, PageRank, betweenness (estimated from ``sample`` pivots), eigenvector and
+        closeness with their ranks, and the multiplex participation coefficient, highest
+        ``sort`` first. Computed once per store version and filters (seconds on the whole store)."""
+        from ..network.metrics import metrics
+
+        def build():
+            dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc))
+            rows, overall = metrics(dg, sort=sort, sample=sample)
+            if scope != "all":
+                overall = sorted((x for x in rows if x.get("scope") == scope), key=lambda x: -(x.get(sort) or 0))
+            out = page(request, overall, limit, offset)
+            out["graph"] = {"actors": dg.g.vcount(), "ties": dg.g.ecount()}
+            return out
+        return await cached(request, build)
+
+    @r.get("/network/export", tags=["network"],
+           responses={**READ_ERRORS, 200: {"description": "The graph file", "content": {
+               m: {"schema": {"type": "object" if m.endswith("json") else "string"}}
+               for m in EXPORT_MEDIA.values()}}},
+           summary="The graph as a file (GraphML, GEXF, node-link JSON, GeoJSON)")
+    async def network_export(request: Request,
+                             format: Literal["graphml", "gexf", "json", "geojson"] = "graphml",  # noqa: A002
+                             layer: Layers = None, type: Types = None, axis: Axes = None,  # noqa: A002
+                             as_of: AsOf = None, country: CountryQ = None, bloc: BlocQ = None) -> Response:
+        """For Gephi (gexf), yEd or Cytoscape (graphml), D3 (json) or QGIS (geojson)."""
+        from ..network import io
+
+        def build():
+            dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc))
+            with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
+                return io.write_graph(dg, Path(tmp) / f"graph.{format}", format).read_bytes()
+
+        resp = await cached(request, build, raw=True, media_type=EXPORT_MEDIA[format])
+        resp.headers["Content-Disposition"] = f'attachment; filename="citydiplomacy-graph.{format}"'
+        return resp
+
+    @r.get("/map/actors", tags=["map"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="Actors with coordinates (GeoJSON points)")
+    async def map_actors(request: Request, kind: Kind | None = None, layer: Layer | None = None,
+                         country: CountryQ = None,
+                         limit: Annotated[int, Query(ge=1, le=50_000,
+                                                     description="The most important this many.")] = 2000
+                         ) -> Response:
+        """A FeatureCollection of points, most important first (population, capitals, organisations)."""
+        return await cached(request, lambda: _map_actors(request, kind=kind, country=country, layer=layer, limit=limit))
+
+    @r.get("/map/ties", tags=["map"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="An actor's ties as lines (GeoJSON)")
+    async def map_ties(request: Request,
+                       actor: Annotated[str, Query(min_length=1, max_length=300, description="An actor (id or name).")],
+                       type: OneType = None  # noqa: A002
+                       ) -> Response:
+        """The actor and the other ends of its ties as points, each tie as a line; ties whose
+        other end has no coordinates (states, organisations) are left out (``mapped`` < ``ties``)."""
+        return await cached(request, lambda: _map_ties(request, actor, type=type))
+
+    @r.get("/export", tags=["store"],
+           responses={**READ_ERRORS, 200: {"description": "The store (or part of it)", "content": {
+               "application/json": {"schema": {"type": "object"}},
+               "application/zip": {"schema": {"type": "string", "format": "binary"}}}}},
+           summary="The store as JSON or a zip of CSV files")
+    def export(request: Request,
+               format: Annotated[Literal["json", "csv", "datapackage"], Query(  # noqa: A002
+                   description="json: one document; csv: a zip of CSV files; datapackage: the same with "
+                               "datapackage.json (re-importable with citydip import datapackage)")] = "json",
+               kind: Kind | None = None, layer: Layer | None = None, country: CountryQ = None,
+               type: OneType = None  # noqa: A002
+               ) -> Response:
+        """Actors (filtered), every tie touching them, the actors at the other ends, aliases,
+        frameworks, observations and provenance — a few seconds and tens of MB for the whole store."""
+        return _export(request, format, kind=kind, layer=layer, country=country, tie_type=type)
+
+
+_EXPORTS_LOCK = threading.Lock()
+
+
+def remove_exports(app) -> None:
+    """Delete the export files kept for reuse (when the app shuts down)."""
+    with _EXPORTS_LOCK:
+        directory = getattr(app.state, "export_dir", None)
+        app.state.exports = None
+        app.state.export_dir = None
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _export(request: Request, fmt: str, **filters: Any) -> Response:
+    """The last few exports are kept as files, keyed by data version and filters."""
+    state = request.app.state
+    key = (data_version(request), fmt, tuple(sorted((k, str(v)) for k, v in filters.items() if v)))
+    etag = etag_of(repr(key).encode())
+    if _matches(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    with _EXPORTS_LOCK:
+        if getattr(state, "export_dir", None) is None:
+            state.exports = OrderedDict()
+            state.export_dir = Path(tempfile.mkdtemp(prefix="citydip-exports-"))
+        if getattr(state, "export_lock", None) is None:
+            state.export_lock = threading.Lock()
+    with state.export_lock:
+        path = state.exports.get(key)
+        if path is None or not path.exists():
+            path = _write_export(_obs(request), state.export_dir, fmt, len(state.exports), filters)
+            state.exports[key] = path
+            while len(state.exports) > 4:
+                # a file dropped now may still be on its way to a client: deleted later
+                _, old = state.exports.popitem(last=False)
+                state.export_trash = getattr(state, "export_trash", []) + [(time.monotonic(), old)]
+            keep = []
+            for dropped, old in getattr(state, "export_trash", []):
+                if time.monotonic() - dropped > 600:
+                    old.unlink(missing_ok=True)
+                else:
+                    keep.append((dropped, old))
+            state.export_trash = keep
+    suffix = "json" if fmt == "json" else "zip"
+    return FileResponse(path, media_type="application/json" if fmt == "json" else "application/zip",
+                        filename=f"citydiplomacy-{fmt}.{suffix}", headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+def _write_export(obs, directory: Path, fmt: str, n: int, filters: dict[str, Any]) -> Path:
+    import time
+
+    stamp = f"{int(time.time() * 1000)}-{n}"
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        tmp = Path(tmp)
+        counts = obs.export(tmp / "out", fmt="json" if fmt == "json" else fmt, **filters)
+        if fmt == "json":
+            path = directory / f"export-{stamp}.json"
+            with path.open("w", encoding="utf-8") as out:
+                out.write("{")
+                for i, name in enumerate(counts):
+                    out.write(("," if i else "") + json.dumps(name) + ":")
+                    with (tmp / "out" / f"{name}.json").open(encoding="utf-8") as fh:
+                        shutil.copyfileobj(fh, out)
+                out.write("}")
+            return path
+        path = directory / f"export-{stamp}.zip"
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for f in sorted((tmp / "out").iterdir()):
+                z.write(f, f.name)
+        return path
+
+
+def _align(r: APIRouter) -> None:
+    @r.post("/align", tags=["align"], responses=_problems(413, 422, 503), summary="Align a text")
+    def align_text(request: Request, body: AlignIn) -> Response:
+        """The SDG goals (and likely targets), Paris articles and axes the text speaks to, each
+        with a calibrated score and the evidence (matched words with their ``span`` in the text,
+        and the closest framework text). Changes nothing; no account needed."""
+        from ..align import aligner
+
+        al = aligner(body.mode)
+        with request.app.state.align_lock:
+            result = al.align(body.text, lang=body.lang, level=body.level, frameworks=body.frameworks)
+        return json_response(request, {**result.record(), "lang": result.lang, "method": al.method})
+
+    @r.post("/align/document", tags=["align"], responses=_problems(413, 422, 503),
+            summary="Align a document (PDF, DOCX, HTML, Markdown or text)")
+    def align_document(request: Request,
+                       file: Annotated[UploadFile, File(description="A .pdf, .docx, .html, .md or .txt file.")],
+                       lang: Annotated[Literal["auto", "en", "fr", "es", "de"], Form()] = "auto",
+                       level: Annotated[Literal["goal", "target"], Form()] = "target",
+                       frameworks: Annotated[str, Form(max_length=20, description="sdg, paris or sdg,paris")]
+                       = "sdg,paris",
+                       mode: Annotated[Literal["auto", "hybrid", "light"], Form()] = "auto") -> Response:
+        """The document split into paragraphs (with their page or section in ``ref``), each
+        aligned; ``summary`` counts the paragraphs per goal, article and axis."""
+        from collections import Counter
+
+        from ..align import aligner, read_document
+
+        fws = [f.strip() for f in frameworks.split(",") if f.strip()]
+        bad = [f for f in fws if f not in ("sdg", "paris")]
+        if bad or not fws:
+            raise ValidationError(f"unknown framework '{(bad or [frameworks])[0]}'; use sdg, paris or sdg,paris",
+                                  field="frameworks")
+        al = aligner(mode)
+        with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
+            path = _save_upload(file, Path(tmp), "document.txt", DOCUMENT_SUFFIXES)
+            try:
+                passages = read_document(path)
+            except ValidationError as exc:
+                raise _in_upload(exc, path.name) from None
+            except CitydipError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a parser's own failure on a malformed file
+                log.warning("could not read uploaded document %s: %r", path.name, exc)
+                raise ValidationError(f"the file cannot be read as a {path.suffix} document "
+                                      f"({exc.__class__.__name__}); check that it is not damaged",
+                                      field="file", file=path.name) from None
+        if len(passages) > MAX_PASSAGES:
+            raise ValidationError(f"the document has {len(passages):,} paragraphs, more than the "
+                                  f"{MAX_PASSAGES:,} aligned here; split it, or use citydip align",
+                                  field="file", file=path.name)
+        with request.app.state.align_lock:
+            results = al.align_many(passages, lang=lang, level=level, frameworks=fws)
+        items = [{**res.record(), "ref": res.ref, "lang": res.lang, "text": p.text}
+                 for p, res in zip(passages, results)]
+        summary = {"sdgs": dict(sorted(Counter(g for x in results for g in x.sdgs).items())),
+                   "paris": dict(sorted(Counter(a for x in results for a in x.paris).items())),
+                   "axes": dict(Counter(a for x in results for a in x.axes).most_common()),
+                   "not_aligned": sum(1 for x in results if x.error)}
+        return json_response(request, {"file": path.name, "method": al.method, "passages": len(passages),
+                                       "summary": summary, "items": items})
+
+
+def writer(role: str):
+    """A dependency for a write: the user must hold ``role`` (401/403 first), and a
+    request made with the session cookie must carry the CSRF token (403)."""
+    need = security.require(role)
+
+    async def dependency(request: Request, user: Any = Depends(need)):
+        await security.check_csrf(request)
+        return user
+
+    dependency.__name__ = f"write_as_{role}"
+    return dependency
+
+
+Editor = Annotated[Any, Depends(writer("editor"))]
+Viewer = Annotated[Any, Depends(security.require("viewer"))]
+ViewerWrites = Annotated[Any, Depends(writer("viewer"))]
+Admin = Annotated[Any, Depends(security.require("admin"))]
+
+WRITTEN = {200: {"description": "A dry run, or nothing changed: the report says what would change"},
+           201: {"description": "Written: the report says what changed"}}
+
+
+def _writes(r: APIRouter) -> None:
+    responses = {**WRITTEN, **WRITE_ERRORS}
+
+    def result(request: Request, report, user, action: str, target: str, **extra: Any) -> Response:
+        data = {**report.as_dict(), **extra}
+        store_changed(request)
+        if not report.dry_run and report.changed:
+            _audit(request, user, action, target, _summary(data))
+        status = 201 if (not report.dry_run and sum(report.created.values())) else 200
+        return json_response(request, data, private=True, status=status)
+
+    @r.post("/actors", tags=["edit"], responses=responses, status_code=201,
+            summary="Add an actor")
+    def add_actor(request: Request, body: ActorIn, user: Editor) -> Response:
+        """Validated by the domain model; an actor with the same id is left unchanged (200).
+        The report's ``actor`` is the new actor's id."""
+        from .. import countries
+        from ..text import slugify
+
+        fields = body.model_dump(exclude={"name", "kind", "dry_run"}, exclude_none=True)
+        report = _obs(request).add_actor(body.name, body.kind.value, dry_run=body.dry_run, who=user.name, **fields)
+        code = None
+        if body.country:
+            c = countries.lookup_name(body.country) or countries.lookup_code(body.country)
+            code = c.alpha3 if c else None
+        actor_id = body.id or slugify(f"{body.name}-{(code or '').lower()}".strip("-"))
+        return result(request, report, user, "actor.add", actor_id, actor=actor_id)
+
+    @r.patch("/actors/{ref}", tags=["edit"], responses=responses, summary="Edit an actor")
+    def edit_actor(request: Request, ref: Ref, body: ActorPatch, user: Editor) -> Response:
+        """Change the fields given (a new name keeps the old one as an alias); ``source`` says
+        where the new values are documented. The report's ``changes`` say old → new."""
+        changes = body.model_dump(exclude={"dry_run"}, exclude_unset=True)
+        for k in ("source", "url", "licence", "as_of"):
+            changes.pop(k, None)
+        if not changes:
+            raise ValidationError("give at least one field to change (name, country, lat and lon, population, "
+                                  "wikidata, geonames_id, admin1, founded, axes)", field="body")
+        actor_id = _obs(request).get(ref)["id"]
+        report = _obs(request).edit_actor(actor_id, source=body.source, url=body.url, licence=body.licence,
+                                          as_of=body.as_of, who=user.name, dry_run=body.dry_run, **changes)
+        return result(request, report, user, "actor.edit", actor_id)
+
+    @r.post("/ties", tags=["edit"], responses=responses, status_code=201, summary="Add a tie")
+    def add_tie(request: Request, body: TieIn, user: Editor) -> Response:
+        """Add a tie, or change the status or end of the same tie (same ends, type and start)."""
+        fields = body.model_dump(exclude={"actor", "target", "type", "dry_run"}, exclude_none=True)
+        if "status" in fields:
+            fields["status"] = body.status.value
+        report = _obs(request).add_tie(body.actor, body.target, body.type.value, dry_run=body.dry_run,
+                                       who=user.name, **fields)
+        return result(request, report, user, "tie.add", f"{body.actor} {body.type.value} {body.target}")
+
+    @r.post("/actors/{ref}/initiatives", tags=["edit"], responses=responses,
+            status_code=201, summary="Add an initiative")
+    def add_initiative(request: Request, ref: Ref, body: InitiativeIn, user: Editor) -> Response:
+        """Add (or update: same actor and title) an initiative, aligned with the SDGs and Paris."""
+        fields = body.model_dump(exclude={"title", "text", "dry_run"}, exclude_none=True)
+        if "status" in fields:
+            fields["status"] = body.status.value
+        if body.axes is not None:
+            fields["axes"] = [a.value for a in body.axes]
+        with request.app.state.align_lock:
+            report = _obs(request).add_initiative(ref, body.title, body.text, dry_run=body.dry_run, **fields)
+        return result(request, report, user, "initiative.add", f"{ref}: {body.title}")
+
+    @r.post("/imports", tags=["edit"], responses=responses, summary="Import a file")
+    def import_file(
+        request: Request, user: Editor,
+        file: Annotated[UploadFile, File(description="CSV, TSV, Excel (.xlsx) or Parquet.")],
+        importer: Annotated[Literal["twinning", "table"], Query(
+            description="twinning: columns city1,country1,city2,country2; table: any table with a mapping.")],
+        dry_run: Annotated[bool, Query(description="Report what would change and change nothing "
+                                                   "(the default); false applies the import.")] = True,
+        source: Annotated[str | None, Form(max_length=500, description="Name of the source (default: "
+                                                                          "the file's name).")] = None,
+        licence: Annotated[str | None, Form(max_length=200)] = None,
+        as_of: Annotated[str | None, Form(max_length=10, description="Date the data describes.")] = None,
+        encoding: Annotated[str, Form(max_length=40)] = "utf-8",
+        as_: Annotated[Literal["actors", "ties", "observations", "initiatives"], Form(
+            alias="as", description="table: what the rows are.")] = "ties",
+        map: Annotated[list[str] | None, Form(description="table: FIELD=COLUMN pairs (repeat the field, "  # noqa: A002
+                                                          "or one pair per line): source=City")] = None,
+        target: Annotated[str | None, Form(max_length=300, description="table: fixed tie target (e.g. c40).")] = None,
+        type: Annotated[TieType | None, Form(description="table: fixed tie type.")] = None,  # noqa: A002
+        kind: Annotated[Kind | None, Form(description="table: fixed actor kind.")] = None,
+        indicator: Annotated[str | None, Form(max_length=200)] = None,
+        unit: Annotated[str | None, Form(max_length=50)] = None,
+        sheet: Annotated[str | None, Form(max_length=100, description="Excel sheet.")] = None,
+    ) -> Response:
+        """Every row resolved to actors or reported: ``problems`` name the row, field and
+        reason; rows with unsure names come back in ``review`` (and as ``review_csv``: fill
+        its ``choice`` column and send it to ``POST /imports/review``). Applies completely or
+        not at all."""
+        options: dict[str, Any] = {"source_name": source, "licence": licence, "as_of": as_of,
+                                   "encoding": encoding}
+        if importer == "table":
+            pairs = [p for v in (map or []) for p in re.split(r"[\r\n]+", v) if p.strip()]
+            mapping = {}
+            for p in pairs:
+                if "=" not in p:
+                    raise ValidationError(f"map takes FIELD=COLUMN pairs, e.g. source=City; got '{p}'", field="map")
+                k, _, col = p.partition("=")
+                mapping[k.strip()] = col.strip()
+            fixed = {k: v for k, v in (("target", target), ("type", type.value if type else None),
+                                       ("kind", kind.value if kind else None), ("indicator", indicator),
+                                       ("unit", unit)) if v}
+            options.update(as_=as_, mapping=mapping, fixed=fixed, sheet=sheet)
+        return _run_import(request, user, importer, file, dry_run, options)
+
+    @r.post("/imports/review", tags=["edit"], responses=responses,
+            summary="Finish the unsure rows of an import")
+    def import_review(request: Request, user: Editor,
+                      file: Annotated[UploadFile, File(description="The review CSV with its 'choice' column filled "
+                                                                   "(an actor id, or skip).")],
+                      dry_run: Annotated[bool, Query(description="Report only (the default); false applies.")] = True
+                      ) -> Response:
+        return _run_import(request, user, "review", file, dry_run, {})
+
+
+def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_run: bool,
+                options: dict[str, Any]) -> Response:
+    with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
+        tmp = Path(tmp)
+        path = _save_upload(upload, tmp, "upload.csv", IMPORT_SUFFIXES if importer != "review" else {".csv"})
+        if importer != "review":
+            options = {**options, "url": path.name}
+        review_path = tmp / "review.csv" if importer != "review" else None
+        try:
+            report = _obs(request).import_(importer, str(path), dry_run=dry_run,
+                                           review=str(review_path) if review_path else None, **options)
+        except ValidationError as exc:
+            raise _in_upload(exc, path.name) from None
+        except (LookupError, UnicodeError) as exc:
+            raise ValidationError(f"cannot read the file with encoding '{options.get('encoding')}' "
+                                  f"({exc.__class__.__name__}); give its encoding (utf-8, latin-1, cp1252)",
+                                  field="encoding", file=path.name) from None
+        data = _clean_report(report.as_dict(), tmp, path.name)
+        review_rows: list[dict[str, str]] = []
+        review_csv = None
+        if review_path is not None and review_path.exists():
+            import csv
+
+            review_csv = review_path.read_text(encoding="utf-8").replace(str(path), path.name)
+            review_rows = list(csv.DictReader(io.StringIO(review_csv)))
+    store_changed(request)
+    data["review_file"] = None
+    data["review"] = review_rows
+    data["review_csv"] = review_csv
+    if not report.dry_run and report.changed:
+        _audit(request, user, "import.apply", f"{importer}: {path.name}", _summary(data))
+    return json_response(request, data, private=True)
+
+
+def _account(r: APIRouter) -> None:
+
+    def user_json(user) -> dict[str, Any]:
+        return {"id": user.id, "name": user.name, "role": user.role}
+
+    @r.post("/session", tags=["account"], responses=_problems(401, 422, 429), summary="Log in")
+    def log_in(request: Request, body: LoginIn) -> Response:
+        """Starts a session: sets the ``citydip_session`` cookie (HttpOnly, SameSite=Lax,
+        Secure over https) and returns the ``csrf_token`` to send as ``X-CSRF-Token`` with
+        every write made with that cookie. Repeated failures are slowed down (429)."""
+        resp = Response()
+        user = security.login(request, resp, body.name, body.password)
+        out = json_response(request, {"user": user_json(user), "csrf_token": security.csrf_token(request)},
+                            private=True)
+        for k, v in resp.headers.items():
+            if k == "set-cookie":
+                out.headers.append(k, v)
+        return out
+
+    @r.delete("/session", tags=["account"], dependencies=[Depends(security.check_csrf)],
+              responses=_problems(403), status_code=204, summary="Log out")
+    def log_out(request: Request) -> Response:
+        resp = Response(status_code=204)
+        security.logout(request, resp)
+        return resp
+
+    @r.get("/me", tags=["account"], responses=_problems(401), summary="Who am I")
+    def me(request: Request, user: Viewer) -> Response:
+        out = {**user_json(user), "auth": request.state.auth}
+        if request.state.auth == "session":
+            out["csrf_token"] = security.csrf_token(request)
+        return json_response(request, out, private=True)
+
+    @r.get("/me/tokens", tags=["account"], response_model=Page, responses=_problems(401, 422),
+           summary="My API tokens")
+    def my_tokens(request: Request, user: Viewer, limit: Limit = 100, offset: Offset = 0) -> Response:
+        """Label, creation, last use and revocation of each token (never the secret)."""
+        from .. import accounts
+
+        return json_response(request, page(request, accounts.list_tokens(_obs(request).store, user), limit, offset),
+                             private=True)
+
+    @r.post("/me/tokens", tags=["account"],
+            responses=_problems(401, 403, 422), status_code=201, summary="Create an API token")
+    def create_token(request: Request, body: TokenIn, user: ViewerWrites) -> Response:
+        """The ``token`` is shown this once: keep it; send it as ``Authorization: Bearer <token>``."""
+        from .. import accounts
+
+        token_id, secret = accounts.create_token(_obs(request).store, user, body.label)   # audited there
+        return json_response(request, {"id": token_id, "label": body.label, "token": secret}, private=True,
+                             status=201)
+
+    @r.delete("/me/tokens/{token_id}", tags=["account"],
+              responses=_problems(401, 403, 404, 422), status_code=204, summary="Revoke an API token")
+    def revoke_token(request: Request, token_id: Annotated[int, PathParam(ge=1, le=2**62)],
+                     user: ViewerWrites) -> Response:
+        from .. import accounts
+
+        accounts.revoke_token(_obs(request).store, user, token_id)   # audited there
+        return Response(status_code=204)
+
+    @r.get("/audit", tags=["account"], response_model=Page, responses=_problems(401, 403, 422),
+           summary="The audit log (admin)")
+    def audit(request: Request, user: Admin, limit: Limit = 100, offset: Offset = 0,
+              name: Annotated[str | None, Query(alias="user", max_length=200,
+                                                description="Only this user's entries.")] = None) -> Response:
+        """Every write: when, who, what (action and target) and what changed, newest first."""
+        from .. import accounts
+
+        rows = accounts.audit_log(_obs(request).store, limit=offset + limit + 1, user=name)
+        more = len(rows) > offset + limit
+        items = rows[offset:offset + limit]
+        return json_response(request, page(request, items, limit, offset,
+                                           total=offset + len(items) + (1 if more else 0)), private=True)
