@@ -178,12 +178,14 @@ def install(app, *, html_handler=None) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
-        if status == 400 and detail == "There was an error parsing the body":
-            # FastAPI's answer to a body it cannot decode (not UTF-8 JSON, a broken form)
+        if status == 400 and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # FastAPI's and Starlette's answers to a body they cannot decode (not UTF-8 JSON,
+            # a broken form: "There was an error parsing the body", "Invalid multipart data.")
             ctype = request.headers.get("content-type", "")
             what = "form" if "form" in ctype else "JSON (UTF-8)"
-            return respond(request, Problem(422, "Invalid input", f"the body cannot be read as {what}; "
-                                            f"check the request's Content-Type and body", field="body"))
+            return respond(request, Problem(422, "Invalid input", f"the body cannot be read as {what} "
+                                            f"({detail.rstrip('.')}); check the request's Content-Type and body",
+                                            field="body"))
         if status == 404 and detail == "Not Found":
             detail = (f"there is nothing at {request.url.path}; the API's endpoints are listed at "
                       f"/api/v1/docs")
