@@ -96,3 +96,19 @@ def test_cli_initiative_add_list_and_profile(work, cli_env, tmp_path):
     p = run("initiative", "add", "Barcelona", "--title", "x", "--source", "y", "--since", "soon")
     assert p.returncode == 1 and "since" in p.stderr and "Traceback" not in p.stderr
     assert "Example" in run("initiative", "import", "--help").stdout
+
+
+def test_the_actor_page_shows_coverage_and_gaps(work):
+    from fastapi.testclient import TestClient
+
+    from citydiplomacy.web import create_app
+
+    work.add_initiative("Barcelona", "Climate shelters", HEAT, source="Pla Clima")
+    app = create_app(path=work.store.path, secret="test")
+    try:
+        html = TestClient(app).get("/actors/barcelona-es").text
+    finally:
+        app.state.obs.close()
+    assert "SDGs served" in html and "Gaps — SDGs no initiative serves" in html
+    gaps = html.split("Gaps — SDGs no initiative serves:", 1)[1].split(";", 1)[0]
+    assert "13" not in gaps.split(", ") and "1" in [g.strip() for g in gaps.split(",")]
