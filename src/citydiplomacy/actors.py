@@ -149,3 +149,20 @@ def list_ties(store: Store, actor_id: str, *, type: str | None = None,  # noqa: 
         out = [r for r in out if r["other_layer"] == layer]
     out.sort(key=lambda r: (r["type"], r["other_layer"] or "", r["other_name"] or ""))
     return out
+
+
+def filter_actors(stmt, *, kind: str | None = None, layer: str | None = None, country: str | None = None):
+    """``stmt`` (a select over ``actors``) kept to actors of a kind, a layer and a country
+    (a name or ISO code; an unknown one is a :class:`ValidationError` naming it)."""
+    from . import countries
+
+    if kind:
+        stmt = stmt.where(actors.c.kind == kind)
+    if layer:
+        stmt = stmt.where(actors.c.layer == layer)
+    if country:
+        c = countries.lookup_name(country)
+        if c is None:
+            raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
+        stmt = stmt.where(actors.c.country == c.alpha3)
+    return stmt

@@ -46,19 +46,10 @@ def collect(store: Store, *, kind: str | None = None, country: str | None = None
     """The rows to export: actors matching the filters, every tie touching them (of
     ``tie_type``), the actors at the other end, their aliases, the frameworks, and the
     provenance records all of these point at."""
-    from . import countries
+    from .actors import filter_actors
 
     with store.connect() as conn:
-        a_stmt = select(actors)
-        if kind:
-            a_stmt = a_stmt.where(actors.c.kind == kind)
-        if layer:
-            a_stmt = a_stmt.where(actors.c.layer == layer)
-        if country:
-            c = countries.lookup_name(country)
-            if c is None:
-                raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
-            a_stmt = a_stmt.where(actors.c.country == c.alpha3)
+        a_stmt = filter_actors(select(actors), kind=kind, layer=layer, country=country)
         filtered = bool(kind or layer or country)
         actor_rows = {r.id: dict(r._mapping) for r in conn.execute(a_stmt)}
         t_stmt = select(ties)

@@ -477,21 +477,12 @@ def _map_actors(request: Request, *, kind: str | None, country: str | None, laye
                 limit: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from .. import countries
+    from ..actors import filter_actors
     from ..store.schema import actors
 
-    stmt = select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
-                  actors.c.population, actors.c.lat, actors.c.lon).where(
-        actors.c.lat.is_not(None), actors.c.lon.is_not(None))
-    if kind:
-        stmt = stmt.where(actors.c.kind == kind)
-    if layer:
-        stmt = stmt.where(actors.c.layer == layer)
-    if country:
-        c = countries.lookup_name(country)
-        if c is None:
-            raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
-        stmt = stmt.where(actors.c.country == c.alpha3)
+    stmt = filter_actors(select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
+                                actors.c.population, actors.c.lat, actors.c.lon).where(
+        actors.c.lat.is_not(None), actors.c.lon.is_not(None)), kind=kind, layer=layer, country=country)
     with _obs(request).store.connect() as conn:
         total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar()
         rows = conn.execute(stmt.order_by(actors.c.importance.desc(), actors.c.id).limit(limit)).all()
