@@ -330,6 +330,16 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
         if n["brokerage"]:
             lines.append("brokerage between layers: " + ", ".join(f"{k} {v:g}" for k, v in n["brokerage"].items()))
         out.print(Panel("\n".join(lines), title="in the network", expand=False))
+    if p.get("index"):
+        from .cli_index import index_renderables
+
+        ix = p["index"]
+        if ix["scored"]:
+            out.print(f"[bold]axis indices[/] (index run {ix['run']}; details: citydip index show {a['id']})")
+            for x in index_renderables(ix):
+                out.print(x)
+        else:
+            out.print(f"[bold]axis indices[/]: not scored — {escape(ix['reason'])}")
 
 
 # -- frameworks ----------------------------------------------------------------------------
@@ -970,6 +980,12 @@ from .cli_accounts import token_app, user_app  # noqa: E402
 
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+
+# -- indices (cli_index.py) ------------------------------------------------------------------
+
+from .cli_index import index_app  # noqa: E402
+
+app.add_typer(index_app, name="index")
 
 
 def main() -> None:

@@ -53,7 +53,13 @@ class Observatory:
         """The diplomacy profile of a city (or any actor); with ``network``, also its
         centrality ranks, brokerage roles and reach in the store's graph (a second or two
         the first time, while the graph is built)."""
-        return _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
+        from .indices.results import brief
+
+        p = _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
+        index = brief(self.store, p["actor"]["id"])
+        if index is not None:
+            p["index"] = index
+        return p
 
     def frameworks(self) -> list[dict[str, Any]]:
         return _frameworks.list_frameworks(self.store)
@@ -139,6 +145,42 @@ class Observatory:
         from .export import export_store
 
         return export_store(self.store, out, fmt=fmt, **filters)
+
+    # -- composite indices (citydiplomacy.indices) --------------------------------------
+    def build_index(self, framework: Any = None, *, years: list[int] | None = None,
+                    replications: int | None = None, seed: int | None = None,
+                    progress: Callable[[str, int, int], None] | None = None):
+        """Build the axis indices from the store and keep them (replaces the last build);
+        ``framework``: a YAML path or :class:`~citydiplomacy.indices.framework.Framework`
+        (default: the shipped one). Returns a :class:`~citydiplomacy.indices.build.BuildReport`."""
+        from .indices.build import build_index
+
+        return build_index(self.store, framework, years=years, replications=replications, seed=seed,
+                           progress=progress)
+
+    def index_show(self, ref: str) -> dict[str, Any]:
+        """A city's scores, rank intervals, peer ranks and drivers from the latest build."""
+        from .indices.results import show
+
+        return show(self.store, ref)
+
+    def index_rank(self, *, axis: str = "overall", top: int = 20, **filters: Any) -> dict[str, Any]:
+        """The cities ranked on ``axis`` (filters: region, bloc, country, band, year)."""
+        from .indices.results import ranking
+
+        return ranking(self.store, axis=axis, top=top, **filters)
+
+    def index_sensitivity(self, framework: Any = None, *, n_base: int = 256, seed: int | None = None):
+        """Sobol indices of the overall ranking to each choice (a DataFrame)."""
+        from .indices.build import sensitivity
+
+        return sensitivity(self.store, framework, n_base=n_base, seed=seed)
+
+    def index_export(self, out: str | os.PathLike, *, fmt: str = "csv") -> dict[str, Any]:
+        """Write the latest build's scores, indicator values and run description."""
+        from .indices.results import export_results
+
+        return export_results(self.store, out, fmt=fmt)
 
     def status(self) -> dict[str, Any]:
         return _status.store_status(self.store)

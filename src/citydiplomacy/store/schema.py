@@ -224,5 +224,43 @@ login_failures = Table(
     Index("ix_login_failures_key", "key"),
 )
 
+# --- revision 0004: composite indices (derived: rebuilt by `citydip index build`) ---
+# One build's results; a new build replaces them (its run stays in import_runs, with the
+# framework, the choices and the counts in its summary).
+
+index_scores = Table(
+    "index_scores", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("import_runs.id"), nullable=False),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    # NULL: the current snapshot; a year: that year of a panel build
+    Column("year", Integer),
+    # sustainability, digital, engagement or overall
+    Column("axis", String(16), nullable=False),
+    Column("score", Float),
+    Column("rank", Float),
+    Column("rank_median", Float),
+    Column("rank_lo", Float),
+    Column("rank_hi", Float),
+    # why the actor is not scored (score NULL)
+    Column("reason", Text),
+    Index("ix_index_scores_actor", "actor_id"),
+    Index("ix_index_scores_axis_year", "axis", "year"),
+)
+
+index_values = Table(
+    "index_values", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("import_runs.id"), nullable=False),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    Column("year", Integer),
+    Column("indicator", String(64), nullable=False),
+    # the measured value (NULL: missing) and the normalised one that entered the score
+    Column("raw", Float),
+    Column("value", Float),
+    Column("imputed", Boolean, nullable=False, server_default=false()),
+    Index("ix_index_values_actor", "actor_id"),
+)
+
 #: Tables that hold accounts and their history rather than data: kept by Store.clear().
 ACCOUNT_TABLES = frozenset({"users", "api_tokens", "web_sessions", "audit_log", "login_failures"})

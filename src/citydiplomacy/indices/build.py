@@ -1,0 +1,269 @@
+"""Build the axis indices from the store and keep the results in it.
+
+:func:`build_index` computes every indicator of the framework for every unit (cities with
+at least ``units.min_ties`` diplomatic ties), runs the pipeline (:mod:`.pipeline`), the
+Monte Carlo uncertainty analysis (:mod:`.uncertainty`), and writes, in one transaction,
+each city's axis and overall scores with their rank intervals — or the reason it is not
+scored — and the indicator values behind them. A new build replaces the previous one;
+its run (kind ``index``) stays in the store's import runs with the choices and counts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete
+
+from .. import countries
+from ..errors import ValidationError
+from ..store import Store
+from ..store.schema import index_scores, index_values
+from . import indicators as _ind
+from .framework import AXES, Framework, load_framework
+
+Progress = Callable[[str, int, int], None]
+
+#: population bands for peer groups (upper bounds, exclusive)
+BANDS = ((100_000, "under 100k"), (500_000, "100k–500k"), (1_000_000, "500k–1M"),
+         (5_000_000, "1M–5M"), (float("inf"), "5M and more"))
+
+
+def population_band(population: Any) -> str | None:
+    if population is None or pd.isna(population):
+        return None
+    for bound, label in BANDS:
+        if population < bound:
+            return label
+    return None
+
+
+def region_of(country: Any) -> str | None:
+    """The continent (country_converter's seven-continent grouping) of an ISO alpha-3."""
+    if not isinstance(country, str):
+        return None
+    row = countries.coco_rows().get(country)
+    return (row.get("Continent_7") or row.get("continent")) if row else None
+
+
+@dataclass
+class BuildReport:
+    run_id: int
+    framework: str
+    years: list[int] | None
+    units: int
+    scored: int
+    not_scored: dict[str, int]
+    dropped_indicators: dict[str, str]
+    indicators: list[str]
+    weights: dict[str, float]
+    axis_weights: dict[str, float]
+    checks: dict[str, dict[str, float]]
+    notes: list[str]
+    replications: int
+    seconds: float
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _universe(data: _ind.StoreData, fw: Framework, as_of: str | None) -> tuple[pd.Index, dict[str, str]]:
+    """The units (cities with enough ties) and, for every other city, why it is not one."""
+    a = data.actors
+    cities = a.index[a["kind"] == fw.units.kind]
+    e = _ind._edges(data, fw.units.tie_types, as_of)
+    n = e[e["unit"].isin(cities)].groupby("unit").size().reindex(cities, fill_value=0)
+    units = n.index[n >= fw.units.min_ties]
+    need = fw.units.min_ties
+    reason = (f"fewer than {need} diplomatic ties in the store ({', '.join(fw.units.tie_types)}): "
+              "nothing to measure" if need > 1 else
+              f"no diplomatic tie in the store ({', '.join(fw.units.tie_types)}): nothing to measure")
+    return units, {u: reason for u in n.index[n < need]}
+
+
+def indicator_table(store: Store, framework: Framework | str | None = None, *, as_of: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """The units x indicators table of ``framework`` from the store (snapshot, or in force
+    at ``as_of``) and the units' regions (the groups of group-mean imputation)."""
+    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    data = _ind.load(store)
+    units, _ = _universe(data, fw, as_of)
+    X = _ind.table(store, data, units, fw.to_indicators(), as_of, progress=progress)
+    return X, data.actors["country"].reindex(units).map(region_of)
+
+
+def sensitivity(store: Store, framework: Framework | str | None = None, *, n_base: int = 256,
+                seed: int | None = None) -> pd.DataFrame:
+    """Variance-based (Sobol) sensitivity of the overall ranking to each choice of the
+    framework's uncertainty analysis (weights, imputation, normalisation, aggregation,
+    outlier treatment), on the current store: first-order and total indices."""
+    from . import uncertainty
+
+    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    if n_base < 8:
+        raise ValidationError("n_base must be 8 or more (256 or more for stable indices)", field="n_base")
+    uc = fw.uncertainty if seed is None else fw.uncertainty.model_copy(update={"seed": seed})
+    X, groups = indicator_table(store, fw)
+    return uncertainty.sensitivity(X, fw.to_indicators(), fw.pipeline, uc, n_base=n_base, groups=groups)
+
+
+def _axis_checks(checks: dict[str, Any]) -> dict[str, dict[str, float]]:
+    out = {}
+    for axis, c in (checks or {}).items():
+        out[axis] = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else round(float(v), 4))
+                     for k, v in c.items() if k in ("alpha", "pca_first_share")}
+    return out
+
+
+def _unscored_row(run_id: int, unit: str, year: int | None, why: str) -> dict[str, Any]:
+    return {"run_id": run_id, "actor_id": unit, "year": year, "axis": "overall", "score": None, "rank": None,
+            "rank_median": None, "rank_lo": None, "rank_hi": None, "reason": why}
+
+
+def _f(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def build_index(store: Store, framework: Framework | str | None = None, *, years: list[int] | None = None,
+                replications: int | None = None, seed: int | None = None,
+                progress: Progress | None = None) -> BuildReport:
+    """Compute the indices of ``framework`` (a :class:`Framework`, a YAML path, or the
+    shipped default) and store them, replacing the previous build.
+
+    ``years``: a panel build, scored per year (ties in force at the end of each year,
+    observations of that year); the rank intervals are those of the latest year.
+    ``replications``: Monte Carlo runs (default: the framework's; 0 skips the analysis).
+    """
+    from . import pipeline, uncertainty
+
+    t0 = time.perf_counter()
+    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    uc = fw.uncertainty
+    if replications is not None or seed is not None:
+        uc = uc.model_copy(update={k: v for k, v in (("n", replications), ("seed", seed)) if v is not None})
+    if years is not None:
+        years = sorted(set(years))
+        if not years or years[0] < 1900 or years[-1] > 2100:
+            raise ValidationError("years must lie between 1900 and 2100, e.g. --years 2015-2025", field="years")
+    if fw.pipeline.imputation == "locf" and not years:
+        raise ValidationError("locf imputation carries values forward from earlier years: build a panel "
+                              "with --years (e.g. 2015-2025) or choose another imputation", field="imputation")
+    indicators = fw.to_indicators()
+    step = (lambda name, i, n: progress(name, i, n)) if progress else (lambda *a: None)
+
+    step("reading the store", 0, 1)
+    data = _ind.load(store)
+    last_as_of = f"{years[-1]}-12-31" if years else None
+    units, unscored = _universe(data, fw, last_as_of)
+    if len(units) == 0:
+        raise ValidationError(f"no {fw.units.kind} has {fw.units.min_ties} or more ties of "
+                              f"{', '.join(fw.units.tie_types)}: nothing to score. Build the default data "
+                              "(citydip init) or import ties first", field="units")
+    groups = data.actors["country"].reindex(units).map(region_of)
+
+    def table_at(as_of: str | None, label: str) -> pd.DataFrame:
+        return _ind.table(store, data, units, indicators, as_of,
+                          progress=lambda i, n: step(f"indicators {label}", i, n))
+
+    results: dict[int | None, Any] = {}
+    if years:
+        frames = []
+        for y in years:
+            x = table_at(f"{y}-12-31", str(y))
+            frames.append(x.rename_axis("unit").reset_index()
+                          .melt(id_vars="unit", var_name="indicator", value_name="value").assign(year=y))
+        long = pd.concat(frames, ignore_index=True)[["unit", "indicator", "year", "value"]]
+        step("computing the scores", 0, 1)
+        results.update(pipeline.compute_panel(long, indicators, fw.pipeline, groups=groups))
+        main_year: int | None = years[-1]
+        last = long[long["year"] == main_year]
+        mc_config = fw.pipeline
+        if fw.pipeline.imputation == "locf":
+            # the Monte Carlo runs on the latest year as carried forward; its imputation
+            # alternatives then fill what is still missing
+            from .steps import impute_locf
+
+            filled = impute_locf(long)
+            last = filled[filled["year"] == main_year]
+            mc_config = fw.pipeline.model_copy(update={"imputation": "none"})
+        X = last.pivot(index="unit", columns="indicator", values="value").reindex(
+            index=units, columns=[i.code for i in indicators])
+    else:
+        X = table_at(None, "")
+        step("computing the scores", 0, 1)
+        results[None] = pipeline.compute(X, indicators, fw.pipeline, groups=groups)
+        main_year = None
+        mc_config = fw.pipeline
+    main = results[main_year]
+
+    mc = None
+    if uc.n > 0:
+        mc = uncertainty.monte_carlo(X, indicators, mc_config, uc, groups=groups,
+                                     progress=lambda i, n: step("Monte Carlo", i, n))
+
+    step("writing the results", 0, 1)
+    cols = list(AXES) + ["overall"]
+    with store.transaction() as conn:
+        run_id = store.start_run(conn, "index", fw.path or "shipped framework (data/indices/framework.yaml)")
+        conn.execute(delete(index_values))
+        conn.execute(delete(index_scores))
+        score_rows: list[dict[str, Any]] = []
+        value_rows: list[dict[str, Any]] = []
+        for year, res in results.items():
+            for axis in cols:
+                if axis not in res.scores.columns:
+                    continue
+                s, r = res.scores[axis], res.ranks[axis]
+                summ = mc.summary if (mc is not None and year == main_year) else None
+                for unit in res.scores.index:
+                    row = {"run_id": run_id, "actor_id": unit, "year": year, "axis": axis,
+                           "score": _f(s[unit]), "rank": _f(r[unit]), "reason": None,
+                           "rank_median": None, "rank_lo": None, "rank_hi": None}
+                    if summ is not None and unit in summ.index:
+                        row.update(rank_median=_f(summ.at[unit, f"{axis}_median_rank"]),
+                                   rank_lo=_f(summ.at[unit, f"{axis}_rank_lo"]),
+                                   rank_hi=_f(summ.at[unit, f"{axis}_rank_hi"]))
+                    score_rows.append(row)
+            for unit, why in res.dropped_units.items():
+                score_rows.append(_unscored_row(run_id, unit, year, why))
+            raw = res.raw.reindex(index=res.normalised.index)
+            mask = res.imputed_mask.reindex(index=res.normalised.index, columns=res.normalised.columns,
+                                            fill_value=False)
+            for code in res.normalised.columns:
+                rv, nv, iv = raw[code].to_numpy(), res.normalised[code].to_numpy(), mask[code].to_numpy()
+                for k, unit in enumerate(res.normalised.index):
+                    value_rows.append({"run_id": run_id, "actor_id": unit, "year": year, "indicator": code,
+                                       "raw": _f(rv[k]), "value": _f(nv[k]), "imputed": bool(iv[k])})
+        for unit, why in unscored.items():
+            score_rows.append(_unscored_row(run_id, unit, main_year, why))
+        store.insert_many(conn, index_scores, score_rows)
+        store.insert_many(conn, index_values, value_rows)
+        not_scored = Counter(unscored.values())
+        not_scored.update(main.dropped_units.values())
+        overall = main.scores["overall"].dropna()
+        top = [{"id": u, "name": data.actors.at[u, "name"], "score": round(float(overall[u]), 2),
+                "rank": _f(main.ranks.at[u, "overall"])}
+               for u in overall.sort_values(ascending=False).index[:10]]
+        report = BuildReport(
+            run_id=run_id, framework=fw.path or "shipped", years=years, units=len(units),
+            scored=int(overall.size), not_scored=dict(not_scored),
+            dropped_indicators=dict(main.dropped_indicators),
+            indicators=[i.code for i in main.indicators],
+            weights={k: round(float(v), 4) for k, v in main.weights.items()},
+            axis_weights={k: round(float(v), 4) for k, v in main.axis_weights.items()},
+            checks=_axis_checks(main.checks), notes=list(main.notes),
+            replications=uc.n if mc is not None else 0, seconds=0.0, top=top)
+        report.seconds = round(time.perf_counter() - t0, 1)
+        summary = report.as_dict() | {"pipeline": fw.pipeline.model_dump(mode="json"),
+                                      "uncertainty": uc.model_dump(mode="json"),
+                                      "indicator_meta": {i.code: {"name": i.name, "axis": i.axis,
+                                                                  "direction": i.direction, "unit": i.unit,
+                                                                  "source": i.source}
+                                                         for i in indicators}}
+        store.finish_run(conn, run_id, summary)
+    return report

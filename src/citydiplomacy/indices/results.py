@@ -1,0 +1,315 @@
+"""Reading a stored index build: a city's scores with their rank intervals, its peer
+groups and the indicators that drive its strengths and weaknesses; rankings filtered by
+region, bloc, country or population band; and exports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from ..actors import resolve_actor
+from ..errors import NotFoundError, ValidationError
+from ..store import Store
+from ..store.schema import actors, import_runs, index_scores, index_values, ties
+from .build import BANDS, population_band, region_of
+from .framework import AXES
+
+AXES_ALL = tuple(AXES) + ("overall",)
+
+
+def latest_run(store: Store) -> dict[str, Any]:
+    """The latest finished index build (id, dates, source and its summary)."""
+    with store.connect() as conn:
+        row = conn.execute(select(import_runs).where(import_runs.c.kind == "index", import_runs.c.status == "ok")
+                           .order_by(import_runs.c.id.desc()).limit(1)).first()
+    if row is None:
+        raise NotFoundError("no index has been built in this store yet: run citydip index build")
+    return {"run_id": row.id, "built_at": row.finished_at, "source": row.source,
+            "software_version": row.software_version, "summary": row.summary or {}}
+
+
+def _scores(store: Store, run_id: int, year: int | None = None) -> pd.DataFrame:
+    with store.connect() as conn:
+        stmt = (select(index_scores.c.actor_id, index_scores.c.year, index_scores.c.axis, index_scores.c.score,
+                       index_scores.c.rank, index_scores.c.rank_median, index_scores.c.rank_lo,
+                       index_scores.c.rank_hi, index_scores.c.reason, actors.c.name, actors.c.country,
+                       actors.c.population)
+                .join(actors, actors.c.id == index_scores.c.actor_id)
+                .where(index_scores.c.run_id == run_id))
+        df = pd.DataFrame(conn.execute(stmt).all(),
+                          columns=["id", "year", "axis", "score", "rank", "rank_median", "rank_lo", "rank_hi",
+                                   "reason", "name", "country", "population"])
+    if year is not None:
+        df = df[df["year"] == year]
+    return df
+
+
+def _main_year(summary: dict[str, Any]) -> int | None:
+    years = summary.get("years")
+    return years[-1] if years else None
+
+
+def _blocs_of(store: Store, country_codes: set[str]) -> dict[str, list[str]]:
+    """country -> the blocs (ids) its state is a member of."""
+    with store.connect() as conn:
+        states = {r.id: r.country for r in conn.execute(
+            select(actors.c.id, actors.c.country).where(actors.c.kind == "state",
+                                                        actors.c.country.in_(country_codes)))}
+        out: dict[str, list[str]] = {}
+        rows = conn.execute(select(ties.c.source, ties.c.target).join(actors, actors.c.id == ties.c.target)
+                            .where(ties.c.source.in_(states), ties.c.type == "member_of",
+                                   ties.c.status != "ended",
+                                   actors.c.kind.in_(("geopolitical_bloc", "regional_organization"))))
+        for r in rows:
+            out.setdefault(states[r.source], []).append(r.target)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _rank_in(scores: pd.Series, unit: str) -> tuple[int, int]:
+    s = scores.dropna()
+    return int((s > s[unit]).sum()) + 1, int(s.size)
+
+
+def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
+    """A city's index results: each axis's and the overall score, rank and rank interval
+    (5th–95th percentile of the Monte Carlo ranks), its rank in each peer group, the
+    indicators behind its strengths and weaknesses, the yearly series of a panel build —
+    or the reason it is not scored."""
+    actor = resolve_actor(store, ref)
+    run = latest_run(store)
+    summary = run["summary"]
+    year = _main_year(summary)
+    df = _scores(store, run["run_id"])
+    mine = df[df["id"] == actor["id"]]
+    base = {"id": actor["id"], "name": actor["name"], "country": actor.get("country"), "run": run["run_id"],
+            "built_at": run["built_at"], "year": year, "framework": summary.get("framework"),
+            "replications": summary.get("replications", 0)}
+    now = mine[mine["year"].isna()] if year is None else mine[mine["year"] == year]
+    if now.empty:
+        return base | {"scored": False, "reason": f"{actor['name']} is not a {summary.get('units_kind', 'city')} "
+                                                   "unit of this index (only cities are scored)"}
+    overall = now[now["axis"] == "overall"].iloc[0]
+    if pd.isna(overall["score"]):
+        return base | {"scored": False, "reason": overall["reason"]}
+    current = df[df["year"].isna()] if year is None else df[df["year"] == year]
+    wide = current.pivot_table(index="id", columns="axis", values="score", dropna=False)
+    n_ranked = {a: int(wide[a].notna().sum()) for a in wide.columns}
+    axes = {}
+    for _, r in now.iterrows():
+        axes[r["axis"]] = {"score": round(r["score"], 2) if pd.notna(r["score"]) else None,
+                           "rank": _i(r["rank"]), "rank_lo": _i(r["rank_lo"]), "rank_hi": _i(r["rank_hi"]),
+                           "rank_median": _i(r["rank_median"]), "of": n_ranked.get(r["axis"], 0)}
+    # peer groups: same population band, same region, same bloc(s)
+    info = current[current["axis"] == "overall"].drop_duplicates("id").set_index("id")
+    info = info[info["score"].notna()]
+    band = population_band(actor.get("population"))
+    region = region_of(actor.get("country"))
+    peers = []
+    bands = info["population"].map(population_band)
+    regions = info["country"].map(region_of)
+    groups = [("population", band, bands == band)] if band else []
+    if region:
+        groups.append(("region", region, regions == region))
+    if actor.get("country"):
+        blocs = _blocs_of(store, set(info["country"].dropna()))
+        for b in blocs.get(actor["country"], []):
+            groups.append(("bloc", b, info["country"].map(lambda c, b=b: b in blocs.get(c, ()))))
+    for kind, label, sel in groups:
+        members = info.index[sel.to_numpy()]
+        if len(members) < 2:
+            continue
+        entry = {"group": kind, "name": label, "size": int(len(members))}
+        for a in AXES_ALL:
+            if a in wide.columns:
+                rank, n = _rank_in(wide.loc[members, a], actor["id"])
+                entry[a] = {"rank": rank, "of": n, "median": round(float(wide.loc[members, a].median()), 2)}
+        peers.append(entry)
+    out = base | {"scored": True, "axes": axes, "peers": peers,
+                  "drivers": _drivers(store, run, actor["id"], year, drivers)}
+    if summary.get("years"):
+        series = mine[mine["year"].notna() & mine["score"].notna()]
+        out["series"] = {a: {int(y): round(s, 2) for y, s in zip(g["year"], g["score"])}
+                         for a, g in series.groupby("axis")}
+    return out
+
+
+def brief(store: Store, actor_id: str) -> dict[str, Any] | None:
+    """A city's scores and rank intervals from the latest build, for its profile (two
+    small queries); None when no index has been built."""
+    with store.connect() as conn:
+        run = conn.execute(select(import_runs.c.id, import_runs.c.finished_at, import_runs.c.summary)
+                           .where(import_runs.c.kind == "index", import_runs.c.status == "ok")
+                           .order_by(import_runs.c.id.desc()).limit(1)).first()
+        if run is None:
+            return None
+        summary = run.summary or {}
+        year = _main_year(summary)
+        rows = conn.execute(select(index_scores).where(
+            index_scores.c.run_id == run.id, index_scores.c.actor_id == actor_id,
+            index_scores.c.year.is_(None) if year is None else index_scores.c.year == year)).all()
+    base = {"run": run.id, "built_at": run.finished_at, "year": year, "replications": summary.get("replications", 0)}
+    overall = [r for r in rows if r.axis == "overall"]
+    if not overall:
+        return base | {"scored": False, "reason": "not a unit of the index (only cities are scored)"}
+    if overall[0].score is None:
+        return base | {"scored": False, "reason": overall[0].reason}
+    n = summary.get("scored", 0)
+    return base | {"scored": True, "axes": {
+        r.axis: {"score": round(r.score, 2) if r.score is not None else None, "rank": _i(r.rank),
+                 "rank_lo": _i(r.rank_lo), "rank_hi": _i(r.rank_hi), "rank_median": _i(r.rank_median), "of": n}
+        for r in sorted(rows, key=lambda r: AXES_ALL.index(r.axis))}}
+
+
+def _i(v: Any) -> int | None:
+    return None if v is None or pd.isna(v) else int(round(v))
+
+
+def _drivers(store: Store, run: dict[str, Any], unit: str, year: int | None, k: int) -> dict[str, Any]:
+    """The city's strengths and weaknesses: its indicators where it stands highest and
+    lowest among the scored cities (as COINr's strengths and weaknesses, by rank). For
+    each indicator: the raw and normalised value, the median city's, the city's position
+    (1 + the number of cities doing strictly better) and the share of cities at or
+    above its value ("top 3%"; ties count, so a value most cities share is no strength)."""
+    summary = run["summary"]
+    meta = summary.get("indicator_meta", {})
+    with store.connect() as conn:
+        stmt = select(index_values.c.actor_id, index_values.c.indicator, index_values.c.raw, index_values.c.value,
+                      index_values.c.imputed).where(index_values.c.run_id == run["run_id"])
+        stmt = stmt.where(index_values.c.year.is_(None) if year is None else index_values.c.year == year)
+        vals = pd.DataFrame(conn.execute(stmt).all(), columns=["id", "indicator", "raw", "value", "imputed"])
+    if vals.empty or unit not in set(vals["id"]):
+        return {"strengths": [], "weaknesses": [], "indicators": []}
+    medians = vals.groupby("indicator")["value"].median()
+    mine = vals[vals["id"] == unit].set_index("indicator")
+    rows = []
+    for code, r in mine.iterrows():
+        m = meta.get(code, {})
+        column = vals.loc[vals["indicator"] == code, "value"].dropna()
+        position = int((column > r["value"]).sum()) + 1 if pd.notna(r["value"]) else None
+        at_or_above = int((column >= r["value"]).sum()) if pd.notna(r["value"]) else None
+        rows.append({"indicator": code, "name": m.get("name", code), "axis": m.get("axis"), "unit": m.get("unit"),
+                     "raw": _round(r["raw"]), "value": _round(r["value"]), "median": _round(medians[code]),
+                     "imputed": bool(r["imputed"]), "position": position, "of": int(column.size),
+                     "top_share": _round(at_or_above / column.size, 4) if position else None})
+    ranked = sorted((r for r in rows if r["top_share"] is not None), key=lambda r: (r["top_share"], r["indicator"]))
+    strengths = ranked[:k]
+    weaknesses = [r for r in reversed(ranked) if r not in strengths][:k]
+    return {"strengths": strengths, "weaknesses": weaknesses, "indicators": rows}
+
+
+def _round(v: Any, nd: int = 3) -> float | None:
+    return None if v is None or pd.isna(v) else round(float(v), nd)
+
+
+def ranking(store: Store, *, axis: str = "overall", region: str | None = None, bloc: str | None = None,
+            country: str | None = None, band: str | None = None, top: int = 20,
+            year: int | None = None) -> dict[str, Any]:
+    """The ranking on ``axis`` (best first), optionally within a region (continent), a
+    bloc's member states, a country or a population band. Each row has the global rank,
+    the rank within the selection and the Monte Carlo rank interval."""
+    if axis not in AXES_ALL:
+        raise ValidationError(f"axis '{axis}' is not one of {', '.join(AXES_ALL)}", field="axis")
+    if top < 1:
+        raise ValidationError("top must be 1 or more", field="top")
+    run = latest_run(store)
+    summary = run["summary"]
+    if year is None:
+        year = _main_year(summary)
+    elif year not in (summary.get("years") or []):
+        raise ValidationError(f"the latest build has no year {year} (years: "
+                              f"{', '.join(map(str, summary.get('years') or [])) or 'none, a snapshot'})",
+                              field="year")
+    df = _scores(store, run["run_id"])
+    df = df[(df["year"].isna() if year is None else df["year"] == year) & (df["axis"] == axis)
+            & df["score"].notna()]
+    what = []
+    if region:
+        known = sorted({r for r in df["country"].map(region_of).dropna()})
+        match = [r for r in known if r.lower() == region.lower()]
+        if not match:
+            raise ValidationError(f"region '{region}' is not one of {', '.join(known)}", field="region")
+        df = df[df["country"].map(region_of) == match[0]]
+        what.append(match[0])
+    if country:
+        from ..countries import lookup_name
+
+        c = lookup_name(country)
+        if c is None:
+            raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
+        df = df[df["country"] == c.alpha3]
+        what.append(c.name)
+    if bloc:
+        blocs = _blocs_of(store, set(df["country"].dropna()))
+        members = {c for c, bs in blocs.items() if bloc in bs}
+        if not members:
+            raise ValidationError(f"'{bloc}' is not a bloc with member states in the store (e.g. eu, asean, au)",
+                                  field="bloc")
+        df = df[df["country"].isin(members)]
+        what.append(bloc)
+    if band:
+        labels = [b for _, b in BANDS]
+        if band not in labels:
+            raise ValidationError(f"band '{band}' is not one of {', '.join(labels)}", field="band")
+        df = df[df["population"].map(population_band) == band]
+        what.append(band)
+    df = df.sort_values(["score", "name"], ascending=[False, True])
+    rows = []
+    for k, r in enumerate(df.head(top).itertuples(index=False), 1):
+        rows.append({"position": k, "id": r.id, "name": r.name, "country": r.country,
+                     "score": round(r.score, 2), "rank": _i(r.rank), "rank_lo": _i(r.rank_lo),
+                     "rank_hi": _i(r.rank_hi)})
+    return {"axis": axis, "year": year, "selection": ", ".join(what) or "all scored cities",
+            "count": int(len(df)), "rows": rows, "run": run["run_id"], "built_at": run["built_at"]}
+
+
+def export_results(store: Store, out: str | Path, *, fmt: str = "csv") -> dict[str, Any]:
+    """Write ``index_scores`` (one row per city and year: each axis's score, rank and rank
+    interval, or the reason it is not scored), ``index_values`` (the indicator values,
+    raw and normalised, imputed or not) and ``index_run.json`` (the framework, the choices,
+    the counts: the provenance of the figures) into the directory ``out``."""
+    if fmt not in ("csv", "json", "parquet"):
+        raise ValidationError(f"format '{fmt}' is not csv, json or parquet", field="format")
+    run = latest_run(store)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValidationError("exists and is not a directory; give a directory with --out", file=str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    df = _scores(store, run["run_id"])
+    wide = df.pivot_table(index=["id", "year"], columns="axis", values=["score", "rank", "rank_lo", "rank_hi"],
+                          dropna=False) if not df.empty else pd.DataFrame()
+    wide.columns = [f"{a}_{m}" for m, a in wide.columns]
+    info = df.drop_duplicates(["id", "year"]).set_index(["id", "year"])[["name", "country", "reason"]]
+    scores = info.join(wide).reset_index()
+    order = ["id", "name", "country", "year"] + [f"{a}_{m}" for a in AXES_ALL for m in ("score", "rank", "rank_lo",
+                                                                                        "rank_hi")
+                                                 if f"{a}_{m}" in scores.columns] + ["reason"]
+    scores = scores[order].sort_values(["year", "overall_rank", "id"], na_position="last")
+    with store.connect() as conn:
+        values = pd.DataFrame(conn.execute(
+            select(index_values.c.actor_id, index_values.c.year, index_values.c.indicator, index_values.c.raw,
+                   index_values.c.value, index_values.c.imputed).where(index_values.c.run_id == run["run_id"])).all(),
+            columns=["id", "year", "indicator", "raw", "normalised", "imputed"])
+    written = {}
+    for name, frame in (("index_scores", scores), ("index_values", values)):
+        path = out / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        elif fmt == "json":
+            frame.to_json(path, orient="records", indent=1, force_ascii=False)
+        else:
+            try:
+                frame.to_parquet(path, index=False)
+            except ImportError:
+                raise ValidationError("Parquet export needs pyarrow: pip install 'citydiplomacy[tables]'",
+                                      field="format") from None
+        written[path.name] = int(len(frame))
+    meta = {"run": run["run_id"], "built_at": run["built_at"], "framework": run["source"],
+            "software_version": run["software_version"]} | run["summary"]
+    (out / "index_run.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str),
+                                        encoding="utf-8")
+    written["index_run.json"] = 1
+    return written
