@@ -705,6 +705,55 @@ def test_read_only_has_no_write_path(built_home, tmp_path):
         ro.state.obs.close()
 
 
+def _write_routes() -> set[tuple[str, str]]:
+    """(path, method) of every write route of a writable observatory: the API's writes and
+    account routes, and the pages of sign-in, account, data forms and imports."""
+    from citydiplomacy.web import pages
+
+    def routes(router):
+        return {(r.path, m) for r in router.routes for m in r.methods}
+
+    return ((routes(api_module.build_router()) - routes(api_module.build_router(read_only=True)))
+            | routes(pages.edit_router))
+
+
+def test_read_only_has_no_write_route_and_no_form(built_home, tmp_path):
+    """``citydip serve --read-only``: every write path of the normal app is 404 or 405 —
+    from routing itself, not only from the guard in front of it — and no page renders
+    a form that writes (searching and aligning a text remain)."""
+    import re
+
+    shutil.copy(built_home / "citydip.sqlite", tmp_path / "citydip.sqlite")
+    writes = _write_routes()
+    assert {("/login", "GET"), ("/login", "POST"), ("/actors/new", "POST"), ("/actors/{ref}/edit", "POST"),
+            ("/ties/new", "POST"), ("/initiatives/new", "POST"), ("/imports", "POST"),
+            ("/imports/{token}/apply", "POST"), ("/imports/{token}/review", "POST"), ("/account", "GET"),
+            ("/api/v1/ties", "POST"), ("/api/v1/session", "POST")} <= writes
+    ro = create_app(home=tmp_path, read_only=True, secret="ro")
+    try:
+        with TestClient(ro) as c:
+            for path, method in sorted(writes):
+                r = c.request(method, re.sub(r"\{[^}]+\}", "x1", path))
+                assert r.status_code in (404, 405), (method, path, r.status_code)
+            for path in ("/", "/search?q=barcelona", "/actors/barcelona-es", "/frameworks", "/frameworks/sdg",
+                         "/frameworks/sdg/13", "/align", "/nowhere"):
+                html = c.get(path).text
+                for form in re.findall(r"<form\b[^>]*>", html):
+                    method = re.search(r'method="([a-z]+)"', form)
+                    assert (method is None or method.group(1) == "get") or 'action="/align' in form, (path, form)
+                for href in ("/login", "/logout", "/account", "/imports", "/actors/new", "/ties/new",
+                             "/initiatives/new"):
+                    assert f'href="{href}' not in html, (path, href)
+        # without the guard in front (the app's own router): still no write route
+        bare = TestClient(ro.router, raise_server_exceptions=False)
+        for path, method in sorted(writes):
+            if method != "GET":
+                r = bare.request(method, re.sub(r"\{[^}]+\}", "x1", path))
+                assert r.status_code in (404, 405), (method, path, r.status_code)
+    finally:
+        ro.state.obs.close()
+
+
 def test_every_endpoint_is_documented(client):
     """docs/api.md names every operation of the OpenAPI document (the docs stay honest)."""
     from pathlib import Path

@@ -461,7 +461,8 @@ def test_contrast_of_text_and_links(page):
 
 
 def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
-    """``citydip serve --read-only``: no sign-in link, write pages refused."""
+    """``citydip serve --read-only``: no sign-in link, no form that writes, and the
+    write pages are not there (404; a post is refused with 405)."""
     import uvicorn
 
     from citydiplomacy.web import create_app
@@ -483,10 +484,11 @@ def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
         pg = ctx.new_page()
         pg.goto("/")
         assert pg.locator(".who a", has_text="Sign in").count() == 0
-        assert pg.goto("/ties/new").status == 403
-        assert pg.goto("/imports").status == 403
+        assert pg.locator("form[method=post]:not([action^='/align'])").count() == 0
+        for path in ("/ties/new", "/imports", "/login", "/account"):
+            assert pg.goto(path).status == 404, path
         resp = pg.request.post(f"http://127.0.0.1:{port}/ties/new", form={"actor": "x"})
-        assert resp.status in (403, 405)
+        assert resp.status == 405
         # reading and aligning still work
         assert pg.goto("/actors/barcelona-es").status == 200
         ctx.close()

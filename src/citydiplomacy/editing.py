@@ -67,7 +67,10 @@ def add_actor(store: Store, name: str, kind: str, *, id: str | None = None,  # n
               licence: str | None = None, as_of: str | None = None, who: str | None = None,
               dry_run: bool = False, **fields: Any) -> Report:
     """Add an actor (a city network, an organisation, a city the gazetteer lacks ...).
-    An actor with the same id already in the store is left as it is (reported unchanged)."""
+    Its id is ``id``, or by default the name and the country's ISO code as a slug
+    (``Eurocities`` → ``eurocities``; ``Springfield``, ``US`` → ``springfield-usa``); the
+    report's ``actor`` is that id. An actor with the same id already in the store is left
+    as it is (reported unchanged)."""
     prov = provenance(source, url=url, licence=licence, as_of=as_of, who=who)
     code = None
     if country:
@@ -80,7 +83,9 @@ def add_actor(store: Store, name: str, kind: str, *, id: str | None = None,  # n
                          **{k: v for k, v in fields.items() if v not in (None, "")}})
     plan = Plan(importer="edit", source=prov.source, provenance=prov, rows_read=1)
     plan.actors.append((actor, {}, prov))
-    return apply_plan(store, plan, dry_run=dry_run)
+    report = apply_plan(store, plan, dry_run=dry_run)
+    report.actor = actor.id
+    return report
 
 
 def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | None = None,

@@ -44,16 +44,18 @@ class Observatory:
         return _actors.resolve_actor(self.store, ref)
 
     def ties(self, ref: str, *, type: str | None = None, layer: str | None = None,  # noqa: A002
-             axis: str | None = None) -> list[dict[str, Any]]:
-        """The ties of an actor, filtered by tie type, the other end's layer, or axis."""
+             axis: str | None = None, kind: str | None = None, country: str | None = None,
+             bloc: str | None = None, as_of: str | None = None) -> list[dict[str, Any]]:
+        """The ties of an actor, filtered (see :func:`citydiplomacy.actors.list_ties`)."""
         actor = _actors.resolve_actor(self.store, ref)
-        return _actors.list_ties(self.store, actor["id"], type=type, layer=layer, axis=axis)
+        return _actors.list_ties(self.store, actor["id"], type=type, layer=layer, axis=axis, kind=kind,
+                                 country=country, bloc=bloc, as_of=as_of)
 
     def profile(self, ref: str, *, network: bool = False) -> dict[str, Any]:
         """The diplomacy profile of a city (or any actor); with ``network``, also its
         centrality ranks, brokerage roles and reach in the store's graph (a second or two
         the first time, while the graph is built)."""
-        from .indices.results import brief
+        from .indices.stored import brief
 
         p = _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
         index = brief(self.store, p["actor"]["id"])

@@ -3,14 +3,16 @@ twinning partners by country and bloc, and how it reaches the macro layer."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import threading
+import weakref
+from collections import Counter, namedtuple
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, exists, select
 
-from .actors import list_ties, resolve_actor
+from .actors import actor_statement, count_ties, read_actor, read_ties, resolve_actor
 from .store import Store
-from .store.schema import actors, ties
+from .store.schema import actors, import_runs, initiatives, ties
 from .vocab import SYMMETRIC_TIES, Axis, Layer
 
 #: Tie types that lead "upward", from an actor to a body it belongs or answers to.
@@ -18,34 +20,58 @@ UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner
 #: Kinds counted as blocs when grouping twinning partners by their state's memberships.
 BLOC_KINDS = ("geopolitical_bloc", "regional_organization")
 
+#: (from, tie type, to, to's name, kind, layer): one upward step
+Step = namedtuple("Step", "origin type other name kind layer")
+
+#: upward tie types followed from the source, and (symmetric ties) from the target
+_UP_OUT = UPWARD + ("hosts",)
+_UP_IN = tuple(t.value for t in SYMMETRIC_TIES if t.value in UPWARD)
+#: the ties a profile lists (networks, twinning partners, upward steps), from the actor
+#: and to it; the others are only counted
+_LISTED_OUT = tuple(sorted(set(_UP_OUT) | {"member_of", "twinned_with"}))
+_LISTED_IN = tuple(sorted(set(_UP_IN) | {"member_of", "twinned_with"}))
+
 
 def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
     """The diplomacy profile of the actor ``ref`` names (a city, typically). With
     ``graph`` (the store's :class:`~citydiplomacy.network.DiplomacyGraph`), it also
-    holds the network section: centrality ranks, brokerage roles and reach."""
-    actor = resolve_actor(store, ref, prefer_kind="city")
-    aid = actor["id"]
-    all_ties = list_ties(store, aid)
+    holds the network section: centrality ranks, brokerage roles and reach.
 
-    by_layer: dict[str, Counter] = {layer.value: Counter() for layer in Layer}
-    for t in all_ties:
-        if t["other_layer"]:
-            by_layer[t["other_layer"]][t["type"]] += 1
+    Ties are counted in the store and only those the profile shows are read (a state has
+    thousands of cities located in it); what many cities share — their state's blocs and
+    macro reach, their networks' axes — is kept between calls (:class:`SharedFacts`), so a
+    city's profile is four or five small queries."""
+    with store.connect() as conn:
+        actor = read_actor(conn, ref, with_aliases=False, statement=_PROFILE_ACTOR)
+        if actor is None:
+            shared = _shared(store, conn)
+            actor = resolve_actor(store, ref, prefer_kind="city")
+            has_initiatives = conn.execute(_HAS_INITIATIVES, {"actor_id": actor["id"]}).first() is not None
+        else:
+            shared = _shared_at(store, (actor.pop("data_run") or 0, actor.pop("data_run_at") or ""))
+            has_initiatives = bool(actor.pop("has_initiatives"))
+            actor["alternatives"] = []
+        aid = actor["id"]
+        counts = count_ties(conn, aid)
+        by_layer = {layer.value: dict(sorted(counts.get(layer.value, {}).items())) for layer in Layer}
+        all_ties = read_ties(conn, aid, out_types=_LISTED_OUT, in_types=_LISTED_IN)
 
-    networks = [t for t in all_ties if t["type"] == "member_of" and t["other_kind"] == "city_network"]
-    network_axes = _axes_of(store, [t["other"] for t in networks])
-    per_axis: dict[str, list[dict[str, str]]] = {a.value: [] for a in Axis}
-    for t in networks:
-        for axis in network_axes.get(t["other"], []):
-            per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"]})
+        networks = [t for t in all_ties if t["type"] == "member_of" and t["other_kind"] == "city_network"]
+        network_axes = shared.axes_of(conn, [t["other"] for t in networks])
+        per_axis: dict[str, list[dict[str, str]]] = {a.value: [] for a in Axis}
+        for t in networks:
+            for axis in network_axes.get(t["other"]) or []:
+                per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"]})
 
-    partners = [t for t in all_ties if t["type"] == "twinned_with"]
-    by_country = Counter(t["other_country"] or "?" for t in partners)
-    blocs = _blocs_of_states(store, {c.lower() for c in by_country if c != "?"})
-    by_bloc: Counter = Counter()
-    for country, n in by_country.items():
-        for bloc in blocs.get(country.lower(), []):
-            by_bloc[bloc] += n
+        partners = [t for t in all_ties if t["type"] == "twinned_with"]
+        by_country = Counter(t["other_country"] or "?" for t in partners)
+        blocs = shared.blocs_of_states(conn, [c.lower() for c in by_country if c != "?"])
+        by_bloc: Counter = Counter()
+        for country, n in by_country.items():
+            for bloc in blocs.get(country.lower()) or []:
+                by_bloc[bloc] += n
+
+        reach = _macro_reach(conn, shared, _steps_in(all_ties))
 
     return {
         "actor": {k: actor[k] for k in ("id", "name", "kind", "layer", "country", "population",
@@ -53,25 +79,26 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
                                          "attrs", "provenance")},
         "alternatives": [{"id": a["id"], "name": a["name"], "country": a["country"]}
                          for a in actor.get("alternatives", [])],
-        "ties_by_layer": {layer: dict(c) for layer, c in by_layer.items()},
+        "ties_by_layer": by_layer,
         "networks_by_axis": per_axis,
         "twinning": {
             "partners": sorted(({"id": t["other"], "name": t["other_name"], "country": t["other_country"]}
-                                for t in partners), key=lambda p: (p["country"] or "", p["name"] or "")),
+                                for t in partners), key=lambda p: (p["country"] or "", p["name"] or "", p["id"])),
             "by_country": dict(by_country.most_common()),
             "by_bloc": dict(by_bloc.most_common()),
         },
-        "reach": macro_reach(store, aid),
-        "initiatives": _initiatives(store, aid),
+        "reach": reach,
+        "initiatives": _initiatives(store, aid if has_initiatives else None),
         **({"network": network_section(graph, aid, actor["kind"])} if graph is not None else {}),
     }
 
 
-def _initiatives(store: Store, actor_id: str) -> dict[str, Any]:
-    """The actor's initiatives and their coverage of the SDGs and Paris articles."""
+def _initiatives(store: Store, actor_id: str | None) -> dict[str, Any]:
+    """The actor's initiatives and their coverage of the SDGs and Paris articles (none
+    when ``actor_id`` is None: most actors have none, and the empty list costs no query)."""
     from .initiatives import coverage, list_initiatives
 
-    items = list_initiatives(store, actor_id)
+    items = list_initiatives(store, actor_id) if actor_id is not None else []
     return {**coverage(items), "items": [{k: i[k] for k in ("id", "title", "since", "status", "sdgs",
                                                             "targets", "paris", "axes")} for i in items]}
 
@@ -104,45 +131,128 @@ def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
     return out
 
 
-def _axes_of(store: Store, ids: list[str]) -> dict[str, list[str]]:
-    if not ids:
-        return {}
-    with store.connect() as conn:
-        rows = conn.execute(select(actors.c.id, actors.c.axes).where(actors.c.id.in_(ids)))
-        return {r.id: [a for a in (r.axes or "").split(",") if a] or ["engagement"] for r in rows}
+# -- facts shared by many profiles ----------------------------------------------------------
+
+def _upward_statement(mine, theirs, types, *, macro_only: bool):
+    stmt = (select(mine.label("origin"), ties.c.type, theirs.label("other"), actors.c.name,
+                   actors.c.kind, actors.c.layer)
+            .join(actors, actors.c.id == theirs)
+            .where(mine.in_(bindparam("ids", expanding=True)), ties.c.type.in_(types), ties.c.status != "ended"))
+    return stmt.where(actors.c.layer == "macro") if macro_only else stmt
 
 
-def _blocs_of_states(store: Store, states: set[str]) -> dict[str, list[str]]:
-    """state id -> names of the blocs and regional bodies it is an active member of."""
-    if not states:
-        return {}
-    out: dict[str, list[str]] = defaultdict(list)
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(ties.c.source, actors.c.name)
-            .join(actors, actors.c.id == ties.c.target)
-            .where(ties.c.source.in_(states), ties.c.type == "member_of",
-                   ties.c.status == "active", actors.c.kind.in_(BLOC_KINDS)))
-        for r in rows:
-            out[r.source].append(r.name)
-    return out
+# built once: a statement built per call costs more than the query it runs
+_UPWARD = {macro_only: (_upward_statement(ties.c.source, ties.c.target, _UP_OUT, macro_only=macro_only),
+                        _upward_statement(ties.c.target, ties.c.source, _UP_IN, macro_only=macro_only))
+           for macro_only in (False, True)}
+_AXES = select(actors.c.id, actors.c.axes).where(actors.c.id.in_(bindparam("ids", expanding=True)))
+_BLOCS = (select(ties.c.source, actors.c.name)
+          .join(actors, actors.c.id == ties.c.target)
+          .where(ties.c.source.in_(bindparam("ids", expanding=True)), ties.c.type == "member_of",
+                 ties.c.status == "active", actors.c.kind.in_(BLOC_KINDS)))
+_HAS_INITIATIVES = select(initiatives.c.id).where(initiatives.c.actor_id == bindparam("actor_id")).limit(1)
+_LATEST_RUN = select(import_runs.c.id, import_runs.c.started_at).order_by(import_runs.c.id.desc()).limit(1)
+#: the actor, the store's data version and whether the actor has initiatives, in one query
+_PROFILE_ACTOR = actor_statement(
+    select(import_runs.c.id).order_by(import_runs.c.id.desc()).limit(1).scalar_subquery().label("data_run"),
+    select(import_runs.c.started_at).order_by(import_runs.c.id.desc()).limit(1).scalar_subquery()
+    .label("data_run_at"),
+    exists().where(initiatives.c.actor_id == actors.c.id).label("has_initiatives"))
 
 
-def _upward(conn, sources: list[str], *, macro_only: bool = False):
-    """(from, tie type, to, to's name, kind, layer) for the upward ties of ``sources``;
-    symmetric ties (partner_of) count from either end."""
-    rows = []
-    for mine, theirs, types in ((ties.c.source, ties.c.target, UPWARD + ("hosts",)),
-                                (ties.c.target, ties.c.source, tuple(t.value for t in SYMMETRIC_TIES
-                                                                     if t.value in UPWARD))):
-        stmt = (select(mine.label("origin"), ties.c.type, theirs.label("other"), actors.c.name,
-                       actors.c.kind, actors.c.layer)
-                .join(actors, actors.c.id == theirs)
-                .where(mine.in_(sources), ties.c.type.in_(types), ties.c.status != "ended"))
-        if macro_only:
-            stmt = stmt.where(actors.c.layer == "macro")
-        rows.extend(conn.execute(stmt).all())
-    return rows
+class SharedFacts:
+    """Facts that many profiles share, kept for one version of the store's data: the
+    blocs of a state, the axes of a network, the macro actors a state or a network
+    leads to. Every city of a country asks the same of its state, so the second asks
+    nothing of the store. A write to the store is an import run, which changes the
+    version (:func:`_shared`) and so drops these."""
+
+    #: the most facts kept of each sort (there are a few thousand states, networks and bodies)
+    MAX_ITEMS = 100_000
+
+    def __init__(self, version: tuple):
+        self.version = version
+        self._axes: dict[str, list[str] | None] = {}
+        self._blocs: dict[str, list[str]] = {}
+        self._upward: dict[str, tuple[list[Step], list[Step]]] = {}
+
+    def axes_of(self, conn: Connection, ids: list[str]) -> dict[str, list[str] | None]:
+        """actor id -> its axes (``engagement`` when it names none; None: no such actor)."""
+        missing = sorted({i for i in ids if i not in self._axes})
+        found: dict[str, list[str] | None] = dict.fromkeys(missing)
+        if missing:
+            found.update({r.id: [a for a in (r.axes or "").split(",") if a] or ["engagement"]
+                          for r in conn.execute(_AXES, {"ids": missing})})
+            self._keep(self._axes, found)
+        return {i: found[i] if i in found else self._axes[i] for i in ids}
+
+    def blocs_of_states(self, conn: Connection, states: list[str]) -> dict[str, list[str]]:
+        """state id -> names of the blocs and regional bodies it is an active member of."""
+        missing = sorted({s for s in states if s not in self._blocs})
+        found: dict[str, list[str]] = {s: [] for s in missing}
+        if missing:
+            for r in conn.execute(_BLOCS, {"ids": missing}):
+                found[r.source].append(r.name)
+            self._keep(self._blocs, found)
+        return {s: found[s] if s in found else self._blocs[s] for s in states}
+
+    def upward_to_macro(self, conn: Connection, origins: list[str]) -> list[Step]:
+        """The upward steps from ``origins`` to macro-layer actors: ties from each, then
+        symmetric ties to each."""
+        origins = sorted(set(origins))
+        missing = [o for o in origins if o not in self._upward]
+        found: dict[str, tuple[list[Step], list[Step]]] = {o: ([], []) for o in missing}
+        if missing:
+            for side, stmt in enumerate(_UPWARD[True]):
+                for r in conn.execute(stmt, {"ids": missing}):
+                    found[r.origin][side].append(Step(*r))
+            self._keep(self._upward, found)
+        known = [found[o] if o in found else self._upward[o] for o in origins]
+        return [s for out, _ in known for s in out] + [s for _, inn in known for s in inn]
+
+    def _keep(self, cache: dict, items: dict) -> None:
+        # nothing is ever removed while the version holds (a reader may be between its
+        # check and its read); past MAX_ITEMS new facts are simply not kept
+        if len(cache) + len(items) <= self.MAX_ITEMS:
+            cache.update(items)
+
+
+_SHARED: "weakref.WeakKeyDictionary[Store, SharedFacts]" = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(store: Store, conn: Connection) -> SharedFacts:
+    """The shared facts of ``store`` at its current data version (its latest import run)."""
+    row = conn.execute(_LATEST_RUN).first()
+    return _shared_at(store, (row.id, row.started_at) if row else (0, ""))
+
+
+def _shared_at(store: Store, version: tuple) -> SharedFacts:
+    """The shared facts of ``store`` at ``version`` (those of another version are dropped)."""
+    with _SHARED_LOCK:
+        facts = _SHARED.get(store)
+        if facts is None or facts.version != version:
+            facts = _SHARED[store] = SharedFacts(version)
+    return facts
+
+
+# -- reach ---------------------------------------------------------------------------------------
+
+def _steps_in(all_ties: list[dict[str, Any]]) -> list[Step]:
+    """The upward steps among an actor's ties (as :func:`~citydiplomacy.actors.list_ties`
+    gives them): ties to an actor, not ended, of an upward type from the actor, or of a
+    symmetric upward type either way."""
+    out, inn = [], []
+    for t in all_ties:
+        if t["target_type"] != "actor" or t["other_kind"] is None or t["status"] == "ended":
+            continue
+        step = Step(t["source"] if t["direction"] == "out" else t["target"], t["type"], t["other"],
+                    t["other_name"], t["other_kind"], t["other_layer"])
+        if t["direction"] == "out" and t["type"] in _UP_OUT:
+            out.append(step)
+        elif t["direction"] == "in" and t["type"] in _UP_IN:
+            inn.append(step)
+    return out + inn
 
 
 def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
@@ -153,23 +263,32 @@ def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
     macro actors reached with the intermediaries of each route, and counts by channel.
     """
     with store.connect() as conn:
-        steps = {r.other: r for r in _upward(conn, [actor_id])}
-        reached: dict[str, dict[str, Any]] = {}
-        for r in steps.values():
-            if r.layer == "macro":
-                reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})["via"].append(
-                    {"channel": "direct", "tie": r.type})
-        middle = [k for k, r in steps.items() if r.layer != "macro"]
-        if middle:
-            for r in _upward(conn, middle, macro_only=True):
-                via = steps[r.origin]
-                if via.type == "hosts" and via.kind == "city_network":
-                    channel = "hosted network"
-                else:
-                    channel = {"state": "state", "city_network": "network"}.get(via.kind, via.kind)
-                entry = reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})
-                entry["via"].append({"channel": channel, "through": r.origin,
-                                     "through_name": via.name, "tie": r.type})
+        shared = _shared(store, conn)
+        first = []
+        for stmt in _UPWARD[False]:
+            first.extend(Step(*r) for r in conn.execute(stmt, {"ids": [actor_id]}))
+        return _macro_reach(conn, shared, first)
+
+
+def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> dict[str, Any]:
+    """:func:`macro_reach` from the actor's own upward steps ``first``."""
+    steps = {r.other: r for r in first}
+    reached: dict[str, dict[str, Any]] = {}
+    for r in steps.values():
+        if r.layer == "macro":
+            reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})["via"].append(
+                {"channel": "direct", "tie": r.type})
+    middle = [k for k, r in steps.items() if r.layer != "macro"]
+    if middle:
+        for r in shared.upward_to_macro(conn, middle):
+            via = steps[r.origin]
+            if via.type == "hosts" and via.kind == "city_network":
+                channel = "hosted network"
+            else:
+                channel = {"state": "state", "city_network": "network"}.get(via.kind, via.kind)
+            entry = reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})
+            entry["via"].append({"channel": channel, "through": r.origin,
+                                 "through_name": via.name, "tie": r.type})
     channels = Counter(v["channel"] for m in reached.values() for v in m["via"])
     intermediaries = {v["through"] for m in reached.values() for v in m["via"] if "through" in v}
     return {"macro_actors": sorted(reached.values(), key=lambda m: m["name"]),

@@ -101,6 +101,8 @@ class Report:
     review_file: str | None = None
     #: for edits: field -> [old, new]
     changes: dict[str, list] = _field(default_factory=dict)
+    #: for editing.add_actor: the id of the actor added (or already there)
+    actor: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -117,4 +119,5 @@ class Report:
                 "created": self.created, "unchanged": self.unchanged, "updated": self.updated,
                 "ended": self.ended, **self.counts,
                 "problems": [p.as_dict() for p in self.problems], "review_file": self.review_file,
-                **({"changes": self.changes} if self.changes else {})}
+                **({"changes": self.changes} if self.changes else {}),
+                **({"actor": self.actor} if self.actor else {})}

@@ -432,110 +432,7 @@ class TokenIn(_Body):
     label: str = Field(min_length=1, max_length=200, description="What the token is for (a script's name).")
 
 
-# -- helpers the library lacks: tie filters and map features ----------------------------------------
-
-def _filter_ties(request: Request, rows: list[dict[str, Any]], *, kind: str | None, country: str | None,
-                 bloc: str | None, as_of: str | None) -> list[dict[str, Any]]:
-    """Narrow an actor's ties by the other end's kind, country or bloc, and by date."""
-    from .. import countries
-    from ..dates import parse_partial_date
-    from ..network.graph import active_at
-
-    if kind:
-        rows = [r for r in rows if r["other_kind"] == kind]
-    if country:
-        c = countries.lookup_name(country)
-        if c is None:
-            raise ValidationError(f"'{country}' is not a country name or ISO code", field="country")
-        rows = [r for r in rows if r["other_country"] == c.alpha3]
-    if bloc:
-        members = _bloc_countries(request, bloc)
-        rows = [r for r in rows if r["other_country"] in members]
-    if as_of:
-        date = parse_partial_date(as_of, field="as_of")
-        rows = [r for r in rows if active_at(r["since"], r["until"], r["status"], date)]
-    return rows
-
-
-def _bloc_countries(request: Request, bloc: str) -> set[str]:
-    from sqlalchemy import select
-
-    from ..store.schema import actors, ties
-
-    with _obs(request).store.connect() as conn:
-        members = conn.execute(
-            select(actors.c.country).join(ties, ties.c.source == actors.c.id)
-            .where(ties.c.target == bloc, ties.c.type == "member_of", ties.c.status != "ended",
-                   actors.c.kind == "state")).scalars().all()
-    if not members:
-        raise ValidationError(f"'{bloc}' has no member states in the store; give a bloc's id such as eu",
-                              field="bloc")
-    return {m for m in members if m}
-
-
-def _map_actors(request: Request, *, kind: str | None, country: str | None, layer: str | None,
-                limit: int) -> dict[str, Any]:
-    from sqlalchemy import func, select
-
-    from ..actors import filter_actors
-    from ..store.schema import actors
-
-    stmt = filter_actors(select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
-                                actors.c.population, actors.c.lat, actors.c.lon).where(
-        actors.c.lat.is_not(None), actors.c.lon.is_not(None)), kind=kind, layer=layer, country=country)
-    with _obs(request).store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar()
-        rows = conn.execute(stmt.order_by(actors.c.importance.desc(), actors.c.id).limit(limit)).all()
-    return {"type": "FeatureCollection", "total": total, "returned": len(rows),
-            "features": [{"type": "Feature", "id": r.id,
-                          "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-                          "properties": {"id": r.id, "name": r.name, "kind": r.kind, "layer": r.layer,
-                                         "country": r.country, "population": r.population}}
-                         for r in rows]}
-
-
-def _map_ties(request: Request, ref: str, *, type: str | None) -> dict[str, Any]:  # noqa: A002
-    from sqlalchemy import select
-
-    from ..store.schema import actors
-
-    obs = _obs(request)
-    actor = obs.get(ref)
-    ties_ = obs.ties(actor["id"], type=type)
-    ids = {actor["id"]} | {t["other"] for t in ties_}
-    coords: dict[str, tuple[float, float]] = {}
-    with obs.store.connect() as conn:
-        for r in conn.execute(select(actors.c.id, actors.c.lat, actors.c.lon).where(
-                actors.c.id.in_(sorted(ids)), actors.c.lat.is_not(None), actors.c.lon.is_not(None))):
-            coords[r.id] = (r.lon, r.lat)
-    features = []
-    if actor["id"] in coords:
-        features.append({"type": "Feature", "id": actor["id"],
-                         "geometry": {"type": "Point", "coordinates": list(coords[actor["id"]])},
-                         "properties": {"id": actor["id"], "name": actor["name"], "kind": actor["kind"],
-                                        "country": actor["country"], "role": "actor"}})
-    seen = set()
-    for t in ties_:
-        other = t["other"]
-        if other not in coords:
-            continue
-        if other not in seen:
-            seen.add(other)
-            features.append({"type": "Feature", "id": other,
-                             "geometry": {"type": "Point", "coordinates": list(coords[other])},
-                             "properties": {"id": other, "name": t["other_name"], "kind": t["other_kind"],
-                                            "country": t["other_country"], "role": "partner"}})
-        if actor["id"] in coords:
-            features.append({"type": "Feature", "id": f"{t['source']}|{t['type']}|{t['target']}",
-                             "geometry": {"type": "LineString",
-                                          "coordinates": [list(coords[actor["id"]]), list(coords[other])]},
-                             "properties": {"source": t["source"], "target": t["target"], "type": t["type"],
-                                            "status": t["status"], "since": t["since"], "until": t["until"],
-                                            "other": other, "other_name": t["other_name"]}})
-    return {"type": "FeatureCollection", "actor": {"id": actor["id"], "name": actor["name"]},
-            "ties": len(ties_), "mapped": sum(1 for f in features if f["geometry"]["type"] == "LineString"),
-            "features": features}
-
+# -- the ego network as node-link JSON -----------------------------------------------------------
 
 def _ego_json(dg, actor_id: str, depth: int, max_nodes: int) -> dict[str, Any]:
     """The ego network as node-link JSON, the nearest ``max_nodes`` actors kept."""
@@ -673,8 +570,11 @@ def _reads(r: APIRouter) -> None:
         ``bloc`` filter on the other end's country (the bloc's member states); ``as_of`` keeps the
         ties in force at that date."""
         def build():
-            rows = _obs(request).ties(ref, type=type, layer=layer, axis=axis)
-            rows = _filter_ties(request, rows, kind=kind, country=country, bloc=bloc, as_of=as_of)
+            from ..actors import list_ties
+
+            store = _obs(request).store
+            rows = list_ties(store, _obs(request).get(ref)["id"], type=type, layer=layer, axis=axis, kind=kind,
+                             country=country, bloc=bloc, as_of=as_of)
             return page(request, rows, limit, offset)
         return await cached(request, build)
 
@@ -796,7 +696,10 @@ def _reads(r: APIRouter) -> None:
                                                      description="The most important this many.")] = 2000
                          ) -> Response:
         """A FeatureCollection of points, most important first (population, capitals, organisations)."""
-        return await cached(request, lambda: _map_actors(request, kind=kind, country=country, layer=layer, limit=limit))
+        from ..geo import map_actors
+
+        return await cached(request, lambda: map_actors(_obs(request).store, kind=kind, layer=layer, country=country,
+                                                        limit=limit))
 
     @r.get("/map/ties", tags=["map"], responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="An actor's ties as lines (GeoJSON)")
@@ -806,7 +709,9 @@ def _reads(r: APIRouter) -> None:
                        ) -> Response:
         """The actor and the other ends of its ties as points, each tie as a line; ties whose
         other end has no coordinates (states, organisations) are left out (``mapped`` < ``ties``)."""
-        return await cached(request, lambda: _map_ties(request, actor, type=type))
+        from ..geo import map_ties
+
+        return await cached(request, lambda: map_ties(_obs(request).store, actor, type=type))
 
     @r.get("/export", tags=["store"],
            responses={**READ_ERRORS, 200: {"description": "The store (or part of it)", "content": {
@@ -997,17 +902,9 @@ def _writes(r: APIRouter) -> None:
     def add_actor(request: Request, body: ActorIn, user: Editor) -> Response:
         """Validated by the domain model; an actor with the same id is left unchanged (200).
         The report's ``actor`` is the new actor's id."""
-        from .. import countries
-        from ..text import slugify
-
         fields = body.model_dump(exclude={"name", "kind", "dry_run"}, exclude_none=True)
         report = _obs(request).add_actor(body.name, body.kind.value, dry_run=body.dry_run, who=user.name, **fields)
-        code = None
-        if body.country:
-            c = countries.lookup_name(body.country) or countries.lookup_code(body.country)
-            code = c.alpha3 if c else None
-        actor_id = body.id or slugify(f"{body.name}-{(code or '').lower()}".strip("-"))
-        return result(request, report, user, "actor.add", actor_id, actor=actor_id)
+        return result(request, report, user, "actor.add", report.actor, actor=report.actor)
 
     @r.patch("/actors/{ref}", tags=["edit"], responses=responses, summary="Edit an actor")
     def edit_actor(request: Request, ref: Ref, body: ActorPatch, user: Editor) -> Response:

@@ -71,7 +71,8 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     """The web application over the store at ``path`` / in ``home`` (the default store
     when neither is given; the default dataset is built on a fresh install).
 
-    ``read_only``: no write route is registered and every write is refused (405);
+    ``read_only``: no write route (API or page, sign-in included) is registered, and
+    every write that reaches the app anyway is refused (405);
     ``secure_cookies``: force the Secure flag on cookies (default: when the request came
     over https); ``secret``: the signing key (default: the file ``web-secret`` beside the
     store, or ``$CITYDIP_WEB_SECRET``). ``obs``: an open Observatory to serve instead."""
@@ -83,6 +84,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        warm_up()
         yield
         api.remove_exports(app)
 
@@ -113,13 +115,34 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
     if importlib.util.find_spec(f"{__package__}.pages") is not None:
-        from .pages import router as pages_router
+        from . import pages
 
-        app.include_router(pages_router)
+        if not read_only:
+            app.include_router(pages.edit_router)
+        app.include_router(pages.router)
 
     app.add_middleware(CookieMiddleware)
     app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY, html_handler=html_handler)
     return app
+
+
+#: modules the reads import on first use: imported when a worker starts, so that its first
+#: profile does not hold every request of the worker while numpy and pandas load (0.5 s,
+#: measured)
+WARM_MODULES = ("citydiplomacy.profile", "citydiplomacy.initiatives", "citydiplomacy.align.catalog",
+                "citydiplomacy.indices.results", "citydiplomacy.search", "citydiplomacy.frameworks",
+                "citydiplomacy.geo")
+
+
+def warm_up() -> None:
+    """Import the modules the reads need before the worker takes requests."""
+    import importlib
+
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:     # an optional part that is not installed: imported (and reported) on use
+            pass
 
 
 # -- middleware ---------------------------------------------------------------------------------

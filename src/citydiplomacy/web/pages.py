@@ -22,7 +22,6 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,7 +40,12 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
 
+#: the reading pages (and the alignment of a posted text, which stores nothing)
 router = APIRouter(include_in_schema=False)
+#: the pages that write or lead to a write: sign-in and account, the data forms, imports.
+#: Only a writable observatory includes them (``citydip serve --read-only`` has none),
+#: and before ``router``: ``/actors/new`` must not be taken for an actor named "new".
+edit_router = APIRouter(include_in_schema=False)
 
 AXES = [a.value for a in Axis]
 LAYERS = [layer.value for layer in Layer]
@@ -91,9 +95,12 @@ def _read_only(request: Request) -> bool:
 
 
 async def _user(request: Request):
-    """The signed-in user (session cookie or bearer token), or None."""
+    """The signed-in user (session cookie or bearer token), or None (always, when the
+    observatory is read-only: nobody signs in there)."""
     from . import security
 
+    if _read_only(request):
+        return None
     return await security.current_user(request)
 
 
@@ -268,57 +275,22 @@ def _overview(obs) -> dict[str, Any]:
 
 
 def map_overview(obs, top: int = 800) -> bytes:
-    """The home map's data, compact JSON: ``actors`` (the ``top`` most connected actors
-    that have a location: id, name, lon, lat, ties, country, layer), ``ties`` among them
-    (index of one end, index of the other, index into ``types``), and ``countries``: the
-    number of ties of each country's actors, keyed by ISO numeric code (the ids of the
-    Natural Earth outlines)."""
+    """The home map's data as compact JSON (see :func:`citydiplomacy.geo.world_map`),
+    computed once per state of the store."""
     return _cached(obs, ("map", top), lambda: _map_overview(obs, top))
 
 
 def _map_overview(obs, top: int) -> bytes:
-    from sqlalchemy import func, select, union_all
+    from ..geo import world_map
 
-    from ..store.schema import actors, ties
-
-    numeric = _numeric_codes()
-    with obs.store.connect() as conn:
-        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
-                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
-        degree = (select(ends.c.a, func.count().label("n")).group_by(ends.c.a)).subquery()
-        rows = conn.execute(
-            select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
-                   actors.c.lat, actors.c.lon, degree.c.n)
-            .join(degree, degree.c.a == actors.c.id)
-            .where(actors.c.lat.is_not(None), actors.c.lon.is_not(None))
-            .order_by(degree.c.n.desc(), actors.c.id).limit(top)).all()
-        ids = [r.id for r in rows]
-        lines = conn.execute(
-            select(ties.c.source, ties.c.target, ties.c.type)
-            .where(ties.c.source.in_(ids), ties.c.target.in_(ids))).all()
-        per_country = {r.country: r.n for r in conn.execute(
-            select(actors.c.country, func.count().label("n")).select_from(ties)
-            .join(actors, actors.c.id == ties.c.source)
-            .where(actors.c.country.is_not(None), actors.c.kind != "state",
-                   ties.c.type.not_in(("located_in", "signatory_of")))
-            .group_by(actors.c.country))}
-    index = {r.id: i for i, r in enumerate(rows)}
-    types = sorted({t.type for t in lines})
-    out = {
-        "actors": [[r.id, r.name, round(r.lon, 3), round(r.lat, 3), r.n, r.country, r.layer] for r in rows],
-        "ties": [[index[t.source], index[t.target], types.index(t.type)] for t in lines],
-        "types": types,
-        "countries": {numeric[c]: n for c, n in per_country.items() if c in numeric},
-    }
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(world_map(obs.store, top), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@lru_cache(maxsize=1)
 def _numeric_codes() -> dict[str, str]:
     """ISO alpha-3 → ISO numeric (the ids of the Natural Earth outlines)."""
-    import pycountry
+    from ..geo import iso_numeric
 
-    return {c.alpha_3: c.numeric for c in pycountry.countries}
+    return iso_numeric()
 
 
 @router.get("/overview/map.json")
@@ -378,7 +350,7 @@ def _suggestion_links(suggestions: list[str]) -> list[dict[str, str]]:
     return out
 
 
-@router.get("/actors/new", response_class=HTMLResponse)
+@edit_router.get("/actors/new", response_class=HTMLResponse)
 async def actor_new(request: Request):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -430,7 +402,7 @@ def _numbers(values: dict[str, Any], form: Form) -> dict[str, Any]:
     return out
 
 
-@router.post("/actors/new", response_class=HTMLResponse)
+@edit_router.post("/actors/new", response_class=HTMLResponse)
 async def actor_create(request: Request):
     posted = await _posted_form(request, "actor_form.html", ACTOR_FIELDS, actor=None)
     if isinstance(posted, Response):
@@ -456,7 +428,7 @@ async def actor_create(request: Request):
         except ValidationError as exc:
             form.error(exc.field, exc.detail)
         else:
-            new_id = _created_actor_id(obs, values)
+            new_id = report.actor
             if not report.changed:
                 form.error("id" if values["id"] else "name",
                            f"an actor with the id '{new_id}' is already in the store; open it at "
@@ -468,20 +440,7 @@ async def actor_create(request: Request):
     return await render(request, "actor_form.html", 422, section="data", form=form, actor=None)
 
 
-def _created_actor_id(obs, values: dict[str, Any]) -> str:
-    from .. import countries
-    from ..text import slugify
-
-    if values.get("id"):
-        return values["id"]
-    code = None
-    if values.get("country"):
-        c = countries.lookup_name(values["country"]) or countries.lookup_code(values["country"])
-        code = c.alpha3 if c else None
-    return slugify(f"{values['name']}-{(code or '').lower()}".strip("-"))
-
-
-@router.get("/actors/{ref}/edit", response_class=HTMLResponse)
+@edit_router.get("/actors/{ref}/edit", response_class=HTMLResponse)
 async def actor_edit(request: Request, ref: str):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -496,7 +455,7 @@ async def actor_edit(request: Request, ref: str):
     return await render(request, "actor_form.html", section="data", form=Form(values=values), actor=actor)
 
 
-@router.post("/actors/{ref}/edit", response_class=HTMLResponse)
+@edit_router.post("/actors/{ref}/edit", response_class=HTMLResponse)
 async def actor_update(request: Request, ref: str):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -598,7 +557,7 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str) -> dict[st
 # ties and initiatives
 
 
-@router.get("/ties/new", response_class=HTMLResponse)
+@edit_router.get("/ties/new", response_class=HTMLResponse)
 async def tie_new(request: Request, actor: str = "", target: str = ""):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -607,7 +566,7 @@ async def tie_new(request: Request, actor: str = "", target: str = ""):
     return await render(request, "tie_form.html", section="data", form=form)
 
 
-@router.post("/ties/new", response_class=HTMLResponse)
+@edit_router.post("/ties/new", response_class=HTMLResponse)
 async def tie_create(request: Request):
     posted = await _posted_form(request, "tie_form.html", TIE_FIELDS)
     if isinstance(posted, Response):
@@ -700,7 +659,7 @@ def _summary(report) -> dict[str, Any]:
                               "ended", "rejected", "ambiguous", "unresolved") if k in d}
 
 
-@router.get("/initiatives/new", response_class=HTMLResponse)
+@edit_router.get("/initiatives/new", response_class=HTMLResponse)
 async def initiative_new(request: Request, actor: str = ""):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -709,7 +668,7 @@ async def initiative_new(request: Request, actor: str = ""):
     return await render(request, "initiative_form.html", section="data", form=form)
 
 
-@router.post("/initiatives/new", response_class=HTMLResponse)
+@edit_router.post("/initiatives/new", response_class=HTMLResponse)
 async def initiative_create(request: Request):
     posted = await _posted_form(request, "initiative_form.html", INITIATIVE_FIELDS)
     if isinstance(posted, Response):
@@ -961,21 +920,16 @@ async def _save_upload(upload: UploadFile, path: Path, *, field_name: str) -> No
 # sign in, sign out, account
 
 
-@router.get("/login", response_class=HTMLResponse)
+@edit_router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/"):  # noqa: A002
-    if _read_only(request):
-        return await error_page(request, 404, "No sign-in here", "This observatory is served read-only: "
-                                "there is nothing to sign in to.")
     return await render(request, "login.html", form=Form(values={"name": ""}), next=_safe_next(next))
 
 
-@router.post("/login", response_class=HTMLResponse)
+@edit_router.post("/login", response_class=HTMLResponse)
 async def login_post(request: Request):
     from . import security
     from .problems import Problem
 
-    if _read_only(request):
-        return await error_page(request, 404, "No sign-in here", "This observatory is served read-only.")
     data = await request.form()
     name = (data.get("name") or "").strip()
     password = data.get("password") or ""
@@ -1004,12 +958,12 @@ async def login_post(request: Request):
     return out
 
 
-@router.get("/logout", response_class=HTMLResponse)
+@edit_router.get("/logout", response_class=HTMLResponse)
 async def logout_page(request: Request):
     return await render(request, "logout.html")
 
 
-@router.post("/logout")
+@edit_router.post("/logout")
 async def logout_post(request: Request):
     from . import security
 
@@ -1020,7 +974,7 @@ async def logout_post(request: Request):
     return response
 
 
-@router.get("/account", response_class=HTMLResponse)
+@edit_router.get("/account", response_class=HTMLResponse)
 async def account_page(request: Request):
     from .. import accounts
 
@@ -1031,7 +985,7 @@ async def account_page(request: Request):
     return await render(request, "account.html", tokens=tokens, form=Form(), new_secret=None)
 
 
-@router.post("/account/tokens", response_class=HTMLResponse)
+@edit_router.post("/account/tokens", response_class=HTMLResponse)
 async def token_create(request: Request):
     from .. import accounts
 
@@ -1058,7 +1012,7 @@ async def token_create(request: Request):
                         new_secret=secret)
 
 
-@router.post("/account/tokens/{token_id}/revoke")
+@edit_router.post("/account/tokens/{token_id}/revoke")
 async def token_revoke(request: Request, token_id: int):
     from .. import accounts
 
@@ -1163,7 +1117,7 @@ def _review_lines(obs, job: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-@router.get("/imports", response_class=HTMLResponse)
+@edit_router.get("/imports", response_class=HTMLResponse)
 async def imports_page(request: Request):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -1172,7 +1126,7 @@ async def imports_page(request: Request):
     return await render(request, "imports.html", section="data", form=form)
 
 
-@router.post("/imports", response_class=HTMLResponse)
+@edit_router.post("/imports", response_class=HTMLResponse)
 async def imports_upload(request: Request):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -1224,7 +1178,7 @@ async def imports_upload(request: Request):
     return RedirectResponse(f"/imports/{token}", status_code=303)
 
 
-@router.get("/imports/{token}", response_class=HTMLResponse)
+@edit_router.get("/imports/{token}", response_class=HTMLResponse)
 async def import_report(request: Request, token: str):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -1266,7 +1220,7 @@ def _summary_dict(report, job: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
-@router.post("/imports/{token}/apply", response_class=HTMLResponse)
+@edit_router.post("/imports/{token}/apply", response_class=HTMLResponse)
 async def import_apply(request: Request, token: str):
     user = await _need(request, "editor")
     if isinstance(user, Response):
@@ -1289,7 +1243,7 @@ async def import_apply(request: Request, token: str):
     return RedirectResponse(f"/imports/{token}", status_code=303)
 
 
-@router.post("/imports/{token}/review", response_class=HTMLResponse)
+@edit_router.post("/imports/{token}/review", response_class=HTMLResponse)
 async def import_review(request: Request, token: str):
     """Turn the choices made on the report page into a filled review file: a new import
     job of the ``review`` importer, shown as its own dry run."""
@@ -1337,4 +1291,4 @@ async def import_review(request: Request, token: str):
     return RedirectResponse(f"/imports/{new}", status_code=303)
 
 
-__all__ = ["router", "overview", "render", "render_problem"]
+__all__ = ["edit_router", "router", "overview", "render", "render_problem"]
