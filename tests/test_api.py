@@ -174,6 +174,37 @@ def test_profile(client):
     assert "network" not in p
 
 
+def test_index_endpoints_before_and_after_a_build(app, client):
+    # nothing built: a 404 that says what to do
+    for path in ("/api/v1/index", "/api/v1/index/rank", "/api/v1/actors/Lyon/index"):
+        body = problem(client.get(path), 404)
+        assert "citydip index build" in body["detail"]
+    app.state.obs.build_index(replications=50)
+    run = client.get("/api/v1/index").json()
+    assert run["summary"]["scored"] > 10_000 and run["summary"]["pipeline"]["normalisation"] == "minmax"
+    r = client.get("/api/v1/index/rank", params={"axis": "digital", "bloc": "eu", "top": 3})
+    assert r.status_code == 200 and r.headers["etag"]
+    rows = r.json()["rows"]
+    assert len(rows) == 3 and rows[0]["score"] >= rows[1]["score"] >= rows[2]["score"]
+    assert all(x["rank_lo"] <= x["rank_hi"] for x in rows)
+    assert client.get("/api/v1/index/rank", headers={"If-None-Match": r.headers["etag"]},
+                      params={"axis": "digital", "bloc": "eu", "top": 3}).status_code == 304
+    lyon = client.get("/api/v1/actors/Lyon/index").json()
+    assert lyon["id"] == "lyon-fr" and lyon["scored"]
+    assert set(lyon["axes"]) == {"sustainability", "digital", "engagement", "overall"}
+    assert lyon["peers"] and lyon["drivers"]["strengths"]
+    # the profile carries the summary
+    assert client.get("/api/v1/actors/lyon-fr/profile").json()["index"]["axes"]["overall"]["rank"] == \
+        lyon["axes"]["overall"]["rank"]
+    kano = client.get("/api/v1/actors/kano-ng/index").json()
+    assert not kano["scored"] and "no diplomatic tie" in kano["reason"]
+    problem(client.get("/api/v1/index/rank", params={"axis": "happiness"}), 422, "axis")
+    problem(client.get("/api/v1/index/rank", params={"region": "Atlantis"}), 422, "region")
+    problem(client.get("/api/v1/index/rank", params={"band": "huge"}), 422, "band")
+    problem(client.get("/api/v1/index/rank", params={"top": 0}), 422, "top")
+    problem(client.get("/api/v1/actors/Nowhere-at-all/index"), 404)
+
+
 def test_profile_with_network_section(client):
     p = client.get("/api/v1/actors/barcelona-es/profile", params={"network": "true"}).json()
     assert p["network"]["degree"]["rank"] >= 1

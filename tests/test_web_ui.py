@@ -57,6 +57,7 @@ def server(built_home, tmp_path_factory):
     obs = citydiplomacy.open(home=home, build=False)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     accounts.add_user(obs.store, VIEWER[0], VIEWER[1], role="viewer")
+    obs.build_index(replications=100)
     obs.close()
     app = create_app(home=home, secret="test-secret-for-the-browser-tests")
     port = _free_port()
@@ -362,6 +363,40 @@ def test_framework_browser_in_several_languages(page):
     shoot(page, "framework")
 
 
+def test_indices_ranking_filters_and_the_city_radar(page):
+    page.goto("/indices")
+    rows = page.locator("table.index-table tbody tr")
+    assert rows.count() == 50
+    # every row: a score, a rank with its interval, and the interval drawn
+    assert page.locator("table.index-table svg.interval").count() == 50
+    page.get_by_label("Axis").select_option("digital")
+    page.get_by_label("Bloc").fill("eu")
+    page.get_by_label("How many").fill("5")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/indices?*axis=digital*")
+    assert rows.count() == 5
+    assert "eu" in page.get_by_role("heading", level=2).first.inner_text()
+    shoot(page, "indices")
+    # a wrong filter is named next to its field
+    page.get_by_label("Bloc").fill("atlantis-pact")
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("#field-bloc .field-error").is_visible()
+    page.goto("/indices?axis=overall&top=5")
+    rows.first.locator("a").click()
+    page.wait_for_url("**/actors/*")
+    card = page.locator("#index")
+    assert card.get_by_role("heading", name="Axis indices").is_visible()
+    radar = card.locator("svg.radar")
+    assert radar.is_visible()
+    title = radar.locator("title").text_content()
+    assert "sustainability" in title and "digital" in title and "engagement" in title
+    # four rows (three axes and overall), each with its interval plot
+    assert card.locator("tbody tr").count() == 4 and card.locator("svg.interval").count() == 4
+    card.scroll_into_view_if_needed()
+    if os.environ.get("CITYDIP_WEB_SCREENSHOTS"):
+        card.screenshot(path=str(Path(os.environ["CITYDIP_WEB_SCREENSHOTS"]) / "actor-index.png"))
+
+
 def test_html_in_data_is_escaped(page, server):
     obs = server["app"].state.obs
     obs.add_actor('<img src=x onerror="window.pwned=1">Evil Net', "city_network",
@@ -396,7 +431,7 @@ def test_sign_out(page):
 # -- accessibility ------------------------------------------------------------------------
 
 PAGES = ["/", "/search?q=Nairobi", "/actors/nairobi-ke", "/frameworks", "/frameworks/sdg/13?lang=es",
-         "/align", "/login"]
+         "/align", "/login", "/indices"]
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter(el => el.type !== 'hidden' && el.offsetParent !== null)

@@ -241,8 +241,8 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
 
 @index_app.command("sensitivity")
 def sensitivity(config: Optional[str] = typer.Option(None, "--config", help="A framework YAML file."),
-                n_base: int = typer.Option(256, "--n-base", min=8, help="Base sample of the Sobol design "
-                                                                        "(runs = n_base × (2 × factors + 2))."),
+                n_base: int = typer.Option(256, "--n-base", min=8, help="Base sample of the Sobol design ("
+                                                                        "a power of two; runs = n_base × (2 × factors + 2))."),
                 seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
                 fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Which choice moves the ranking most: variance-based (Sobol) first-order and total

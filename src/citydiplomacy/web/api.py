@@ -515,11 +515,56 @@ def build_router(*, read_only: bool = False) -> APIRouter:
     """The API's routes; with ``read_only`` no write route is registered."""
     r = APIRouter(prefix="/api/v1")
     _reads(r)
+    _indices(r)
     _align(r)
     if not read_only:
         _writes(r)
         _account(r)
     return r
+
+
+IndexAxis = Literal["sustainability", "digital", "engagement", "overall"]
+
+
+def _indices(r: APIRouter) -> None:
+    """The axis indices of the latest build (``citydip index build``): read-only."""
+    @r.get("/index", tags=["indices"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The latest index build")
+    async def index_run(request: Request) -> Response:
+        """When and how the latest index was built: the framework, every choice of the pipeline
+        and of the Monte Carlo, the weights, the multivariate checks, the indicators dropped
+        and why, how many cities are scored and why the others are not. 404 when no index has
+        been built (``citydip index build``)."""
+        from ..indices.results import latest_run
+
+        return await cached(request, lambda: latest_run(_obs(request).store))
+
+    @r.get("/index/rank", tags=["indices"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="Cities ranked on an axis")
+    async def index_rank(request: Request, axis: IndexAxis = "overall",
+                         region: Annotated[str | None, Query(max_length=40, description="A continent: Europe, "
+                                                             "Asia, Africa, North America, South America, "
+                                                             "Oceania.")] = None,
+                         bloc: BlocQ = None, country: CountryQ = None,
+                         band: Annotated[str | None, Query(max_length=20, description="A population band: "
+                                                           "under 100k, 100k–500k, 500k–1M, 1M–5M, "
+                                                           "5M and more.")] = None,
+                         year: Annotated[int | None, Query(ge=1900, le=2100, description="A year of a panel "
+                                                           "build (default: the latest).")] = None,
+                         top: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many cities.")] = 20
+                         ) -> Response:
+        """Best first: each city's score, its rank among all scored cities and the 5th–95th
+        percentile of that rank over the Monte Carlo replications (``rank_lo``, ``rank_hi``)."""
+        return await cached(request, lambda: _obs(request).index_rank(
+            axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top))
+
+    @r.get("/actors/{ref}/index", tags=["indices", "actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="A city's axis scores, rank intervals, peers, strengths and weaknesses")
+    async def actor_index(request: Request, ref: Ref) -> Response:
+        """Per axis and overall: score, rank, rank interval and median rank; its rank in each
+        peer group (population band, continent, blocs); the indicators where it stands highest
+        and lowest; the yearly series of a panel build — or why it is not scored."""
+        return await cached(request, lambda: _obs(request).index_show(ref))
 
 
 def _reads(r: APIRouter) -> None:

@@ -34,6 +34,7 @@ from starlette.datastructures import UploadFile
 
 from .. import __version__
 from ..errors import CitydipError, NotFoundError, ValidationError
+from . import charts
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
@@ -80,6 +81,8 @@ def _static_url(path: str) -> str:
 
 
 templates.env.globals["static"] = _static_url
+templates.env.globals["chart_radar"] = charts.radar
+templates.env.globals["chart_interval"] = charts.interval
 
 
 # ---------------------------------------------------------------------------------------
@@ -702,6 +705,48 @@ async def initiative_create(request: Request):
 
 # ---------------------------------------------------------------------------------------
 # frameworks
+
+
+INDEX_AXES = ("overall", "sustainability", "digital", "engagement")
+INDEX_REGIONS = ("", "Africa", "Asia", "Europe", "North America", "Oceania", "South America")
+
+
+@router.get("/indices", response_class=HTMLResponse)
+async def indices_page(request: Request, axis: str = "overall", region: str = "", bloc: str = "", country: str = "",
+                       band: str = "", top: str = "50"):
+    """The cities ranked on an axis, with filters, each rank with its interval."""
+    from ..indices.build import BANDS
+
+    values = {"axis": axis, "region": region, "bloc": bloc, "country": country, "band": band, "top": top}
+    errors: dict[str, str] = {}
+    ranking, total, error = None, 0, None
+    try:
+        n = int(top)
+        if not 1 <= n <= 500:
+            raise ValueError
+    except ValueError:
+        errors["top"] = "Give a number from 1 to 500."
+        n = 50
+    if not errors:
+        try:
+            def read():
+                obs = _obs(request)
+                r = obs.index_rank(axis=axis, region=region or None, bloc=bloc.strip() or None,
+                                   country=country.strip() or None, band=band or None, top=n)
+                everyone = obs.index_rank(axis=axis, top=1)["count"]
+                return r, everyone
+            ranking, total = await run_in_threadpool(read)
+        except NotFoundError:
+            ranking = None
+        except ValidationError as exc:
+            if exc.field in values:
+                errors[exc.field] = exc.detail
+            else:
+                error = str(exc)
+    return await render(request, "indices.html", section="indices", form=Form(values=values, errors=errors),
+                        ranking=ranking, total=total, error=error, axes=list(INDEX_AXES),
+                        regions=[("", "all")] + [(r, r) for r in INDEX_REGIONS if r],
+                        bands=[("", "all")] + [(b, b) for _, b in BANDS])
 
 
 @router.get("/frameworks", response_class=HTMLResponse)
