@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..store import Store
 from ..store.schema import import_runs, index_scores
@@ -22,30 +22,52 @@ def _i(v: Any) -> int | None:
     return None if v is None or v != v else int(round(v))
 
 
+#: statements built once: a profile request runs them, and building a SQLAlchemy
+#: expression costs more than the SQLite query itself
+_LATEST = (select(import_runs.c.id, import_runs.c.finished_at)
+           .where(import_runs.c.kind == "index", import_runs.c.status == "ok")
+           .order_by(import_runs.c.id.desc()).limit(1))
+_SUMMARY = select(import_runs.c.summary).where(import_runs.c.id == bindparam("run"))
+_ROWS = select(index_scores.c.axis, index_scores.c.year, index_scores.c.score, index_scores.c.rank,
+               index_scores.c.rank_lo, index_scores.c.rank_hi, index_scores.c.rank_median,
+               index_scores.c.reason).where(index_scores.c.run_id == bindparam("run"),
+                                            index_scores.c.actor_id == bindparam("actor"))
+#: the few figures of a build's summary that a profile needs, by store, run id and time
+#: (a finished run's summary never changes; ids alone repeat across stores and rebuilds)
+_RUN_FACTS: dict[tuple, dict[str, Any]] = {}
+
+
+def _facts(conn, store: Store, run) -> dict[str, Any]:
+    key = (str(store.path or store.url), run.id, run.finished_at)
+    facts = _RUN_FACTS.get(key)
+    if facts is None:
+        summary = conn.execute(_SUMMARY, {"run": run.id}).scalar() or {}
+        facts = {"year": _main_year(summary), "replications": summary.get("replications", 0),
+                 "scored": summary.get("scored", 0)}
+        if len(_RUN_FACTS) > 64:
+            _RUN_FACTS.clear()
+        _RUN_FACTS[key] = facts
+    return facts
+
+
 def brief(store: Store, actor_id: str) -> dict[str, Any] | None:
     """A city's scores and rank intervals from the latest build, for its profile (two
     small queries); None when no index has been built."""
     with store.connect() as conn:
-        run = conn.execute(select(import_runs.c.id, import_runs.c.finished_at, import_runs.c.summary)
-                           .where(import_runs.c.kind == "index", import_runs.c.status == "ok")
-                           .order_by(import_runs.c.id.desc()).limit(1)).first()
+        run = conn.execute(_LATEST).first()
         if run is None:
             return None
-        summary = run.summary or {}
-        year = _main_year(summary)
-        rows = conn.execute(select(index_scores).where(
-            index_scores.c.run_id == run.id, index_scores.c.actor_id == actor_id,
-            index_scores.c.year.is_(None) if year is None else index_scores.c.year == year)).all()
-    base = {"run": run.id, "built_at": run.finished_at, "year": year, "replications": summary.get("replications", 0)}
+        facts = _facts(conn, store, run)
+        year = facts["year"]
+        rows = [r for r in conn.execute(_ROWS, {"run": run.id, "actor": actor_id}) if r.year == year]
+    base = {"run": run.id, "built_at": run.finished_at, "year": year, "replications": facts["replications"]}
     overall = [r for r in rows if r.axis == "overall"]
     if not overall:
         return base | {"scored": False, "reason": "not a unit of the index (only cities are scored)"}
     if overall[0].score is None:
         return base | {"scored": False, "reason": overall[0].reason}
-    n = summary.get("scored", 0)
+    n = facts["scored"]
     return base | {"scored": True, "axes": {
         r.axis: {"score": round(r.score, 2) if r.score is not None else None, "rank": _i(r.rank),
                  "rank_lo": _i(r.rank_lo), "rank_hi": _i(r.rank_hi), "rank_median": _i(r.rank_median), "of": n}
         for r in sorted(rows, key=lambda r: AXES_ALL.index(r.axis))}}
-
-
