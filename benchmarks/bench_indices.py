@@ -44,6 +44,8 @@ import pandas as pd
 from citydiplomacy.indices.spec import Indicator, PipelineConfig
 from citydiplomacy.indices.uncertainty import UncertaintyConfig, monte_carlo, sensitivity
 
+from _report import table  # noqa: E402  (benchmarks/, run as a script)
+
 TARGET_S = 60.0
 AXES = ("sustainability", "digital", "engagement")
 
@@ -101,14 +103,6 @@ def generate(units: int, indicators: int, missing: float, seed: int = 0
     X = pd.DataFrame(cols, index=[f"u{i:06d}" for i in range(units)])
     groups = pd.Series(rng.integers(0, 20, units).astype(str), index=X.index)
     return X, inds, groups
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    print(f"\n{title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("| " + " | ".join("---" for _ in header) + " |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
 
 
 def fmt(seconds: float) -> str:

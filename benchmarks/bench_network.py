@@ -41,6 +41,8 @@ import citydiplomacy
 from citydiplomacy.network import DiplomacyGraph, build_graph
 from citydiplomacy.network import centrality
 
+from _report import table  # noqa: E402  (benchmarks/, run as a script)
+
 TARGET_DATASET_S = 10.0
 TARGET_NX_RATIO = {"pagerank": 12.0, "components": 25.0}
 TARGET_BARE_RATIO = 1.5
@@ -107,14 +109,6 @@ def generate(actors: int, ties: int, seed: int = 0) -> tuple[DiplomacyGraph, np.
     g.es["type"] = types[keep].tolist()
     g.es["weight"] = weights.tolist()
     return DiplomacyGraph(g, {"generated": f"{actors} actors, {len(edges)} ties, seed {seed}"}), edges, weights
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    print(f"\n{title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("| " + " | ".join("---" for _ in header) + " |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
 
 
 def fmt(seconds: float | None) -> str:

@@ -407,7 +407,7 @@ def test_weights_user_errors():
     X = numeric("weights_pca")
     with pytest.raises(ValidationError, match="unknown weighting method 'entropy'"):
         steps.weights(X, inds("p"), "entropy")
-    with pytest.raises(ValidationError, match=r"indicator\(s\) \['zz'\] are not columns of the table"):
+    with pytest.raises(ValidationError, match=r"indicator\(s\) \['zz'\] are not columns of the data table"):
         steps.weights(X, inds("p", "zz"), "equal")
     with pytest.raises(ValidationError, match="expert weights of axis 'x' .* must be >= 0 and not all zero"):
         steps.weights(X, inds("p", "q", p=0.0, q=0.0), "expert")

@@ -62,14 +62,7 @@ def _check_indicators(X: pd.DataFrame, indicators: Sequence[Indicator]) -> list[
     bad = [i for i in inds if not isinstance(i, Indicator)]
     if bad:
         raise ValidationError(f"indicators must be Indicator objects, got {type(bad[0]).__name__}")
-    codes = [i.code for i in inds]
-    dup = sorted({c for c in codes if codes.count(c) > 1})
-    if dup:
-        raise ValidationError(f"indicator code(s) {dup} appear more than once; give each its own code")
-    missing = [c for c in codes if c not in X.columns]
-    if missing:
-        raise ValidationError(f"indicator(s) {missing} are not columns of the data table; compute them "
-                        f"first or remove them from the framework")
+    steps._axes(X, inds)  # the same checks as the steps: codes unique, columns present
     return inds
 
 
@@ -81,11 +74,11 @@ def _axis_weights(config: PipelineConfig, all_axes: list[str], kept_axes: list[s
     unknown = [a for a in given if a not in all_axes]
     if unknown:
         raise ValidationError(f"axis_weights name axes {unknown} that no indicator has; the axes are "
-                        f"{', '.join(all_axes)}")
+                              f"{', '.join(all_axes)}")
     absent = [a for a in kept_axes if a not in given]
     if absent:
         raise ValidationError(f"axis_weights give no weight to axis {', '.join(absent)}; give every axis a "
-                        f"weight, or leave axis_weights out for equal weights")
+                              f"weight, or leave axis_weights out for equal weights")
     lost = [a for a in given if a not in kept_axes]
     if lost:
         notes.append(f"axis {', '.join(lost)} lost all its indicators in screening: its weight is "
@@ -115,7 +108,7 @@ def compute(X: pd.DataFrame, indicators: Sequence[Indicator], config: PipelineCo
     raw = X[[i.code for i in inds]]
     if config.imputation == "locf":
         raise ValidationError("locf imputation carries values from earlier years: call compute_panel with "
-                        "the long table (unit, indicator, year, value), or choose another imputation")
+                              "the long table (unit, indicator, year, value), or choose another imputation")
 
     scr = steps.screen(raw, min_unit_coverage=config.min_unit_coverage,
                        min_indicator_coverage=config.min_indicator_coverage,
@@ -123,10 +116,10 @@ def compute(X: pd.DataFrame, indicators: Sequence[Indicator], config: PipelineCo
     if scr.X.shape[1] == 0:
         reasons = "; ".join(f"{c}: {r}" for c, r in list(scr.dropped_indicators.items())[:5])
         raise ValidationError(f"no indicator passed screening ({reasons}); lower min_indicator_coverage "
-                        f"or add data")
+                              f"or add data")
     if scr.X.shape[0] == 0:
         raise ValidationError(f"no unit passed screening: none observes {config.min_unit_coverage:.0%} of "
-                        f"the {scr.X.shape[1]} kept indicators; lower min_unit_coverage or add data")
+                              f"the {scr.X.shape[1]} kept indicators; lower min_unit_coverage or add data")
     kept = [i for i in inds if i.code in scr.X.columns]
     all_axes = list(dict.fromkeys(i.axis for i in inds))
     kept_axes = list(dict.fromkeys(i.axis for i in kept))

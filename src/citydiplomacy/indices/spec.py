@@ -62,7 +62,7 @@ class Indicator:
     def __post_init__(self) -> None:
         if self.direction not in (1, -1):
             raise ValidationError(f"indicator '{self.code}': direction is {self.direction!r}; use 1 "
-                            f"(higher is better) or -1 (lower is better)")
+                                  f"(higher is better) or -1 (lower is better)")
         if not (isinstance(self.weight, (int, float)) and math.isfinite(self.weight) and self.weight >= 0):
             raise ValidationError(f"indicator '{self.code}': weight is {self.weight!r}; give a number >= 0")
         if self.goalposts is not None:
@@ -70,11 +70,11 @@ class Indicator:
                 lo, hi = (float(v) for v in self.goalposts)
             except (TypeError, ValueError):
                 raise ValidationError(f"indicator '{self.code}': goalposts must be two numbers "
-                                f"(low, high), not {self.goalposts!r}") from None
+                                      f"(low, high), not {self.goalposts!r}") from None
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
                 raise ValidationError(f"indicator '{self.code}': goalposts ({lo:g}, {hi:g}) need low < high; "
-                                f"for an indicator where lower is better keep (low, high) and set "
-                                f"direction: -1")
+                                      f"for an indicator where lower is better keep (low, high) and set "
+                                      f"direction: -1")
             object.__setattr__(self, "goalposts", (lo, hi))
         if self.target is not None and not math.isfinite(float(self.target)):
             raise ValidationError(f"indicator '{self.code}': target must be a finite number")
@@ -123,7 +123,7 @@ class PipelineConfig(pydantic.BaseModel):
         _share("min_indicator_coverage", self.min_indicator_coverage)
         if self.skew_limit < 0 or self.kurtosis_limit < -2:
             raise ValidationError("skew_limit must be >= 0 and kurtosis_limit >= -2 (excess kurtosis); "
-                            "the Handbook's values are 2.0 and 3.5")
+                                  "the Handbook's values are 2.0 and 3.5")
         if self.max_winsorised < 0:
             raise ValidationError(f"max_winsorised is {self.max_winsorised}; give 0 (always log-transform) or more")
         lo, hi = self.scale
@@ -132,19 +132,19 @@ class PipelineConfig(pydantic.BaseModel):
         m, s = self.zscore_mean_sd
         if not (math.isfinite(m) and math.isfinite(s) and s > 0):
             raise ValidationError(f"zscore_mean_sd ({m:g}, {s:g}) needs a finite mean and a standard "
-                            f"deviation > 0, e.g. (0, 1) or (100, 10)")
+                                  f"deviation > 0, e.g. (0, 1) or (100, 10)")
         if (self.normalisation == "zscore" and self.aggregation in ("geometric", "harmonic")
                 and m < 5 * s):
             raise ValidationError(f"{self.aggregation} aggregation needs positive values, but z-scores with "
-                            f"mean {m:g} and sd {s:g} are often <= 0; set zscore_mean_sd to e.g. "
-                            f"(100, 10), or use minmax normalisation or arithmetic aggregation")
+                                  f"mean {m:g} and sd {s:g} are often <= 0; set zscore_mean_sd to e.g. "
+                                  f"(100, 10), or use minmax normalisation or arithmetic aggregation")
         if self.axis_weights is not None:
             bad = {k: v for k, v in self.axis_weights.items() if not (math.isfinite(v) and v >= 0)}
             if bad:
                 raise ValidationError(f"axis_weights {bad} must be numbers >= 0")
             if not sum(self.axis_weights.values()) > 0:
                 raise ValidationError("axis_weights must not all be zero; give each axis a weight > 0, "
-                                "or leave axis_weights out for equal weights")
+                                      "or leave axis_weights out for equal weights")
         return self
 
     def effective_scale(self) -> tuple[float, float]:

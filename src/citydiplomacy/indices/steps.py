@@ -62,7 +62,7 @@ def _numeric(X: pd.DataFrame, what: str = "X") -> pd.DataFrame:
     """``X`` as a new float64 frame (a ValidationError if it is not a table of numbers)."""
     if not isinstance(X, pd.DataFrame):
         raise ValidationError(f"{what} must be a pandas DataFrame (units x indicators), "
-                        f"not {type(X).__name__}")
+                              f"not {type(X).__name__}")
     if X.columns.has_duplicates:
         dup = X.columns[X.columns.duplicated()].unique().tolist()
         raise ValidationError(f"{what} has duplicate indicator columns {dup}; give each indicator one column")
@@ -71,7 +71,7 @@ def _numeric(X: pd.DataFrame, what: str = "X") -> pd.DataFrame:
            or pd.api.types.is_bool_dtype(X[c])]
     if bad:
         raise ValidationError(f"indicator column(s) {bad} of {what} are not numeric; convert them to numbers "
-                        f"(NaN for missing)")
+                              f"(NaN for missing)")
     return X.astype(np.float64)
 
 
@@ -203,8 +203,8 @@ def impute(X: pd.DataFrame, method: str, *, groups: pd.Series | None = None) -> 
     X = _numeric(X)
     if method == "locf":
         raise ValidationError("locf (last observation carried forward) fills a year from earlier years: "
-                        "use impute_locf on the long table (unit, indicator, year, value), or "
-                        "pipeline.compute_panel; for a single-year table choose another imputation")
+                              "use impute_locf on the long table (unit, indicator, year, value), or "
+                              "pipeline.compute_panel; for a single-year table choose another imputation")
     V = X.to_numpy(dtype=np.float64, copy=True)
     gaps = np.isnan(V)
     notes: list[str] = []
@@ -234,7 +234,7 @@ def _group_mean(X: pd.DataFrame, V: np.ndarray, gaps: np.ndarray, groups: pd.Ser
                 notes: list[str]) -> np.ndarray:
     if groups is None:
         raise ValidationError("group_mean imputation needs groups: pass groups=, a Series mapping each "
-                        "unit id to its group (region, population band...)")
+                              "unit id to its group (region, population band...)")
     if not isinstance(groups, pd.Series):
         groups = pd.Series(groups)
     labels = groups.reindex(X.index)
@@ -333,7 +333,7 @@ def impute_locf(long: pd.DataFrame) -> pd.DataFrame:
     if dup.any():
         first = long.loc[dup, keys].iloc[0].tolist()
         raise ValidationError(f"the panel has {int(dup.sum())} duplicate (unit, indicator, year) row(s), "
-                        f"e.g. {tuple(first)}; keep one value per unit, indicator and year")
+                              f"e.g. {tuple(first)}; keep one value per unit, indicator and year")
     try:
         values = long["value"].astype(np.float64)
     except (TypeError, ValueError):
@@ -445,7 +445,7 @@ def _per_column(X: pd.DataFrame, mapping: Mapping | None, what: str, method: str
     missing = [c for c in X.columns if mapping is None or c not in mapping or mapping[c] is None]
     if missing:
         raise ValidationError(f"{method} normalisation needs {what} for every indicator; missing for "
-                        f"{', '.join(map(str, missing))} (set them in the framework file)")
+                              f"{', '.join(map(str, missing))} (set them in the framework file)")
     return [mapping[c] for c in X.columns]
 
 
@@ -529,7 +529,7 @@ def _goalpost(code: str, p) -> tuple[float, float]:
         raise ValidationError(f"goalposts of '{code}' must be two numbers (low, high), not {p!r}") from None
     if not (math.isfinite(a) and math.isfinite(b) and a < b):
         raise ValidationError(f"goalposts of '{code}' ({a:g}, {b:g}) need low < high; for lower-is-better "
-                        f"keep (low, high) and set direction -1")
+                              f"keep (low, high) and set direction -1")
     return a, b
 
 
@@ -545,8 +545,8 @@ def _axes(X: pd.DataFrame, indicators: Sequence[Indicator]) -> dict[str, list[st
         raise ValidationError(f"indicator code(s) {dup} appear more than once; give each indicator its own code")
     missing = [c for c in codes if c not in X.columns]
     if missing:
-        raise ValidationError(f"indicator(s) {missing} are not columns of the table; columns are "
-                        f"{list(X.columns)[:20]}")
+        raise ValidationError(f"indicator(s) {missing} are not columns of the data table (its columns: "
+                              f"{list(X.columns)[:20]}); compute them first or remove them from the framework")
     by_axis: dict[str, list[str]] = {}
     for ind in indicators:
         by_axis.setdefault(ind.axis, []).append(ind.code)
@@ -588,7 +588,7 @@ def weights(X_norm: pd.DataFrame, indicators: Sequence[Indicator], method: str, 
             raw = np.array([given[c] for c in codes])
             if not (np.isfinite(raw).all() and (raw >= 0).all() and raw.sum() > 0):
                 raise ValidationError(f"expert weights of axis '{axis}' ({dict(zip(codes, raw))}) must be >= 0 "
-                                f"and not all zero; set each indicator's weight")
+                                      f"and not all zero; set each indicator's weight")
             w = raw / raw.sum()
         elif method in ("pca", "balanced") and k > 1:
             Z = _complete(X_norm[codes])

@@ -255,7 +255,7 @@ def _setup(X: pd.DataFrame, indicators: Sequence[Indicator], config: PipelineCon
     axes = [c for c in nominal.scores.columns if c != "overall"]
     if not codes or not axes:
         raise ValidationError("no indicator is left after screening; lower min_indicator_coverage or "
-                        "add data, then run the uncertainty analysis again")
+                              "add data, then run the uncertainty analysis again")
     position = {c: j for j, c in enumerate(codes)}
     axis_cols = [np.array([position[i.code] for i in kept if i.axis == a], dtype=np.intp) for a in axes]
     notes: list[str] = []
@@ -265,7 +265,7 @@ def _setup(X: pd.DataFrame, indicators: Sequence[Indicator], config: PipelineCon
         notes.append("imputation 'group_mean' was left out of the alternatives: no groups were given")
         if not imputations:
             raise ValidationError("the only imputation alternative is 'group_mean', which needs groups "
-                            "(unit -> group); pass groups=... or list another imputation")
+                                  "(unit -> group); pass groups=... or list another imputation")
     return _Setup(
         nominal=nominal,
         X=nominal.screened[codes],
@@ -754,7 +754,7 @@ def sensitivity(X: pd.DataFrame, indicators: Sequence[Indicator], config: Pipeli
     if isinstance(n_base, bool) or not isinstance(n_base, (int, np.integer)) or n_base < 2 \
             or n_base & (n_base - 1):
         raise ValidationError(f"n_base is {n_base!r}; give a power of two of at least 2 (256 is usual): "
-                        f"Sobol' sequences keep their balance only at powers of two")
+                              f"Sobol' sequences keep their balance only at powers of two")
     s = _setup(X, indicators, config, uc, groups)
     rng = np.random.default_rng(uc.seed)
     W_set, V_set = _noisy_weights(rng, s, int(n_base), uc.weight_noise)
