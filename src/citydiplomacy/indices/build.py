@@ -261,6 +261,11 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
         report.seconds = round(time.perf_counter() - t0, 1)
         summary = report.as_dict() | {"pipeline": fw.pipeline.model_dump(mode="json"),
                                       "uncertainty": uc.model_dump(mode="json"),
+                                      # the median scored city's normalised value per indicator and
+                                      # year ("" = the snapshot): what a city is compared with
+                                      "medians": {("" if y is None else str(y)): {
+                                          c: _f(v) for c, v in r.normalised.median().items()}
+                                          for y, r in results.items()},
                                       "indicator_meta": {i.code: {"name": i.name, "axis": i.axis,
                                                                   "direction": i.direction, "unit": i.unit,
                                                                   "source": i.source}

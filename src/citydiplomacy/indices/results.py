@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ..actors import resolve_actor
 from ..errors import NotFoundError, ValidationError
@@ -29,20 +30,36 @@ def latest_run(store: Store) -> dict[str, Any]:
             "software_version": row.software_version, "summary": row.summary or {}}
 
 
-def _scores(store: Store, run_id: int, year: int | None = None) -> pd.DataFrame:
+SCORE_COLUMNS = ["id", "year", "axis", "score", "rank", "rank_median", "rank_lo", "rank_hi", "reason", "name",
+                 "country", "population"]
+_YEAR_ALL = object()
+
+
+def _frame(conn, stmt, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a DataFrame (plain tuples: pandas inspects Row objects slowly)."""
+    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(stmt).fetchall()], columns=columns)
+
+
+def _scores(store: Store, run_id: int, *, year: Any = _YEAR_ALL, axis: str | None = None,
+            scored_only: bool = False, actor_id: str | None = None) -> pd.DataFrame:
+    """The stored scores of a run with the actors' name, country and population, filtered
+    in SQL (``year`` None: the snapshot)."""
+    stmt = (select(index_scores.c.actor_id, index_scores.c.year, index_scores.c.axis, index_scores.c.score,
+                   index_scores.c.rank, index_scores.c.rank_median, index_scores.c.rank_lo,
+                   index_scores.c.rank_hi, index_scores.c.reason, actors.c.name, actors.c.country,
+                   actors.c.population)
+            .join(actors, actors.c.id == index_scores.c.actor_id)
+            .where(index_scores.c.run_id == run_id))
+    if year is not _YEAR_ALL:
+        stmt = stmt.where(index_scores.c.year.is_(None) if year is None else index_scores.c.year == year)
+    if axis is not None:
+        stmt = stmt.where(index_scores.c.axis == axis)
+    if scored_only:
+        stmt = stmt.where(index_scores.c.score.is_not(None))
+    if actor_id is not None:
+        stmt = stmt.where(index_scores.c.actor_id == actor_id)
     with store.connect() as conn:
-        stmt = (select(index_scores.c.actor_id, index_scores.c.year, index_scores.c.axis, index_scores.c.score,
-                       index_scores.c.rank, index_scores.c.rank_median, index_scores.c.rank_lo,
-                       index_scores.c.rank_hi, index_scores.c.reason, actors.c.name, actors.c.country,
-                       actors.c.population)
-                .join(actors, actors.c.id == index_scores.c.actor_id)
-                .where(index_scores.c.run_id == run_id))
-        df = pd.DataFrame(conn.execute(stmt).all(),
-                          columns=["id", "year", "axis", "score", "rank", "rank_median", "rank_lo", "rank_hi",
-                                   "reason", "name", "country", "population"])
-    if year is not None:
-        df = df[df["year"] == year]
-    return df
+        return _frame(conn, stmt, SCORE_COLUMNS)
 
 
 def _blocs_of(store: Store, country_codes: set[str]) -> dict[str, list[str]]:
@@ -61,11 +78,6 @@ def _blocs_of(store: Store, country_codes: set[str]) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _rank_in(scores: pd.Series, unit: str) -> tuple[int, int]:
-    s = scores.dropna()
-    return int((s > s[unit]).sum()) + 1, int(s.size)
-
-
 def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
     """A city's index results: each axis's and the overall score, rank and rank interval
     (5th–95th percentile of the Monte Carlo ranks), its rank in each peer group, the
@@ -75,8 +87,7 @@ def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
     run = latest_run(store)
     summary = run["summary"]
     year = _main_year(summary)
-    df = _scores(store, run["run_id"])
-    mine = df[df["id"] == actor["id"]]
+    mine = _scores(store, run["run_id"], actor_id=actor["id"])
     base = {"id": actor["id"], "name": actor["name"], "country": actor.get("country"), "run": run["run_id"],
             "built_at": run["built_at"], "year": year, "framework": summary.get("framework"),
             "replications": summary.get("replications", 0)}
@@ -87,7 +98,7 @@ def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
     overall = now[now["axis"] == "overall"].iloc[0]
     if pd.isna(overall["score"]):
         return base | {"scored": False, "reason": overall["reason"]}
-    current = df[df["year"].isna()] if year is None else df[df["year"] == year]
+    current = _scores(store, run["run_id"], year=year, scored_only=True)
     wide = current.pivot_table(index="id", columns="axis", values="score", dropna=False)
     n_ranked = {a: int(wide[a].notna().sum()) for a in wide.columns}
     axes = {}
@@ -109,16 +120,21 @@ def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
     if actor.get("country"):
         blocs = _blocs_of(store, set(info["country"].dropna()))
         for b in blocs.get(actor["country"], []):
-            groups.append(("bloc", b, info["country"].map(lambda c, b=b: b in blocs.get(c, ()))))
+            groups.append(("bloc", b, info["country"].isin([c for c, bs in blocs.items() if b in bs])))
+    table = wide.reindex(info.index)
+    columns = {a: table[a].to_numpy(dtype=float) for a in AXES_ALL if a in table.columns}
+    me = {a: float(table.at[actor["id"], a]) for a in columns}
     for kind, label, sel in groups:
-        members = info.index[sel.to_numpy()]
-        if len(members) < 2:
+        mask = sel.to_numpy(dtype=bool)
+        size = int(mask.sum())
+        if size < 2:
             continue
-        entry = {"group": kind, "name": label, "size": int(len(members))}
-        for a in AXES_ALL:
-            if a in wide.columns:
-                rank, n = _rank_in(wide.loc[members, a], actor["id"])
-                entry[a] = {"rank": rank, "of": n, "median": round(float(wide.loc[members, a].median()), 2)}
+        entry = {"group": kind, "name": label, "size": size}
+        for a, col in columns.items():
+            values = col[mask]
+            values = values[~np.isnan(values)]
+            entry[a] = {"rank": int((values > me[a]).sum()) + 1, "of": int(values.size),
+                        "median": round(float(np.median(values)), 2) if values.size else None}
         peers.append(entry)
     out = base | {"scored": True, "axes": axes, "peers": peers,
                   "drivers": _drivers(store, run, actor["id"], year, drivers)}
@@ -137,25 +153,35 @@ def _drivers(store: Store, run: dict[str, Any], unit: str, year: int | None, k: 
     above its value ("top 3%"; ties count, so a value most cities share is no strength)."""
     summary = run["summary"]
     meta = summary.get("indicator_meta", {})
+    where = [index_values.c.run_id == run["run_id"],
+             index_values.c.year.is_(None) if year is None else index_values.c.year == year]
+    medians = summary.get("medians", {}).get("" if year is None else str(year), {})
     with store.connect() as conn:
-        stmt = select(index_values.c.actor_id, index_values.c.indicator, index_values.c.raw, index_values.c.value,
-                      index_values.c.imputed).where(index_values.c.run_id == run["run_id"])
-        stmt = stmt.where(index_values.c.year.is_(None) if year is None else index_values.c.year == year)
-        vals = pd.DataFrame(conn.execute(stmt).all(), columns=["id", "indicator", "raw", "value", "imputed"])
-    if vals.empty or unit not in set(vals["id"]):
-        return {"strengths": [], "weaknesses": [], "indicators": []}
-    medians = vals.groupby("indicator")["value"].median()
-    mine = vals[vals["id"] == unit].set_index("indicator")
+        mine = _frame(conn, select(index_values.c.indicator, index_values.c.raw, index_values.c.value,
+                                   index_values.c.imputed).where(*where, index_values.c.actor_id == unit),
+                      ["indicator", "raw", "value", "imputed"]).set_index("indicator")
+        if mine.empty:
+            return {"strengths": [], "weaknesses": [], "indicators": []}
+        # per indicator, in one scan: the cities above the city's value, at or above it,
+        # and all with a value (the city's values enter as a CASE on the indicator)
+        values = {code: float(v) for code, v in mine["value"].items() if pd.notna(v)}
+        counts = {}
+        if values:
+            v, mine_v = index_values.c.value, case(values, value=index_values.c.indicator)
+            counts = {r.indicator: r for r in conn.execute(
+                select(index_values.c.indicator, func.sum(case((v > mine_v, 1), else_=0)).label("above"),
+                       func.sum(case((v >= mine_v, 1), else_=0)).label("at_or_above"), func.count(v).label("n"))
+                .where(*where, index_values.c.indicator.in_(list(values))).group_by(index_values.c.indicator))}
     rows = []
     for code, r in mine.iterrows():
         m = meta.get(code, {})
-        column = vals.loc[vals["indicator"] == code, "value"].dropna()
-        position = int((column > r["value"]).sum()) + 1 if pd.notna(r["value"]) else None
-        at_or_above = int((column >= r["value"]).sum()) if pd.notna(r["value"]) else None
+        c = counts.get(code)
+        known = pd.notna(r["value"]) and c is not None and c.n
         rows.append({"indicator": code, "name": m.get("name", code), "axis": m.get("axis"), "unit": m.get("unit"),
-                     "raw": _round(r["raw"]), "value": _round(r["value"]), "median": _round(medians[code]),
-                     "imputed": bool(r["imputed"]), "position": position, "of": int(column.size),
-                     "top_share": _round(at_or_above / column.size, 4) if position else None})
+                     "raw": _round(r["raw"]), "value": _round(r["value"]), "median": _round(medians.get(code)),
+                     "imputed": bool(r["imputed"]), "position": int(c.above) + 1 if known else None,
+                     "of": int(c.n) if c is not None else 0,
+                     "top_share": _round(c.at_or_above / c.n, 4) if known else None})
     ranked = sorted((r for r in rows if r["top_share"] is not None), key=lambda r: (r["top_share"], r["indicator"]))
     strengths = ranked[:k]
     weaknesses = [r for r in reversed(ranked) if r not in strengths][:k]
@@ -184,9 +210,7 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
         raise ValidationError(f"the latest build has no year {year} (years: "
                               f"{', '.join(map(str, summary.get('years') or [])) or 'none, a snapshot'})",
                               field="year")
-    df = _scores(store, run["run_id"])
-    df = df[(df["year"].isna() if year is None else df["year"] == year) & (df["axis"] == axis)
-            & df["score"].notna()]
+    df = _scores(store, run["run_id"], year=year, axis=axis, scored_only=True)
     what = []
     if region:
         known = sorted({r for r in df["country"].map(region_of).dropna()})
@@ -250,10 +274,10 @@ def export_results(store: Store, out: str | Path, *, fmt: str = "csv") -> dict[s
                                                  if f"{a}_{m}" in scores.columns] + ["reason"]
     scores = scores[order].sort_values(["year", "overall_rank", "id"], na_position="last")
     with store.connect() as conn:
-        values = pd.DataFrame(conn.execute(
-            select(index_values.c.actor_id, index_values.c.year, index_values.c.indicator, index_values.c.raw,
-                   index_values.c.value, index_values.c.imputed).where(index_values.c.run_id == run["run_id"])).all(),
-            columns=["id", "year", "indicator", "raw", "normalised", "imputed"])
+        values = _frame(conn, select(index_values.c.actor_id, index_values.c.year, index_values.c.indicator,
+                                     index_values.c.raw, index_values.c.value, index_values.c.imputed)
+                        .where(index_values.c.run_id == run["run_id"]),
+                        ["id", "year", "indicator", "raw", "normalised", "imputed"])
     written = {}
     for name, frame in (("index_scores", scores), ("index_values", values)):
         path = out / f"{name}.{fmt}"
