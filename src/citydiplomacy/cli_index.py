@@ -229,9 +229,7 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
         r = _open().index_rank(axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top)
     except CitydipError as exc:
         _fail(exc)
-    rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["count"]}) if not (region or bloc or country or band)
-             else (f"{x['rank']:,}" + (f" ({x['rank_lo']:,}–{x['rank_hi']:,})" if x["rank_lo"] is not None else ""))}
-            for x in r["rows"]]
+    rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["of"]})} for x in r["rows"]]
     emit(fmt, data=r, rows=r["rows"], columns=["position", "id", "name", "country", "score", "rank", "rank_lo",
                                                "rank_hi"],
          renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {r['count']:,} cities"

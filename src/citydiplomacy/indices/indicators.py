@@ -24,13 +24,11 @@ import pandas as pd
 from sqlalchemy import select
 
 from ..errors import ValidationError
+from ..profile import BLOC_KINDS, UPWARD  # the same upward ties and blocs as the profile
 from ..store import Store
 from ..store.schema import actors, alignments, initiatives, observations, ties
 from ..vocab import SYMMETRIC_TIES
 
-#: Tie types that lead "upward" (as in the profile's macro reach).
-UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner_of")
-BLOC_KINDS = ("geopolitical_bloc", "regional_organization")
 SYMMETRIC = tuple(t.value for t in SYMMETRIC_TIES)
 
 

@@ -196,8 +196,9 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
             country: str | None = None, band: str | None = None, top: int = 20,
             year: int | None = None) -> dict[str, Any]:
     """The ranking on ``axis`` (best first), optionally within a region (continent), a
-    bloc's member states, a country or a population band. Each row has the global rank,
-    the rank within the selection and the Monte Carlo rank interval."""
+    bloc's member states, a country or a population band. Each row has the global rank
+    (among ``of`` cities), its position in the selection (of ``count``) and the Monte
+    Carlo rank interval."""
     if axis not in AXES_ALL:
         raise ValidationError(f"axis '{axis}' is not one of {', '.join(AXES_ALL)}", field="axis")
     if top < 1:
@@ -211,6 +212,7 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
                               f"{', '.join(map(str, summary.get('years') or [])) or 'none, a snapshot'})",
                               field="year")
     df = _scores(store, run["run_id"], year=year, axis=axis, scored_only=True)
+    ranked = int(len(df))
     what = []
     if region:
         known = sorted({r for r in df["country"].map(region_of).dropna()})
@@ -228,12 +230,10 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
         df = df[df["country"] == c.alpha3]
         what.append(c.name)
     if bloc:
-        blocs = _blocs_of(store, set(df["country"].dropna()))
-        members = {c for c, bs in blocs.items() if bloc in bs}
-        if not members:
-            raise ValidationError(f"'{bloc}' is not a bloc with member states in the store (e.g. eu, asean, au)",
-                                  field="bloc")
-        df = df[df["country"].isin(members)]
+        from ..actors import bloc_countries
+
+        with store.connect() as conn:
+            df = df[df["country"].isin(bloc_countries(conn, bloc))]
         what.append(bloc)
     if band:
         labels = [b for _, b in BANDS]
@@ -248,7 +248,7 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
                      "score": round(r.score, 2), "rank": _i(r.rank), "rank_lo": _i(r.rank_lo),
                      "rank_hi": _i(r.rank_hi)})
     return {"axis": axis, "year": year, "selection": ", ".join(what) or "all scored cities",
-            "count": int(len(df)), "rows": rows, "run": run["run_id"], "built_at": run["built_at"]}
+            "count": int(len(df)), "of": ranked, "rows": rows, "run": run["run_id"], "built_at": run["built_at"]}
 
 
 def export_results(store: Store, out: str | Path, *, fmt: str = "csv") -> dict[str, Any]:

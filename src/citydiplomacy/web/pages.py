@@ -729,13 +729,10 @@ async def indices_page(request: Request, axis: str = "overall", region: str = ""
         n = 50
     if not errors:
         try:
-            def read():
-                obs = _obs(request)
-                r = obs.index_rank(axis=axis, region=region or None, bloc=bloc.strip() or None,
-                                   country=country.strip() or None, band=band or None, top=n)
-                everyone = obs.index_rank(axis=axis, top=1)["count"]
-                return r, everyone
-            ranking, total = await run_in_threadpool(read)
+            ranking = await run_in_threadpool(lambda: _obs(request).index_rank(
+                axis=axis, region=region or None, bloc=bloc.strip() or None, country=country.strip() or None,
+                band=band or None, top=n))
+            total = ranking["of"]
         except NotFoundError:
             ranking = None
         except ValidationError as exc:
