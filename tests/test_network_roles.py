@@ -269,6 +269,18 @@ def test_ego_by_hand(reach_toy, mode, members):
     assert sub.filters["ego"] == "s"
 
 
+def test_ego_node_link_keeps_the_nearest(reach_toy):
+    from citydiplomacy.network.reach import ego_node_link
+
+    full = ego_node_link(reach_toy, "c", depth=2)
+    assert not full["truncated"] and len(full["nodes"]) == 9 and len(full["edges"]) == 10
+    assert [n["id"] for n in full["nodes"] if n["ego"]] == ["c"]
+    # 5 kept: c (distance 0), then its four neighbours s, n, h, t (distance 1)
+    small = ego_node_link(reach_toy, "c", depth=2, max_nodes=5)
+    assert small["truncated"] and {n["id"] for n in small["nodes"]} == {"c", "s", "n", "h", "t"}
+    assert all({e["source"], e["target"]} <= {"c", "s", "n", "h", "t"} for e in small["edges"])
+
+
 def test_ego_summary_by_hand(reach_toy):
     sub, summary = ego(reach_toy, "c", depth=2)
     # depth 1: s, n, h, t; depth 2: x (via s), u, e, s2

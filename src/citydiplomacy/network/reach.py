@@ -329,3 +329,36 @@ def ego(dg: DiplomacyGraph, actor_id: str, *, depth: int = 2, mode: str = "all")
     }
     return EgoNetwork(DiplomacyGraph(sub, {**dg.filters, "ego": actor_id, "depth": depth, "mode": mode}),
                       summary)
+
+
+def ego_node_link(dg: DiplomacyGraph, actor_id: str, *, depth: int = 1, max_nodes: int = 300) -> dict[str, Any]:
+    """The ego network (see :func:`ego`) as node-link JSON for a graph drawing: ``nodes``
+    (id, label, kind, layer, country, coordinates, ``ego`` for the actor itself), ``edges``
+    (source, target, type, status, dates, axes), the ``summary``, and ``truncated``. When
+    the network has more than ``max_nodes`` actors, the nearest are kept: by distance to
+    the ego, then most ties first, then by id."""
+    eg = ego(dg, actor_id, depth=depth)
+    g = eg.graph.g
+    truncated = False
+    if g.vcount() > max_nodes:
+        me = g.vs.find(name=actor_id).index
+        dist = g.distances(source=[me], mode="all")[0]
+        deg = g.degree()
+        order = sorted(range(g.vcount()), key=lambda i: (dist[i], -deg[i], g.vs[i]["name"]))
+        g = g.induced_subgraph(order[:max_nodes])
+        truncated = True
+    names = g.vs["name"]
+    nodes = []
+    for v in g.vs:
+        a = v.attributes()
+        nodes.append({"id": a["name"], "label": a.get("label"), "kind": a.get("kind"), "layer": a.get("layer"),
+                      "country": a.get("country"), "lat": a.get("lat"), "lon": a.get("lon"),
+                      "ego": a["name"] == actor_id})
+    edges = []
+    for e in g.es:
+        a = e.attributes()
+        edges.append({"source": names[e.source], "target": names[e.target], "type": a.get("type"),
+                      "status": a.get("status"), "since": a.get("since"), "until": a.get("until"),
+                      "axes": [x for x in (a.get("axes") or "").split(",") if x]})
+    return {"ego": eg.summary["ego"], "summary": eg.summary, "truncated": truncated,
+            "nodes": nodes, "edges": edges}

@@ -434,31 +434,6 @@ class TokenIn(_Body):
 
 # -- the ego network as node-link JSON -----------------------------------------------------------
 
-def _ego_json(dg, actor_id: str, depth: int, max_nodes: int) -> dict[str, Any]:
-    """The ego network as node-link JSON, the nearest ``max_nodes`` actors kept."""
-    from ..network import reach
-
-    eg = reach.ego(dg, actor_id, depth=depth)
-    g = eg.graph.g
-    truncated = False
-    if g.vcount() > max_nodes:
-        me = g.vs.find(name=actor_id).index
-        dist = g.distances(source=[me], mode="all")[0]
-        deg = g.degree()
-        order = sorted(range(g.vcount()), key=lambda i: (dist[i], -deg[i], g.vs[i]["name"]))
-        g = g.induced_subgraph(order[:max_nodes])
-        truncated = True
-    names = g.vs["name"]
-    nodes = [{"id": v["name"], "label": v["label"], "kind": v["kind"], "layer": v["layer"],
-              "country": v["country"], "lat": v["lat"], "lon": v["lon"], "ego": v["name"] == actor_id}
-             for v in g.vs]
-    edges = [{"source": names[e.source], "target": names[e.target], "type": e["type"], "status": e["status"],
-              "since": e["since"], "until": e["until"],
-              "axes": [a for a in (e["axes"] or "").split(",") if a]} for e in g.es]
-    return {"ego": eg.summary["ego"], "summary": eg.summary, "truncated": truncated,
-            "nodes": nodes, "edges": edges}
-
-
 # -- uploads ---------------------------------------------------------------------------------------
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -652,7 +627,9 @@ def _reads(r: APIRouter) -> None:
         def build():
             actor_id = _obs(request).get(ref)["id"]
             dg = _graph(request, tie_types=[t.value for t in type] if type else None)
-            return _ego_json(dg, actor_id, depth, max_nodes)
+            from ..network.reach import ego_node_link
+
+            return ego_node_link(dg, actor_id, depth=depth, max_nodes=max_nodes)
         return await cached(request, build)
 
     @r.get("/actors/{ref}/initiatives", tags=["actors"], response_model=Page,
