@@ -72,29 +72,37 @@ class BuildReport:
         return dict(self.__dict__)
 
 
-def _universe(data: _ind.StoreData, fw: Framework, as_of: str | None) -> tuple[pd.Index, dict[str, str]]:
-    """The units (cities with enough ties) and, for every other city, why it is not one."""
+def _framework(framework: Framework | str | None) -> Framework:
+    return framework if isinstance(framework, Framework) else load_framework(framework)
+
+
+def _universe(data: _ind.StoreData, fw: Framework,
+              as_of: str | None) -> tuple[pd.Index, dict[str, str], pd.Series]:
+    """The units (cities with enough ties), for every other city why it is not one, and
+    the units' regions (the groups of group-mean imputation). No unit at all is an error."""
     a = data.actors
     cities = a.index[a["kind"] == fw.units.kind]
-    e = _ind._edges(data, fw.units.tie_types, as_of)
+    e = _ind.edges(data, fw.units.tie_types, as_of)
     n = e[e["unit"].isin(cities)].groupby("unit").size().reindex(cities, fill_value=0)
     units = n.index[n >= fw.units.min_ties]
     need = fw.units.min_ties
-    reason = (f"fewer than {need} diplomatic ties in the store ({', '.join(fw.units.tie_types)}): "
-              "nothing to measure" if need > 1 else
-              f"no diplomatic tie in the store ({', '.join(fw.units.tie_types)}): nothing to measure")
-    return units, {u: reason for u in n.index[n < need]}
+    types = ", ".join(fw.units.tie_types)
+    if len(units) == 0:
+        raise ValidationError(f"no {fw.units.kind} has {need} or more ties of {types}: nothing to score. "
+                              "Build the default data (citydip init) or import ties first", field="units")
+    reason = (f"fewer than {need} diplomatic ties in the store ({types}): nothing to measure" if need > 1 else
+              f"no diplomatic tie in the store ({types}): nothing to measure")
+    return units, {u: reason for u in n.index[n < need]}, a["country"].reindex(units).map(region_of)
 
 
 def indicator_table(store: Store, framework: Framework | str | None = None, *, as_of: str | None = None,
                     progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """The units x indicators table of ``framework`` from the store (snapshot, or in force
     at ``as_of``) and the units' regions (the groups of group-mean imputation)."""
-    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    fw = _framework(framework)
     data = _ind.load(store)
-    units, _ = _universe(data, fw, as_of)
-    X = _ind.table(store, data, units, fw.to_indicators(), as_of, progress=progress)
-    return X, data.actors["country"].reindex(units).map(region_of)
+    units, _, groups = _universe(data, fw, as_of)
+    return _ind.table(store, data, units, fw.to_indicators(), as_of, progress=progress), groups
 
 
 def sensitivity(store: Store, framework: Framework | str | None = None, *, n_base: int = 256,
@@ -104,7 +112,7 @@ def sensitivity(store: Store, framework: Framework | str | None = None, *, n_bas
     outlier treatment), on the current store: first-order and total indices."""
     from . import uncertainty
 
-    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    fw = _framework(framework)
     if n_base < 8:
         raise ValidationError("n_base must be 8 or more (256 or more for stable indices)", field="n_base")
     uc = fw.uncertainty if seed is None else fw.uncertainty.model_copy(update={"seed": seed})
@@ -142,7 +150,7 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
     from . import pipeline, uncertainty
 
     t0 = time.perf_counter()
-    fw = framework if isinstance(framework, Framework) else load_framework(framework)
+    fw = _framework(framework)
     uc = fw.uncertainty
     if replications is not None or seed is not None:
         uc = uc.model_copy(update={k: v for k, v in (("n", replications), ("seed", seed)) if v is not None})
@@ -159,12 +167,7 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
     step("reading the store", 0, 1)
     data = _ind.load(store)
     last_as_of = f"{years[-1]}-12-31" if years else None
-    units, unscored = _universe(data, fw, last_as_of)
-    if len(units) == 0:
-        raise ValidationError(f"no {fw.units.kind} has {fw.units.min_ties} or more ties of "
-                              f"{', '.join(fw.units.tie_types)}: nothing to score. Build the default data "
-                              "(citydip init) or import ties first", field="units")
-    groups = data.actors["country"].reindex(units).map(region_of)
+    units, unscored, groups = _universe(data, fw, last_as_of)
 
     def table_at(as_of: str | None, label: str) -> pd.DataFrame:
         return _ind.table(store, data, units, indicators, as_of,

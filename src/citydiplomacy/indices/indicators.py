@@ -104,7 +104,7 @@ def _has_axis(axes: pd.Series, axis: str | None) -> pd.Series:
     return axes.fillna("").str.split(",").apply(lambda xs: axis in xs)
 
 
-def _edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
+def edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
     """(unit, other) pairs of the active ties of ``types``, both ways for symmetric types."""
     t = data.ties[data.ties["type"].isin(types) & (data.ties["target_type"] == "actor")]
     t = t[active(t, as_of)]
@@ -151,7 +151,7 @@ def m_ties(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: s
     own) or ``blocs`` (distinct blocs those foreign countries belong to)."""
     types = params.get("type") or "twinned_with"
     types = [types] if isinstance(types, str) else list(types)
-    e = _edges(data, types, as_of)
+    e = edges(data, types, as_of)
     e = e[e["unit"].isin(units)]
     what = params.get("count", "partners")
     if what == "partners":
@@ -170,7 +170,7 @@ def m_ties(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: s
 def m_networks(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
     """Memberships of city networks: all, those serving ``axis``, or the listed ``ids``."""
     nets = _network_ids(data, params)
-    e = _edges(data, ["member_of"], as_of)
+    e = edges(data, ["member_of"], as_of)
     return _count(e[e["unit"].isin(units) & e["other"].isin(nets)], units)
 
 
@@ -179,9 +179,9 @@ def m_partners_in_networks(data: StoreData, units: pd.Index, params: Mapping[str
     """Twinning partners that are themselves members of networks serving ``axis`` (or of
     the listed ``ids``): how much a city's partners expose it to that axis's practice."""
     nets = _network_ids(data, params)
-    members = _edges(data, ["member_of"], as_of)
+    members = edges(data, ["member_of"], as_of)
     members = set(members.loc[members["other"].isin(nets), "unit"])
-    e = _edges(data, ["twinned_with"], as_of)
+    e = edges(data, ["twinned_with"], as_of)
     return _count(e[e["unit"].isin(units) & e["other"].isin(members)], units)
 
 

@@ -93,8 +93,8 @@ def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
             "replications": summary.get("replications", 0)}
     now = mine[mine["year"].isna()] if year is None else mine[mine["year"] == year]
     if now.empty:
-        return base | {"scored": False, "reason": f"{actor['name']} is not a {summary.get('units_kind', 'city')} "
-                                                   "unit of this index (only cities are scored)"}
+        return base | {"scored": False, "reason": f"{actor['name']} is not a unit of this index (only cities "
+                                                   "are scored)"}
     overall = now[now["axis"] == "overall"].iloc[0]
     if pd.isna(overall["score"]):
         return base | {"scored": False, "reason": overall["reason"]}
