@@ -66,7 +66,7 @@ def test_cities_have_location_population_region_and_aliases(obs):
     assert obs.get("paris-fr")["attrs"].get("capital") is True
 
 
-def test_small_towns_enter_only_when_a_tie_names_them(obs):
+def test_small_towns_enter_only_when_a_tie_names_them_or_a_district_is_part_of_them(obs):
     a, t = schema.actors, schema.ties
     named = t.c.type.in_(["twinned_with", "member_of", "hosts"])
     small = a.c.attrs["geonames_file"].as_string() == "cities500"
@@ -75,7 +75,8 @@ def test_small_towns_enter_only_when_a_tie_names_them(obs):
         untied = conn.execute(select(func.count()).select_from(a).where(
             small,
             ~a.c.id.in_(select(t.c.source).where(named)),
-            ~a.c.id.in_(select(t.c.target).where(named)))).scalar()
+            ~a.c.id.in_(select(t.c.target).where(named)),
+            ~a.c.id.in_(select(t.c.target).where(t.c.type == "located_in")))).scalar()   # a district's town
     assert towns > 1000
     assert untied == 0
 
@@ -88,6 +89,31 @@ def test_twinning_report_is_recorded(obs):
     assert tw["ties_loaded"] >= 15_000
     assert sum(tw["unresolved_by_reason"].values()) > 0   # what did not resolve is reported
     assert tw["unresolved_names"]
+    # counties, boroughs and districts of cities are resolved, and counted apart
+    assert tw["rows_resolved_both_sides"] / tw["rows"] >= 0.85
+    assert tw["regions_loaded"] > 100 and tw["districts_created"] > 100
+    assert tw["rows_resolved_both_sides_without_new_districts"] < tw["rows_resolved_both_sides"]
+    assert tw["matched_by_rule"]["list_context"] > 0 and tw["matched_by_rule"]["subdivision"] > 0
+
+
+def test_every_tie_between_actors_ends_at_an_actor(obs):
+    t, a = schema.ties, schema.actors
+    with obs.store.connect() as conn:
+        dangling = conn.execute(select(func.count()).select_from(t).where(
+            t.c.target_type == "actor", ~t.c.target.in_(select(a.c.id)))).scalar()
+        dangling += conn.execute(select(func.count()).select_from(t).where(~t.c.source.in_(select(a.c.id)))).scalar()
+    assert dangling == 0
+
+
+def test_districts_and_regions_of_the_default_build(obs):
+    berlin = {t["other"] for t in obs.ties("berlin-de", type="located_in")}
+    district = obs.get("berlin-de-steglitz-zehlendorf")
+    assert district["attrs"]["district_of"] == "berlin-de" and "berlin-de-steglitz-zehlendorf" in berlin
+    assert district["provenance"]["licence"] == "CC BY-SA 4.0"     # named by the Wikipedia lists
+    assert obs.ties("berlin-de-steglitz-zehlendorf", type="twinned_with")
+    maui = obs.search("Maui County")[0]
+    assert maui["kind"] == "region"
+    assert obs.get(maui["id"])["attrs"]["subdivision_code"] == "US-FIPS-15009"
 
 
 def test_paris_parties(obs):

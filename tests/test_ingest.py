@@ -112,6 +112,28 @@ def test_small_town_named_by_an_import_is_added_from_geonames(work, tmp_path):
     assert [t["other"] for t in work.ties("zams-at", type="located_in")] == ["aut"]
 
 
+def test_counties_and_districts_named_by_an_import_become_actors_once(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"],
+                  [["Lyon", "France", "Honolulu County", "United States"],
+                   ["Lyon", "France", "Prague 22", "Czech Republic"],
+                   ["Turin", "Italy", "Prague 22 (Prague)", "Czech Republic"]])
+    rep = work.import_("twinning", f, source_name="test list", licence="CC0 1.0")
+    assert rep.created == {"actors": 2, "ties": 3}
+    assert rep.matched.get("subdivision") == 1 and rep.matched.get("new_district") == 2
+    county = next(t["other"] for t in work.ties("lyon-fr", type="twinned_with") if "honolulu" in t["other"])
+    a = work.get(county)
+    assert a["kind"] == "region" and a["attrs"]["subdivision_code"] == "US-FIPS-15003"
+    assert [t["other"] for t in work.ties(county, type="located_in")] == ["usa"]
+    district = next(t["other"] for t in work.ties("turin-it", type="twinned_with") if "prague" in t["other"])
+    d = work.get(district)
+    assert d["kind"] == "city" and d["attrs"]["district_of"] == "prague-cz" and d["lat"] is None
+    assert d["provenance"]["source"] == "test list"            # named by the list, not a gazetteer
+    assert {t["other"] for t in work.ties(district, type="located_in")} == {"prague-cz", "cze"}
+    before = snapshot(work)
+    again = work.import_("twinning", f, source_name="test list", licence="CC0 1.0")
+    assert snapshot(work) == before and not again.changed      # found again, not made twice
+
+
 def test_failure_mid_import_leaves_the_store_unchanged(work, tmp_path, monkeypatch):
     from citydiplomacy.ingest import apply
 

@@ -37,7 +37,8 @@ from . import countries
 from .text import normalize
 
 __all__ = ["Place", "Candidate", "Resolution", "Gazetteer", "Resolver", "ACCEPT",
-           "DOMINANCE", "FUZZY_ACCEPT", "FUZZY_CANDIDATE", "FUZZY_MARGIN", "FUZZY_MIN_LENGTH"]
+           "DOMINANCE", "FUZZY_ACCEPT", "FUZZY_CANDIDATE", "FUZZY_MARGIN", "FUZZY_MIN_LENGTH",
+           "TERRITORIES", "with_territories"]
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
 ACCEPT = 0.85
@@ -55,12 +56,43 @@ FUZZY_MIN_LENGTH = 6
 DISTRICT_KM = 30.0
 #: A place qualified by another place ("Lazarevac (Belgrade)") must lie within this distance.
 QUALIFIER_KM = 60.0
+#: A city followed by a district number ("Budapest XI", "Prague 5") has at least this
+#: many inhabitants; a district of a city this large may share its name with a town
+#: elsewhere ("Belgrade – Mladenovac", "Seoul – Jung").
+DISTRICT_CITY_POP = 100_000
+#: Id prefix of a district the gazetteer does not hold, named by a list as part of a city.
+DISTRICT_PREFIX = "district:"
+_NUMBERED = re.compile(r"^(.*?\S)\s+([IVXLC]+|\d{1,2})\.?$")
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+#: Two GeoNames records of the same name and region this close are one place recorded
+#: twice (a town and its municipality, a place and its administrative seat).
+SAME_PLACE_KM = 10.0
+
+#: Dependent territories, searched when a name is not found in the country a list gives
+#: ("Mariehamn, Finland" is in Åland, "La Possession, France" in Réunion).
+TERRITORIES: dict[str, tuple[str, ...]] = {
+    "FI": ("AX",), "CN": ("HK", "MO"), "DK": ("GL", "FO"), "NO": ("SJ",),
+    "FR": ("RE", "GP", "MQ", "GF", "YT", "PF", "NC", "PM", "WF", "BL", "MF"),
+    "NL": ("AW", "CW", "SX", "BQ"), "US": ("PR", "GU", "VI", "AS", "MP"),
+    "GB": ("GI", "JE", "GG", "IM", "BM", "KY", "VG", "TC", "MS", "AI", "FK", "SH"),
+    "AU": ("NF", "CX", "CC"), "NZ": ("TK",),
+}
+
+
+def with_territories(ccs: Iterable[str]) -> set[str]:
+    """Country codes plus those of their dependent territories."""
+    out = set(ccs)
+    for cc in list(out):
+        out.update(TERRITORIES.get(cc, ()))
+    return out
 
 #: Scores by rule (what the evidence is worth).
 RULE_SCORE = {
     "identifier": 1.0, "unique_main_name": 0.98, "unique_alias": 0.95, "variant": 0.92,
     "region_hint": 0.93, "main_name": 0.9, "capital": 0.9, "dominant_population": 0.88,
-    "district": 0.9,
+    "district": 0.9, "territory": 0.9, "list_context": 0.9, "reciprocal": 0.9,
+    "subdivision": 0.9, "new_district": 0.88,
 }
 
 _PREFIXES = ("city of ", "town of ", "municipality of ", "landeshauptstadt ", "hansestadt ",
@@ -71,6 +103,7 @@ _SUFFIXES = (" municipality", " city", " town", " village", " commune", " munici
 NOT_A_CITY = frozenset({"district", "county", "province", "region", "state", "oblast", "raion",
                         "prefecture", "department", "canton", "municipality", "borough",
                         "island", "islands", "governorate", "voivodeship"})
+_LOCATOR = re.compile(r"^(.+?) (?:am|an der|an den|in der|ob der|auf der|vor der|bei) \S.*$")
 _DASH = re.compile(r"\s+[–—-]\s+|\s*/\s*")
 _PAREN = re.compile(r"^(.*?)\s*\(([^)]*)\)\s*$")
 
@@ -91,6 +124,9 @@ class Place:
     geonames_id: int | None = None
     wikidata: str | None = None
     in_store: bool = True         # False: a GeoNames place not yet in the store
+    kind: str = "city"            # or "region": a subdivision (see citydiplomacy.subdivisions)
+    code: str | None = None       # a region's ISO 3166-2 or FIPS code
+    parent: str | None = None     # a district's city (see Resolver._new_district)
 
     @property
     def norm(self) -> str:
@@ -143,8 +179,17 @@ class Gazetteer:
         self.by_name: dict[tuple[str, str], list[str]] = {}
         self.by_geonames: dict[int, str] = {}
         self.by_qid: dict[str, str] = {}
+        #: Subdivisions (kind "region") by normalised name and country, and by code: kept
+        #: apart so that a town's name never matches a county by accident.
+        self.region_by_name: dict[tuple[str, str], list[str]] = {}
+        self.by_code: dict[str, str] = {}
+        #: Districts of cities by (city id, key): "n:<normalised name>" or "#<number>".
+        self.districts: dict[tuple[str, str], str] = {}
+        #: The names a new district was written as, for its aliases.
+        self.district_names: dict[str, list[str]] = {}
         self._names_of: dict[str, list[str]] = {}     # place id -> its normalised names
         self._fuzzy: dict[str, list[str]] | None = None
+        self._compact: dict[str, dict[str, list[str]]] | None = None
         self._regions: dict[str, set[str]] | None = None
 
     def add(self, place: Place, names: Iterable[str], *, normalized: bool = False) -> None:
@@ -156,16 +201,21 @@ class Gazetteer:
             self.by_geonames[place.geonames_id] = place.id
         if place.wikidata:
             self.by_qid[place.wikidata] = place.id
+        if place.code:
+            self.by_code[place.code] = place.id
         norms = set(names) if normalized else {normalize(n) for n in names}
         self._index_names(place, norms | {place.norm})
 
     def _index_names(self, place: Place, norms: Iterable[str]) -> None:
+        if place.parent:
+            return          # a district is found through its city only (see districts)
         own = self._names_of.setdefault(place.id, [])
+        index = self.region_by_name if place.kind == "region" else self.by_name
         for norm in norms:
             if norm and norm not in own:
                 own.append(norm)
-                self.by_name.setdefault((norm, place.cc), []).append(place.id)
-        self._fuzzy = self._regions = None
+                index.setdefault((norm, place.cc), []).append(place.id)
+        self._fuzzy = self._regions = self._compact = None
 
     def remove(self, ids: Iterable[str]) -> None:
         for i in set(ids):
@@ -176,25 +226,37 @@ class Gazetteer:
                 del self.by_geonames[p.geonames_id]
             if p.wikidata and self.by_qid.get(p.wikidata) == i:
                 del self.by_qid[p.wikidata]
+            if p.code and self.by_code.get(p.code) == i:
+                del self.by_code[p.code]
+            index = self.region_by_name if p.kind == "region" else self.by_name
             for norm in self._names_of.pop(i, ()):
-                members = self.by_name.get((norm, p.cc), [])
+                members = index.get((norm, p.cc), [])
                 if i in members:
                     members.remove(i)
                 if not members:
-                    self.by_name.pop((norm, p.cc), None)
-        self._fuzzy = None
+                    index.pop((norm, p.cc), None)
+        self._fuzzy = self._compact = None
 
     def regions(self, cc: str) -> set[str]:
         """Normalised first-level region names of a country."""
         if self._regions is None:
             self._regions = {}
             for p in self.places.values():
-                if p.admin1:
+                if p.admin1 and p.kind == "city":
                     self._regions.setdefault(p.cc, set()).add(p.admin1)
         return self._regions.get(cc, set())
 
     def countries(self) -> set[str]:
         return {p.cc for p in self.places.values()}
+
+    def compact_index(self, cc: str) -> dict[str, list[str]]:
+        """A country's names by their letters without spaces ("yong in" → "yongin")."""
+        if self._compact is None:
+            idx: dict[str, dict[str, list[str]]] = {}
+            for norm, c in self.by_name:
+                idx.setdefault(c, {}).setdefault(norm.replace(" ", ""), []).append(norm)
+            self._compact = idx
+        return self._compact.get(cc, {})
 
     def fuzzy_index(self, cc: str) -> list[str]:
         """The distinct names of a country, for rapidfuzz (places via ``by_name``)."""
@@ -208,8 +270,9 @@ class Gazetteer:
     # -- builders -----------------------------------------------------------------------
 
     @classmethod
-    def from_store(cls, store, kinds: tuple[str, ...] = ("city",)) -> "Gazetteer":
-        """All actors of ``kinds`` in the store with their aliases."""
+    def from_store(cls, store, kinds: tuple[str, ...] = ("city", "region")) -> "Gazetteer":
+        """All actors of ``kinds`` in the store with their aliases (regions: those with a
+        subdivision code, see :mod:`citydiplomacy.subdivisions`)."""
         from sqlalchemy import select
 
         from .store.schema import actors, aliases
@@ -217,26 +280,72 @@ class Gazetteer:
         gz = cls()
         with store.connect() as conn:
             rows = conn.execute(select(
-                actors.c.id, actors.c.name, actors.c.country, actors.c.population, actors.c.admin1,
-                actors.c.lat, actors.c.lon, actors.c.geonames_id, actors.c.wikidata, actors.c.attrs)
+                actors.c.id, actors.c.name, actors.c.kind, actors.c.country, actors.c.population,
+                actors.c.admin1, actors.c.lat, actors.c.lon, actors.c.geonames_id, actors.c.wikidata,
+                actors.c.attrs)
                 .where(actors.c.kind.in_(kinds)))
             for r in rows:
+                attrs = r.attrs or {}
+                code = attrs.get("subdivision_code") if r.kind == "region" else None
+                if r.kind == "region" and not code:
+                    continue
                 c = countries.lookup_code(r.country) if r.country else None
                 gz.places[r.id] = Place(
                     id=r.id, name=r.name, cc=c.alpha2 if c else "", population=float(r.population or 0),
                     admin1=normalize(r.admin1) if r.admin1 else "", admin1_name=r.admin1,
-                    capital=bool((r.attrs or {}).get("capital")), lat=r.lat, lon=r.lon,
-                    geonames_id=r.geonames_id, wikidata=r.wikidata)
+                    capital=bool(attrs.get("capital")), lat=r.lat, lon=r.lon,
+                    geonames_id=r.geonames_id, wikidata=r.wikidata, kind=r.kind, code=code)
                 if r.geonames_id:
                     gz.by_geonames[r.geonames_id] = r.id
                 if r.wikidata:
                     gz.by_qid[r.wikidata] = r.id
+                if code:
+                    gz.by_code[code] = r.id
+                if attrs.get("district_of"):
+                    gz.places[r.id].parent = attrs["district_of"]
+                    for key in attrs.get("district_keys", ()):
+                        gz.districts[(attrs["district_of"], key)] = r.id
             alias_rows = conn.execute(select(aliases.c.actor_id, aliases.c.norm)
                                       .join(actors, actors.c.id == aliases.c.actor_id)
                                       .where(actors.c.kind.in_(kinds)))
             for actor_id, norm in alias_rows:
-                gz._index_names(gz.places[actor_id], [norm])
+                place = gz.places.get(actor_id)
+                if place is None:
+                    continue
+                gz._index_names(place, _region_keys(norm) if place.kind == "region" else [norm])
         return gz
+
+
+def district_keys(name: str | None, number: str | None) -> list[str]:
+    """The keys a district is known by within its city: its normalised name, its number."""
+    keys = [f"n:{normalize(name)}"] if name else []
+    if number:
+        keys.append(f"#{_arabic(number)}")
+    return keys
+
+
+def _arabic(number: str) -> int:
+    if number.isdigit():
+        return int(number)
+    values = [_ROMAN[c] for c in number.upper()]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def district_id(parent: str, name: str | None, number: str | None) -> str:
+    """The provisional id of a new district: ``district:<city id>|<name>|<number>``."""
+    return f"{DISTRICT_PREFIX}{parent}|{name or ''}|{_arabic(number) if number else ''}"
+
+
+def parse_district_id(place_id: str) -> tuple[str, str | None, int | None]:
+    """(city id, name, number) of a provisional district id."""
+    parent, name, number = place_id[len(DISTRICT_PREFIX):].rsplit("|", 2)
+    return parent, name or None, int(number) if number else None
+
+
+def _region_keys(norm: str) -> list[str]:
+    from .subdivisions import designation_keys
+
+    return designation_keys(norm)
 
 
 def _km(a: Place, b: Place) -> float:
@@ -247,8 +356,16 @@ def _km(a: Place, b: Place) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-def name_variants(name: str) -> list[tuple[str, str]]:
-    """(normalised variant, how) for a raw name, most literal first."""
+#: Where "ue" is a way of writing "ü" (Muenchen), and where "ia" is a romanisation of "я"
+#: (Tiachiv / Tyachiv): elsewhere these letters are just letters (Hoengseong, Korea).
+GERMAN_SPELLING = frozenset({"DE", "AT", "CH", "LI", "LU", "BE", "IT"})
+SLAVIC_SPELLING = frozenset({"UA", "BY", "RU", "KZ", "MD", "KG"})
+
+
+def name_variants(name: str, cc: str | None = None) -> list[tuple[str, str]]:
+    """(normalised variant, how) for a raw name, most literal first. Spelling variants
+    that belong to some languages only are tried in their countries (all of them when
+    ``cc`` is None)."""
     out: list[tuple[str, str]] = []
 
     def add(text: str, how: str) -> None:
@@ -271,8 +388,17 @@ def name_variants(name: str) -> list[tuple[str, str]]:
     if n.startswith("bad "):
         add(n[4:], "without_prefix")
     german = re.sub(r"(?<=[a-z])(ae|oe|ue)", lambda mm: mm.group(1)[0], n)
-    if german != n:
+    if german != n and (cc is None or cc in GERMAN_SPELLING):
         add(german, "transliteration")
+    # Ukrainian and Belarusian romanisations write ia/iu/ie where GeoNames often has ya/yu/ye
+    slavic = re.sub(r"(?<=[a-z])i([aue])", r"y\1", n)
+    if slavic != n and (cc is None or cc in SLAVIC_SPELLING):
+        add(slavic, "transliteration")
+    # "Weiden in der Oberpfalz", "Rottenburg am Neckar": the town without its river or
+    # neighbour (not "im <valley>": "Affoltern im Emmental" is not Zürich's Affoltern)
+    locator = _LOCATOR.match(n)
+    if locator:
+        add(locator.group(1), "without_locator")
     add(n.replace("saint ", "st ").replace("sankt ", "st "), "saint")
     add(re.sub(r"\bst\b\.?\s*", "saint ", n), "saint")
     return out
@@ -331,9 +457,14 @@ class Resolver:
             return Resolution(query, "unresolved", rule="empty_name", evidence={"reason": "no name"})
         qualifier = ""
         m = _PAREN.match(name)
+        paren = (m.group(1), m.group(2)) if m else None
         if m:
             qualifier = normalize(m.group(2))
             if qualifier in NOT_A_CITY:
+                if cc:
+                    sub = self._subdivision(query, m.group(1), cc, "")
+                    if sub.status != "unresolved":
+                        return sub
                 return Resolution(query, "unresolved", rule="not_a_city",
                                   evidence={"reason": f"the name is qualified as a {qualifier}"})
         comma = [p.strip() for p in name.split(",")]
@@ -343,19 +474,44 @@ class Resolver:
             region_hint = qualifier
         if cc is None:
             return self._without_country(query, name, region_hint, lat, lon)
+        from .subdivisions import is_designated
+
+        if is_designated(name):
+            # "Maui County", "County Mayo", "Vilnius District Municipality": a subdivision first
+            sub = self._subdivision(query, name, cc, region_hint)
+            if sub.resolved:
+                return sub
+        if "/" in name:
+            # "Mogente/Moixent": one place in two languages
+            found = {r.id: r for part in name.split("/") if part.strip()
+                     for r in [self._in_country(query, part.strip(), cc, region_hint, lat, lon)] if r.resolved}
+            if len(found) == 1:
+                return next(iter(found.values()))
         # "City – District": resolve the district near the city
         parts = [p for p in _DASH.split(name) if p.strip()]
-        if len(parts) == 2:
+        if len(parts) == 2 and "/" not in name:
             return self._district(query, parts, cc, region_hint)
         res = self._in_country(query, name, cc, region_hint, lat, lon)
         if res.resolved and region_hint and res.rule != "region_hint" \
                 and self._known_hint(region_hint, cc) \
                 and not self._consistent(self.gz.places[res.id], region_hint):
             # "Chaoyang (Beijing)" must not become the Chaoyang of another province
-            return Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
-                              {**res.evidence, "qualifier": region_hint,
-                               "reason": "the place found is neither in nor near the region or place named"},
-                              res.candidates)
+            res = Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
+                             {**res.evidence, "qualifier": region_hint,
+                              "reason": "the place found is neither in nor near the region or place named"},
+                             res.candidates)
+        if res.rule in ("no_match", "fuzzy_unsure"):
+            # no town of that name: a borough, county or municipality ("Haringey")? (A
+            # GeoNames admin2 division only when no town is even close: "Le Mont-Dore" is
+            # the town Mont-Dore before it is the commune.)
+            sub = self._subdivision(query, name, cc, region_hint, admin2=res.rule == "no_match")
+            if sub.status != "unresolved":
+                return sub
+        if not res.resolved or res.rule == "fuzzy":
+            # "Budapest XV", "Prague 5 (Prague)", "Stari Grad (Sarajevo)": part of a city
+            part = self._part_of_city(query, paren, name, cc, res)
+            if part is not None:
+                return part
         return res
 
     def _consistent(self, place: Place, hint: str) -> bool:
@@ -378,20 +534,35 @@ class Resolver:
     # -- steps ----------------------------------------------------------------------------
 
     def _exact(self, name: str, cc: str) -> tuple[list[str], str, str]:
-        for norm, how in name_variants(name):
+        variants = name_variants(name, cc)
+        for norm, how in variants:
             ids = self.gz.by_name.get((norm, cc))
             if ids:
                 return list(dict.fromkeys(ids)), norm, how
+        # "Yongin" / "Yong-in": the same letters, spaced differently
+        norm = variants[0][0] if variants else ""
+        names = self.gz.compact_index(cc).get(norm.replace(" ", ""), []) if norm else []
+        ids = [i for n in names for i in self.gz.by_name.get((n, cc), ())]
+        if ids:
+            return list(dict.fromkeys(ids)), norm, "spacing"
         return [], "", ""
 
     def _in_country(self, query, name, cc, region_hint, lat, lon) -> Resolution:
         ids, norm, how = self._exact(name, cc)
         if ids:
             return self._decide_exact(query, ids, norm, how, region_hint, lat, lon)
+        for territory in TERRITORIES.get(cc, ()):
+            ids, norm, how = self._exact(name, territory)
+            if ids:
+                res = self._decide_exact(query, ids, norm, how, region_hint, lat, lon)
+                if res.resolved:
+                    res.evidence["territory"] = territory
+                    res.rule, res.score = "territory", min(res.score, RULE_SCORE["territory"])
+                return res
         return self._fuzzy(query, name, cc, region_hint)
 
     def _decide_exact(self, query, ids, norm, how, region_hint, lat, lon) -> Resolution:
-        places = [self.gz.places[i] for i in ids]
+        places = same_place_once([self.gz.places[i] for i in ids])
         cands = [self._cand(p, norm, how) for p in places]
         ev = {"matched": norm, "variant": how, "candidates": len(ids)}
         if lat is not None and lon is not None:
@@ -456,15 +627,124 @@ class Resolver:
         return Resolution(query, "ambiguous", None, round(top_score / 100 - 0.2, 3), "fuzzy_unsure", ev,
                           cands[:5])
 
+    def _subdivision(self, query, name, cc, region_hint, *, admin2: bool = True) -> Resolution:
+        """A subdivision of the country with this name (exactly, or without its
+        designation words); several are settled by the region hint (a county's state) or
+        by one matching the full name; otherwise ambiguous."""
+        from .subdivisions import designation_keys
+
+        none = Resolution(query, "unresolved", rule="no_match",
+                          evidence={"reason": "no place or subdivision of that name in the country"})
+        keys = designation_keys(name)
+        # ISO 3166-2 and US counties first, under any key; GeoNames admin2 divisions after
+        passes = [(k, False) for k in keys] + ([(k, True) for k in keys] if admin2 else [])
+        for key, second_level in passes:
+            ids = list(dict.fromkeys(self.gz.region_by_name.get((key, cc), ())))
+            places = [p for p in (self.gz.places[i] for i in ids)
+                      if ("-ADM2-" in (p.code or "")) == second_level]
+            if not places:
+                continue
+            cands = [self._cand(p, key, "subdivision", 0.7) for p in places]
+            ev = {"matched": key, "candidates": len(ids)}
+            if region_hint and len(places) > 1:
+                hit = [p for p in places if p.admin1 and fuzz.token_set_ratio(p.admin1, region_hint) >= 90]
+                places = hit or places
+            if len(places) == 1:
+                p = places[0]
+                return self._ok(query, p, "subdivision", {**ev, "code": p.code}, cands)
+            return Resolution(query, "ambiguous", None, 0.6, "ambiguous_subdivision",
+                              {**ev, "reason": f"{len(places)} subdivisions of this name in the country"},
+                              self._rank(cands))
+        return none
+
+    def _city(self, name: str, cc: str) -> tuple[Place | None, str | None]:
+        """The city a district names as its own ("Berlin", "Budapest XI" → Budapest and
+        the number XI): resolved by exact name (not fuzzy), a city, not itself a district."""
+        res = self._in_country({}, name, cc, "", None, None)
+        number = None
+        if not res.resolved or res.rule == "fuzzy":
+            m = _NUMBERED.match(name)
+            if not m:
+                return None, None
+            res, number = self._in_country({}, m.group(1), cc, "", None, None), m.group(2)
+        if not res.resolved or res.rule == "fuzzy":
+            return None, None
+        p = self.gz.places[res.id]
+        if p.kind != "city" or p.parent or (number and p.population < DISTRICT_CITY_POP):
+            return None, None
+        return p, number
+
+    def _part_of_city(self, query, paren, name, cc, res: Resolution) -> Resolution | None:
+        """A name the gazetteer lacks that says which city it is part of: "Stari Grad
+        (Sarajevo)" (no place of that name near Sarajevo), "Prague 5 (Prague)", "Budapest XV"."""
+        if paren:
+            base, qualifier = paren
+            city, _ = self._city(qualifier, cc)
+            if city is None or any(self._consistent(self.gz.places[c.id], normalize(qualifier))
+                                   for c in res.candidates):
+                return None           # a place of that name in or near the city exists
+            inner, number = self._city(base, cc)
+            if inner is not None and inner.id == city.id and number:        # "Prague 5 (Prague)"
+                return self._new_district(query, city, None, number)
+            sub = self._subdivision({}, base, cc, "")
+            if sub.resolved:                                                # "Karpoš (Skopje)"
+                return self._ok(query, self.gz.places[sub.id], "district", {"city": city.id, **sub.evidence},
+                                sub.candidates)
+            if res.rule in ("ambiguous", "qualifier_disagrees") and city.population < DISTRICT_CITY_POP:
+                return None           # "Lingen (Ems)", "Winsen (Luhe)": a town and its river
+            return self._new_district(query, city, base, None)
+        city, number = self._city(name, cc)
+        if city is not None and number:
+            return self._new_district(query, city, None, number)
+        return None
+
+    def _new_district(self, query, city: Place, name: str | None, number: str | None) -> Resolution:
+        """A district of ``city`` that no gazetteer holds, known by its name and/or number.
+        The same district named another way ("Budapest XI – Újbuda", "Újbuda (Budapest)",
+        "Budapest XI") gets the same id; it enters the store when a loaded tie uses it."""
+        keys = district_keys(name, number)
+        pid = next((self.gz.districts[(city.id, k)] for k in keys if (city.id, k) in self.gz.districts), None)
+        if pid is not None and (not self.gz.places[pid].parent or self.gz.places[pid].in_store):
+            # a GeoNames place, or a district an earlier import wrote
+            return self._ok(query, self.gz.places[pid], "district", {"city": city.id, "number": number}, [])
+        if pid is None:
+            pid = district_id(city.id, name, number)
+            self.gz.places[pid] = Place(
+                id=pid, name=name or f"{city.name} {number}", cc=city.cc, admin1=city.admin1,
+                admin1_name=city.admin1_name, in_store=False, parent=city.id)
+        for k in keys:
+            self.gz.districts.setdefault((city.id, k), pid)
+        place = self.gz.places[pid]
+        if name and number and not place.in_store and pid == district_id(city.id, None, number):
+            place.name = name                    # "Budapest XI" first, "Budapest XI – Újbuda" later
+        if query.get("name"):
+            names = self.gz.district_names.setdefault(pid, [])
+            if query["name"] not in names:
+                names.append(query["name"])
+        ev = {"city": city.id, "district": name, "number": number,
+              "note": "a part of the city that no gazetteer holds; named by the list"}
+        return Resolution(query, "resolved", pid, RULE_SCORE["new_district"], "new_district",
+                          {k: v for k, v in ev.items() if v is not None})
+
     def _district(self, query, parts, cc, region_hint) -> Resolution:
         city = self._in_country({}, parts[0], cc, region_hint, None, None)
         district = self._in_country({}, parts[1], cc, region_hint, None, None)
-        if district.resolved and city.resolved:
-            d, c = self.gz.places[district.id], self.gz.places[city.id]
-            km = _km(d, c)
+        parent, number = self._city(parts[0], cc)          # "Budapest XI" → Budapest, XI
+        if district.resolved and parent is not None:
+            d = self.gz.places[district.id]
+            km = _km(d, parent)
             if km <= DISTRICT_KM:
-                return self._ok(query, d, "district", {"city": c.id, "km": round(km, 1),
+                for key in district_keys(None, number):     # "Budapest XIX" is Kispest too
+                    self.gz.districts.setdefault((parent.id, key), d.id)
+                return self._ok(query, d, "district", {"city": parent.id, "km": round(km, 1),
                                                         **district.evidence}, district.candidates)
+        if parent is not None:
+            sub = self._subdivision({}, parts[1], cc, "")
+            if sub.resolved:                                   # "Skopje – Karpoš"
+                return self._ok(query, self.gz.places[sub.id], "district", {"city": parent.id, **sub.evidence},
+                                sub.candidates)
+            if district.status == "unresolved" or parent.population >= DISTRICT_CITY_POP:
+                return self._new_district(query, parent, parts[1], number)
         cands = self._rank(district.candidates + city.candidates)
         return Resolution(query, "ambiguous" if cands else "unresolved", None, 0.5, "composite_name",
                           {"parts": parts, "reason": "a name with two parts (district or joint municipality)"},
@@ -479,6 +759,29 @@ class Resolver:
                 return self._decide_exact(query, list(dict.fromkeys(hits)), norm, how, region_hint, lat, lon)
         return Resolution(query, "unresolved", rule="no_match",
                           evidence={"reason": "no place of that name (give a country to narrow it)"})
+
+    def resolve_many(self, pairs) -> dict[tuple[str, str], Resolution]:
+        """Resolve distinct (name, country) pairs, names that say more first: "Budapest
+        XIX – Kispest" before "Budapest XIX", so that both mean the same district."""
+        def says_more(pair):
+            name = pair[0] or ""
+            return (0 if (_DASH.search(name) or _PAREN.match(name)) else 1, pair)
+        return {pair: self.resolve(*pair) for pair in sorted(set(pairs), key=says_more)}
+
+    def refine(self, res: Resolution, region: str, *, rule: str = "list_context",
+               evidence: dict[str, Any] | None = None) -> Resolution:
+        """Settle an exact-name ambiguity with a region known from elsewhere (the section
+        of a list the name stands in): resolved when exactly one candidate lies in
+        ``region`` (a normalised first-level region name); otherwise ``res`` unchanged."""
+        if res.status != "ambiguous" or res.rule != "ambiguous" or not region:
+            return res
+        hit = [c for c in res.candidates if self.gz.places[c.id].admin1 == region]
+        if len(hit) != 1:
+            return res
+        p = self.gz.places[hit[0].id]
+        ev = {k: v for k, v in res.evidence.items() if k != "reason"}
+        return self._ok(res.query, p, rule, {**ev, "region": p.admin1_name, **(evidence or {})},
+                        res.candidates)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -501,6 +804,22 @@ class Resolver:
             score: float | None = None) -> Resolution:
         return Resolution(query, "resolved", p.id, score if score is not None else RULE_SCORE[rule], rule,
                           ev, self._rank(cands)[:5])
+
+
+def same_place_once(places: list[Place]) -> list[Place]:
+    """Drop records that repeat a place: same main name and region, and within
+    :data:`SAME_PLACE_KM` or with the same population (GeoNames often has a town and its
+    municipality, or a record without population beside the real one). The one kept is in the store if
+    either is, else the more populous."""
+    if len(places) < 2:
+        return places
+    kept: list[Place] = []
+    for p in sorted(places, key=lambda p: (not p.in_store, -p.population)):
+        if not any(k.norm == p.norm and k.admin1 == p.admin1
+                   and (_km(k, p) <= SAME_PLACE_KM or (p.population > 0 and k.population == p.population))
+                   for k in kept):
+            kept.append(p)
+    return kept
 
 
 def _prior(p: Place) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import countries, geonames
+from .. import countries, districts, geonames, subdivisions
 from ..model import Tie
 from ..text import normalize
 from .context import BuildContext
@@ -71,6 +71,49 @@ def materialise(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str, str]:
     mapping = {p: written[int(p[len(geonames.PROVISIONAL):])] for p in provisional
                if int(p[len(geonames.PROVISIONAL):]) in written}
     return mapping
+
+
+def materialise_regions(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str, str]:
+    """Write the provisional subdivisions among ``place_ids`` as ``region`` actors (with
+    their names and a ``located_in`` tie to their state); return {place id: actor id}."""
+    mapping: dict[str, str] = {}
+    for pid in sorted({p for p in place_ids if subdivisions.is_provisional(p)}):
+        rec = subdivisions.record_of(pid)
+        base = subdivisions.region_slug(rec)
+        actor_id = base if base not in ctx.actor_ids else f"{base}-region"
+        actor, names = subdivisions.region_actor(rec, actor_id)
+        prov_id = ctx.provenance(subdivisions.provenance(rec))
+        ctx.add_actors([ctx.actor_row(actor, prov_id)])
+        ctx.add_aliases(ctx.alias_rows(actor_id, names, prov_id))
+        state = (actor.country or "").lower()
+        if state in ctx.actor_ids:
+            ctx.add_ties([ctx.tie_row(Tie(source=actor_id, target=state, type="located_in"), prov_id)])
+        mapping[pid] = actor_id
+    ctx.count("regions", len(mapping))
+    return mapping
+
+
+def materialise_districts(ctx: BuildContext, place_ids: Iterable[str], mapping: dict[str, str],
+                          prov_id: int) -> dict[str, str]:
+    """Write the new districts among ``place_ids`` (see :mod:`citydiplomacy.districts`) as
+    city actors under their cities (``mapping`` gives the store id of a city written in
+    this build); return {place id: actor id}."""
+    gz = ctx.gazetteer
+    written: dict[str, str] = {}
+    for pid in sorted({p for p in place_ids if districts.is_provisional(p)}):
+        rec = districts.record(gz, pid)
+        city_id = mapping.get(rec["city"], rec["city"])
+        country = countries.lookup_code(rec["cc"])
+        actor, names = districts.district_actor(rec, city_id, lambda i: i in ctx.actor_ids)
+        ctx.add_actors([ctx.actor_row(actor, prov_id)])
+        ctx.add_aliases(ctx.alias_rows(actor.id, names, prov_id))
+        ties = [Tie(source=actor.id, target=city_id, type="located_in")]
+        if country and country.alpha3.lower() in ctx.actor_ids:
+            ties.append(Tie(source=actor.id, target=country.alpha3.lower(), type="located_in"))
+        ctx.add_ties([ctx.tie_row(t, prov_id) for t in ties])
+        written[pid] = actor.id
+    ctx.count("districts", len(written))
+    return written
 
 
 def build(ctx: BuildContext) -> None:

@@ -3,10 +3,13 @@
 :mod:`citydiplomacy.resolve`.
 
 Every distinct (name, country) is resolved once against the places built so far plus
-the smaller GeoNames places (cities500) of the countries the list names; a smaller place
-enters the store only when a loaded tie uses it. Names the resolver is not sure of are
-reported (with their candidates) in the import run's summary, never guessed. Rows naming
-the same pair twice (each city's page lists the other) load once.
+the smaller GeoNames places (cities500) and the subdivisions (ISO 3166-2, US counties) of
+the countries the list names (and their dependent territories); a smaller place or a
+subdivision enters the store only when a loaded tie uses it. Names left ambiguous between
+places of one name are then settled, row by row, where the list's order says which
+(:mod:`citydiplomacy.listcontext`). Names the resolver is not sure of are reported (with
+their candidates) in the import run's summary, never guessed. Rows naming the same pair
+twice (each city's page lists the other) load once.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-from .. import geonames
+from .. import districts, geonames, subdivisions
 from ..countries import parse_place
+from ..listcontext import settle_rows
 from ..model import Provenance, Tie
-from ..resolve import Resolution, Resolver, name_variants, split_name
+from ..resolve import Resolution, Resolver, name_variants, split_name, with_territories
 from . import cities
 from .context import BuildContext, data_path
 
@@ -36,7 +40,7 @@ def read_rows() -> list[dict[str, str]]:
 
 def resolve_names(resolver: Resolver, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Resolution]:
     """One resolution per distinct (name, country cell)."""
-    return {(name, cell): resolver.resolve(name, cell) for name, cell in sorted(pairs)}
+    return resolver.resolve_many(pairs)
 
 
 def build(ctx: BuildContext) -> None:
@@ -47,18 +51,21 @@ def build(ctx: BuildContext) -> None:
     gz = ctx.gazetteer
     # only the smaller places whose names the list uses (exactly, or a variant of them)
     wanted = {v for name, _ in pairs for part in [name, *split_name(name)] for v, _ in name_variants(part)}
-    geonames.extend_gazetteer(gz, ccs, wanted)
-    results = resolve_names(Resolver(gz), pairs)
+    geonames.extend_gazetteer(gz, with_territories(ccs), wanted)
+    subdivisions.extend_gazetteer(gz, with_territories(ccs))
+    resolver = Resolver(gz)
+    results = resolve_names(resolver, pairs)
+    keyrows = [((row["city1"], row["country1"]), (row["city2"], row["country2"])) for row in rows]
+    per_row, settled = settle_rows(resolver, keyrows, results)
 
     prov_id = ctx.provenance(TWINNING_PROVENANCE)
     rules: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     unresolved: Counter[str] = Counter()
     ends_per_row = []
-    for row in rows:
+    for row, row_results in zip(rows, per_row):
         ends = []
-        for s in ("1", "2"):
-            res = results[(row[f"city{s}"], row[f"country{s}"])]
+        for s, res in zip(("1", "2"), row_results):
             ends.append(res.id)
             if res.resolved:
                 rules[res.rule] += 1
@@ -67,7 +74,10 @@ def build(ctx: BuildContext) -> None:
                 unresolved[f"{row[f'city{s}']} ({row[f'country{s}']}): {res.status}, {res.rule}"] += 1
         ends_per_row.append(ends)
     used = {e for ends in ends_per_row if None not in ends for e in ends}
-    mapping = cities.materialise(ctx, used)
+    # a new district is written under its city, which may be a small town not yet written
+    used |= {districts.record(gz, e)["city"] for e in used if districts.is_provisional(e)}
+    mapping = {**cities.materialise(ctx, used), **cities.materialise_regions(ctx, used)}
+    mapping.update(cities.materialise_districts(ctx, used, mapping, prov_id))
     ties, same = [], 0
     for ends in ends_per_row:
         if None in ends:
@@ -88,6 +98,11 @@ def build(ctx: BuildContext) -> None:
         "distinct_names": len(results),
         "names_resolved": names_ok,
         "names_ambiguous": sum(1 for r in results.values() if r.status == "ambiguous"),
+        "names_settled_by_list_order": dict(settled),
+        "regions_loaded": sum(1 for e in used if subdivisions.is_provisional(e)),
+        "districts_created": sum(1 for e in used if districts.is_provisional(e)),
+        "rows_resolved_both_sides_without_new_districts": sum(
+            1 for ends in ends_per_row if None not in ends and not any(map(districts.is_provisional, ends))),
         "matched_by_rule": dict(rules.most_common()),
         "unresolved_by_reason": dict(problems.most_common()),
         "unresolved_names": dict(unresolved.most_common()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from sqlalchemy import and_, func, insert, select, update
 
-from .. import geonames
+from .. import districts, geonames, subdivisions
 from ..model import Provenance, Tie
 from ..store import Store, rows, schema
 from .base import Plan, Problem, Report
@@ -45,6 +45,7 @@ class _Writer:
     def __init__(self, store: Store, conn, plan: Plan, report: Report):
         self.store, self.conn, self.plan, self.report = store, conn, plan, report
         self._prov: dict[tuple, int] = {}
+        self._regions: dict[str, str] | None = None      # subdivision code -> region actor
 
     def count(self, what: dict[str, int], key: str) -> None:
         what[key] = what.get(key, 0) + 1
@@ -78,8 +79,16 @@ class _Writer:
         mapping: dict[str, str] = {}
         if not provisional:
             return mapping
-        prov_id = self.provenance(geonames.provenance())
+        prov_id = None
+        later = []
         for pid in sorted(set(provisional)):
+            if subdivisions.is_provisional(pid):
+                mapping[pid] = self.write_region(pid)
+                continue
+            if districts.is_provisional(pid):
+                later.append(pid)           # after the towns they are part of
+                continue
+            prov_id = prov_id or self.provenance(geonames.provenance())
             rec = geonames.record_of(pid)
             gid = int(rec["geonameid"])
             known = self.conn.execute(select(schema.actors.c.id).where(schema.actors.c.geonames_id == gid)).first()
@@ -89,17 +98,53 @@ class _Writer:
             base = geonames.city_slug(rec)
             actor_id = base if not self.exists(base) else f"{base}-{gid}"
             actor, names = geonames.city_actor(rec, actor_id)
-            self.conn.execute(insert(schema.actors).values(rows.actor_row(actor, prov_id)))
-            alias = rows.alias_rows(actor_id, names, prov_id)
-            if alias:
-                self.conn.execute(insert(schema.aliases), alias)
-            state = (actor.country or "").lower()
-            if state and self.exists(state):
-                self.conn.execute(insert(schema.ties).values(
-                    rows.tie_row(Tie(source=actor_id, target=state, type="located_in"), prov_id)))
-            mapping[pid] = actor_id
-            self.count(self.report.created, "actors")
+            mapping[pid] = self.write_place(actor, names, prov_id)
+        for pid in later:
+            if pid in self.plan.districts:
+                mapping[pid] = self.write_district(self.plan.districts[pid], mapping)
         return mapping
+
+    def write_place(self, actor, names: list[str], prov_id: int, *, within: str | None = None) -> str:
+        """Insert a place the resolver found outside the store (a town, a subdivision, a
+        district), with its names and ``located_in`` ties to ``within`` and its state."""
+        self.conn.execute(insert(schema.actors).values(rows.actor_row(actor, prov_id)))
+        alias = rows.alias_rows(actor.id, names, prov_id)
+        if alias:
+            self.conn.execute(insert(schema.aliases), alias)
+        state = (actor.country or "").lower()
+        for target in ([within] if within else []) + ([state] if state and self.exists(state) else []):
+            self.conn.execute(insert(schema.ties).values(
+                rows.tie_row(Tie(source=actor.id, target=target, type="located_in"), prov_id)))
+        self.count(self.report.created, "actors")
+        return actor.id
+
+    def write_district(self, rec: dict, mapping: dict[str, str]) -> str:
+        """A new district of a city (see citydiplomacy.districts): the actor already in the
+        store under that city with one of its keys, or a new one."""
+        city_id = mapping.get(rec["city"], rec["city"])
+        for row in self.conn.execute(select(schema.actors.c.id, schema.actors.c.attrs)
+                                     .where(schema.actors.c.kind == "city",
+                                            schema.actors.c.id.like(f"{city_id}-%"))):
+            attrs = row.attrs or {}
+            if attrs.get("district_of") == city_id and set(attrs.get("district_keys", ())) & set(rec["keys"]):
+                return row.id
+        actor, names = districts.district_actor(rec, city_id, self.exists)
+        return self.write_place(actor, names, self.provenance(self.plan.provenance), within=city_id)
+
+    def write_region(self, pid: str) -> str:
+        """A subdivision a tie names: the region actor with its code, or a new one."""
+        rec = subdivisions.record_of(pid)
+        if self._regions is None:
+            self._regions = {(r.attrs or {}).get("subdivision_code"): r.id for r in self.conn.execute(
+                select(schema.actors.c.id, schema.actors.c.attrs).where(schema.actors.c.kind == "region"))}
+        if rec["code"] in self._regions:
+            return self._regions[rec["code"]]
+        base = subdivisions.region_slug(rec)
+        actor_id = base if not self.exists(base) else f"{base}-region"
+        actor, names = subdivisions.region_actor(rec, actor_id)
+        self.write_place(actor, names, self.provenance(subdivisions.provenance(rec)))
+        self._regions[rec["code"]] = actor_id
+        return actor_id
 
     def write_frameworks(self) -> None:
         for fw, items, titles, prov in self.plan.frameworks:

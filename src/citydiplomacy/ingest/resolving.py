@@ -1,13 +1,14 @@
 """Name resolution for importers: the store's places plus, for the countries a file
-names, the smaller GeoNames places (which an import adds when a tie uses them)."""
+names, the smaller GeoNames places and the subdivisions (which an import adds when a tie
+uses them)."""
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from .. import geonames
+from .. import districts, geonames, subdivisions
 from ..countries import parse_place
-from ..resolve import Gazetteer, Resolution, Resolver
+from ..resolve import Gazetteer, Resolution, Resolver, with_territories
 from ..search import search
 
 
@@ -18,7 +19,8 @@ class StoreResolver:
         self.gz = Gazetteer.from_store(store)
         ccs = {c.alpha2 for cell in set(country_cells) if (c := parse_place(cell)[0]) is not None}
         if ccs:
-            geonames.extend_gazetteer(self.gz, ccs)
+            geonames.extend_gazetteer(self.gz, with_territories(ccs))
+            subdivisions.extend_gazetteer(self.gz, with_territories(ccs))
         self.resolver = Resolver(self.gz)
         self._cache: dict[tuple, Resolution] = {}
 
@@ -28,8 +30,31 @@ class StoreResolver:
             self._cache[key] = self.resolver.resolve(name, country, **kw)
         return self._cache[key]
 
+    def resolve_many(self, pairs) -> dict[tuple[str, str], Resolution]:
+        """Distinct (name, country) pairs, composite names first (see Resolver.resolve_many)."""
+        pairs = set(pairs)
+        out = self.resolver.resolve_many(p for p in pairs if (p[0], p[1], ()) not in self._cache)
+        for (name, country), res in out.items():
+            self._cache[(name, country, ())] = res
+        return {p: self._cache[(p[0], p[1], ())] for p in pairs}
+
     def is_provisional(self, place_id: str) -> bool:
-        return place_id.startswith(geonames.PROVISIONAL)
+        return is_provisional(place_id)
+
+
+    def finish_plan(self, plan) -> None:
+        """Give the plan the records of its new districts, and their cities when those
+        are not in the store yet (a district is written under its city)."""
+        plan.districts = {p: districts.record(self.gz, p) for p in plan.towns if districts.is_provisional(p)}
+        parents = {r["city"] for r in plan.districts.values() if is_provisional(r["city"])}
+        plan.towns = sorted(set(plan.towns) | parents)
+
+
+def is_provisional(place_id: str) -> bool:
+    """A place the resolver knows that is not yet in the store: a small GeoNames place, a
+    subdivision or a new district of a city, written when a loaded tie uses it."""
+    return (place_id.startswith(geonames.PROVISIONAL) or subdivisions.is_provisional(place_id)
+            or districts.is_provisional(place_id))
 
 
 def actor_exists(store, actor_id: str) -> bool:

@@ -15,11 +15,11 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from .. import geonames
 from ..model import Provenance, Tie
 from . import register
 from .base import Plan, Problem
 from .readers import read_table
+from .resolving import is_provisional
 
 COLUMNS = ["importer", "file", "row", "field", "name", "country", "status", "reason",
            "candidates", "choice", "context"]
@@ -96,7 +96,7 @@ def import_review(store, source, *, encoding: str = "utf-8", max_bytes: int | No
         tgt = tie.get("target") or ends.get(tie.get("target_field") or "")
         if not (src and tgt):
             continue
-        plan.towns.extend(e for e in (src, tgt) if e.startswith(geonames.PROVISIONAL))
+        plan.towns.extend(e for e in (src, tgt) if is_provisional(e))
         plan.ties.append((Tie.parse({"source": src, "target": tgt, "type": tie["type"],
                                      "axes": tie.get("axes", [])}), tie.get("target_type", "actor")))
     return plan or _empty_plan(path)

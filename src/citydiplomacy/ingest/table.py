@@ -122,6 +122,7 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(path), reason=exc.detail))
     plan.towns = sorted(towns | set(plan.towns))
+    sr.finish_plan(plan)
     return plan
 
 

