@@ -132,6 +132,14 @@ def test_actor_by_id_name_and_unknown(client):
     assert any("barcelona-es" in s for s in body["suggestions"])
 
 
+def test_districts_and_regions_say_what_they_are(client):
+    page = client.get("/actors/berlin-de-steglitz-zehlendorf")
+    assert page.status_code == 200 and 'a district of <a href="/actors/berlin-de">' in page.text
+    county = client.get("/api/v1/search", params={"q": "Maui County"}).json()["items"][0]
+    assert county["kind"] == "region"
+    assert "US-FIPS-15009" in client.get(f"/actors/{county['id']}").text
+
+
 def test_ties_filters(client):
     base = "/api/v1/actors/barcelona-es/ties"
     everything = client.get(base, params={"limit": 500}).json()

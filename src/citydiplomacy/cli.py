@@ -284,7 +284,11 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
         emit(fmt, data=p, rows=flat, columns=["section", "key", "value"])
         return
     a = p["actor"]
-    head = [f"{a['kind']} on the {a['layer']} layer · {a['country'] or ''}"
+    attrs = a.get("attrs") or {}
+    part = (f" · district of {attrs['district_of']}" if attrs.get("district_of") else
+            f" · {attrs.get('subdivision_type') or 'subdivision'} {attrs['subdivision_code']}"
+            if attrs.get("subdivision_code") else "")
+    head = [f"{a['kind']} on the {a['layer']} layer{part} · {a['country'] or ''}"
             + (f" · {a['admin1']}" if a.get("admin1") else "")
             + (f" · population {a['population']:,}" if a.get("population") else "")]
     if p["alternatives"]:
