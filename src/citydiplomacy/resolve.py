@@ -631,7 +631,7 @@ class Resolver:
         """A subdivision of the country with this name (exactly, or without its
         designation words); several are settled by the region hint (a county's state) or
         by one matching the full name; otherwise ambiguous."""
-        from .subdivisions import designation_keys
+        from .subdivisions import designation_keys, is_second_level
 
         none = Resolution(query, "unresolved", rule="no_match",
                           evidence={"reason": "no place or subdivision of that name in the country"})
@@ -640,8 +640,7 @@ class Resolver:
         passes = [(k, False) for k in keys] + ([(k, True) for k in keys] if admin2 else [])
         for key, second_level in passes:
             ids = list(dict.fromkeys(self.gz.region_by_name.get((key, cc), ())))
-            places = [p for p in (self.gz.places[i] for i in ids)
-                      if ("-ADM2-" in (p.code or "")) == second_level]
+            places = [p for p in (self.gz.places[i] for i in ids) if is_second_level(p.code) == second_level]
             if not places:
                 continue
             cands = [self._cand(p, key, "subdivision", 0.7) for p in places]

