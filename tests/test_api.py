@@ -132,6 +132,18 @@ def test_actor_by_id_name_and_unknown(client):
     assert any("barcelona-es" in s for s in body["suggestions"])
 
 
+def test_resolve_endpoint(client):
+    r = client.get("/api/v1/resolve", params={"name": "Steglitz-Zehlendorf (Berlin)", "country": "Germany"})
+    assert r.status_code == 200
+    body = r.json()      # the district the default build wrote, found through its city
+    assert (body["status"], body["id"], body["rule"]) == ("resolved", "berlin-de-steglitz-zehlendorf", "district")
+    assert body["in_store"] and body["part_of"] == "berlin-de"
+    amb = client.get("/api/v1/resolve", params={"name": "Springfield", "country": "US"}).json()
+    assert amb["status"] == "ambiguous" and len(amb["candidates"]) > 5 and amb["id"] is None
+    bad = client.get("/api/v1/resolve", params={"name": " "})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
 def test_districts_and_regions_say_what_they_are(client):
     page = client.get("/actors/berlin-de-steglitz-zehlendorf")
     assert page.status_code == 200 and 'a district of <a href="/actors/berlin-de">' in page.text

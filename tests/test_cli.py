@@ -45,6 +45,18 @@ def test_search_csv(cli_env):
     assert rows[0]["id"] == "barcelona-es" and rows[0]["country"] == "ESP"
 
 
+def test_resolve_answers_with_evidence_or_candidates(cli_env):
+    data = json.loads(citydip("resolve", "Muenchen", "--country", "Deutschland", "-f", "json", env=cli_env).stdout)
+    assert (data["status"], data["id"], data["in_store"]) == ("resolved", "munich-de", True)
+    assert data["rule"] == "unique_alias" and data["evidence"]["matched"] == "muenchen"
+    town = json.loads(citydip("resolve", "Zams", "--country", "AT", "-f", "json", env=cli_env).stdout)
+    assert town["in_store"] is False and town["geonames_id"] == 2760749     # nothing written
+    amb = citydip("resolve", "Springfield", "--country", "United States", env=cli_env, check=False)
+    assert amb.returncode == 1 and "candidates" in amb.stdout and "Missouri" in amb.stdout
+    bad = citydip("resolve", " ", env=cli_env, check=False)
+    assert bad.returncode != 0 and "give a name" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_show_table_and_json(cli_env):
     out = citydip("show", "München", env=cli_env).stdout
     assert "munich-de" in out and "twinned_with" in out and "sources:" in out

@@ -158,6 +158,46 @@ def search(text: str = typer.Argument(..., help="A name in any language or spell
     emit(fmt, data=hits, rows=hits, columns=SEARCH_COLUMNS, title=f"actors matching '{text}'")
 
 
+CANDIDATE_COLUMNS = ["id", "name", "admin1", "country", "population", "score", "matched"]
+
+
+@app.command()
+def resolve(name: str = typer.Argument(..., help="A name as a list writes it."),
+            country: Optional[str] = typer.Option(None, help="Its country: a name, an ISO code or a "
+                                                              "variant (England, Holland, Ivory Coast)."),
+            region: Optional[str] = typer.Option(None, help="Its region, if known (a state, a province)."),
+            fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Resolve a messy name to the actor it means: the answer with its score, the rule
+    that decided and the evidence, or the ranked candidates when it is not sure. Nothing
+    is written. Exits 1 when the name is ambiguous or unresolved.
+
+    Example: `citydip resolve "Budapest XI – Újbuda" --country Hungary`
+    """
+    try:
+        r = _open().resolve(name, country, region=region)
+    except CitydipError as exc:
+        _fail(exc)
+    if fmt != Format.table:
+        emit(fmt, data=r, rows=[{**r, "evidence": json.dumps(r["evidence"], ensure_ascii=False)}],
+             columns=["status", "id", "name", "kind", "country", "score", "rule", "in_store", "evidence"])
+    else:
+        if r["status"] == "resolved":
+            where = ", ".join(x for x in (r.get("admin1"), r.get("country")) if x)
+            note = "" if r["in_store"] else " [dim](not in the store yet: an import naming it adds it)[/]"
+            head = (f"[bold]{escape(r['name'])}[/] ({r['id']}, {r['kind']}, {escape(where)}){note}\n"
+                    f"rule {r['rule']} · score {r['score']:.2f}")
+        else:
+            head = f"[bold]{r['status']}[/] ({r['rule']}): {escape(str(r['evidence'].get('reason') or ''))}"
+        ev = {k: v for k, v in r["evidence"].items() if k != "reason"}
+        if ev:
+            head += "\n[dim]evidence: " + escape(", ".join(f"{k}={v}" for k, v in ev.items())) + "[/]"
+        out.print(Panel(head, title=escape(name), expand=False))
+        if r["candidates"] and r["status"] != "resolved":
+            out.print(table("candidates", r["candidates"], CANDIDATE_COLUMNS))
+    if r["status"] != "resolved":
+        raise typer.Exit(1)
+
+
 def _tie_rows(ts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Table rows for ties, with a short reference to each distinct source."""
     sources: list[str] = []

@@ -4,6 +4,7 @@ operations as the command line (search, get, ties, profile, frameworks, status).
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Callable
 
 from . import actors as _actors
@@ -21,6 +22,8 @@ class Observatory:
     def __init__(self, store: Store):
         self.store = store
         self._graphs: dict[tuple, Any] = {}
+        self._resolver: tuple[int, Any] | None = None
+        self._resolver_lock = threading.Lock()
 
     # -- building -------------------------------------------------------------------
     def init(self, *, force: bool = False,
@@ -62,6 +65,29 @@ class Observatory:
         if index is not None:
             p["index"] = index
         return p
+
+    def resolve(self, name: str, country: str | None = None, *, region: str | None = None,
+                lat: float | None = None, lon: float | None = None, wikidata: str | None = None,
+                geonames_id: int | None = None) -> dict[str, Any]:
+        """Resolve a messy name to the actor it means, with a score and the evidence, or
+        the ranked candidates when it is not sure (docs/resolution.md). Nothing is written:
+        a small town or a subdivision the store does not hold yet comes back with
+        ``in_store`` false. The gazetteer is built on the first call (a few seconds) and
+        kept while the store is unchanged."""
+        from .errors import ValidationError
+        from .ingest.resolving import StoreResolver, describe
+
+        if not (name or "").strip():
+            raise ValidationError("give a name to resolve", field="name")
+        with self._resolver_lock:
+            version = self._data_version()
+            if self._resolver is None or self._resolver[0] != version:
+                self._resolver = (version, StoreResolver(self.store))
+            sr = self._resolver[1]
+            sr.extend([country] if country else [])
+            res = sr.resolve(name.strip(), country or None, region=region, lat=lat, lon=lon,
+                             wikidata=wikidata, geonames_id=geonames_id)
+            return describe(sr, res)
 
     def frameworks(self) -> list[dict[str, Any]]:
         return _frameworks.list_frameworks(self.store)

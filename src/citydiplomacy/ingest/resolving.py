@@ -17,12 +17,21 @@ class StoreResolver:
 
     def __init__(self, store, country_cells: Iterable[str] = ()):
         self.gz = Gazetteer.from_store(store)
-        ccs = {c.alpha2 for cell in set(country_cells) if (c := parse_place(cell)[0]) is not None}
-        if ccs:
-            geonames.extend_gazetteer(self.gz, with_territories(ccs))
-            subdivisions.extend_gazetteer(self.gz, with_territories(ccs))
         self.resolver = Resolver(self.gz)
         self._cache: dict[tuple, Resolution] = {}
+        self._countries: set[str] = set()
+        self.extend(country_cells)
+
+    def extend(self, country_cells: Iterable[str]) -> None:
+        """Add the smaller GeoNames places and the subdivisions of the countries these
+        cells name (and of their dependent territories), once per country."""
+        ccs = {c.alpha2 for cell in set(country_cells) if cell and (c := parse_place(cell)[0]) is not None}
+        new = with_territories(ccs) - self._countries
+        if new:
+            geonames.extend_gazetteer(self.gz, new)
+            subdivisions.extend_gazetteer(self.gz, new)
+            self._countries |= new
+            self._cache.clear()
 
     def resolve(self, name: str, country: str | None = None, **kw) -> Resolution:
         key = (name, country, tuple(sorted(kw.items())))
@@ -55,6 +64,22 @@ def is_provisional(place_id: str) -> bool:
     subdivision or a new district of a city, written when a loaded tie uses it."""
     return (place_id.startswith(geonames.PROVISIONAL) or subdivisions.is_provisional(place_id)
             or districts.is_provisional(place_id))
+
+
+def describe(sr: StoreResolver, res: Resolution) -> dict:
+    """A resolution for people and programs: the answer (an actor of the store, or a place
+    or subdivision it does not hold yet, ``in_store`` false), its score, rule and evidence,
+    and the ranked candidates when it is not sure."""
+    out = {"query": res.query, "status": res.status, "id": None, "in_store": None, "score": res.score,
+           "rule": res.rule, "evidence": res.evidence,
+           "candidates": [{"id": c.id, "name": c.name, "country": c.country, "admin1": c.admin1,
+                           "population": c.population, "score": c.score, "matched": c.matched}
+                          for c in res.candidates]}
+    if res.resolved:
+        p = sr.gz.places[res.id]
+        out.update(id=res.id, in_store=not is_provisional(res.id), name=p.name, kind=p.kind, country=p.cc,
+                   admin1=p.admin1_name, geonames_id=p.geonames_id, code=p.code, part_of=p.parent)
+    return out
 
 
 def actor_exists(store, actor_id: str) -> bool:

@@ -570,6 +570,22 @@ def _reads(r: APIRouter) -> None:
             return page(request, hits, limit, offset)
         return await cached(request, build)
 
+    @r.get("/resolve", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="Resolve a messy name to an actor")
+    async def resolve(request: Request,
+                      name: Annotated[str, Query(min_length=1, max_length=200,
+                                                 description="A name as a list writes it: 'Muenchen', "
+                                                             "'Budapest XI – Újbuda', 'Maui County'.")],
+                      country: Annotated[str | None, Query(max_length=100, description=(
+                          "Its country: a name, an ISO code or a variant (England, Holland)."))] = None,
+                      region: Annotated[str | None, Query(max_length=100,
+                                                          description="Its region, if known.")] = None) -> Response:
+        """The actor the name means, with its score, the rule that decided and the
+        evidence; or, when the resolver is not sure, ``status`` ambiguous or unresolved and
+        the ranked candidates. A small town or subdivision the store does not hold yet is
+        answered with ``in_store: false``. The first call builds the gazetteer (seconds)."""
+        return await cached(request, lambda: _obs(request).resolve(name, country, region=region))
+
     @r.get("/actors/{ref}", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED}, summary="One actor")
     async def actor(request: Request, ref: Ref) -> Response:
         """The actor with its provenance and aliases; a name that several actors bear
