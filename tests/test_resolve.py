@@ -208,6 +208,12 @@ def test_districts_named_three_ways_are_one_district(world):
     assert place.name == "Steglitz-Zehlendorf" and world.gz.places[place.parent].name == "Berlin"
     assert place.lat is None and place.population == 0           # nothing made up
     assert world.resolve("Prague 5 (Prague)", "Czech Republic").id == world.resolve("Prague 5", "Czechia").id
+    # a number alone finds GeoNames' numbered record near the city, in Roman or Arabic figures
+    res = world.resolve("Budapest XIII", "Hungary")
+    assert res.rule == "district" and world.gz.places[res.id].name == "Budapest XIII. kerület"
+    assert world.resolve("Budapest 13", "Hungary").id == res.id
+    # "budapest i" is not "budapesti": a lone letter is not spacing
+    assert world.gz.places[world.resolve("Budapest I", "Hungary").id].name == "Budapest I. kerület"
 
 
 def test_a_district_that_is_a_subdivision_is_that_subdivision(world):
@@ -248,7 +254,7 @@ def test_evaluation_scores_subdivisions_and_districts(world):
     labels = [
         {"name": "Maui County", "country": "United States", "geonameid": "", "subdivision": "US-FIPS-15009"},
         {"name": "Haringey", "country": "England", "geonameid": "", "subdivision": "GB-ENF"},   # wrong code
-        {"name": "Budapest XIII", "country": "Hungary", "geonameid": "", "subdivision": "district:3054643"},
+        {"name": "Prague 22", "country": "Czechia", "geonameid": "", "subdivision": "district:3067696"},
         {"name": "Cook County", "country": "United States", "geonameid": "", "subdivision": ""},
     ]
     q = evaluate(labels, resolver_answer(world, world.gz))

@@ -324,6 +324,15 @@ def district_keys(name: str | None, number: str | None) -> list[str]:
     return keys
 
 
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"),
+                           (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
 def _arabic(number: str) -> int:
     if number.isdigit():
         return int(number)
@@ -541,7 +550,8 @@ class Resolver:
                 return list(dict.fromkeys(ids)), norm, how
         # "Yongin" / "Yong-in": the same letters, spaced differently
         norm = variants[0][0] if variants else ""
-        names = self.gz.compact_index(cc).get(norm.replace(" ", ""), []) if norm else []
+        spaced = bool(norm) and min(map(len, norm.split())) >= 2      # not "budapest i" = "budapesti"
+        names = self.gz.compact_index(cc).get(norm.replace(" ", ""), []) if spaced else []
         ids = [i for n in names for i in self.gz.by_name.get((n, cc), ())]
         if ids:
             return list(dict.fromkeys(ids)), norm, "spacing"
@@ -706,6 +716,12 @@ class Resolver:
         if pid is not None and (not self.gz.places[pid].parent or self.gz.places[pid].in_store):
             # a GeoNames place, or a district an earlier import wrote
             return self._ok(query, self.gz.places[pid], "district", {"city": city.id, "number": number}, [])
+        if pid is None and number:
+            pid = self._numbered_place(city, number)        # GeoNames: "Budapest XIII. kerület"
+            if pid is not None:
+                for k in keys:
+                    self.gz.districts.setdefault((city.id, k), pid)
+                return self._ok(query, self.gz.places[pid], "district", {"city": city.id, "number": number}, [])
         if pid is None:
             pid = district_id(city.id, name, number)
             self.gz.places[pid] = Place(
@@ -724,6 +740,19 @@ class Resolver:
               "note": "a part of the city that no gazetteer holds; named by the list"}
         return Resolution(query, "resolved", pid, RULE_SCORE["new_district"], "new_district",
                           {k: v for k, v in ev.items() if v is not None})
+
+    def _numbered_place(self, city: Place, number: str) -> str | None:
+        """The one place within DISTRICT_KM of ``city`` whose name is one of the city's
+        names followed by this number, in Roman or Arabic figures ("Budapest XIII.
+        kerület", "Praha 5")."""
+        n = _arabic(number)
+        figures = {normalize(number), str(n), _roman(n).lower()}
+        prefixes = tuple(f"{name} {f}" for name in self.gz._names_of.get(city.id, [city.norm]) for f in figures)
+        found = {pid for norm in self.gz.fuzzy_index(city.cc) if norm.startswith(prefixes)
+                 and any(norm == p or norm.startswith(p + " ") for p in prefixes)
+                 for pid in self.gz.by_name.get((norm, city.cc), ())
+                 if _km(self.gz.places[pid], city) <= DISTRICT_KM}
+        return found.pop() if len(found) == 1 else None
 
     def _district(self, query, parts, cc, region_hint) -> Resolution:
         city = self._in_country({}, parts[0], cc, region_hint, None, None)
