@@ -73,6 +73,18 @@ def materialise(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+def _write_place(ctx: BuildContext, actor, names: list[str], prov_id: int, *,
+                 within: str | None = None) -> str:
+    """Write a region or district with its names and ``located_in`` ties to ``within``
+    and to its state; return its id."""
+    ctx.add_actors([ctx.actor_row(actor, prov_id)])
+    ctx.add_aliases(ctx.alias_rows(actor.id, names, prov_id))
+    state = (actor.country or "").lower()
+    targets = ([within] if within else []) + ([state] if state in ctx.actor_ids else [])
+    ctx.add_ties([ctx.tie_row(Tie(source=actor.id, target=t, type="located_in"), prov_id) for t in targets])
+    return actor.id
+
+
 def materialise_regions(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str, str]:
     """Write the provisional subdivisions among ``place_ids`` as ``region`` actors (with
     their names and a ``located_in`` tie to their state); return {place id: actor id}."""
@@ -82,13 +94,7 @@ def materialise_regions(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str
         base = subdivisions.region_slug(rec)
         actor_id = base if base not in ctx.actor_ids else f"{base}-region"
         actor, names = subdivisions.region_actor(rec, actor_id)
-        prov_id = ctx.provenance(subdivisions.provenance(rec))
-        ctx.add_actors([ctx.actor_row(actor, prov_id)])
-        ctx.add_aliases(ctx.alias_rows(actor_id, names, prov_id))
-        state = (actor.country or "").lower()
-        if state in ctx.actor_ids:
-            ctx.add_ties([ctx.tie_row(Tie(source=actor_id, target=state, type="located_in"), prov_id)])
-        mapping[pid] = actor_id
+        mapping[pid] = _write_place(ctx, actor, names, ctx.provenance(subdivisions.provenance(rec)))
     ctx.count("regions", len(mapping))
     return mapping
 
@@ -103,15 +109,8 @@ def materialise_districts(ctx: BuildContext, place_ids: Iterable[str], mapping: 
     for pid in sorted({p for p in place_ids if districts.is_provisional(p)}):
         rec = districts.record(gz, pid)
         city_id = mapping.get(rec["city"], rec["city"])
-        country = countries.lookup_code(rec["cc"])
         actor, names = districts.district_actor(rec, city_id, lambda i: i in ctx.actor_ids)
-        ctx.add_actors([ctx.actor_row(actor, prov_id)])
-        ctx.add_aliases(ctx.alias_rows(actor.id, names, prov_id))
-        ties = [Tie(source=actor.id, target=city_id, type="located_in")]
-        if country and country.alpha3.lower() in ctx.actor_ids:
-            ties.append(Tie(source=actor.id, target=country.alpha3.lower(), type="located_in"))
-        ctx.add_ties([ctx.tie_row(t, prov_id) for t in ties])
-        written[pid] = actor.id
+        written[pid] = _write_place(ctx, actor, names, prov_id, within=city_id)
     ctx.count("districts", len(written))
     return written
 

@@ -21,7 +21,7 @@ from .. import districts, geonames, subdivisions
 from ..countries import parse_place
 from ..listcontext import settle_rows
 from ..model import Provenance, Tie
-from ..resolve import Resolution, Resolver, name_variants, split_name, with_territories
+from ..resolve import Resolver, name_variants, split_name, with_territories
 from . import cities
 from .context import BuildContext, data_path
 
@@ -38,11 +38,6 @@ def read_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def resolve_names(resolver: Resolver, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Resolution]:
-    """One resolution per distinct (name, country cell)."""
-    return resolver.resolve_many(pairs)
-
-
 def build(ctx: BuildContext) -> None:
     rows = read_rows()
     sides = [(row[f"city{s}"], row[f"country{s}"]) for row in rows for s in ("1", "2")]
@@ -54,7 +49,7 @@ def build(ctx: BuildContext) -> None:
     geonames.extend_gazetteer(gz, with_territories(ccs), wanted)
     subdivisions.extend_gazetteer(gz, with_territories(ccs))
     resolver = Resolver(gz)
-    results = resolve_names(resolver, pairs)
+    results = resolver.resolve_many(pairs)
     keyrows = [((row["city1"], row["country1"]), (row["city2"], row["country2"])) for row in rows]
     per_row, settled = settle_rows(resolver, keyrows, results)
 
