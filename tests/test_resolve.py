@@ -260,3 +260,86 @@ def test_evaluation_scores_subdivisions_and_districts(world):
     q = evaluate(labels, resolver_answer(world, world.gz))
     assert (q["resolved"], q["correct"], q["wrong"]) == (3, 2, 1)
     assert q["recall"] == pytest.approx(2 / 3)
+
+
+# -- the supplementary gazetteer (countries-states-cities database) ----------------------
+
+
+@pytest.fixture(scope="module")
+def fuller():
+    """Real GeoNames places, subdivisions and supplementary places of a few countries."""
+    from citydiplomacy import supplement
+
+    gz = Gazetteer()
+    ccs = {"TR", "KR", "NC", "IT", "RU", "BE", "FR", "PL"}
+    geonames.extend_gazetteer(gz, ccs)
+    subdivisions.extend_gazetteer(gz, ccs)
+    supplement.extend_gazetteer(gz, ccs)
+    return Resolver(gz)
+
+
+@pytest.mark.parametrize("name,country,found,region", [
+    ("Keçiören", "Turkey", "Keçiören", "Ankara"),          # a district of Ankara, no GeoNames town
+    ("Yongin", "South Korea", "Yongin-si", "Gyeonggi-do"),  # written without its "-si"
+    ("Bourgoin-Jallieu", "France", "Bourgoin-Jallieu", "Rhone-Alpes"),
+])
+def test_municipalities_only_the_supplement_lists(fuller, name, country, found, region):
+    res = fuller.resolve(name, country)
+    assert res.resolved and res.rule == "supplement", res.evidence
+    place = fuller.gz.places[res.id]
+    assert place.name == found and place.supplement and not place.in_store
+    assert place.admin1_name == region                     # named as GeoNames names regions
+    assert res.evidence["list"] == "countries-states-cities database"
+
+
+def test_the_supplement_is_consulted_last(fuller):
+    gz = fuller.gz
+    # a name both lists hold (different places): the GeoNames place, or its ambiguity, decides
+    shared = [k for k in gz.extra_by_name if k in gz.by_name]
+    assert shared
+    for norm, cc in shared[:50]:
+        res = fuller.resolve(norm, cc)
+        assert not (res.resolved and gz.places[res.id].supplement), (norm, cc)
+    # an exact name there beats a fuzzy one here: Hoengseong is not Hongseong, 150 km away
+    res = fuller.resolve("Hoengseong", "South Korea")
+    assert res.resolved and gz.places[res.id].name == "Hoengseong-gun"
+    # but not a place beside the fuzzy candidate: "Le Mont-Dore" is GeoNames' Mont-Dore, for review
+    assert not fuller.resolve("Le Mont-Dore", "New Caledonia").resolved
+    # and one within 10 km of a fuzzy candidate confirms it: Donghae-si is GeoNames' "Donghae City"
+    res = fuller.resolve("Donghae", "South Korea")
+    assert res.rule == "supplement_confirms" and gz.places[res.id].name == "Donghae City"
+    assert not gz.places[res.id].supplement and res.evidence["km"] < 10
+
+
+def test_english_names_of_iso_subdivisions(fuller):
+    for name, country, code in (("Tuscany", "Italy", "IT-52"), ("Moscow Oblast", "Russia", "RU-MOS"),
+                                ("West Flanders", "Belgium", "BE-VWV")):
+        res = fuller.resolve(name, country)
+        assert res.resolved and fuller.gz.places[res.id].code == code, (name, res.evidence)
+
+
+def test_evaluation_scores_supplement_answers(fuller):
+    labels = [{"name": "Keçiören", "country": "Turkey", "geonameid": "",
+               "subdivision": f"supplement:{fuller.resolve('Keçiören', 'Turkey').id.split('-', 1)[1]}"},
+              {"name": "Yongin", "country": "South Korea", "geonameid": "", "subdivision": ""}]
+    q = evaluate(labels, resolver_answer(fuller, fuller.gz))
+    assert (q["resolved"], q["correct"], q["wrong"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("name,powiat", [
+    ("Kętrzyn County", "Powiat ketrzynski"),
+    ("Radomsko County", "Powiat radomszczanski"),     # not powiat radomski (Radom's)
+    ("Tarnów County", "Powiat tarnowski"),            # not powiat tarnogórski
+    ("Kraków County", "Powiat krakowski"),            # not the city county of Kraków
+    ("Warsaw West County", "Powiat warszawski zachodni"),
+])
+def test_polish_counties_are_named_after_their_seat(fuller, name, powiat):
+    res = fuller.resolve(name, "Poland")
+    assert res.resolved and fuller.gz.places[res.id].name == powiat, res.evidence
+
+
+def test_polish_counties_of_one_adjective_stay_ambiguous(fuller):
+    # powiat świdnicki is Świdnica's (Lower Silesia) and Świdnik's (Lublin)
+    res = fuller.resolve("Świdnica County", "Poland")
+    assert res.status == "ambiguous" and len(res.candidates) == 2
+    assert fuller.resolve("Kraków", "Poland").rule == "unique_main_name"     # the city itself

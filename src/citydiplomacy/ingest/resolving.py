@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .. import districts, geonames, subdivisions
+from .. import districts, geonames, subdivisions, supplement
 from ..countries import parse_place
 from ..resolve import Gazetteer, Resolution, Resolver, with_territories
 from ..search import search
@@ -30,6 +30,7 @@ class StoreResolver:
         if new:
             geonames.extend_gazetteer(self.gz, new)
             subdivisions.extend_gazetteer(self.gz, new)
+            supplement.extend_gazetteer(self.gz, new)
             self._countries |= new
             self._cache.clear()
 
@@ -63,7 +64,7 @@ def is_provisional(place_id: str) -> bool:
     """A place the resolver knows that is not yet in the store: a small GeoNames place, a
     subdivision or a new district of a city, written when a loaded tie uses it."""
     return (place_id.startswith(geonames.PROVISIONAL) or subdivisions.is_provisional(place_id)
-            or districts.is_provisional(place_id))
+            or districts.is_provisional(place_id) or supplement.is_provisional(place_id))
 
 
 def describe(sr: StoreResolver, res: Resolution) -> dict:
@@ -78,7 +79,8 @@ def describe(sr: StoreResolver, res: Resolution) -> dict:
     if res.resolved:
         p = sr.gz.places[res.id]
         out.update(id=res.id, in_store=not is_provisional(res.id), name=p.name, kind=p.kind, country=p.cc,
-                   admin1=p.admin1_name, geonames_id=p.geonames_id, code=p.code, part_of=p.parent)
+                   admin1=p.admin1_name, geonames_id=p.geonames_id, code=p.code, part_of=p.parent,
+                   list="countries-states-cities database" if p.supplement else None)
     return out
 
 

