@@ -108,8 +108,8 @@ def main(argv: list[str]) -> int:
             pt = (float(c["latitude"]), float(c["longitude"]))
         except (TypeError, ValueError):
             continue
-        if cc not in known_cc or not c["name"].strip():
-            continue
+        if cc not in known_cc or not c["name"].strip() or pt == (0.0, 0.0):
+            continue        # 2,171 Spanish municipalities sit at 0°, 0°: no location to check them by
         norm = normalize(c["name"])
         near = sorted(grid.near(pt, ADMIN1_KM), key=lambda x: x[0])
         if any(d <= SAME_KM and r["countrycode"] == cc and _same_name(norm, names_of[r["geonameid"]])

@@ -6,7 +6,7 @@ Korean cities and counties written without "-si" or "-gun" ("Yongin", "Wando"), 
 municipalities created by mergers ("Westerwolde"), Santiago's comunas ("Las Condes"),
 towns whose GeoNames record has an older name ("Bourgoin-Jallieu"). The
 countries-states-cities database (dr5hn, ODbL 1.0) lists them with coordinates.
-``scripts/build_supplement.py`` keeps the 25,160 of its places that no ``cities500``
+``scripts/build_supplement.py`` keeps the 16,373 of its places that no ``cities500``
 record covers and ships them as ``data/supplement_places.tsv``.
 
 The resolver consults these places last: only when no town, alias, variant or
