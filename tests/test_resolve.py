@@ -99,6 +99,15 @@ def test_a_part_of_a_large_city_is_a_district_of_it(small):
     assert res.id != "mitte-de" and small.gz.places[res.id].parent == "munich-de"
 
 
+def test_two_transliterations_of_a_district_are_one_district():
+    gz = Gazetteer()
+    gz.add(Place("minsk-by", "Minsk", "BY", 2_000_000, "minsk city", capital=True, lat=53.9, lon=27.57), [])
+    r = Resolver(gz)
+    a, b = r.resolve("Leninsky (Minsk)", "Belarus"), r.resolve("Lyeninski (Minsk)", "Belarus")
+    assert a.rule == "new_district" and b.resolved and a.id == b.id
+    assert r.resolve("Zavodskoy (Minsk)", "Belarus").id != a.id           # another district
+
+
 def test_without_country_uses_population_dominance(small):
     assert small.resolve("London").id == "london-gb"          # 8.9M vs 380k
 

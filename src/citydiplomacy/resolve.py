@@ -62,6 +62,7 @@ QUALIFIER_KM = 60.0
 DISTRICT_CITY_POP = 100_000
 #: Id prefix of a district the gazetteer does not hold, named by a list as part of a city.
 DISTRICT_PREFIX = "district:"
+_VOWELS = re.compile(r"[aeiouyj\W_]+")      # what transliterations of one name disagree on
 _NUMBERED = re.compile(r"^(.*?\S)\s+([IVXLC]+|\d{1,2})\.?$")
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
@@ -328,8 +329,13 @@ class Gazetteer:
 
 
 def district_keys(name: str | None, number: str | None) -> list[str]:
-    """The keys a district is known by within its city: its normalised name, its number."""
+    """The keys a district is known by within its city: its normalised name, the name's
+    consonants (two transliterations of one name, "Leninsky" / "Lyeninski", are one
+    district of Minsk), its number."""
     keys = [f"n:{normalize(name)}"] if name else []
+    skeleton = _VOWELS.sub("", normalize(name)) if name else ""
+    if len(skeleton) >= 4:
+        keys.append(f"s:{skeleton}")
     if number:
         keys.append(f"#{_arabic(number)}")
     return keys
