@@ -540,22 +540,27 @@ class Resolver:
                 return part
         if res.rule in ("no_match", "fuzzy_unsure", "fuzzy"):
             # no exact name anywhere else: the supplementary gazetteer's municipalities
-            # ("Keçiören", "Yongin"); an exact name there beats a fuzzy one here
-            extra = self._supplement(query, name, cc, region_hint)
-            # how far the fuzzy candidates lie from the supplement's place
-            km = {c.id: _km(self.gz.places[extra.id], self.gz.places[c.id])
-                  for c in (res.candidates if extra.resolved and res.rule != "no_match" else ())}
-            same = [i for i, d in km.items() if d <= SAME_PLACE_KM]
-            if len(same) == 1 and res.rule == "fuzzy_unsure":
-                # "Donghae": the supplement's Donghae-si lies 2 km from GeoNames' "Donghae
-                # City" (alias Tonghae), a close name: two lists agree on one place
-                return self._ok(query, self.gz.places[same[0]], "supplement_confirms",
-                                {**res.evidence, "supplement": extra.id, "km": round(km[same[0]], 1)},
-                                res.candidates)
-            if any(d <= DISTRICT_KM for d in km.values()):
-                pass        # "Le Mont-Dore" 12 km from the "Mont-Dore" fuzzy found: one commune? review
-            elif extra.resolved or (extra.status == "ambiguous" and res.rule != "fuzzy"):
-                return extra
+            return self._after_supplement(query, name, cc, region_hint, res)
+        return res
+
+    def _after_supplement(self, query, name, cc, region_hint, res: Resolution) -> Resolution:
+        """``res`` (no exact name, or only a fuzzy one) weighed against the supplementary
+        gazetteer: an exact name there ("Keçiören", "Yongin") beats a fuzzy one here,
+        unless it lies near a fuzzy candidate — the same place under two names."""
+        extra = self._supplement(query, name, cc, region_hint)
+        km = {c.id: _km(self.gz.places[extra.id], self.gz.places[c.id])
+              for c in (res.candidates if extra.resolved and res.rule != "no_match" else ())}
+        same = [i for i, d in km.items() if d <= SAME_PLACE_KM]
+        if len(same) == 1 and res.rule == "fuzzy_unsure":
+            # "Donghae": the supplement's Donghae-si lies 2 km from GeoNames' "Donghae
+            # City" (alias Tonghae), a close name: two lists agree on one place
+            return self._ok(query, self.gz.places[same[0]], "supplement_confirms",
+                            {**res.evidence, "supplement": extra.id, "km": round(km[same[0]], 1)},
+                            res.candidates)
+        if any(d <= DISTRICT_KM for d in km.values()):
+            return res      # "Le Mont-Dore" 12 km from the "Mont-Dore" fuzzy found: one commune? review
+        if extra.resolved or (extra.status == "ambiguous" and res.rule != "fuzzy"):
+            return extra
         return res
 
     def _consistent(self, place: Place, hint: str) -> bool:
