@@ -123,9 +123,8 @@ def city_actor(rec: dict[str, Any], actor_id: str):
         "country": country.alpha3 if country else None,
         "lat": float(rec["lat"]), "lon": float(rec["lon"]), "admin1": _region(rec),
         "attrs": {k: v for k, v in attrs.items() if v is not None}})
-    names = [rec["name"]]
     bare = _KOREAN_SUFFIX.sub("", rec["name"]) if rec["country"] == "KR" else rec["name"]
-    return actor, list(dict.fromkeys([*names, bare]))
+    return actor, list(dict.fromkeys([rec["name"], bare]))
 
 
 def provenance() -> Provenance:

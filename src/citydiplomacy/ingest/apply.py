@@ -138,12 +138,11 @@ class _Writer:
         """A place of the supplementary gazetteer a tie names: the actor already written
         from it, or a new one."""
         rec = supplement.record_of(pid)
+        base = supplement.city_slug(rec)
         for row in self.conn.execute(select(schema.actors.c.id, schema.actors.c.attrs)
-                                     .where(schema.actors.c.kind == "city",
-                                            schema.actors.c.id.like(f"{supplement.city_slug(rec)}%"))):
+                                     .where(schema.actors.c.kind == "city", schema.actors.c.id.like(f"{base}%"))):
             if (row.attrs or {}).get("supplement_id") == rec["id"]:
                 return row.id
-        base = supplement.city_slug(rec)
         actor_id = base if not self.exists(base) else f"{base}-s{rec['id']}"
         actor, names = supplement.city_actor(rec, actor_id)
         return self.write_place(actor, names, self.provenance(supplement.provenance()))
