@@ -57,6 +57,8 @@ def test_twinning_import_report_dry_run_apply_and_idempotence(work, tmp_path):
     assert kinds[(5, "city2")] == "unresolved"
     amb = next(p for p in dry.problems if p.value == "Springfield")
     assert amb.candidates and amb.file == str(f)
+    # rows 2 and 3 resolve on both sides; row 4 has two ambiguous names, row 5 an unresolved one
+    assert dry.rows_resolved == 2 and dry.as_dict()["rows_resolved"] == 2
 
     real = work.import_("twinning", f, licence="CC0 1.0")
     assert real.created == dry.created and real.changed
@@ -147,6 +149,24 @@ def test_a_municipality_only_the_supplement_lists_becomes_an_actor_once(work, tm
     before = snapshot(work)
     again = work.import_("twinning", f, source_name="test list", licence="CC0 1.0")
     assert snapshot(work) == before and not again.changed      # the store's actor now, not a new one
+
+
+def test_a_french_commune_and_a_german_district_become_actors_with_their_lists(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"],
+                  [["Turin", "Italy", "Sèvremoine", "France"],
+                   ["Turin", "Italy", "Olpe (district)", "Germany"]])
+    rep = work.import_("twinning", f, source_name="test list", licence="CC0 1.0")
+    assert rep.matched.get("supplement") == 1 and rep.matched.get("subdivision") == 1
+    others = {t["other"] for t in work.ties("turin-it", type="twinned_with")}
+    commune = work.get(next(o for o in others if "sevremoine" in o))
+    assert commune["kind"] == "city" and commune["population"] == 25797 and commune["lat"] is None
+    assert commune["attrs"]["insee_code"] == "49301" and commune["provenance"]["licence"] == "Licence Ouverte 2.0"
+    kreis = work.get(next(o for o in others if "olpe" in o and o != "olpe-de"))
+    assert kreis["kind"] == "region" and kreis["attrs"]["subdivision_code"] == "DE-AGS-05966"
+    assert kreis["population"] == 134775 and kreis["provenance"]["licence"] == "dl-de/by-2-0"
+    before = snapshot(work)
+    again = work.import_("twinning", f, source_name="test list", licence="CC0 1.0")
+    assert snapshot(work) == before and not again.changed
 
 
 def test_an_english_district_becomes_a_region_with_its_county(work, tmp_path):

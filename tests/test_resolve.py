@@ -99,6 +99,15 @@ def test_a_part_of_a_large_city_is_a_district_of_it(small):
     assert res.id != "mitte-de" and small.gz.places[res.id].parent == "munich-de"
 
 
+def test_a_fuzzy_match_of_the_city_itself_does_not_hide_its_district():
+    # "Playa (Havana)": no Playa near Havana; the whole name fuzzily matches "La Havana",
+    # the city itself, which is no reason to doubt that Playa is a part of Havana
+    gz = Gazetteer()
+    geonames.extend_gazetteer(gz, {"CU"})
+    res = Resolver(gz).resolve("Playa (Havana)", "Cuba")
+    assert res.resolved and res.rule == "new_district" and gz.places[res.evidence["city"]].name == "Havana"
+
+
 def test_two_transliterations_of_a_district_are_one_district():
     gz = Gazetteer()
     gz.add(Place("minsk-by", "Minsk", "BY", 2_000_000, "minsk city", capital=True, lat=53.9, lon=27.57), [])
@@ -173,8 +182,11 @@ def test_second_level_divisions_where_iso_has_none(world):
     assert res.resolved and world.gz.places[res.id].name == "Gladsaxe Municipality"
     # ISO first: County Monaghan is IE-MN, not GeoNames' admin2 record of the same county
     assert world.gz.places[world.resolve("County Monaghan", "Ireland").id].code == "IE-MN"
-    # Germany's admin2 are Regierungsbezirke, not the Kreis a list means
-    assert world.resolve("Karlsruhe (district)", "Germany").rule == "not_a_city"
+    # Germany's admin2 are Regierungsbezirke, not the Kreis a list means: the Destatis
+    # district table has the Landkreis (not the Stadtkreis, which is the city)
+    res = world.resolve("Karlsruhe (district)", "Germany")
+    assert res.resolved and world.gz.places[res.id].code == "DE-AGS-08215"
+    assert world.gz.places[world.resolve("Karlsruhe", "Germany").id].kind == "city"
     # a town that is close enough to be unsure of wins over an admin2 division
     assert not world.resolve("Le Mont-Dore", "New Caledonia").resolved
 
@@ -216,6 +228,26 @@ def test_quarter_rule_needs_a_clear_town():
     assert r.resolve("Beta", "IS").status == "ambiguous"              # the town is smaller than the quarter
     assert r.resolve("Gamma", "IS").status == "ambiguous"             # two towns, neither clearly larger
     assert r.resolve("Delta", "IS").status == "ambiguous"             # 55 km away: a town of its own
+
+
+@pytest.mark.parametrize("name,code,display", [
+    ("Herford (district)", "DE-AGS-05758", "Kreis Herford"),
+    ("Rems-Murr (district)", "DE-AGS-08119", "Rems-Murr-Kreis"),   # without its "-Kreis"
+    ("Enz (district)", "DE-AGS-08236", "Enzkreis"),
+    ("Rotenburg (district)", "DE-AGS-03357", "Landkreis Rotenburg (Wümme)"),
+    ("Landkreis Göttingen", "DE-AGS-03159", "Landkreis Göttingen"),
+    ("Wesermarsch", "DE-AGS-03461", "Landkreis Wesermarsch"),          # plain: no town of that name
+    ("Saarbrücken (district)", "DE-AGS-10041", "Regionalverband Saarbrücken"),
+])
+def test_german_districts(world, name, code, display):
+    res = world.resolve(name, "Germany")
+    assert res.resolved and res.rule == "subdivision", res.evidence
+    place = world.gz.places[res.id]
+    assert (place.code, place.name, place.kind) == (code, display, "region") and place.population > 50_000
+
+
+def test_a_district_abolished_before_2019_is_not_found(world):
+    assert world.resolve("Rügen (district)", "Germany").rule == "not_a_city"   # Vorpommern-Rügen since 2011
 
 
 def test_counties_of_several_states_stay_ambiguous(world):
@@ -361,6 +393,19 @@ def test_english_names_of_iso_subdivisions(fuller):
                                 ("West Flanders", "Belgium", "BE-VWV")):
         res = fuller.resolve(name, country)
         assert res.resolved and fuller.gz.places[res.id].code == code, (name, res.evidence)
+
+
+@pytest.mark.parametrize("name,code,population", [
+    ("Vire-Normandie", "supplement:insee-14762", 17457),      # a commune nouvelle of 2016
+    ("Évry-Courcouronnes", "supplement:insee-91228", 66919),
+    ("L'Aigle", "supplement:insee-61214", 7663),              # a town cities500 lacks
+])
+def test_french_communes_of_the_cog(fuller, name, code, population):
+    res = fuller.resolve(name, "France")
+    assert res.resolved and res.rule == "supplement", res.evidence
+    assert res.evidence["list"] == "INSEE Code officiel géographique"
+    place = fuller.gz.places[res.id]
+    assert (place.code, place.population, place.lat) == (code, population, None)   # the COG has no coordinates
 
 
 def test_evaluation_scores_supplement_answers(fuller):

@@ -583,6 +583,7 @@ def _print_report(rep, fmt: Format, importer: str, report_path: Optional[str] = 
                                                                 if rep.dry_run else f" (run {rep.run_id})"))
     summary = [
         {"what": "rows read", "count": rep.rows_read},
+        {"what": "rows with every name resolved", "count": rep.rows_resolved},
         *[{"what": f"matched by {k}", "count": v} for k, v in sorted(rep.matched.items(), key=lambda kv: -kv[1])],
         *[{"what": f"created {k}", "count": v} for k, v in rep.created.items()],
         *[{"what": f"updated {k}", "count": v} for k, v in rep.updated.items()],

@@ -787,8 +787,8 @@ class Resolver:
                 continue
             places = same_place_once([self.gz.places[i] for i in dict.fromkeys(ids)])
             cands = [self._cand(p, norm, "supplement", 0.7) for p in places]
-            ev = {"matched": norm, "variant": how, "candidates": len(places),
-                  "list": "countries-states-cities database"}
+            lists = sorted({supplement_list(p.id) for p in places})
+            ev = {"matched": norm, "variant": how, "candidates": len(places), "list": " / ".join(lists)}
             if region_hint and len(places) > 1:
                 places = [p for p in places if self._consistent(p, region_hint)] or places
             if len(places) == 1:
@@ -823,8 +823,9 @@ class Resolver:
             base, qualifier = paren
             city, _ = self._city(qualifier, cc)
             if city is None or any(self._consistent(self.gz.places[c.id], normalize(qualifier))
-                                   for c in res.candidates):
+                                   for c in res.candidates if c.id != city.id):
                 return None           # a place of that name in or near the city exists
+                                      # (not the city itself, a fuzzy match of the whole name)
             inner, number = self._city(base, cc)
             if inner is not None and inner.id == city.id and number:        # "Prague 5 (Prague)"
                 return self._new_district(query, city, None, number)
@@ -965,6 +966,13 @@ class Resolver:
             score: float | None = None) -> Resolution:
         return Resolution(query, "resolved", p.id, score if score is not None else RULE_SCORE[rule], rule,
                           ev, self._rank(cands)[:5])
+
+
+def supplement_list(place_id: str) -> str:
+    """The list a supplementary place comes from (see citydiplomacy.supplement)."""
+    from .supplement import list_name
+
+    return list_name(place_id)
 
 
 def same_place_once(places: list[Place]) -> list[Place]:

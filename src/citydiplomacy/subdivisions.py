@@ -16,6 +16,10 @@ resolver looks them up in offline lists shipped by installed packages or with th
   under England's two-tier counties, which ISO 3166-2 does not list), from the Office for
   National Statistics' local authority lookup of April 2021 (Open Government Licence
   v3.0; ``data/ons_districts.tsv``, built by ``scripts/build_ons_districts.py``);
+- **German districts** (Kreise and Landkreise: "Herford (district)", "Rems-Murr",
+  "Wesermarsch"), from the Federal Statistical Office's district table of 31 December
+  2018 (Data licence Germany – attribution – 2.0; ``data/destatis_kreise.tsv``, built by
+  ``scripts/build_de_kreise.py``), with their populations;
 - **GeoNames second-level divisions** where ISO 3166-2 has none (Danish kommuner,
   Turkish ilçe, Polish powiats; ``data/geonames_admin2.tsv``), tried after the others.
 
@@ -56,7 +60,7 @@ DESIGNATIONS = (
     "metropolitan borough of", "city and county of", "province of", "province", "prefecture",
     "region", "oblast", "raion", "rayon", "governorate", "voivodeship", "department",
     "parish", "shire", "kommune", "kommunia", "kommuneqarfik", "novads", "vald", "lan",
-    "rural municipality", "urban municipality", "municipal district", "council",
+    "rural municipality", "urban municipality", "municipal district", "council", "landkreis", "kreis",
 )
 _DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS), key=len, reverse=True))
                           + r")\b")
@@ -66,6 +70,22 @@ ADMIN2_SKIP = frozenset({"DE"})
 _ADM2 = "-ADM2-"
 #: Code prefix of an English district: its GSS code (Government Statistical Service).
 GSS = "GSS-"
+#: Code prefix of a German Kreis: its AGS (Amtlicher Gemeindeschlüssel).
+AGS = "DE-AGS-"
+_KREIS_END = re.compile(r"-?kreis$", re.IGNORECASE)
+_KREIS_START = re.compile(r"^(?:Region|Regionalverband|Städteregion) ")
+_QUALIFIER = re.compile(r"\s*\([^)]*\)$")
+
+
+def _kreis_names(name: str, kind: str) -> tuple[str, list[str]]:
+    """(display name, names) of a German district as Destatis writes it: "Herford" of
+    kind Kreis is "Kreis Herford", also "Herford"; "Rems-Murr-Kreis" also "Rems-Murr";
+    "Enzkreis" also "Enz"; "Rotenburg (Wümme)" also "Rotenburg"; "Region Hannover" also
+    "Hannover" (a plain name still finds the town first)."""
+    display = name if re.search(r"kreis|region", name, re.IGNORECASE) else f"{kind} {name}"
+    bare = _KREIS_START.sub("", _QUALIFIER.sub("", name))
+    short = _KREIS_END.sub("", bare).strip()
+    return display, list(dict.fromkeys(n for n in (display, name, bare, short) if n))
 _BRACKET = re.compile(r"\s*\[([^\]]*)\]")
 
 
@@ -180,6 +200,11 @@ def records() -> dict[str, dict[str, Any]]:
         code = f"{cc}{_ADM2}{slugify(admin1)}-{slugify(name)}"
         out[code] = {"code": code, "name": name, "names": [name], "type": "Second-level division",
                      "cc": cc, "parent": None, "admin1": admin1, "source": "geonames_admin2"}
+    for ags, name, kind, nuts3, population, land in _table("destatis_kreise.tsv"):
+        code = f"{AGS}{ags}"
+        display, names = _kreis_names(name, kind)
+        out[code] = {"code": code, "name": display, "names": names, "type": f"{kind} (district)", "cc": "DE",
+                     "parent": land, "nuts3": nuts3, "population": int(population), "source": "destatis_kreise"}
     for gss, name, county, county_iso in _table("ons_districts.tsv"):
         code = f"{GSS}{gss}"
         out[code] = {"code": code, "name": name, "names": [name], "type": "Non-metropolitan district",
@@ -200,7 +225,7 @@ def record_of(place_id: str) -> dict[str, Any]:
 def _place(rec: dict[str, Any], place_id: str, *, in_store: bool) -> Place:
     parent = records().get(rec["parent"] or "")
     admin1 = parent["name"] if parent else rec.get("admin1")
-    return Place(id=place_id, name=rec["name"], cc=rec["cc"], kind="region",
+    return Place(id=place_id, name=rec["name"], cc=rec["cc"], kind="region", population=rec.get("population", 0),
                  admin1=normalize(admin1) if admin1 else "", admin1_name=admin1, in_store=in_store,
                  code=rec["code"])
 
@@ -236,10 +261,13 @@ def region_actor(rec: dict[str, Any], actor_id: str):
              "subdivision_list": rec["source"]}
     if rec.get("county"):                          # an English district: the county above it
         attrs |= {"county": rec["county"], "county_code": rec["county_code"]}
+    if rec.get("nuts3"):                           # a German district
+        attrs["nuts3"] = rec["nuts3"]
     actor = Actor.parse({
         "id": actor_id, "name": rec["name"], "kind": "region",
         "country": country.alpha3 if country else None,
-        "admin1": parent["name"] if parent else rec.get("admin1"), "attrs": attrs})
+        "admin1": parent["name"] if parent else rec.get("admin1"), "population": rec.get("population"),
+        "attrs": attrs})
     return actor, rec["names"]
 
 
@@ -257,6 +285,15 @@ def provenance(rec: dict[str, Any]) -> Provenance:
             url="https://www.geonames.org/", licence="CC BY 4.0",
             as_of="2016", note="division names of 2016 derived by scripts/build_admin2.py; a division enters "
                              "the store when a tie names it")
+    if rec["source"] == "destatis_kreise":
+        return Provenance(
+            source="Destatis, Kreisfreie Städte und Landkreise nach Fläche, Bevölkerung und Bevölkerungsdichte "
+                   "(31.12.2018), via landkreise-deutschland 3.0.0 (data/destatis_kreise.tsv)",
+            url="https://www.destatis.de/DE/Themen/Laender-Regionen/Regionales/Gemeindeverzeichnis/_inhalt.html",
+            licence="dl-de/by-2-0", as_of="2018-12-31",
+            note="Source: Statistisches Bundesamt (Destatis), Datenlizenz Deutschland – Namensnennung – Version 2.0 "
+                 "(package: CC BY 4.0); district names, AGS and NUTS 3 codes and populations; a district enters "
+                 "the store when a tie names it")
     if rec["source"] == "ons_districts":
         return Provenance(
             source="ONS Lower Tier to Upper Tier Local Authority Lookup (April 2021) via "

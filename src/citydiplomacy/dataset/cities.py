@@ -103,10 +103,9 @@ def materialise_supplement(ctx: BuildContext, place_ids: Iterable[str]) -> dict[
     """Write the supplementary gazetteer's places among ``place_ids`` as city actors;
     return {place id: actor id}."""
     mapping: dict[str, str] = {}
-    prov_id = None
     for pid in sorted({p for p in place_ids if supplement.is_provisional(p)}):
-        prov_id = prov_id or ctx.provenance(supplement.provenance())
         rec = supplement.record_of(pid)
+        prov_id = ctx.provenance(supplement.provenance(rec))
         base = supplement.city_slug(rec)
         actor_id = base if base not in ctx.actor_ids else f"{base}-s{rec['id']}"
         actor, names = supplement.city_actor(rec, actor_id)

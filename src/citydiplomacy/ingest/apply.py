@@ -145,7 +145,7 @@ class _Writer:
                 return row.id
         actor_id = base if not self.exists(base) else f"{base}-s{rec['id']}"
         actor, names = supplement.city_actor(rec, actor_id)
-        return self.write_place(actor, names, self.provenance(supplement.provenance()))
+        return self.write_place(actor, names, self.provenance(supplement.provenance(rec)))
 
     def write_region(self, pid: str) -> str:
         """A subdivision a tie names: the region actor with its code, or a new one."""

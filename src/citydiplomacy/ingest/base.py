@@ -112,6 +112,12 @@ class Report:
         return {"rejected": c["rejected"], "ambiguous": c["ambiguous"], "unresolved": c["unresolved"]}
 
     @property
+    def rows_resolved(self) -> int:
+        """Rows read that raised no problem: every name in them resolved (in a twinning
+        list, a pair resolved on both sides)."""
+        return max(0, self.rows_read - len({(p.file, p.row) for p in self.problems if p.row is not None}))
+
+    @property
     def changed(self) -> bool:
         return bool(sum(self.created.values()) or sum(self.updated.values()) or self.ended or self.changes)
 
@@ -119,7 +125,7 @@ class Report:
         return {"importer": self.importer, "source": self.source, "dry_run": self.dry_run,
                 "run_id": self.run_id, "rows_read": self.rows_read, "matched_by_rule": self.matched,
                 "created": self.created, "unchanged": self.unchanged, "updated": self.updated,
-                "ended": self.ended, **self.counts,
+                "ended": self.ended, "rows_resolved": self.rows_resolved, **self.counts,
                 "problems": [p.as_dict() for p in self.problems], "review_file": self.review_file,
                 **({"changes": self.changes} if self.changes else {}),
                 **({"actor": self.actor} if self.actor else {})}
