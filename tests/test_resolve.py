@@ -214,6 +214,19 @@ def test_a_town_is_preferred_to_a_quarter_of_a_large_city(world):
     assert res.evidence["quarters"] == ["Hamm (Hamburg)"]
 
 
+def test_a_place_without_population_is_unknown_not_small():
+    # GeoNames gives Ankara's district Mamak no population: a village of 560 elsewhere does
+    # not dominate it; a town of 10,000 does dominate a record without population
+    gz = Gazetteer()
+    for pid, name, pop, region in [("mamak-village", "Mamak", 560, "bartin"), ("mamak-ankara", "Mamak", 0, "ankara"),
+                                   ("laubach-town", "Laubach", 10_205, "hesse"), ("laubach-x", "Laubach", 0, "rlp")]:
+        gz.add(Place(pid, name, "TR", pop, region), [])
+    r = Resolver(gz)
+    res = r.resolve("Mamak", "Turkey")
+    assert res.status == "ambiguous" and {c.id for c in res.candidates} == {"mamak-village", "mamak-ankara"}
+    assert r.resolve("Laubach", "Turkey").id == "laubach-town"
+
+
 def test_quarter_rule_needs_a_clear_town():
     gz = Gazetteer()
     gz.add(Place("metropolis", "Metropolis", "IS", 2_000_000, lat=10.0, lon=10.0), [])

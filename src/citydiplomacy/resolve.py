@@ -17,7 +17,8 @@ Decision procedure (each step documented in docs/resolution.md):
    hint names one place's region; one place carries the name as its main name; one is
    the capital; one is the only clearly larger town once quarters of large cities are set
    aside (:meth:`Resolver.quarter_of`); one has at least :data:`DOMINANCE` × the
-   population of the next.
+   population of the next (a place without population is of unknown size: only a place
+   of :data:`UNKNOWN_FLOOR` or more dominates it).
 3. **Fuzzy names** — no exact match: names in the country with a rapidfuzz ratio of at
    least :data:`FUZZY_CANDIDATE`; the best is accepted when its ratio reaches
    :data:`FUZZY_ACCEPT`, it leads the next place by :data:`FUZZY_MARGIN` points, and the
@@ -40,7 +41,7 @@ from .text import normalize
 
 __all__ = ["Place", "Candidate", "Resolution", "Gazetteer", "Resolver", "ACCEPT",
            "DOMINANCE", "FUZZY_ACCEPT", "FUZZY_CANDIDATE", "FUZZY_MARGIN", "FUZZY_MIN_LENGTH",
-           "QUARTER_KM", "QUARTER_RATIO", "QUARTER_CITY_POP", "QUARTER_TOWN_POP",
+           "QUARTER_KM", "QUARTER_RATIO", "QUARTER_CITY_POP", "QUARTER_TOWN_POP", "UNKNOWN_FLOOR",
            "TERRITORIES", "with_territories"]
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
@@ -79,6 +80,9 @@ QUARTER_RATIO = 10.0
 QUARTER_CITY_POP = 100_000
 #: ... and the town chosen over it must have at least this many inhabitants.
 QUARTER_TOWN_POP = 15_000
+#: GeoNames gives some places no population (0): unknown, not small. A place dominates
+#: such a record only with at least this many inhabitants.
+UNKNOWN_FLOOR = 5_000
 
 #: Dependent territories, searched when a name is not found in the country a list gives
 #: ("Mariehamn, Finland" is in Åland, "La Possession, France" in Réunion).
@@ -667,7 +671,9 @@ class Resolver:
                             {**ev, "quarters": [f"{q.name} ({c.name})" for q, c in quarters]}, cands)
         ranked = sorted(pool, key=lambda p: -p.population)
         first, second = ranked[0], ranked[1]
-        if first.population >= DOMINANCE * max(second.population, 1.0):
+        unknown = any(p.population <= 0 for p in ranked[1:])
+        if first.population >= DOMINANCE * max(second.population, 1.0) \
+                and not (unknown and first.population < UNKNOWN_FLOOR):
             return self._ok(query, first, "dominant_population",
                             {**ev, "population_ratio": round(first.population / max(second.population, 1.0), 1)},
                             cands)
