@@ -266,6 +266,8 @@ def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     assert problems.locator("tr", has_text="row 3").filter(has_text="Atlantis").count() >= 1
     assert problems.locator("tr", has_text="row 5").count() >= 1
     assert problems.locator("tr", has_text="row 4").filter(has_text="ambiguous").count() >= 1
+    resolved = page.locator(".card", has_text="rows with every name resolved").locator(".stat")
+    assert resolved.inner_text() == "1"                         # row 2; rows 3 to 5 have problems
     # the unsure names can be resolved here
     assert page.get_by_role("heading", name="Resolve the unsure names").is_visible()
     shoot(page, "import-report")
