@@ -263,6 +263,18 @@ def test_a_district_abolished_before_2019_is_not_found(world):
     assert world.resolve("Rügen (district)", "Germany").rule == "not_a_city"   # Vorpommern-Rügen since 2011
 
 
+@pytest.mark.parametrize("name,country,code,how", [
+    ("Hsinchu County", "Taiwan", "TW-HSQ", "designation"),       # the county, not the city of Hsinchu
+    ("Saaremaa", "Estonia", "EE-714", "innermost"),              # the municipality, inside the county
+    ("Guam", "United States", "US-FIPS-66010", "innermost"),     # the county-equivalent inside the territory
+])
+def test_namesake_subdivisions_settled_by_type_or_nesting(name, country, code, how):
+    gz = Gazetteer()
+    subdivisions.extend_gazetteer(gz, {"TW", "EE", "US"})
+    res = Resolver(gz).resolve(name, country)
+    assert res.resolved and gz.places[res.id].code == code and res.evidence["settled_by"] == how
+
+
 def test_counties_of_several_states_stay_ambiguous(world):
     res = world.resolve("Cook County", "United States")
     assert res.status == "ambiguous" and res.rule == "ambiguous_subdivision"

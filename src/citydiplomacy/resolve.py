@@ -762,6 +762,9 @@ class Resolver:
             if region_hint and len(places) > 1:
                 hit = [p for p in places if p.admin1 and fuzz.token_set_ratio(p.admin1, region_hint) >= 90]
                 places = hit or places
+            if len(places) > 1:
+                places, how = _settle_namesakes(places, name)
+                ev = {**ev, **({"settled_by": how} if how else {})}
             if len(places) == 1:
                 p = places[0]
                 return self._ok(query, p, "subdivision", {**ev, "code": p.code}, cands)
@@ -972,6 +975,26 @@ class Resolver:
             score: float | None = None) -> Resolution:
         return Resolution(query, "resolved", p.id, score if score is not None else RULE_SCORE[rule], rule,
                           ev, self._rank(cands)[:5])
+
+
+def _settle_namesakes(places: list[Place], name: str) -> tuple[list[Place], str | None]:
+    """Several subdivisions of one name: the one whose type the name's designation states
+    ("Hsinchu County" is the county, not the city of Hsinchu); else, when the others all
+    contain it, the innermost — the local government ("Saaremaa" is the municipality that
+    covers the island, inside the county of that name; Guam's county-equivalent lies
+    inside the territory). Returns the places left and how they were narrowed."""
+    from .subdivisions import records
+
+    recs = {p.id: records().get(p.code or "", {}) for p in places}
+    words = set(normalize(name).split())
+    typed = [p for p in places if (t := normalize(recs[p.id].get("type", ""))) and set(t.split()) <= words]
+    if len(typed) == 1:
+        return typed, "designation"
+    outer = {recs[p.id].get("parent") for p in places} & {p.code for p in places}
+    inner = [p for p in places if p.code not in outer]
+    if outer and len(inner) == 1:
+        return inner, "innermost"
+    return places, None
 
 
 def supplement_list(place_id: str) -> str:
