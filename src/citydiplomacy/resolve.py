@@ -790,13 +790,15 @@ class Resolver:
     def _supplement(self, query, name, cc, region_hint) -> Resolution:
         """A place of the supplementary gazetteer with this name (or a variant of it):
         one, or one in the region named; otherwise ambiguous or unresolved."""
+        from .supplement import list_name
+
         for norm, how in name_variants(name, cc):
             ids = self.gz.extra_by_name.get((norm, cc))
             if not ids:
                 continue
             places = same_place_once([self.gz.places[i] for i in dict.fromkeys(ids)])
             cands = [self._cand(p, norm, "supplement", 0.7) for p in places]
-            lists = sorted({supplement_list(p.id) for p in places})
+            lists = sorted({list_name(p.id) for p in places})
             ev = {"matched": norm, "variant": how, "candidates": len(places), "list": " / ".join(lists)}
             if region_hint and len(places) > 1:
                 places = [p for p in places if self._consistent(p, region_hint)] or places
@@ -995,13 +997,6 @@ def _settle_namesakes(places: list[Place], name: str) -> tuple[list[Place], str 
     if outer and len(inner) == 1:
         return inner, "innermost"
     return places, None
-
-
-def supplement_list(place_id: str) -> str:
-    """The list a supplementary place comes from (see citydiplomacy.supplement)."""
-    from .supplement import list_name
-
-    return list_name(place_id)
 
 
 def same_place_once(places: list[Place]) -> list[Place]:
