@@ -80,7 +80,7 @@ def describe(sr: StoreResolver, res: Resolution) -> dict:
         p = sr.gz.places[res.id]
         out.update(id=res.id, in_store=not is_provisional(res.id), name=p.name, kind=p.kind, country=p.cc,
                    admin1=p.admin1_name, geonames_id=p.geonames_id, code=p.code, part_of=p.parent,
-                   list=supplement.list_name(p.id) if p.supplement and supplement.is_provisional(p.id) else None)
+                   list=supplement.list_name(p.id) if p.supplement else None)
     return out
 
 
