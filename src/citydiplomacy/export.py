@@ -26,7 +26,7 @@ ACTOR_COLUMNS = ["id", "name", "kind", "layer", "country", "lat", "lon", "popula
                  "wikidata", "admin1", "founded", "axes", "attrs", "provenance_id",
                  "provenance_source", "provenance_licence", "provenance_as_of"]
 TIE_COLUMNS = ["source", "target", "type", "since", "until", "status", "target_type", "axes", "weight",
-               "note", "provenance_id", "provenance_source", "provenance_url", "provenance_licence",
+               "note", "attrs", "provenance_id", "provenance_source", "provenance_url", "provenance_licence",
                "provenance_as_of", "provenance_run"]
 ALIAS_COLUMNS = ["actor_id", "name", "lang", "provenance_id"]
 PROVENANCE_COLUMNS = ["id", "source", "url", "licence", "as_of", "note", "run_id"]

@@ -175,6 +175,8 @@ class Tie(_Dated):
     axes: list[Axis] = Field(default_factory=list)
     weight: float | None = Field(default=None, ge=0)
     note: str | None = None
+    #: facts of the tie that have no column (a Covenant member's commitments, its gcom_id, ...)
+    attrs: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("type", mode="before")
     @classmethod

@@ -48,6 +48,14 @@ class TieType(StrEnum):
     HOSTS = "hosts"
     FUNDS = "funds"
     PARTICIPATES_IN = "participates_in"
+    #: a state (or the EU) that is a party to a treaty framework (ratified, in force for it)
+    PARTY_TO = "party_to"
+    #: a coordinator (province, region, metropolitan body) of a member's commitments in a network
+    COORDINATES = "coordinates"
+    #: a supporter (association, agency) backing members of a network or programme
+    SUPPORTS = "supports"
+    #: the actor founded (or co-founded) the target
+    FOUNDED = "founded"
 
 
 #: Tie types whose direction carries no meaning; stored once, source id < target id.
@@ -59,6 +67,8 @@ class Status(StrEnum):
     DORMANT = "dormant"
     ENDED = "ended"
     PROPOSED = "proposed"
+    #: paused by one side or both (e.g. partnerships suspended since 2022); not active
+    SUSPENDED = "suspended"
 
 
 class Axis(StrEnum):

@@ -102,7 +102,8 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
         try:
             tie = Tie.parse({"source": r["source"], "target": r["target"], "type": r["type"],
                              "since": _none(r["since"]), "until": _none(r["until"]), "status": r["status"],
-                             "axes": r["axes"], "weight": _none(r["weight"]), "note": _none(r["note"])},
+                             "axes": r["axes"], "weight": _none(r["weight"]), "note": _none(r["note"]),
+                             "attrs": _json(r.get("attrs"), {})},
                             row=rowno, file=str(tie_table.path))
             plan.ties.append((tie, r.get("target_type") or "actor", prov_of(r, rowno, tie_table.path)))
         except ValidationError as exc:

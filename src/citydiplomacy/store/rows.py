@@ -54,7 +54,7 @@ def tie_key(tie: Tie) -> tuple[str, str, str, str]:
 def tie_row(tie: Tie, prov_id: int, target_type: str = "actor") -> dict[str, Any]:
     row = tie.model_dump()
     row.update(type=tie.type.value, status=tie.status.value, axes=",".join(a.value for a in tie.axes),
-               target_type=target_type, provenance_id=prov_id)
+               target_type=target_type, provenance_id=prov_id, attrs=row["attrs"] or None)
     return row
 
 

@@ -84,6 +84,8 @@ ties = Table(
     Column("weight", Float),
     Column("note", Text),
     Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    # revision 0005: facts of the tie that have no column of their own
+    Column("attrs", JSON),
     Index("ix_ties_source_type", "source", "type"),
     Index("ix_ties_target_type", "target", "type"),
     Index("ix_ties_type", "type"),
