@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 import citydiplomacy
-from citydiplomacy import geonames
+from citydiplomacy.resolve import geonames
 from citydiplomacy.dataset import twinning
 from citydiplomacy.dataset.frameworks import _sdg_texts
 

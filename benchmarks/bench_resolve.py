@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 import citydiplomacy
-from citydiplomacy import geonames, subdivisions, supplement
+from citydiplomacy.resolve import geonames, subdivisions, supplement
 from citydiplomacy.countries import parse_place
 from citydiplomacy.dataset.twinning import read_rows
-from citydiplomacy.evaluation import evaluate, resolver_answer
-from citydiplomacy.listcontext import settle_rows
+from citydiplomacy.resolve.evaluation import evaluate, resolver_answer
+from citydiplomacy.resolve.listcontext import settle_rows
 from citydiplomacy.resolve import Gazetteer, Resolver
 from citydiplomacy.text import normalize
 

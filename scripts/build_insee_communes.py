@@ -31,7 +31,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from citydiplomacy import geonames
+from citydiplomacy.resolve import geonames
 from citydiplomacy.text import normalize
 from vendored import member_from_args, write_tsv
 

@@ -38,8 +38,8 @@ from pathlib import Path
 import pycountry
 from rapidfuzz import fuzz
 
-from citydiplomacy import geonames
-from citydiplomacy.subdivisions import records as subdivision_records
+from citydiplomacy.resolve import geonames
+from citydiplomacy.resolve.subdivisions import records as subdivision_records
 from citydiplomacy.text import normalize
 
 DATA = Path(__file__).resolve().parents[1] / "src/citydiplomacy/data"

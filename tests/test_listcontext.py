@@ -2,7 +2,7 @@
 
 import pytest
 
-from citydiplomacy.listcontext import section_order, settle_rows
+from citydiplomacy.resolve.listcontext import section_order, settle_rows
 from citydiplomacy.resolve import Gazetteer, Place, Resolver
 
 US = "United States"

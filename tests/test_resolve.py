@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from citydiplomacy import geonames, subdivisions
-from citydiplomacy.evaluation import evaluate, resolver_answer
+from citydiplomacy.resolve import geonames, subdivisions
+from citydiplomacy.resolve.evaluation import evaluate, resolver_answer
 from citydiplomacy.resolve import Gazetteer, Place, Resolver
 
 
@@ -330,7 +330,7 @@ def test_joint_municipalities_of_two_small_towns_are_not_districts(world):
 
 
 def test_a_town_and_its_river_is_not_a_district():
-    from citydiplomacy.resolve import same_place_once
+    from citydiplomacy.resolve.resolver import same_place_once
 
     gz = Gazetteer()
     for p in (Place("winsen-a", "Winsen", "DE", 35_000, "lower saxony", lat=53.36, lon=10.21),
@@ -351,7 +351,7 @@ def test_slash_names_are_one_place_in_two_languages(small):
 
 
 def test_evaluation_scores_subdivisions_and_districts(world):
-    from citydiplomacy.evaluation import evaluate, resolver_answer
+    from citydiplomacy.resolve.evaluation import evaluate, resolver_answer
 
     labels = [
         {"name": "Maui County", "country": "United States", "geonameid": "", "subdivision": "US-FIPS-15009"},
@@ -370,7 +370,7 @@ def test_evaluation_scores_subdivisions_and_districts(world):
 @pytest.fixture(scope="module")
 def fuller():
     """Real GeoNames places, subdivisions and supplementary places of a few countries."""
-    from citydiplomacy import supplement
+    from citydiplomacy.resolve import supplement
 
     gz = Gazetteer()
     ccs = {"TR", "KR", "NC", "IT", "RU", "BE", "FR", "PL"}

@@ -6,7 +6,7 @@ import time
 from typing import Callable
 
 from ..store import Store
-from .. import geonames
+from ..resolve import geonames
 from . import cities, frameworks, organizations, states, twinning
 from .context import BuildContext
 

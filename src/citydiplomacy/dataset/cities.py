@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import countries, districts, geonames, subdivisions, supplement
+from .. import countries
+from ..resolve import districts, geonames, subdivisions, supplement
 from ..model import Tie
 from ..text import normalize
 from .context import BuildContext
@@ -116,7 +117,7 @@ def materialise_supplement(ctx: BuildContext, place_ids: Iterable[str]) -> dict[
 
 def materialise_districts(ctx: BuildContext, place_ids: Iterable[str], mapping: dict[str, str],
                           prov_id: int) -> dict[str, str]:
-    """Write the new districts among ``place_ids`` (see :mod:`citydiplomacy.districts`) as
+    """Write the new districts among ``place_ids`` (see :mod:`citydiplomacy.resolve.districts`) as
     city actors under their cities (``mapping`` gives the store id of a city written in
     this build); return {place id: actor id}."""
     gz = ctx.gazetteer

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import countries, geonames
+from .. import countries
+from ..resolve import geonames
 from ..model import Actor, Tie
 from ..text import normalize
 from ..vocab import Layer

@@ -15,7 +15,8 @@ from functools import lru_cache
 
 import pycountry
 
-from .. import countries, geonames
+from .. import countries
+from ..resolve import geonames
 from ..model import Actor, Provenance
 from .context import BuildContext, load_yaml, provenance_from
 

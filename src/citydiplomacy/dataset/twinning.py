@@ -8,7 +8,7 @@ supplementary gazetteer's municipalities of the countries the list names (and th
 dependent territories); a smaller place or a subdivision enters the store only when a
 loaded tie uses it. Names left ambiguous between
 places of one name are then settled, row by row, where the list's order says which
-(:mod:`citydiplomacy.listcontext`). Names the resolver is not sure of are reported (with
+(:mod:`citydiplomacy.resolve.listcontext`). Names the resolver is not sure of are reported (with
 their candidates) in the import run's summary, never guessed. Rows naming the same pair
 twice (each city's page lists the other) load once.
 """
@@ -18,9 +18,9 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-from .. import districts, geonames, subdivisions, supplement
+from ..resolve import districts, geonames, subdivisions, supplement
 from ..countries import parse_place
-from ..listcontext import settle_rows
+from ..resolve.listcontext import settle_rows
 from ..model import Provenance, Tie
 from ..resolve import Resolver, name_variants, split_name, with_territories
 from . import cities

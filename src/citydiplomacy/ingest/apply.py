@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from sqlalchemy import and_, func, insert, select, update
 
-from .. import districts, geonames, subdivisions, supplement
+from ..resolve import districts, geonames, subdivisions, supplement
 from ..model import Provenance, Tie
 from ..store import Store, rows, schema
 from .base import Plan, Problem, Report
@@ -122,7 +122,7 @@ class _Writer:
         return actor.id
 
     def write_district(self, rec: dict, mapping: dict[str, str]) -> str:
-        """A new district of a city (see citydiplomacy.districts): the actor already in the
+        """A new district of a city (see citydiplomacy.resolve.districts): the actor already in the
         store under that city with one of its keys, or a new one."""
         city_id = mapping.get(rec["city"], rec["city"])
         for row in self.conn.execute(select(schema.actors.c.id, schema.actors.c.attrs)

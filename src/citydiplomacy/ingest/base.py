@@ -50,7 +50,7 @@ class Plan:
     actors: list[tuple[Actor, dict[str | None, list[str]], Provenance]] = _field(default_factory=list)
     #: GeoNames places (cities500 records) that ties use and the store lacks
     towns: list[str] = _field(default_factory=list)
-    #: new districts of cities among ``towns``: {place id: record} (citydiplomacy.districts)
+    #: new districts of cities among ``towns``: {place id: record} (citydiplomacy.resolve.districts)
     districts: dict[str, dict[str, Any]] = _field(default_factory=dict)
     #: (tie, target_type) or (tie, target_type, its own provenance)
     ties: list[tuple] = _field(default_factory=list)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .. import districts, geonames, subdivisions, supplement
+from ..resolve import districts, geonames, subdivisions, supplement
 from ..countries import parse_place
 from ..resolve import Gazetteer, Resolution, Resolver, with_territories
 from ..search import search

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..listcontext import settle_rows
+from ..resolve.listcontext import settle_rows
 from ..model import Provenance, Tie
 from ..resolve import Resolution
 from . import register

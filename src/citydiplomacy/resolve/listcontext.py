@@ -30,7 +30,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Sequence
 
-from .resolve import Resolution, Resolver
+from .gazetteer import Resolution
+from .resolver import Resolver
 
 __all__ = ["ORDERED_SHARE", "SKIP", "MIN_PAIRS", "settle_rows", "section_order"]
 
