@@ -21,7 +21,13 @@ import sys
 from pathlib import Path
 
 from citydiplomacy import geonames, subdivisions, supplement
-from citydiplomacy.resolve import Gazetteer, Resolver, name_variants, split_name, with_territories
+from citydiplomacy.resolve import (
+    Gazetteer,
+    Resolver,
+    name_variants,
+    split_name,
+    with_territories,
+)
 
 MEMBERSHIPS = Path(__file__).resolve().parents[1] / "src" / "citydiplomacy" / "data" / "memberships"
 

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import check_memberships as cm  # noqa: E402
+import check_memberships as cm
 
 GOOD_ROW = ("Ghent,BE,Flanders,2797656,51.05,3.72,2004,,,,UNESCO — Creative Cities,"
             "https://www.unesco.org/en/creative-cities,CC BY-SA 3.0 IGO,2025-11-01,City of Music")
