@@ -20,7 +20,7 @@ import csv
 import sys
 from pathlib import Path
 
-from citydiplomacy import geonames, subdivisions, supplement
+from citydiplomacy.resolve import geonames, subdivisions, supplement
 from citydiplomacy.resolve import (
     Gazetteer,
     Resolver,
