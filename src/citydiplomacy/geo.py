@@ -113,7 +113,7 @@ def world_map(store: Store, top: int = 800) -> dict[str, Any]:
     - ``ties``: the ties among them, each ``[index of source, index of target, index into types]``;
     - ``types``: the tie types met;
     - ``countries``: how many ties the non-state actors of each country have (twinning,
-      memberships ...; ``located_in`` and ``signatory_of`` left out), keyed by the ISO
+      memberships ...; ``located_in``, ``party_to`` and ``signatory_of`` left out), keyed by the ISO
       numeric code (:func:`iso_numeric`)."""
     numeric = iso_numeric()
     with store.connect() as conn:
@@ -134,7 +134,7 @@ def world_map(store: Store, top: int = 800) -> dict[str, Any]:
             select(actors.c.country, func.count().label("n")).select_from(ties)
             .join(actors, actors.c.id == ties.c.source)
             .where(actors.c.country.is_not(None), actors.c.kind != "state",
-                   ties.c.type.not_in(("located_in", "signatory_of")))
+                   ties.c.type.not_in(("located_in", "party_to", "signatory_of")))
             .group_by(actors.c.country))}
     index = {r.id: i for i, r in enumerate(rows)}
     types = sorted({t.type for t in lines})

@@ -16,7 +16,7 @@ from .store.schema import actors, import_runs, initiatives, ties
 from .vocab import SYMMETRIC_TIES, Axis, Layer
 
 #: Tie types that lead "upward", from an actor to a body it belongs or answers to.
-UPWARD = ("member_of", "participates_in", "located_in", "signatory_of", "partner_of")
+UPWARD = ("member_of", "participates_in", "located_in", "party_to", "signatory_of", "partner_of")
 #: Kinds counted as blocs when grouping twinning partners by their state's memberships.
 BLOC_KINDS = ("geopolitical_bloc", "regional_organization")
 

@@ -7,14 +7,16 @@ from typing import Callable
 
 from ..store import Store
 from ..resolve import geonames
-from . import cities, frameworks, organizations, states, twinning
+from . import cities, frameworks, micro_actors, organizations, states, territories, twinning
 from .context import BuildContext
 
 #: (step name, builder) in the order they run; later steps use what earlier ones built.
 STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
     ("states", states.build),
+    ("territories", territories.build),
     ("cities", cities.build),
     ("organisations and city networks", organizations.build),
+    ("private actors and civil society", micro_actors.build),
     ("SDG framework", frameworks.build_sdg),
     ("Paris Agreement", frameworks.build_paris),
     ("twinning network", twinning.build),

@@ -1,6 +1,8 @@
 """Global frameworks: the SDGs (17 goals, 169 targets, the global indicators) in every
 language shipped in ``data/sdg``, and the Paris Agreement's 29 articles, with the
-states (and the EU) that are party to it as ``signatory_of`` ties."""
+states (and the EU) that are party to it as ``party_to`` ties (ended where a withdrawal
+took effect) and the states that signed it without becoming parties as ``signatory_of``
+ties."""
 
 from __future__ import annotations
 
@@ -108,17 +110,20 @@ def build_paris(ctx: BuildContext) -> None:
     rows = []
     for entry in parties.get("states", []):
         entry = entry if isinstance(entry, dict) else {"state": entry}
-        rows.append(_signatory(ctx, entry["state"].lower(), entry, party_prov))
+        rows.append(_paris_tie(ctx, entry["state"].lower(), "party_to", entry, party_prov))
     for org in parties.get("organizations", []):
         if org in ctx.actor_ids:
-            rows.append(_signatory(ctx, org, {}, party_prov))
+            rows.append(_paris_tie(ctx, org, "party_to", {}, party_prov))
+    for entry in parties.get("signatories", []):
+        entry = entry if isinstance(entry, dict) else {"state": entry}
+        rows.append(_paris_tie(ctx, entry["state"].lower(), "signatory_of", entry, party_prov))
     ctx.add_ties(rows)
 
 
-def _signatory(ctx: BuildContext, actor_id: str, entry: dict[str, Any], prov_id: int):
+def _paris_tie(ctx: BuildContext, actor_id: str, type_: str, entry: dict[str, Any], prov_id: int):
     if actor_id not in ctx.actor_ids:
         raise ValueError(f"paris_agreement.yaml names '{actor_id}', which is not an actor")
-    tie = Tie.parse({"source": actor_id, "target": "paris", "type": "signatory_of",
+    tie = Tie.parse({"source": actor_id, "target": "paris", "type": type_,
                      "since": entry.get("since"), "until": entry.get("until"),
                      "status": entry.get("status"), "axes": ["sustainability"],
                      "note": entry.get("note")})

@@ -104,10 +104,11 @@ def _curated_ties(ctx: BuildContext, e: dict[str, Any]) -> list:
 
 
 def _add_missing_member_cities(ctx: BuildContext, entries: list[dict[str, Any]]) -> None:
-    """Member cities below 15,000 inhabitants come from GeoNames cities500 by id."""
+    """Member and seat cities below 15,000 inhabitants (Kirkenes) come from GeoNames
+    cities500 by id."""
     gz = ctx.gazetteer
     wanted = {str(c["geonameid"]) for e in entries
-              for c in ((e.get("members") or {}).get("cities") or [])
+              for c in [*((e.get("members") or {}).get("cities") or []), e.get("seat") or {}]
               if c.get("geonameid") and int(c["geonameid"]) not in gz.by_geonames}
     if not wanted:
         return
@@ -134,11 +135,14 @@ def _membership_ties(ctx: BuildContext, e: dict[str, Any]) -> list:
     for key, kind in (("states", "member_of"), ("observers", "participates_in")):
         for spec in members.get(key) or []:
             spec = spec if isinstance(spec, dict) else {"state": spec}
-            state = countries.require_code(spec["state"], field=f"{e['id']}.members.{key}")
-            if state.alpha3.lower() not in ctx.actor_ids:
-                ctx.report.setdefault("unknown_member_states", []).append(f"{e['id']}: {state.alpha3}")
+            if spec.get("actor"):            # a state without an ISO code of its own (SADR)
+                member = spec["actor"]
+            else:                            # a state or a territory, by its ISO code
+                member = countries.require_code(spec["state"], field=f"{e['id']}.members.{key}").alpha3.lower()
+            if member not in ctx.actor_ids:
+                ctx.report.setdefault("unknown_member_states", []).append(f"{e['id']}: {member.upper()}")
                 continue
-            rows.append(tie(state.alpha3.lower(), kind, spec))
+            rows.append(tie(member, kind, spec))
     for spec in members.get("organizations") or []:
         spec = spec if isinstance(spec, dict) else {"organization": spec}
         org = spec.get("organization") or spec.get("id")

@@ -62,11 +62,12 @@ def build(ctx: BuildContext) -> None:
             "un_status": rec.get("un_status", "none"),
             "un_region": row.get("UNregion") or None,
             "continent": row.get("continent") or None,
-            "capital": g.get("capital") or None,
+            "capital": rec.get("capital") or g.get("capital") or None,
             "official_name": getattr(pc, "official_name", None) or row.get("name_official") or None,
         }
-        if rec.get("note"):
-            attrs["note"] = rec["note"]
+        for key in ("note", "capital_note"):
+            if rec.get(key):
+                attrs[key] = rec[key]
         actor = Actor.parse({
             "id": country.alpha3.lower(), "name": name, "kind": "state",
             "country": country.alpha3, "wikidata": rec.get("wikidata"),

@@ -247,7 +247,7 @@ def m_brokerage(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_
 def m_state_tie(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
     """1 when the unit's state has an active tie of ``type`` to ``target`` (e.g. is a
     party to the Paris Agreement), else 0; NaN for a unit without a country."""
-    t = data.ties[(data.ties["type"] == params.get("type", "signatory_of")) & active(data.ties, as_of)]
+    t = data.ties[(data.ties["type"] == params.get("type", "party_to")) & active(data.ties, as_of)]
     if params.get("target"):
         t = t[t["target"] == params["target"]]
     states = data.actors.loc[data.actors.index.intersection(t["source"])]

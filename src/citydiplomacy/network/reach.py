@@ -24,7 +24,7 @@ __all__ = ["reach", "vertical_integration", "vertical_integration_all", "ego", "
 _SYMMETRIC = {t.value for t in SYMMETRIC_TIES}
 #: Order in which tie types are preferred when one shortest route is shown among
 #: several: the chain of sovereignty first, then membership, then the looser ties.
-_ROUTE_PREFERENCE = ("located_in", "member_of", "participates_in", "signatory_of", "hosts",
+_ROUTE_PREFERENCE = ("located_in", "member_of", "participates_in", "party_to", "signatory_of", "hosts",
                      "partner_of", "funds", "twinned_with")
 _RANK = {t: i for i, t in enumerate(_ROUTE_PREFERENCE)}
 

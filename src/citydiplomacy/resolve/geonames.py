@@ -53,6 +53,9 @@ def admin1_names() -> dict[tuple[str, str], str]:
         rows = (line for line in fh if not line.startswith("#"))
         for row in csv.DictReader(rows, delimiter="\t"):
             out[(row["country"], row["admin1code"])] = row["name"]
+    from . import current_regions
+
+    out.update(current_regions.admin1_names())     # France's and Norway's current regions
     return out
 
 
@@ -61,7 +64,25 @@ def capital_names() -> dict[str, str]:
     """ISO2 -> normalised name of the capital (GeoNames country info)."""
     with open(data_file("countries.json"), encoding="utf-8") as fh:
         info = json.load(fh)
-    return {cc: normalize(c["capital"]) for cc, c in info.items() if c.get("capital")}
+    out = {cc: normalize(c["capital"]) for cc, c in info.items() if c.get("capital")}
+    out.update(capital_overrides())
+    return out
+
+
+@lru_cache(maxsize=1)
+def capital_overrides() -> dict[str, str]:
+    """ISO2 -> normalised capital where GeoNames' country info is out of date (Kazakhstan's
+    capital is Astana again since 2022, GeoNames still says Nur-Sultan): the ``capital``
+    of a record in ``data/curated/states.yaml``, which names its source."""
+    import yaml
+    from importlib import resources
+
+    from .. import countries
+
+    with resources.files("citydiplomacy").joinpath("data", "curated", "states.yaml").open(encoding="utf-8") as fh:
+        states = yaml.safe_load(fh)["states"]
+    return {countries.require_code(r["iso3"]).alpha2: normalize(r["capital"])
+            for r in states if r.get("capital")}
 
 
 def region_of(rec: dict[str, Any]) -> str | None:

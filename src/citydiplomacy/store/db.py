@@ -20,7 +20,7 @@ from ..model import Provenance
 from . import schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0008"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 

@@ -74,7 +74,7 @@ ties = Table(
     Column("id", Integer, primary_key=True),
     Column("source", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
     Column("target", String(128), nullable=False),
-    # 'actor' or 'framework': a tie may point at a framework (signatory_of paris)
+    # 'actor' or 'framework': a tie may point at a framework (party_to paris)
     Column("target_type", String(16), nullable=False, server_default="actor"),
     Column("type", String(32), nullable=False),
     Column("since", String(10)),

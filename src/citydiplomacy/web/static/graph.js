@@ -5,7 +5,7 @@
   "use strict";
   var COLORS = { macro: "#6a3d9a", meso: "#1a6ea5", micro: "#c2410c", framework: "#4d7c0f" };
   var EDGE_COLORS = { member_of: "#6b7f99", twinned_with: "#c2410c", partner_of: "#b7791f",
-                      located_in: "#9aa3ad", signatory_of: "#4d7c0f", hosts: "#6a3d9a",
+                      located_in: "#9aa3ad", signatory_of: "#4d7c0f", party_to: "#4d7c0f", hosts: "#6a3d9a",
                       funds: "#2b6cb0", participates_in: "#2f855a" };
   var SHAPES = { city: "ellipse", region: "round-rectangle", city_network: "diamond", state: "rectangle",
                  regional_organization: "triangle", international_organization: "triangle",
