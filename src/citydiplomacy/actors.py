@@ -278,17 +278,18 @@ _TIE_COUNTS = union_all(*(
     select(case((ties.c.target_type == "framework", "macro"), else_=_other.c.layer).label("layer"),
            ties.c.type, func.count().label("n"))
     .select_from(ties.outerjoin(_other, _other.c.id == ties.c.target))
-    .where(ties.c.source == bindparam("actor_id"))
+    .where(ties.c.source == bindparam("actor_id"), in_force_clause(ties.c.status))
     .group_by("layer", ties.c.type),
     select(_other.c.layer.label("layer"), ties.c.type, func.count().label("n"))
     .select_from(ties.join(_other, _other.c.id == ties.c.source))
-    .where(ties.c.target == bindparam("actor_id"), ties.c.target_type == "actor")
+    .where(ties.c.target == bindparam("actor_id"), ties.c.target_type == "actor", in_force_clause(ties.c.status))
     .group_by(_other.c.layer, ties.c.type)))
 
 
 def count_ties(conn: Connection, actor_id: str) -> dict[str, dict[str, int]]:
-    """How many ties the actor has to each layer, by tie type (both directions; a tie to
-    a framework counts as macro): ``{"macro": {"member_of": 3, ...}, ...}``."""
+    """How many ties in force (active or dormant: not suspended, ended or proposed) the
+    actor has to each layer, by tie type (both directions; a tie to a framework counts as
+    macro): ``{"macro": {"member_of": 3, ...}, ...}``."""
     out: dict[str, dict[str, int]] = {}
     for r in conn.execute(_TIE_COUNTS, {"actor_id": actor_id}):
         if r.layer:

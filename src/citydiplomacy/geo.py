@@ -55,7 +55,8 @@ def map_ties(store: Store, ref: str, *, type: str | None = None) -> dict[str, An
 
     A tie whose other end has no coordinates (a state, an organisation) is left out:
     ``ties`` counts them all, ``mapped`` the lines drawn. The lines' ``properties`` hold
-    the tie (source, target, type, status, since, until) and the other end's id and name."""
+    the tie (source, target, type, status, since, until, suspended_since) and the other
+    end's id and name: a suspended or ended tie is drawn, and marked as such."""
     actor = resolve_actor(store, ref)
     aid = actor["id"]
     ties_ = list_ties(store, aid, type=type)
@@ -84,6 +85,7 @@ def map_ties(store: Store, ref: str, *, type: str | None = None) -> dict[str, An
                              "geometry": {"type": "LineString", "coordinates": [list(here), list(coords[other])]},
                              "properties": {"source": t["source"], "target": t["target"], "type": t["type"],
                                             "status": t["status"], "since": t["since"], "until": t["until"],
+                                            "suspended_since": t["attrs"].get("suspended_since"),
                                             "other": other, "other_name": t["other_name"]}})
     return {"type": "FeatureCollection", "actor": {"id": aid, "name": actor["name"]},
             "ties": len(ties_), "mapped": sum(1 for f in features if f["geometry"]["type"] == "LineString"),

@@ -3,7 +3,8 @@
 Vertices are actors (and frameworks that ties point at); edges are ties. Vertex
 attributes: ``name`` (the actor id), ``label``, ``kind``, ``layer``, ``country``, ``lat``,
 ``lon``, ``population``, ``axes`` (comma-separated). Edge attributes: ``type``, ``since``,
-``until``, ``status``, ``axes``, ``weight`` (1.0 when the tie has none), ``source_name``
+``until``, ``status``, ``suspended_since`` (a suspension's date, see
+:mod:`citydiplomacy.tiestate`), ``axes``, ``weight`` (1.0 when the tie has none), ``source_name``
 and ``licence`` (provenance). The graph is directed as the ties are; symmetric ties
 (``twinned_with``, ``partner_of``) appear once, and measures treat them as undirected.
 """
@@ -25,7 +26,7 @@ from ..tiestate import in_force, in_force_clause
 from ..vocab import Axis, Layer, TieType, choices
 
 VERTEX_ATTRS = ("label", "kind", "layer", "country", "lat", "lon", "population", "axes")
-EDGE_ATTRS = ("type", "since", "until", "status", "axes", "weight", "source_name", "licence")
+EDGE_ATTRS = ("type", "since", "until", "status", "suspended_since", "axes", "weight", "source_name", "licence")
 
 
 def _check(values: Iterable[str] | None, enum, what: str) -> list[str] | None:
@@ -195,6 +196,7 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
     g.es["since"] = [e.since for e in kept]
     g.es["until"] = [e.until for e in kept]
     g.es["status"] = [e.status for e in kept]
+    g.es["suspended_since"] = [e.suspended_since for e in kept]
     g.es["axes"] = [e.axes or "" for e in kept]
     g.es["weight"] = [float(e.weight) if e.weight is not None else 1.0 for e in kept]
     g.es["source_name"] = [e.source_name for e in kept]
