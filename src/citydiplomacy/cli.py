@@ -966,10 +966,12 @@ def network_communities(weighting: str = typer.Option("shared", "--weighting", h
 @network_app.command("ego")
 def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID or GeoNames id)."),
                 depth: int = typer.Option(2, "--depth", min=1, max=4, help="Steps from the actor."),
-                type_: list[str] = TYPE_OPT, out_file: Optional[str] = typer.Option(
+                type_: list[str] = TYPE_OPT, as_of: Optional[str] = ASOF_OPT,
+                out_file: Optional[str] = typer.Option(
                     None, "--out", help="Also write it: .graphml, .gexf, .json or .geojson."),
                 fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """The ego network of an actor to depth k: everyone within k ties, and the ties among them.
+    """The ego network of an actor to depth k: everyone within k ties, and the ties among them
+    (those in force now, or at `--as-of`).
 
     Example: `citydip network ego c40 --depth 1 --out c40.gexf`
     """
@@ -978,7 +980,7 @@ def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID o
     try:
         obs = _open()
         a = obs.get(actor)
-        eg = reach_.ego(obs.graph(tie_types=type_ or None), a["id"], depth=depth)
+        eg = reach_.ego(obs.graph(tie_types=type_ or None, as_of=as_of), a["id"], depth=depth)
         if out_file:
             io.write_graph(eg.graph, out_file)
     except CitydipError as exc:
