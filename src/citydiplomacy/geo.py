@@ -16,6 +16,7 @@ from sqlalchemy import func, select, union_all
 from .actors import filter_actors, list_ties, resolve_actor
 from .store import Store
 from .store.schema import actors, ties
+from .tiestate import in_force_clause
 
 __all__ = ["iso_numeric", "map_actors", "map_ties", "world_map"]
 
@@ -107,7 +108,7 @@ def iso_numeric() -> dict[str, str]:
 
 
 def world_map(store: Store, top: int = 800) -> dict[str, Any]:
-    """The data of a world map of the store, compact for a browser:
+    """The data of a world map of the store (the ties in force), compact for a browser:
 
     - ``actors``: the ``top`` most connected actors that have a location, each
       ``[id, name, lon, lat, ties, country, layer]`` (coordinates rounded to 3 decimals,
@@ -119,8 +120,9 @@ def world_map(store: Store, top: int = 800) -> dict[str, Any]:
       numeric code (:func:`iso_numeric`)."""
     numeric = iso_numeric()
     with store.connect() as conn:
-        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
-                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
+        live = in_force_clause(ties.c.status)      # suspended and ended ties are not drawn
+        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor", live),
+                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor", live)).subquery()
         degree = (select(ends.c.a, func.count().label("n")).group_by(ends.c.a)).subquery()
         rows = conn.execute(
             select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
@@ -131,11 +133,11 @@ def world_map(store: Store, top: int = 800) -> dict[str, Any]:
         ids = [r.id for r in rows]
         lines = conn.execute(
             select(ties.c.source, ties.c.target, ties.c.type)
-            .where(ties.c.source.in_(ids), ties.c.target.in_(ids))).all()
+            .where(ties.c.source.in_(ids), ties.c.target.in_(ids), live)).all()
         per_country = {r.country: r.n for r in conn.execute(
             select(actors.c.country, func.count().label("n")).select_from(ties)
             .join(actors, actors.c.id == ties.c.source)
-            .where(actors.c.country.is_not(None), actors.c.kind != "state",
+            .where(actors.c.country.is_not(None), actors.c.kind != "state", live,
                    ties.c.type.not_in(("located_in", "signatory_of")))
             .group_by(actors.c.country))}
     index = {r.id: i for i, r in enumerate(rows)}

@@ -266,8 +266,11 @@ def _overview(obs) -> dict[str, Any]:
             ties_by_layer[layer] = conn.execute(
                 select(func.count()).select_from(ties).join(actors, actors.c.id == ties.c.source)
                 .where(actors.c.layer == layer)).scalar()
-        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
-                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
+        from ..tiestate import in_force_clause
+
+        live = in_force_clause(ties.c.status)          # the top cities by ties in force
+        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor", live),
+                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor", live)).subquery()
         degree = select(ends.c.a, func.count().label("n")).group_by(ends.c.a).subquery()
         top = [dict(r._mapping) for r in conn.execute(
             select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country, degree.c.n)
