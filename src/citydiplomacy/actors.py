@@ -14,6 +14,7 @@ from .search import search
 from .store import Store
 from .store.schema import actors, aliases, frameworks, provenance, ties
 from .text import normalize
+from .tiestate import IN_FORCE, in_force_clause, state_of
 from .vocab import Axis, Kind, Layer, TieType, choices
 
 _QID = re.compile(r"^Q[1-9][0-9]*$")
@@ -175,7 +176,11 @@ def list_ties(store: Store, actor_id: str, *, type: str | None = None,  # noqa: 
     tie's ``type``; the ``axis`` it serves; the other end's ``layer``, ``kind`` or
     ``country`` (a name or ISO code); ``bloc``, an actor id such as ``eu``: the other
     end is in one of the bloc's member states; ``as_of``, a date (``YYYY[-MM[-DD]]``):
-    the tie was in force then (see :func:`~citydiplomacy.network.graph.active_at`)."""
+    the tie was in force then (see :mod:`citydiplomacy.tiestate`).
+
+    Each tie carries its ``status``, ``since``, ``until``, ``attrs`` (a suspension's date
+    and the source of a change of status, see :mod:`citydiplomacy.dataset.tie_changes`)
+    and its ``state``: the status at ``as_of``, or now."""
     _check(type, TieType, "type")
     _check(layer, Layer, "layer")
     _check(axis, Axis, "axis")
@@ -196,9 +201,9 @@ def list_ties(store: Store, actor_id: str, *, type: str | None = None,  # noqa: 
     if members is not None:
         rows = [r for r in rows if r["other_country"] in members]
     if date:
-        from .network.graph import active_at
-
-        rows = [r for r in rows if active_at(r["since"], r["until"], r["status"], date)]
+        for r in rows:
+            r["state"] = state_of(r, date)
+        rows = [r for r in rows if r["state"] in IN_FORCE]
     return rows
 
 
@@ -217,12 +222,12 @@ def _country_code(country: str) -> str:
 
 
 _BLOC_MEMBERS = (select(actors.c.country).join(ties, ties.c.source == actors.c.id)
-                 .where(ties.c.target == bindparam("bloc"), ties.c.type == "member_of", ties.c.status != "ended",
+                 .where(ties.c.target == bindparam("bloc"), ties.c.type == "member_of", in_force_clause(ties.c.status),
                         actors.c.kind == "state"))
 
 
 def bloc_countries(conn: Connection, bloc: str) -> set[str]:
-    """The ISO codes of the states that are members (not ended) of ``bloc``, an actor id
+    """The ISO codes of the states that are members (in force now) of ``bloc``, an actor id
     such as ``eu``. A bloc without member states is a :class:`ValidationError`."""
     members = {m for m in conn.execute(_BLOC_MEMBERS, {"bloc": bloc}).scalars() if m}
     if not members:
@@ -247,6 +252,8 @@ def read_ties(conn: Connection, actor_id: str, *, type: str | None = None,  # no
         r["direction"] = direction = r.pop("direction")     # after the tie's own fields, as before
         r["other"] = r["target"] if direction == "out" else r["source"]
         r["axes"] = [a for a in (r["axes"] or "").split(",") if a]
+        r["attrs"] = r.get("attrs") or {}
+        r["state"] = state_of(r)
         r["provenance"] = {"source": r.pop("prov_source"), "licence": r.pop("prov_licence"),
                            "as_of": r.pop("prov_as_of"), "url": r.pop("prov_url")}
         r.pop("provenance_id", None)
@@ -271,17 +278,18 @@ _TIE_COUNTS = union_all(*(
     select(case((ties.c.target_type == "framework", "macro"), else_=_other.c.layer).label("layer"),
            ties.c.type, func.count().label("n"))
     .select_from(ties.outerjoin(_other, _other.c.id == ties.c.target))
-    .where(ties.c.source == bindparam("actor_id"))
+    .where(ties.c.source == bindparam("actor_id"), in_force_clause(ties.c.status))
     .group_by("layer", ties.c.type),
     select(_other.c.layer.label("layer"), ties.c.type, func.count().label("n"))
     .select_from(ties.join(_other, _other.c.id == ties.c.source))
-    .where(ties.c.target == bindparam("actor_id"), ties.c.target_type == "actor")
+    .where(ties.c.target == bindparam("actor_id"), ties.c.target_type == "actor", in_force_clause(ties.c.status))
     .group_by(_other.c.layer, ties.c.type)))
 
 
 def count_ties(conn: Connection, actor_id: str) -> dict[str, dict[str, int]]:
-    """How many ties the actor has to each layer, by tie type (both directions; a tie to
-    a framework counts as macro): ``{"macro": {"member_of": 3, ...}, ...}``."""
+    """How many ties in force (active or dormant: not suspended, ended or proposed) the
+    actor has to each layer, by tie type (both directions; a tie to a framework counts as
+    macro): ``{"macro": {"member_of": 3, ...}, ...}``."""
     out: dict[str, dict[str, int]] = {}
     for r in conn.execute(_TIE_COUNTS, {"actor_id": actor_id}):
         if r.layer:

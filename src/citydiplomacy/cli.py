@@ -199,18 +199,31 @@ def resolve(name: str = typer.Argument(..., help="A name as a list writes it."),
 
 
 def _tie_rows(ts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Table rows for ties, with a short reference to each distinct source."""
+    """Table rows for ties, with a short reference to each distinct source (a tie whose
+    status or dates a curated change set cites that change's source too)."""
     sources: list[str] = []
+
+    def ref(label: str) -> str:
+        if label not in sources:
+            sources.append(label)
+        return f"[{sources.index(label) + 1}]"
+
     rows = []
     for t in ts:
         p = t["provenance"]
-        label = f"{p['source']} ({p['licence']}, as of {p['as_of'] or 'n/a'})"
-        if label not in sources:
-            sources.append(label)
-        when = "–".join(x or "" for x in (t["since"], t["until"])) if (t["since"] or t["until"]) else ""
-        rows.append({**t, "arrow": "→" if t["direction"] == "out" else "←", "when": when,
-                     "src": f"[{sources.index(label) + 1}]"})
+        src = ref(f"{p['source']} ({p['licence']}, as of {p['as_of'] or 'n/a'})")
+        for c in (t.get("attrs") or {}).get("changes") or []:
+            src += " " + ref(f"{c['source']} — {c['url']} (as of {c['as_of']}): {c['says']}")
+        rows.append({**t, "arrow": "→" if t["direction"] == "out" else "←", "when": _tie_dates(t),
+                     "status": t.get("state") or t["status"], "src": src})
     return rows, sources
+
+
+def _tie_dates(t: dict[str, Any]) -> str:
+    """since–until, and the date a suspension began ("1962– · suspended 2022-02-26")."""
+    when = "–".join(x or "" for x in (t["since"], t["until"])) if (t["since"] or t["until"]) else ""
+    susp = (t.get("attrs") or {}).get("suspended_since")
+    return " · ".join(x for x in (when, f"suspended {susp}" if susp else "") if x)
 
 
 def _tie_table(title: str, ts: list[dict[str, Any]]) -> list[Any]:
@@ -222,8 +235,15 @@ def _tie_table(title: str, ts: list[dict[str, Any]]) -> list[Any]:
 TIE_COLUMNS = ["type", "arrow", "other_name", "other", "other_layer", "other_country", "when",
                "status", "src"]
 TIE_HEADERS = ["type", "", "name", "id", "layer", "country", "dates", "status", "src"]
-TIE_CSV = ["source", "target", "type", "since", "until", "status", "axes", "weight", "direction",
-           "other", "other_name", "other_kind", "other_layer", "other_country", "provenance"]
+TIE_CSV = ["source", "target", "type", "since", "until", "status", "suspended_since", "state", "axes", "weight",
+           "direction", "other", "other_name", "other_kind", "other_layer", "other_country", "provenance",
+           "status_source"]
+
+
+def _tie_csv_rows(ts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ties with the suspension's date and the URL of the latest change's source as columns."""
+    return [{**t, "suspended_since": t["attrs"].get("suspended_since"),
+             "status_source": ((t["attrs"].get("changes") or [{}])[-1]).get("url")} for t in ts]
 
 
 @app.command()
@@ -277,16 +297,21 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
          type: Optional[str] = typer.Option(None, "--type", help="Only this tie type (member_of, twinned_with, ...)."),  # noqa: A002
          layer: Optional[str] = typer.Option(None, help="Only ties to actors on this layer."),
          axis: Optional[str] = typer.Option(None, help="Only ties serving this axis."),
+         as_of: Optional[str] = typer.Option(None, "--as-of",
+                                             help="Only ties in force at this date (YYYY, YYYY-MM or YYYY-MM-DD): "
+                                                  "a tie suspended or ended later is listed as it was then."),
          fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """The ties of an actor, in both directions, with their provenance.
+    """The ties of an actor, in both directions, with their status, dates and provenance.
+    A suspended or ended tie is listed with its status and the source that says so.
 
-    Example: `citydip ties Barcelona --type twinned_with --format csv`
+    Example: `citydip ties Glasgow --type twinned_with --as-of 2021`
     """
     try:
-        ts = _open().ties(actor, type=type, layer=layer, axis=axis)
+        ts = _open().ties(actor, type=type, layer=layer, axis=axis, as_of=as_of)
     except CitydipError as exc:
         _fail(exc)
-    emit(fmt, data=ts, rows=ts, columns=TIE_CSV, renderables=_tie_table(f"{len(ts)} ties", ts))
+    title = f"{len(ts)} ties" + (f" in force at {as_of}" if as_of else "")
+    emit(fmt, data=ts, rows=_tie_csv_rows(ts), columns=TIE_CSV, renderables=_tie_table(title, ts))
 
 
 # -- profile -------------------------------------------------------------------------------
@@ -343,6 +368,12 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     out.print(f"[bold]twinning[/]: {len(tw['partners'])} partners in {len(tw['by_country'])} countries")
     out.print(table(None, [{"country": k, "partners": v} for k, v in list(tw["by_country"].items())[:12]],
                     ["country", "partners"]))
+    if tw["not_in_force"]:
+        out.print(table(f"suspended or ended partnerships ({len(tw['not_in_force'])}; not counted above)",
+                        [{**x, "when": _tie_dates({**x, "attrs": {"suspended_since": x["suspended_since"]}}),
+                          "source": f"{x['source'].get('source', '')} {x['source'].get('url') or ''}".strip()}
+                         for x in tw["not_in_force"]],
+                        ["name", "country", "status", "when", "source"]), highlight=False)
     if tw["by_bloc"]:
         out.print(table("partners by bloc (via their state's memberships)",
                         [{"bloc": k, "partners": v} for k, v in list(tw["by_bloc"].items())[:10]],
@@ -935,10 +966,12 @@ def network_communities(weighting: str = typer.Option("shared", "--weighting", h
 @network_app.command("ego")
 def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID or GeoNames id)."),
                 depth: int = typer.Option(2, "--depth", min=1, max=4, help="Steps from the actor."),
-                type_: list[str] = TYPE_OPT, out_file: Optional[str] = typer.Option(
+                type_: list[str] = TYPE_OPT, as_of: Optional[str] = ASOF_OPT,
+                out_file: Optional[str] = typer.Option(
                     None, "--out", help="Also write it: .graphml, .gexf, .json or .geojson."),
                 fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """The ego network of an actor to depth k: everyone within k ties, and the ties among them.
+    """The ego network of an actor to depth k: everyone within k ties, and the ties among them
+    (those in force now, or at `--as-of`).
 
     Example: `citydip network ego c40 --depth 1 --out c40.gexf`
     """
@@ -947,7 +980,7 @@ def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID o
     try:
         obs = _open()
         a = obs.get(actor)
-        eg = reach_.ego(obs.graph(tie_types=type_ or None), a["id"], depth=depth)
+        eg = reach_.ego(obs.graph(tie_types=type_ or None, as_of=as_of), a["id"], depth=depth)
         if out_file:
             io.write_graph(eg.graph, out_file)
     except CitydipError as exc:

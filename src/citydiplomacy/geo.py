@@ -16,6 +16,7 @@ from sqlalchemy import func, select, union_all
 from .actors import filter_actors, list_ties, resolve_actor
 from .store import Store
 from .store.schema import actors, ties
+from .tiestate import in_force_clause
 
 __all__ = ["iso_numeric", "map_actors", "map_ties", "world_map"]
 
@@ -55,7 +56,8 @@ def map_ties(store: Store, ref: str, *, type: str | None = None) -> dict[str, An
 
     A tie whose other end has no coordinates (a state, an organisation) is left out:
     ``ties`` counts them all, ``mapped`` the lines drawn. The lines' ``properties`` hold
-    the tie (source, target, type, status, since, until) and the other end's id and name."""
+    the tie (source, target, type, status, since, until, suspended_since) and the other
+    end's id and name: a suspended or ended tie is drawn, and marked as such."""
     actor = resolve_actor(store, ref)
     aid = actor["id"]
     ties_ = list_ties(store, aid, type=type)
@@ -84,6 +86,7 @@ def map_ties(store: Store, ref: str, *, type: str | None = None) -> dict[str, An
                              "geometry": {"type": "LineString", "coordinates": [list(here), list(coords[other])]},
                              "properties": {"source": t["source"], "target": t["target"], "type": t["type"],
                                             "status": t["status"], "since": t["since"], "until": t["until"],
+                                            "suspended_since": t["attrs"].get("suspended_since"),
                                             "other": other, "other_name": t["other_name"]}})
     return {"type": "FeatureCollection", "actor": {"id": aid, "name": actor["name"]},
             "ties": len(ties_), "mapped": sum(1 for f in features if f["geometry"]["type"] == "LineString"),
@@ -105,7 +108,7 @@ def iso_numeric() -> dict[str, str]:
 
 
 def world_map(store: Store, top: int = 800) -> dict[str, Any]:
-    """The data of a world map of the store, compact for a browser:
+    """The data of a world map of the store (the ties in force), compact for a browser:
 
     - ``actors``: the ``top`` most connected actors that have a location, each
       ``[id, name, lon, lat, ties, country, layer]`` (coordinates rounded to 3 decimals,
@@ -117,8 +120,9 @@ def world_map(store: Store, top: int = 800) -> dict[str, Any]:
       numeric code (:func:`iso_numeric`)."""
     numeric = iso_numeric()
     with store.connect() as conn:
-        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
-                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
+        live = in_force_clause(ties.c.status)      # suspended and ended ties are not drawn
+        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor", live),
+                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor", live)).subquery()
         degree = (select(ends.c.a, func.count().label("n")).group_by(ends.c.a)).subquery()
         rows = conn.execute(
             select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country,
@@ -129,11 +133,11 @@ def world_map(store: Store, top: int = 800) -> dict[str, Any]:
         ids = [r.id for r in rows]
         lines = conn.execute(
             select(ties.c.source, ties.c.target, ties.c.type)
-            .where(ties.c.source.in_(ids), ties.c.target.in_(ids))).all()
+            .where(ties.c.source.in_(ids), ties.c.target.in_(ids), live)).all()
         per_country = {r.country: r.n for r in conn.execute(
             select(actors.c.country, func.count().label("n")).select_from(ties)
             .join(actors, actors.c.id == ties.c.source)
-            .where(actors.c.country.is_not(None), actors.c.kind != "state",
+            .where(actors.c.country.is_not(None), actors.c.kind != "state", live,
                    ties.c.type.not_in(("located_in", "party_to", "signatory_of")))
             .group_by(actors.c.country))}
     index = {r.id: i for i, r in enumerate(rows)}

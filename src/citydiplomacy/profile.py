@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, exists, select
 from .actors import actor_statement, count_ties, read_actor, read_ties, resolve_actor
 from .store import Store
 from .store.schema import actors, import_runs, initiatives, ties
+from .tiestate import IN_FORCE, in_force_clause
 from .vocab import SYMMETRIC_TIES, Axis, Layer
 
 #: Tie types that lead "upward", from an actor to a body it belongs or answers to.
@@ -63,7 +64,9 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
             for axis in network_axes.get(t["other"]) or []:
                 per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"]})
 
-        partners = [t for t in all_ties if t["type"] == "twinned_with"]
+        twinning = [t for t in all_ties if t["type"] == "twinned_with"]
+        partners = [t for t in twinning if t["state"] in IN_FORCE]
+        not_in_force = [t for t in twinning if t["state"] not in IN_FORCE]
         by_country = Counter(t["other_country"] or "?" for t in partners)
         blocs = shared.blocs_of_states(conn, [c.lower() for c in by_country if c != "?"])
         by_bloc: Counter = Counter()
@@ -86,11 +89,25 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
                                 for t in partners), key=lambda p: (p["country"] or "", p["name"] or "", p["id"])),
             "by_country": dict(by_country.most_common()),
             "by_bloc": dict(by_bloc.most_common()),
+            # suspended and ended partnerships: shown as such, never counted above
+            "not_in_force": sorted((_tie_summary(t) for t in not_in_force),
+                                   key=lambda p: (p["status"], p["country"] or "", p["name"] or "")),
         },
         "reach": reach,
         "initiatives": _initiatives(store, aid if has_initiatives else None),
         **({"network": network_section(graph, aid, actor["kind"])} if graph is not None else {}),
     }
+
+
+def _tie_summary(t: dict[str, Any]) -> dict[str, Any]:
+    """A partnership not in force: the partner, its status and dates, and the source
+    that says so (the change's, else the tie's own)."""
+    change = (t["attrs"].get("changes") or [{}])[-1]
+    return {"id": t["other"], "name": t["other_name"], "country": t["other_country"],
+            "status": t["status"], "since": t["since"], "until": t["until"],
+            "suspended_since": t["attrs"].get("suspended_since"),
+            "source": {k: change[k] for k in ("source", "url", "as_of") if change.get(k)} or
+            {k: t["provenance"][k] for k in ("source", "url", "as_of")}}
 
 
 def _initiatives(store: Store, actor_id: str | None) -> dict[str, Any]:
@@ -137,7 +154,7 @@ def _upward_statement(mine, theirs, types, *, macro_only: bool):
     stmt = (select(mine.label("origin"), ties.c.type, theirs.label("other"), actors.c.name,
                    actors.c.kind, actors.c.layer)
             .join(actors, actors.c.id == theirs)
-            .where(mine.in_(bindparam("ids", expanding=True)), ties.c.type.in_(types), ties.c.status != "ended"))
+            .where(mine.in_(bindparam("ids", expanding=True)), ties.c.type.in_(types), in_force_clause(ties.c.status)))
     return stmt.where(actors.c.layer == "macro") if macro_only else stmt
 
 
@@ -149,7 +166,7 @@ _AXES = select(actors.c.id, actors.c.axes).where(actors.c.id.in_(bindparam("ids"
 _BLOCS = (select(ties.c.source, actors.c.name)
           .join(actors, actors.c.id == ties.c.target)
           .where(ties.c.source.in_(bindparam("ids", expanding=True)), ties.c.type == "member_of",
-                 ties.c.status == "active", actors.c.kind.in_(BLOC_KINDS)))
+                 in_force_clause(ties.c.status), actors.c.kind.in_(BLOC_KINDS)))
 _HAS_INITIATIVES = select(initiatives.c.id).where(initiatives.c.actor_id == bindparam("actor_id")).limit(1)
 _LATEST_RUN = select(import_runs.c.id, import_runs.c.started_at).order_by(import_runs.c.id.desc()).limit(1)
 #: the actor, the store's data version and whether the actor has initiatives, in one query
@@ -240,11 +257,11 @@ def _shared_at(store: Store, version: tuple) -> SharedFacts:
 
 def _steps_in(all_ties: list[dict[str, Any]]) -> list[Step]:
     """The upward steps among an actor's ties (as :func:`~citydiplomacy.actors.list_ties`
-    gives them): ties to an actor, not ended, of an upward type from the actor, or of a
+    gives them): ties to an actor, in force, of an upward type from the actor, or of a
     symmetric upward type either way."""
     out, inn = [], []
     for t in all_ties:
-        if t["target_type"] != "actor" or t["other_kind"] is None or t["status"] == "ended":
+        if t["target_type"] != "actor" or t["other_kind"] is None or t["state"] not in IN_FORCE:
             continue
         step = Step(t["source"] if t["direction"] == "out" else t["target"], t["type"], t["other"],
                     t["other_name"], t["other_kind"], t["other_layer"])

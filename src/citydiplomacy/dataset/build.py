@@ -7,7 +7,7 @@ from typing import Callable
 
 from ..store import Store
 from ..resolve import geonames
-from . import cities, frameworks, micro_actors, organizations, states, territories, twinning
+from . import cities, frameworks, micro_actors, organizations, states, territories, tie_changes, twinning
 from .context import BuildContext
 
 #: (step name, builder) in the order they run; later steps use what earlier ones built.
@@ -20,6 +20,7 @@ STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
     ("SDG framework", frameworks.build_sdg),
     ("Paris Agreement", frameworks.build_paris),
     ("twinning network", twinning.build),
+    ("curated changes of ties", tie_changes.build),
 ]
 
 

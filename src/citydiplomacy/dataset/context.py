@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from sqlalchemy import Connection
@@ -49,6 +49,10 @@ class BuildContext:
     framework_ids: set[str] = field(default_factory=set)
     #: the places (cities) built so far, for resolving names; see citydiplomacy.resolve
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
+    #: (name, country cell) -> the ids of the actors in the store the twinning step
+    #: resolved that place to (a set: a name the list's order settles can differ by row),
+    #: or a reason it has none; set by the twinning step, used to apply curated changes
+    place_lookup: Callable[[str, str], tuple[set[str], str | None]] | None = None
     _prov_cache: dict[tuple, int] = field(default_factory=dict)
     _tie_keys: set[tuple] = field(default_factory=set)
 

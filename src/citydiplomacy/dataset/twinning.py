@@ -39,6 +39,28 @@ def read_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def _place_lookup(ctx: BuildContext, resolver: Resolver, rows, ends_per_row, mapping):
+    """(name, country cell) -> (actor ids, reason): the places this build resolved the
+    name to in the list's rows, else the resolver's answer if that place is in the store."""
+    by_name: dict[tuple[str, str], set[str]] = {}
+    for row, ends in zip(rows, ends_per_row):
+        for s, e in zip(("1", "2"), ends):
+            if e is not None:
+                by_name.setdefault((row[f"city{s}"], row[f"country{s}"]), set()).add(mapping.get(e, e))
+
+    def lookup(name: str, cell: str) -> tuple[set[str], str | None]:
+        if (name, cell) in by_name:
+            return by_name[(name, cell)], None
+        res = resolver.resolve(name, cell)
+        if not res.resolved:
+            return set(), f"{res.status}: {res.evidence.get('reason') or res.rule}"
+        pid = mapping.get(res.id, res.id)
+        if pid not in ctx.actor_ids:
+            return set(), f"resolves to {res.id}, a place no tie of the build uses (not in the store)"
+        return {pid}, None
+    return lookup
+
+
 def build(ctx: BuildContext) -> None:
     rows = read_rows()
     sides = [(row[f"city{s}"], row[f"country{s}"]) for row in rows for s in ("1", "2")]
@@ -87,6 +109,7 @@ def build(ctx: BuildContext) -> None:
         ties.append(ctx.tie_row(Tie(source=a, target=b, type="twinned_with", axes=["engagement"]), prov_id))
     # provisional places left in the gazetteer are never written; the build ends here
     loaded = ctx.add_ties(ties)
+    ctx.place_lookup = _place_lookup(ctx, resolver, rows, ends_per_row, mapping)
     names_ok = sum(1 for r in results.values() if r.resolved)
     ctx.report["twinning"] = {
         "rows": len(rows),

@@ -27,6 +27,7 @@ from ..errors import ValidationError
 from ..profile import BLOC_KINDS, UPWARD  # the same upward ties and blocs as the profile
 from ..store import Store
 from ..store.schema import actors, alignments, initiatives, observations, ties
+from ..tiestate import in_force_mask
 from ..vocab import SYMMETRIC_TIES
 
 SYMMETRIC = tuple(t.value for t in SYMMETRIC_TIES)
@@ -65,8 +66,10 @@ def load(store: Store) -> StoreData:
                                actors.c.population, actors.c.axes),
                   ["id", "name", "kind", "layer", "country", "population", "axes"]).set_index("id")
         t = frame(conn, select(ties.c.source, ties.c.target, ties.c.target_type, ties.c.type, ties.c.since,
-                               ties.c.until, ties.c.status, ties.c.axes),
-                  ["source", "target", "target_type", "type", "since", "until", "status", "axes"])
+                               ties.c.until, ties.c.status, ties.c.axes,
+                               ties.c.attrs["suspended_since"].as_string()),
+                  ["source", "target", "target_type", "type", "since", "until", "status", "axes",
+                   "suspended_since"])
         i = frame(conn, select(initiatives.c.id, initiatives.c.actor_id, initiatives.c.axes, initiatives.c.since,
                                initiatives.c.until, initiatives.c.status),
                   ["id", "actor_id", "axes", "since", "until", "status"])
@@ -84,18 +87,9 @@ def load(store: Store) -> StoreData:
 
 def active(frame: pd.DataFrame, as_of: str | None) -> pd.Series:
     """Which rows (ties or initiatives) are in force at ``as_of`` (a partial ISO date);
-    without ``as_of``, the ones not ended. Unknown starts count as in force (as
-    :func:`citydiplomacy.network.graph.active_at`)."""
-    if frame.empty:
-        return pd.Series(False, index=frame.index)
-    if as_of is None:
-        return frame["status"] != "ended"
-    n = len(as_of)
-    since = frame["since"].fillna("").str[:n]
-    until = frame["until"].fillna("").str[:n]
-    started = (since == "") | (since <= as_of)
-    not_over = np.where(until != "", until >= as_of, frame["status"] != "ended")
-    return started & not_over
+    without ``as_of``, the ones in force now (active or dormant: never suspended, ended or
+    proposed). The rule is :mod:`citydiplomacy.tiestate`'s."""
+    return in_force_mask(frame, as_of)
 
 
 def _has_axis(axes: pd.Series, axis: str | None) -> pd.Series:

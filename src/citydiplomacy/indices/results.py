@@ -16,6 +16,7 @@ from ..actors import resolve_actor
 from ..errors import NotFoundError, ValidationError
 from ..store import Store
 from ..store.schema import actors, import_runs, index_scores, index_values, ties
+from ..tiestate import in_force_clause
 from .build import BANDS, population_band, region_of
 from .stored import AXES_ALL, _i, _main_year
 
@@ -71,7 +72,7 @@ def _blocs_of(store: Store, country_codes: set[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         rows = conn.execute(select(ties.c.source, ties.c.target).join(actors, actors.c.id == ties.c.target)
                             .where(ties.c.source.in_(states), ties.c.type == "member_of",
-                                   ties.c.status != "ended",
+                                   in_force_clause(ties.c.status),
                                    actors.c.kind.in_(("geopolitical_bloc", "regional_organization"))))
         for r in rows:
             out.setdefault(states[r.source], []).append(r.target)

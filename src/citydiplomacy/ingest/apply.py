@@ -252,12 +252,16 @@ class _Writer:
             if key in self._seen:
                 continue
             self._seen.add(key)
-            found = self.conn.execute(select(t.c.id, t.c.status, t.c.until).where(
+            found = self.conn.execute(select(t.c.id, t.c.status, t.c.until, t.c.attrs).where(
                 t.c.source == key[0], t.c.target == key[1], t.c.type == key[2],
                 func.coalesce(t.c.since, "") == key[3])).first()
             if found is None:
                 self.conn.execute(insert(t).values(rows.tie_row(tie, prov_id, target_type)))
                 self.count(self.report.created, "ties")
+            elif (found.attrs or {}).get("changes"):
+                # a sourced change of status or dates (data/curated/tie_changes.yaml) outranks
+                # a list that does not say: the tie keeps it
+                self.count(self.report.unchanged, "ties")
             elif (found.status, found.until) != (tie.status.value, tie.until):
                 self.conn.execute(update(t).where(t.c.id == found.id).values(
                     status=tie.status.value, until=tie.until, provenance_id=prov_id))

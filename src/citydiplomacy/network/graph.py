@@ -3,7 +3,8 @@
 Vertices are actors (and frameworks that ties point at); edges are ties. Vertex
 attributes: ``name`` (the actor id), ``label``, ``kind``, ``layer``, ``country``, ``lat``,
 ``lon``, ``population``, ``axes`` (comma-separated). Edge attributes: ``type``, ``since``,
-``until``, ``status``, ``axes``, ``weight`` (1.0 when the tie has none), ``source_name``
+``until``, ``status``, ``suspended_since`` (a suspension's date, see
+:mod:`citydiplomacy.tiestate`), ``axes``, ``weight`` (1.0 when the tie has none), ``source_name``
 and ``licence`` (provenance). The graph is directed as the ties are; symmetric ties
 (``twinned_with``, ``partner_of``) appear once, and measures treat them as undirected.
 """
@@ -21,10 +22,11 @@ from .. import countries
 from ..errors import ValidationError
 from ..store import Store
 from ..store.schema import actors, frameworks, provenance, ties
+from ..tiestate import in_force, in_force_clause
 from ..vocab import Axis, Layer, TieType, choices
 
 VERTEX_ATTRS = ("label", "kind", "layer", "country", "lat", "lon", "population", "axes")
-EDGE_ATTRS = ("type", "since", "until", "status", "axes", "weight", "source_name", "licence")
+EDGE_ATTRS = ("type", "since", "until", "status", "suspended_since", "axes", "weight", "source_name", "licence")
 
 
 def _check(values: Iterable[str] | None, enum, what: str) -> list[str] | None:
@@ -37,17 +39,6 @@ def _check(values: Iterable[str] | None, enum, what: str) -> list[str] | None:
         except ValueError:
             raise ValidationError(f"unknown {what} '{v}'; choose from: {choices(enum)}", field=what) from None
     return out
-
-
-def active_at(since: str | None, until: str | None, status: str, as_of: str) -> bool:
-    """Was a tie in force at ``as_of`` (a partial date)? Unknown starts count as in force;
-    an ended tie without ``until`` counts as ended."""
-    n = len(as_of)
-    if since and since[:n] > as_of:
-        return False
-    if until:
-        return until[:n] >= as_of
-    return status != "ended"
 
 
 @dataclass
@@ -121,8 +112,9 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
     - ``axes``: keep ties serving one of these axes;
     - ``country`` (name or code) / ``bloc`` (an actor id such as ``eu``): keep actors of
       that country / of the bloc's member states, plus everything they tie to;
-    - ``as_of``: keep ties in force at that date (``since``/``until``; see :func:`active_at`);
-    - ended ties are dropped unless ``include_ended`` or ``as_of`` is given.
+    - ``as_of``: keep ties in force at that date (``since``, ``until`` and a suspension's
+      date; see :mod:`citydiplomacy.tiestate`); without it, keep the ties in force now
+      (active or dormant: never suspended, ended or proposed ones) unless ``include_ended``.
     """
     from ..dates import parse_partial_date
 
@@ -138,6 +130,7 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
         nodes = {r.id: r for r in conn.execute(a_stmt)}
         t_stmt = (select(ties.c.source, ties.c.target, ties.c.target_type, ties.c.type, ties.c.since,
                          ties.c.until, ties.c.status, ties.c.axes, ties.c.weight,
+                         ties.c.attrs["suspended_since"].as_string().label("suspended_since"),
                          provenance.c.source.label("source_name"), provenance.c.licence)
                   .join(provenance, provenance.c.id == ties.c.provenance_id))
         if tie_types:
@@ -154,16 +147,17 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
                 seeds |= {i for i, r in nodes.items() if r.country == c.alpha3}
             if bloc:
                 members = {r.source for r in conn.execute(select(ties.c.source).where(
-                    ties.c.target == bloc, ties.c.type == "member_of", ties.c.status != "ended"))}
+                    ties.c.target == bloc, ties.c.type == "member_of", in_force_clause(ties.c.status)))}
                 if not members:
                     raise ValidationError(f"'{bloc}' has no member states in the store", field="bloc")
                 member_countries = {nodes[m].country for m in members if m in nodes and nodes[m].kind == "state"}
                 seeds |= {i for i, r in nodes.items() if r.country in member_countries} | {bloc}
     kept = []
     for e in edges:
-        if not include_ended and not as_of and e.status == "ended":
-            continue
-        if as_of and not active_at(e.since, e.until, e.status, as_of):
+        if as_of:
+            if not in_force(e.status, e.since, e.until, as_of, suspended_since=e.suspended_since):
+                continue
+        elif not include_ended and not in_force(e.status):
             continue
         if axes and not set((e.axes or "").split(",")) & set(axes):
             continue
@@ -202,6 +196,7 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
     g.es["since"] = [e.since for e in kept]
     g.es["until"] = [e.until for e in kept]
     g.es["status"] = [e.status for e in kept]
+    g.es["suspended_since"] = [e.suspended_since for e in kept]
     g.es["axes"] = [e.axes or "" for e in kept]
     g.es["weight"] = [float(e.weight) if e.weight is not None else 1.0 for e in kept]
     g.es["source_name"] = [e.source_name for e in kept]

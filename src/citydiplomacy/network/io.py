@@ -8,7 +8,7 @@
 Every attribute of the graph is written: on vertices ``label``, ``kind``, ``layer``,
 ``country``, ``lat``, ``lon``, ``population``, ``axes`` (and any other, such as the
 ``gnc`` of a :func:`~citydiplomacy.network.projection.membership_projection`); on edges
-``type``, ``since``, ``until``, ``status``, ``axes``, ``weight`` and the provenance
+``type``, ``since``, ``until``, ``status``, ``suspended_since``, ``axes``, ``weight`` and the provenance
 ``source_name`` and ``licence``. The vertex ``name`` (the actor id) is the node id.
 
 Missing values. GraphML and GEXF give each attribute one declared type, so a missing
@@ -235,7 +235,8 @@ def _json_value(value: Any) -> Any:
 
 
 NODE_PROPERTIES = ("kind", "layer", "country", "population", "axes")
-EDGE_PROPERTIES = ("type", "since", "until", "status", "axes", "weight", "source_name", "licence")
+EDGE_PROPERTIES = ("type", "since", "until", "status", "suspended_since", "axes", "weight", "source_name",
+                   "licence")
 
 
 def write_geojson(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
@@ -245,7 +246,7 @@ def write_geojson(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
       (label), ``kind``, ``layer``, ``country``, ``population``, ``axes``;
     - a ``LineString`` per tie whose two ends have coordinates, drawn as a straight line
       from source to target; properties ``id`` (edge index), ``source``, ``target``
-      (actor ids), ``type``, ``since``, ``until``, ``status``, ``axes``, ``weight``,
+      (actor ids), ``type``, ``since``, ``until``, ``status``, ``suspended_since``, ``axes``, ``weight``,
       ``source_name``, ``licence``.
 
     Actors without coordinates (states, organisations, networks) and their ties are

@@ -602,9 +602,12 @@ def _reads(r: APIRouter) -> None:
                          country: CountryQ = None, bloc: BlocQ = None,
                          as_of: AsOf = None, limit: Limit = 100, offset: Offset = 0) -> Response:
         """Both directions, each tie with the other end (``other``, ``other_name``, ``other_kind``,
-        ``other_layer``, ``other_country``), its ``direction`` and its provenance. ``country`` and
-        ``bloc`` filter on the other end's country (the bloc's member states); ``as_of`` keeps the
-        ties in force at that date."""
+        ``other_layer``, ``other_country``), its ``direction``, its provenance, its ``status``,
+        ``since`` and ``until``, its ``attrs`` (``suspended_since``, and ``changes``: each curated
+        change of status or dates with its source) and its ``state`` (the status at ``as_of``,
+        or now). ``country`` and ``bloc`` filter on the other end's country (the bloc's member
+        states); ``as_of`` keeps the ties in force at that date (a tie suspended later is in force
+        before its suspension)."""
         def build():
             from ..actors import list_ties
 

@@ -266,8 +266,11 @@ def _overview(obs) -> dict[str, Any]:
             ties_by_layer[layer] = conn.execute(
                 select(func.count()).select_from(ties).join(actors, actors.c.id == ties.c.source)
                 .where(actors.c.layer == layer)).scalar()
-        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor"),
-                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor")).subquery()
+        from ..tiestate import in_force_clause
+
+        live = in_force_clause(ties.c.status)          # the top cities by ties in force
+        ends = union_all(select(ties.c.source.label("a")).where(ties.c.target_type == "actor", live),
+                         select(ties.c.target.label("a")).where(ties.c.target_type == "actor", live)).subquery()
         degree = select(ends.c.a, func.count().label("n")).group_by(ends.c.a).subquery()
         top = [dict(r._mapping) for r in conn.execute(
             select(actors.c.id, actors.c.name, actors.c.kind, actors.c.layer, actors.c.country, degree.c.n)
@@ -514,7 +517,7 @@ async def _not_found(request: Request, exc: CitydipError) -> HTMLResponse:
 
 @router.get("/actors/{ref}", response_class=HTMLResponse)
 async def actor_page(request: Request, ref: str, type: str = "", layer: str = "", axis: str = "",  # noqa: A002
-                     all: bool = False):  # noqa: A002
+                     all: bool = False, as_of: str = ""):  # noqa: A002
     obs = _obs(request)
     try:
         actor = obs.get(ref)
@@ -523,21 +526,23 @@ async def actor_page(request: Request, ref: str, type: str = "", layer: str = ""
     if actor["id"] != ref:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"/actors/{quote(actor['id'])}{query}", status_code=303)
-    data = await run_in_threadpool(_actor_data, obs, actor["id"], type, layer, axis)
+    data = await run_in_threadpool(_actor_data, obs, actor["id"], type, layer, axis, as_of)
     return await render(request, "actor.html", section="search", actor=actor, **data,
-                        filters={"type": type, "layer": layer, "axis": axis},
+                        filters={"type": type, "layer": layer, "axis": axis, "as_of": as_of},
                         group_limit=None if all else GROUP_LIMIT,
                         ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego?depth=1",
                         map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}",
                         standing_url=f"/api/v1/actors/{quote(actor['id'])}/profile?network=true")
 
 
-def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str) -> dict[str, Any]:  # noqa: A002
-    """What the actor page shows: the profile, the ties (filtered), the initiatives."""
+def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A002
+                as_of: str = "") -> dict[str, Any]:
+    """What the actor page shows: the profile, the ties (filtered; with ``as_of``, those in
+    force at that date), the initiatives."""
     profile = obs.profile(actor_id)
     filter_error = None
     try:
-        ties = obs.ties(actor_id, type=type or None, layer=layer or None, axis=axis or None)
+        ties = obs.ties(actor_id, type=type or None, layer=layer or None, axis=axis or None, as_of=as_of or None)
     except ValidationError as exc:
         filter_error = exc.detail
         ties = obs.ties(actor_id)
@@ -552,7 +557,8 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str) -> dict[st
     numeric = _numeric_codes()
     highlight = sorted({numeric[c] for c in [code, *profile["twinning"]["by_country"]] if c in numeric})
     return {"profile": profile, "ties": ties, "groups": groups, "initiatives": obs.initiatives(actor_id),
-            "partners": profile["twinning"]["partners"], "filter_error": filter_error,
+            "partners": profile["twinning"]["partners"], "not_in_force": profile["twinning"]["not_in_force"],
+            "filter_error": filter_error,
             "tie_count": all_count, "country_name": found.name if found else None, "highlight": highlight}
 
 

@@ -95,11 +95,12 @@
       var c = f.geometry.coordinates;
       var p = f.properties || {};
       var l = L.polyline([[c[0][1], c[0][0]], [c[1][1], c[1][0]]], {
-        color: p.status === "ended" ? "#9aa3ad" : (opts.lineColor || "#4f7cac"),
+        color: p.status === "ended" ? "#9aa3ad" : p.status === "suspended" ? "#a33a1f" : (opts.lineColor || "#4f7cac"),
         weight: opts.lineWeight || 1, opacity: opts.lineOpacity || 0.35,
-        dashArray: p.status === "ended" ? "4 4" : null, interactive: !!opts.lineTips
+        dashArray: (p.status === "ended" || p.status === "suspended") ? "4 4" : null, interactive: !!opts.lineTips
       });
-      if (opts.lineTips && p.type) l.bindTooltip(escapeHtml((p.type || "").replace(/_/g, " ")), { sticky: true });
+      if (opts.lineTips && p.type) l.bindTooltip(escapeHtml((p.type || "").replace(/_/g, " ")
+        + (p.status && p.status !== "active" ? " — " + p.status + (p.suspended_since ? " since " + p.suspended_since : "") : "")), { sticky: true });
       l.addTo(lineLayer);
     });
     var bounds = [];
