@@ -128,7 +128,10 @@ def test_counties_and_districts_named_by_an_import_become_actors_once(work, tmp_
     assert [t["other"] for t in work.ties(county, type="located_in")] == ["usa"]
     district = next(t["other"] for t in work.ties("turin-it", type="twinned_with") if "prague" in t["other"])
     d = work.get(district)
-    assert d["kind"] == "city" and d["attrs"]["district_of"] == "prague-cz" and d["lat"] is None
+    assert d["kind"] == "city" and d["attrs"]["district_of"] == "prague-cz"
+    prague = work.get("prague-cz")                               # placed at its city, and says so
+    assert (d["lat"], d["lon"]) == (prague["lat"], prague["lon"]) and d["attrs"]["location_basis"] == "parent_city"
+    assert a["lat"] is not None and a["attrs"]["location_basis"] in ("centroid", "namesake_town")
     assert d["provenance"]["source"] == "test list"            # named by the list, not a gazetteer
     assert {t["other"] for t in work.ties(district, type="located_in")} == {"prague-cz", "cze"}
     before = snapshot(work)

@@ -125,7 +125,9 @@ def materialise_districts(ctx: BuildContext, place_ids: Iterable[str], mapping: 
     for pid in sorted({p for p in place_ids if districts.is_provisional(p)}):
         rec = districts.record(gz, pid)
         city_id = mapping.get(rec["city"], rec["city"])
-        actor, names = districts.district_actor(rec, city_id, lambda i: i in ctx.actor_ids)
+        town = gz.places.get(city_id)
+        actor, names = districts.district_actor(rec, city_id, lambda i: i in ctx.actor_ids,
+                                                (town.lat, town.lon) if town else None)
         written[pid] = _write_place(ctx, actor, names, prov_id, within=city_id)
     ctx.count("districts", len(written))
     return written

@@ -131,7 +131,9 @@ class _Writer:
             attrs = row.attrs or {}
             if attrs.get("district_of") == city_id and set(attrs.get("district_keys", ())) & set(rec["keys"]):
                 return row.id
-        actor, names = districts.district_actor(rec, city_id, self.exists)
+        town = self.conn.execute(select(schema.actors.c.lat, schema.actors.c.lon)
+                                 .where(schema.actors.c.id == city_id)).first()
+        actor, names = districts.district_actor(rec, city_id, self.exists, (town.lat, town.lon) if town else None)
         return self.write_place(actor, names, self.provenance(self.plan.provenance), within=city_id)
 
     def write_supplement(self, pid: str) -> str:

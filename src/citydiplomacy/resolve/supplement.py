@@ -13,7 +13,9 @@ nouvelles ("Vire Normandie", "Beaupréau-en-Mauges"). Two lists hold them:
 - INSEE's Code officiel géographique 2026 (Licence Ouverte 2.0), with populations:
   ``scripts/build_insee_communes.py`` keeps the 18,934 communes of metropolitan France
   that neither ``cities500`` nor the database has and ships them as
-  ``data/insee_communes.tsv`` (no coordinates).
+  ``data/insee_communes.tsv`` (no coordinates: the script gives each commune a point,
+  its chef-lieu's or a centroid, which the actor carries with ``attrs.location_basis``
+  but the resolver does not use).
 
 The resolver consults these places last: only when no town, alias, variant or
 subdivision of the name exists in the country, or only a fuzzy one (see
@@ -34,6 +36,7 @@ from typing import Any, Iterable
 from ..model import Provenance
 from ..text import normalize, slugify
 from .gazetteer import Gazetteer, Place
+from .locations import commune_point
 
 __all__ = ["PROVISIONAL", "INSEE", "LISTS", "records", "record_of", "list_name", "is_provisional",
            "extend_gazetteer", "city_actor", "city_slug", "provenance", "keys_of"]
@@ -63,7 +66,10 @@ def records() -> dict[str, dict[str, Any]]:
         rid = f"{INSEE}{r['code']}"
         out[rid] = {"id": rid, "name": r["name"], "country": "FR", "admin1code": r["region"], "lat": "",
                     "lon": "", "wikidata": "", "population": r["population"], "departement": r["departement"],
-                    "insee_code": r["code"], "source": "insee"}
+                    "insee_code": r["code"], "source": "insee",
+                    # a derived point (seat or centroid): the actor's, not evidence for the resolver
+                    "point_lat": r.get("lat") or "", "point_lon": r.get("lon") or "",
+                    "point_basis": r.get("basis") or "", "point_note": r.get("detail") or ""}
     return out
 
 
@@ -147,10 +153,15 @@ def city_actor(rec: dict[str, Any], actor_id: str):
              "wikidata_in_source": rec["wikidata"] or None, "insee_code": rec.get("insee_code"),
              "departement": rec.get("departement")}
     population = _float(rec["population"])
+    lat, lon = _float(rec["lat"]), _float(rec["lon"])
+    point = commune_point(rec) if lat is None else None
+    if point:                                      # an INSEE commune: its seat or a centroid
+        lat, lon = point[0], point[1]
+        attrs |= point[2]
     actor = Actor.parse({
         "id": actor_id, "name": rec["name"], "kind": "city",
         "country": country.alpha3 if country else None,
-        "lat": _float(rec["lat"]), "lon": _float(rec["lon"]), "admin1": _region(rec),
+        "lat": lat, "lon": lon, "admin1": _region(rec),
         "population": int(population) if population is not None else None,
         "attrs": {k: v for k, v in attrs.items() if v is not None}})
     bare = _KOREAN_SUFFIX.sub("", rec["name"]) if rec["country"] == "KR" else rec["name"]
