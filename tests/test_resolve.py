@@ -383,7 +383,7 @@ def fuller():
 @pytest.mark.parametrize("name,country,found,region", [
     ("Keçiören", "Turkey", "Keçiören", "Ankara"),          # a district of Ankara, no GeoNames town
     ("Yongin", "South Korea", "Yongin-si", "Gyeonggi-do"),  # written without its "-si"
-    ("Bourgoin-Jallieu", "France", "Bourgoin-Jallieu", "Rhone-Alpes"),
+    ("Bourgoin-Jallieu", "France", "Bourgoin-Jallieu", "Auvergne-Rhône-Alpes"),   # the current region (2016)
 ])
 def test_municipalities_only_the_supplement_lists(fuller, name, country, found, region):
     res = fuller.resolve(name, country)
