@@ -162,7 +162,9 @@ def test_a_french_commune_and_a_german_district_become_actors_with_their_lists(w
     assert rep.matched.get("supplement") == 1 and rep.matched.get("subdivision") == 1
     others = {t["other"] for t in work.ties("turin-it", type="twinned_with")}
     commune = work.get(next(o for o in others if "sevremoine" in o))
-    assert commune["kind"] == "city" and commune["population"] == 25797 and commune["lat"] is None
+    assert commune["kind"] == "city" and commune["population"] == 25797
+    # located now (docs/data.md, "Every place on the map"): the chef-lieu or a centroid, with its basis
+    assert commune["lat"] is not None and commune["attrs"]["location_basis"] in ("seat", "centroid")
     assert commune["attrs"]["insee_code"] == "49301" and commune["provenance"]["licence"] == "Licence Ouverte 2.0"
     kreis = work.get(next(o for o in others if "olpe" in o and o != "olpe-de"))
     assert kreis["kind"] == "region" and kreis["attrs"]["subdivision_code"] == "DE-AGS-05966"
