@@ -7,7 +7,7 @@ from typing import Callable
 
 from ..store import Store
 from .. import geonames
-from . import cities, frameworks, organizations, states, twinning
+from . import cities, frameworks, memberships, organizations, states, twinning
 from .context import BuildContext
 
 #: (step name, builder) in the order they run; later steps use what earlier ones built.
@@ -15,6 +15,7 @@ STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
     ("states", states.build),
     ("cities", cities.build),
     ("organisations and city networks", organizations.build),
+    ("network member lists", memberships.build),
     ("SDG framework", frameworks.build_sdg),
     ("Paris Agreement", frameworks.build_paris),
     ("twinning network", twinning.build),
@@ -51,5 +52,5 @@ def build_default(store: Store, *, force: bool = False,
                    "total_seconds": round(time.perf_counter() - t0, 2)}
         store.finish_run(conn, run_id, summary)
         store.analyze(conn)
-    geonames.load_records.cache_clear()  # the GeoNames records are large; free them
+    geonames.clear_caches()  # the GeoNames records and their name index are large; free them
     return summary
