@@ -298,7 +298,7 @@ def test_cli_show_and_network_coverage(obs, cli_env):
     one = json.loads(citydip("network", "coverage", "mufpp", "--format", "json", env=cli_env))
     assert one["published"] == 330 and one["sources"] and sum(s["members"] for s in one["sources"]) >= one["held"]
     shown = json.loads(citydip("show", "mufpp", "--format", "json", env=cli_env))
-    assert shown[0]["members"]["text"] == one["text"]
+    assert shown["members"]["text"] == one["text"]
 
 
 def test_api_actor_json_and_coverage_list(built_home, tmp_path):

@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from .. import countries, geonames, subdivisions, supplement, districts
 from ..dates import parse_partial_date
 from ..errors import ValidationError
+from ..membership import network_members
 from ..model import Actor, Provenance, Tie
 from ..resolve import Resolver, name_variants, split_name, with_territories
 from ..store import schema
@@ -349,7 +350,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
         written = ctx.add_ties(ties)
         meta = nl.meta
         pub = meta.get("published_members")
-        members = sum(1 for _, net in held if net == nl.network)
+        figures = network_members(ctx.conn, nl.network, with_sources=False)
         report[nl.network] = {
             "rows": len(nl.rows),
             "resolved": sum(rules.values()),
@@ -357,9 +358,9 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
             "unresolved": sum(1 for res in rs if res.status == "unresolved"),
             "ties_written": written,
             "already_held": merged,
-            "members_held": members,
+            "members_held": figures["held"],
             "published_members": pub,
-            "coverage": round(members / pub, 3) if pub else None,
+            "coverage": figures["coverage"],
             "complete": meta["complete"],
             "matched_by_rule": dict(rules.most_common()),
             "unresolved_by_reason": dict(reasons.most_common()),
