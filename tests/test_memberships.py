@@ -147,8 +147,9 @@ def small_build(tmp_path_factory):
         nets = {r.id: r.attrs for r in c.execute(select(actors.c.id, actors.c.attrs)
                                                     .where(actors.c.kind == "city_network"))}
         figures = {n: network_members(c, n) for n in nets}
+        hosts = [tuple(r) for r in c.execute(select(ties.c.source, ties.c.target).where(ties.c.type == "hosts"))]
     yield {"report": report, "ties": {(r.source, r.target): r for r in rows}, "rows": mayors,
-           "networks": nets, "figures": figures}
+           "networks": nets, "figures": figures, "hosts": hosts}
     store.close()
 
 
@@ -197,7 +198,8 @@ def test_ended_status_dates_and_each_rows_own_source_are_carried(small_build):
                        "https://climatemayors.org/wp-content/uploads/2020/12/Cities_Climate_Action_Compendium_180105-1.pdf"}
 
 
-def test_a_new_network_is_created_with_its_count(small_build):
+def test_a_new_network_is_created_with_its_count_and_seat(small_build):
+    assert small_build["hosts"] == [("new-york-city-us", "100-resilient-cities")]
     attrs = small_build["networks"]["100-resilient-cities"]
     assert attrs["members"]["published"] == 100 and attrs["members"]["exact"] is True
     fig = small_build["figures"]["100-resilient-cities"]

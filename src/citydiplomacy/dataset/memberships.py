@@ -271,6 +271,22 @@ def _promote(ctx: BuildContext, mapping: dict[str, str]) -> None:
             gz.districts[k] = actor_id
 
 
+def _seat_ties(ctx: BuildContext, lists: list[NetworkList], facts: dict[str, dict[str, Any]],
+               seats: dict[str, Any], mapping: dict[str, str]) -> None:
+    rows = []
+    for nl in lists:
+        res = seats.get(nl.network)
+        if res is None:
+            continue
+        if not res.resolved:
+            ctx.report.setdefault("unresolved_seats", []).append(f"{nl.network}: {nl.meta['new_network']['seat']}")
+            continue
+        prov_id = ctx.provenance(provenance_from(nl.meta["new_network"]["source"]))
+        rows.append(ctx.tie_row(Tie(source=mapping.get(res.id, res.id), target=nl.network, type="hosts",
+                                    axes=facts[nl.network]["axes"]), prov_id))
+    ctx.add_ties(rows)
+
+
 def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
     """The build step: every member list of ``directory`` (default: the shipped
     ``data/memberships``) resolved and written; the figures go to ``ctx.report["memberships"]``."""
@@ -292,8 +308,11 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
     gz = ctx.gazetteer
     before = set(gz.places)
     all_rows = [r for nl in lists for r in nl.rows]
-    ccs = with_territories({r["country"] for r in all_rows})
-    wanted = {v for r in all_rows for part in [r["city"], *split_name(r["city"])] for v, _ in name_variants(part)}
+    seat_of = {nl.network: seat for nl in lists if (seat := (nl.meta.get("new_network") or {}).get("seat"))}
+    ccs = with_territories({r["country"] for r in all_rows}
+                           | {c.alpha2 for s in seat_of.values() if (c := countries.lookup_code(str(s.get("country", ""))))})
+    wanted = {v for name in [*(r["city"] for r in all_rows), *(s.get("city", "") for s in seat_of.values())]
+              for part in [name, *split_name(name)] for v, _ in name_variants(part)}
     geonames.extend_gazetteer(gz, ccs, wanted)
     subdivisions.extend_gazetteer(gz, ccs)
     supplement.extend_gazetteer(gz, ccs, wanted)
@@ -309,7 +328,9 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
         return cache[key]
 
     results = [[resolve(r) for r in nl.rows] for nl in lists]
-    used = {res.id for rs in results for res in rs if res.resolved}
+    # the seat of a network this step adds, as curated networks have theirs (a hosts tie)
+    seats = {net: resolver.resolve(seat.get("city", ""), seat.get("country")) for net, seat in seat_of.items()}
+    used = {res.id for rs in [*results, seats.values()] for res in rs if res.resolved}
     used |= {districts.record(gz, e)["city"] for e in used if districts.is_provisional(e)}
     mapping = {**cities.materialise(ctx, used), **cities.materialise_regions(ctx, used),
                **cities.materialise_supplement(ctx, used)}
@@ -318,6 +339,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
     # provisional places this step added and did not use leave the gazetteer as they came
     gz.remove([p for p in set(gz.places) - before if not gz.places[p].in_store])
 
+    _seat_ties(ctx, lists, facts, seats, mapping)
     held = {(k[0], k[1]) for k in ctx._tie_keys if k[2] == "member_of"}
     report: dict[str, Any] = {}
     for nl, rs in zip(lists, results):
