@@ -96,6 +96,10 @@ def test_the_yaml_must_state_its_count_and_completeness(tmp_path):
     write_list(tmp_path, "mufpp", [], {"network": "mufpp", "published_members": 330})
     with pytest.raises(ValidationError, match="field 'count_source'"):
         memberships.read_lists(tmp_path)
+    write_list(tmp_path, "mufpp", [], {"network": "mufpp", "published_members": 330, "complete": False,
+                                        "count_source": {"url": "https://x.org", "as_of": "2025-13"}})
+    with pytest.raises(ValidationError, match="mufpp.yaml, field 'count_source.as_of': .*months run from 01 to 12"):
+        memberships.read_lists(tmp_path)
 
 
 # -- the build step on real rows ---------------------------------------------------------------

@@ -99,11 +99,15 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
         _fail(exc)
     c = summary["counts"]
     tw = summary["report"].get("twinning", {})
+    ms = summary["report"].get("memberships", {})
     err.print(f"built the default dataset in {summary['total_seconds']:.1f} s into "
               f"{obs.store.path}: {c.get('actors', 0):,} actors, "
               f"{sum(v for k, v in c.items() if k.startswith('ties.')):,} ties; twinning: "
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
-              f"{tw.get('rows', 0):,} rows resolved on both sides (see `citydip status`).",
+              f"{tw.get('rows', 0):,} rows resolved on both sides (see `citydip status`); member lists: "
+              f"{sum(r['ties_written'] for r in ms.values()):,} memberships from {len(ms)} lists, "
+              f"{sum(r['ambiguous'] + r['unresolved'] for r in ms.values()):,} rows reported "
+              "(see `citydip network coverage`).",
               highlight=False)
 
 

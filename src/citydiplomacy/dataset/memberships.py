@@ -109,6 +109,10 @@ def _check_meta(meta: dict[str, Any], network: str, fname: str) -> None:
     if pub is not None:
         need(isinstance(src, dict) and src.get("url") and src.get("as_of"), "count_source",
              "give the count's source: {name, url, licence, as_of}")
+        try:
+            parse_partial_date(src["as_of"], field="count_source.as_of")
+        except ValidationError as exc:
+            raise ValidationError(exc.detail, file=fname, field="count_source.as_of") from None
     need(isinstance(meta.get("complete"), bool), "complete", "write true (the list is complete) or false")
     need(isinstance(meta.get("exact", False), bool), "exact",
          "write true when published_members is an exact count (not 'more than ...'), or leave it out")
@@ -246,7 +250,9 @@ def _record_count(ctx: BuildContext, nl: NetworkList, attrs: dict[str, Any]) -> 
         "published": meta.get("published_members"),
         "complete": meta["complete"],
         "exact": bool(meta.get("exact")) or meta["complete"],
-        "count_source": {k: src.get(k) for k in ("name", "url", "licence", "as_of") if src.get(k)},
+        "count_source": {**{k: str(src[k]) for k in ("name", "url", "licence") if src.get(k)},
+                         **({"as_of": parse_partial_date(src["as_of"], field="count_source.as_of")}
+                            if src.get("as_of") else {})},
         "list": f"data/memberships/{nl.csv_name}",
     }
     ctx.conn.execute(update(schema.actors).where(schema.actors.c.id == nl.network).values(attrs=attrs))
