@@ -106,8 +106,8 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
               f"{tw.get('rows', 0):,} rows resolved on both sides (see `citydip status`); member lists: "
               f"{sum(r['ties_written'] for r in ms.values()):,} memberships from {len(ms)} lists, "
-              f"{sum(r['ambiguous'] + r['unresolved'] for r in ms.values()):,} rows reported "
-              "(see `citydip network coverage`).",
+              f"{(n := sum(r['ambiguous'] + r['unresolved'] for r in ms.values())):,} "
+              f"row{'' if n == 1 else 's'} reported (see `citydip network coverage`).",
               highlight=False)
 
 
