@@ -54,9 +54,16 @@ def country_codes() -> set[str]:
     return {c.alpha_2 for c in pycountry.countries} | EXTRA_COUNTRIES
 
 
-def network_ids(path: Path = NETWORKS_YAML) -> set[str]:
+def network_ids(path: Path = NETWORKS_YAML, folder: Path = MEMBERSHIPS) -> set[str]:
+    """The networks of city_networks.yaml, and those a member list brings (``new_network``)."""
     with path.open(encoding="utf-8") as fh:
-        return {n["id"] for n in yaml.safe_load(fh)["networks"]}
+        ids = {n["id"] for n in yaml.safe_load(fh)["networks"]}
+    for meta_path in folder.glob("*.yaml"):
+        with meta_path.open(encoding="utf-8") as fh:
+            new = (yaml.safe_load(fh) or {}).get("new_network")
+        if isinstance(new, dict) and new.get("id"):
+            ids.add(new["id"])
+    return ids
 
 
 def _date_ok(value: str) -> bool:
@@ -118,7 +125,9 @@ def check_csv(path: Path, codes: set[str]) -> tuple[int, list[str]]:
                 problems.append(f"{where}, source_url: {row['source_url']!r} is not an http(s) URL")
             if "non-commercial" in row["licence"].lower() or re.search(r"\bNC\b", row["licence"]):
                 problems.append(f"{where}, licence: {row['licence']!r} is non-commercial")
-            key = (row["city"].casefold(), row["country"], row["admin1"].casefold())
+            # a city may be listed again by another source (corroboration: the loader keeps the
+            # first row's tie); the same city twice from the same page is a mistake
+            key = (row["city"].casefold(), row["country"], row["admin1"].casefold(), row["source_url"])
             if key in seen:
                 problems.append(f"{where}, city: {row['city']} ({row['country']}"
                                 f"{', ' + row['admin1'] if row['admin1'] else ''}) already on row "
@@ -178,8 +187,11 @@ def check_dir(folder: Path = MEMBERSHIPS, ids: set[str] | None = None) -> tuple[
             problems.append(f"{path.stem}.yaml, complete: true, but the list has {n} rows for "
                             f"{meta['published_members']} published members")
     for path in sorted(folder.glob("*.yaml")):
-        if not path.with_suffix(".csv").exists():
-            problems.append(f"{path.name}: no {path.stem}.csv beside it")
+        if not path.with_suffix(".csv").exists():      # a published count without a list
+            meta, found = check_yaml(path, path.stem)
+            problems += found
+            if path.stem not in ids:
+                problems.append(f"{path.name}: {path.stem!r} is not a network id of {NETWORKS_YAML.name}")
     return rows, problems
 
 

@@ -67,7 +67,14 @@ def test_duplicates_unknown_networks_and_side_files(tmp_path):
     assert "uccn.csv row 3, city: Ghent (BE, Flanders) already on row 2" in text
     assert "'nowhere' is not a network id" in text
     assert "nowhere.yaml: missing" in text
-    assert "orphan.yaml: no orphan.csv beside it" in text
+    # a published count without a list is fine, for a network the store knows
+    assert "orphan.yaml: 'orphan' is not a network id" in text
+
+
+def test_another_source_may_list_a_city_again(tmp_path):
+    other = GOOD_ROW.replace("https://", "https://other.example/").replace("City of Music", "again")
+    write(tmp_path, "uccn", [GOOD_ROW, other])
+    assert cm.check_dir(tmp_path, ids={"uccn"})[1] == []
 
 
 def test_a_complete_list_has_its_published_count(tmp_path):

@@ -99,11 +99,15 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
         _fail(exc)
     c = summary["counts"]
     tw = summary["report"].get("twinning", {})
+    ms = summary["report"].get("memberships", {})
     err.print(f"built the default dataset in {summary['total_seconds']:.1f} s into "
               f"{obs.store.path}: {c.get('actors', 0):,} actors, "
               f"{sum(v for k, v in c.items() if k.startswith('ties.')):,} ties; twinning: "
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
-              f"{tw.get('rows', 0):,} rows resolved on both sides (see `citydip status`).",
+              f"{tw.get('rows', 0):,} rows resolved on both sides (see `citydip status`); member lists: "
+              f"{sum(r['ties_written'] for r in ms.values()):,} memberships from {len(ms)} lists, "
+              f"{(n := sum(r['ambiguous'] + r['unresolved'] for r in ms.values())):,} "
+              f"row{'' if n == 1 else 's'} reported (see `citydip network coverage`).",
               highlight=False)
 
 
@@ -280,6 +284,8 @@ def show(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
     if a.get("alternatives"):
         out.print("also matches: " + ", ".join(f"{x['name']} ({x['id']})" for x in a["alternatives"][:5]),
                   style="dim")
+    if a.get("members"):
+        out.print(_coverage_line(a["members"]), highlight=False)
     groups: dict[tuple[str, str], int] = {}
     for t in ts:
         groups[(t["type"], t["other_layer"] or "")] = groups.get((t["type"], t["other_layer"] or ""), 0) + 1
@@ -903,6 +909,48 @@ def network_brokers(group: str = typer.Option("layer", "--group", help="Groups: 
     cols = ["id", "name", "group", "coordinator", "consultant", "representative", "gatekeeper", "liaison", "total"]
     emit(fmt, data=rows, rows=rows, columns=cols, title=f"top {top} brokers between {group}s", renderables=[
         table(f"top {top} brokers between {group}s", rows[:top], cols)])
+
+
+def _coverage_line(m: dict[str, Any]) -> str:
+    line = f"members: [bold]{m['text']}[/]"
+    if m.get("coverage") is not None:
+        line += f" — coverage {m['coverage']:.0%}"
+    src = m.get("count_source") or {}
+    if src:
+        line += f"\n  published count: {src.get('name')} ({src.get('as_of') or 'n/a'})"
+    if m.get("source_count"):
+        line += f"\n  members come from {m['source_count']} source{'s' if m['source_count'] != 1 else ''}" \
+                " (`citydip network coverage <network>` lists them)"
+    return line
+
+
+@network_app.command("coverage")
+def network_coverage(network: Optional[str] = typer.Argument(
+                         None, help="A network (id or name); without it, every city network."),
+                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """How much of each city network's membership the store holds: members held, the
+    network's own published count, the coverage, and where the members come from.
+
+    Example: `citydip network coverage` or `citydip network coverage "Climate Mayors"`
+    """
+    cols = ["id", "held", "former", "published", "coverage", "complete"]
+    try:
+        data = _open().coverage(network)
+    except CitydipError as exc:
+        _fail(exc)
+    if network is None:
+        rows = [{**r, "coverage": f"{r['coverage']:.1%}" if r["coverage"] is not None else "",
+                 "published": r["published"] or ""} for r in data]
+        emit(fmt, data=data, rows=data, columns=["name", *cols], renderables=[
+            f"{len(data)} city networks; {sum(r['held'] for r in data):,} members held; the published count "
+            f"recorded for {sum(1 for r in data if r['published'])}",
+            table(None, rows, cols)])
+        return
+    sources = data.get("sources", [])
+    emit(fmt, data=data, rows=sources, columns=["source", "url", "as_of", "members"], renderables=[
+        f"[bold]{data['name']}[/] ({data['id']})", _coverage_line(data),
+        table(f"sources of its members ({data['source_count']}; the largest {len(sources)})", sources,
+              ["source", "as_of", "members", "url"])])
 
 
 @network_app.command("reach")

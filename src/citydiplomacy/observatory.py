@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from . import actors as _actors
 from . import frameworks as _frameworks
+from . import membership as _membership
 from . import profile as _profile
 from . import search as _search
 from . import status as _status
@@ -43,8 +44,21 @@ class Observatory:
         return _search.search(self.store, text, kind=kind, country=country, layer=layer, limit=limit)
 
     def get(self, ref: str) -> dict[str, Any]:
-        """One actor from an id, a Wikidata QID, a GeoNames id or a name."""
-        return _actors.resolve_actor(self.store, ref)
+        """One actor from an id, a Wikidata QID, a GeoNames id or a name; a city network
+        comes with its membership figures under ``members`` (see :meth:`coverage`)."""
+        actor = _actors.resolve_actor(self.store, ref)
+        if actor["kind"] == "city_network":
+            with self.store.connect() as conn:
+                actor["members"] = _membership.network_members(conn, actor["id"], actor.get("attrs"))
+        return actor
+
+    def coverage(self, ref: str | None = None) -> Any:
+        """How much of a network's membership the store holds: its members held, its own
+        published count and the coverage ("33 of about 200 members held"), with the
+        sources of its members; without ``ref``, every city network, largest first."""
+        if ref is None:
+            return _membership.coverage_table(self.store)
+        return _membership.network_coverage(self.store, ref)
 
     def ties(self, ref: str, *, type: str | None = None, layer: str | None = None,  # noqa: A002
              axis: str | None = None, kind: str | None = None, country: str | None = None,

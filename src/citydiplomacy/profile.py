@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, select
 
 from .actors import actor_statement, count_ties, read_actor, read_ties, resolve_actor
+from .membership import network_members
 from .store import Store
 from .store.schema import actors, import_runs, initiatives, ties
 from .tiestate import IN_FORCE, in_force_clause
@@ -75,6 +76,8 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
                 by_bloc[bloc] += n
 
         reach = _macro_reach(conn, shared, _steps_in(all_ties))
+        members = (network_members(conn, aid, actor.get("attrs"), with_sources=False)
+                   if actor["kind"] == "city_network" else None)
 
     return {
         "actor": {k: actor[k] for k in ("id", "name", "kind", "layer", "country", "population",
@@ -95,6 +98,7 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
         },
         "reach": reach,
         "initiatives": _initiatives(store, aid if has_initiatives else None),
+        **({"members": members} if members is not None else {}),
         **({"network": network_section(graph, aid, actor["kind"])} if graph is not None else {}),
     }
 

@@ -7,7 +7,8 @@ from typing import Callable
 
 from ..store import Store
 from ..resolve import geonames
-from . import cities, frameworks, micro_actors, organizations, states, territories, tie_changes, twinning
+from . import (cities, frameworks, memberships, micro_actors, organizations, states, territories, tie_changes,
+               twinning)
 from .context import BuildContext
 
 #: (step name, builder) in the order they run; later steps use what earlier ones built.
@@ -16,6 +17,9 @@ STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
     ("territories", territories.build),
     ("cities", cities.build),
     ("organisations and city networks", organizations.build),
+    # member lists before the micro actors: a list may bring a network (100 Resilient Cities)
+    # that a foundation's ties point at
+    ("network member lists", memberships.build),
     ("private actors and civil society", micro_actors.build),
     ("SDG framework", frameworks.build_sdg),
     ("Paris Agreement", frameworks.build_paris),
@@ -54,5 +58,5 @@ def build_default(store: Store, *, force: bool = False,
                    "total_seconds": round(time.perf_counter() - t0, 2)}
         store.finish_run(conn, run_id, summary)
         store.analyze(conn)
-    geonames.load_records.cache_clear()  # the GeoNames records are large; free them
+    geonames.clear_caches()  # the GeoNames records and their name index are large; free them
     return summary

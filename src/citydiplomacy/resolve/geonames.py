@@ -135,16 +135,42 @@ def extend_gazetteer(gz: Gazetteer, ccs: Iterable[str] | None = None,
     Returns how many were added."""
     ccs = set(ccs) if ccs is not None else None
     n = 0
-    for rec in load_records("cities500.json").values():
+    if names is None:
+        candidates = load_records("cities500.json").values()
+    else:
+        # the records carrying one of the names, in the file's order (as a full pass would)
+        index, ordered = _name_index()
+        candidates = (ordered[i] for i in sorted({i for name in names for i in index.get(name, ())}))
+    for rec in candidates:
         gid = int(rec["geonameid"])
         if gid in gz.by_geonames or (ccs is not None and rec["countrycode"] not in ccs):
             continue
-        norms = {normalize(x) for x in (rec["name"], *rec.get("alternatenames", ()))}
-        if names is not None and norms.isdisjoint(names):
-            continue
-        gz.add(place_from_record(rec, f"{PROVISIONAL}{gid}", in_store=False), norms, normalized=True)
+        gz.add(place_from_record(rec, f"{PROVISIONAL}{gid}", in_store=False), _norms(rec), normalized=True)
         n += 1
     return n
+
+
+def _norms(rec: dict[str, Any]) -> set[str]:
+    return {normalize(x) for x in (rec["name"], *rec.get("alternatenames", ()))}
+
+
+@lru_cache(maxsize=1)
+def _name_index() -> tuple[dict[str, list[int]], list[dict[str, Any]]]:
+    """cities500 by normalised name: {name: [positions]} and the records in file order.
+    Built once per build (the member lists and the twinning list both look names up);
+    :func:`clear_caches` frees it."""
+    ordered = list(load_records("cities500.json").values())
+    index: dict[str, list[int]] = {}
+    for i, rec in enumerate(ordered):
+        for norm in _norms(rec):
+            index.setdefault(norm, []).append(i)
+    return index, ordered
+
+
+def clear_caches() -> None:
+    """Free the GeoNames records and the name index (large) after a build."""
+    load_records.cache_clear()
+    _name_index.cache_clear()
 
 
 def record_of(place_id: str) -> dict[str, Any]:

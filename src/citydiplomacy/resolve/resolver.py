@@ -413,7 +413,7 @@ class Resolver:
                 continue
             places = same_place_once([self.gz.places[i] for i in dict.fromkeys(ids)])
             cands = [self._cand(p, norm, "supplement", 0.7) for p in places]
-            lists = sorted({supplement.list_name(p.id) for p in places})
+            lists = sorted({supplement.list_of(p) for p in places})
             ev = {"matched": norm, "variant": how, "candidates": len(places), "list": " / ".join(lists)}
             if region_hint and len(places) > 1:
                 places = [p for p in places if self._consistent(p, region_hint)] or places

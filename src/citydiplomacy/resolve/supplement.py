@@ -78,6 +78,15 @@ def list_name(place_id: str) -> str:
     return LISTS[record_of(place_id)["source"]]
 
 
+def list_of(place: Place) -> str:
+    """The name of the list a supplementary place comes from, whether it is still
+    provisional or already an actor of the store (code ``supplement:<id>``)."""
+    if is_provisional(place.id):
+        return list_name(place.id)
+    rid = (place.code or "").removeprefix("supplement:")
+    return LISTS[records()[rid]["source"]] if rid in records() else "supplementary gazetteer"
+
+
 def _float(text: str) -> float | None:
     return float(text) if text else None
 

@@ -657,6 +657,14 @@ def _reads(r: APIRouter) -> None:
         """Its initiatives with the goals, targets and Paris articles each serves, and provenance."""
         return await cached(request, lambda: page(request, _obs(request).initiatives(ref), limit, offset))
 
+    @r.get("/networks/coverage", tags=["actors"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="Membership coverage of every city network")
+    async def networks_coverage(request: Request, limit: Limit = 100, offset: Offset = 0) -> Response:
+        """Each city network with its members held, its own published member count and the
+        coverage ("33 of about 200 members held"), largest membership first. One network's
+        figures, with the sources of its members, are in its actor JSON under ``members``."""
+        return await cached(request, lambda: page(request, _obs(request).coverage(), limit, offset))
+
     @r.get("/frameworks", tags=["frameworks"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="The frameworks")
     async def frameworks(request: Request, limit: Limit = 100, offset: Offset = 0) -> Response:

@@ -1,0 +1,328 @@
+"""City-network member lists: the files' format, the build step that resolves their rows
+to places (namesakes, unresolved rows, statuses, dates, per-row sources), the coverage
+figures, and how the CLI, the API and the web show them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from citydiplomacy.dataset import memberships, states
+from citydiplomacy.dataset.context import BuildContext, data_path
+from citydiplomacy.errors import ValidationError
+from citydiplomacy.membership import coverage_text, network_members
+from citydiplomacy.model import Actor
+from citydiplomacy.store.schema import actors, provenance, ties
+
+SHIPPED = Path(str(data_path("memberships")))
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+
+
+def shipped_rows(network: str, cities: set[str]) -> list[dict[str, str]]:
+    """Rows of a shipped list, as they are in the file (real data, not made up)."""
+    with open(SHIPPED / f"{network}.csv", encoding="utf-8", newline="") as fh:
+        return [r for r in csv.DictReader(fh) if r["city"] in cities]
+
+
+def write_list(folder: Path, network: str, rows: list[dict[str, str]], meta: dict | None = None) -> None:
+    folder.mkdir(exist_ok=True)
+    with open(folder / f"{network}.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, memberships.HEADER, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    meta = meta or {"network": network, "published_members": 470, "complete": False,
+                    "count_source": {"name": "Climate Mayors — Who we are", "url": "https://climatemayors.org/who-we-are/",
+                                     "licence": "facts; see url", "as_of": "2023"}}
+    (folder / f"{network}.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+
+
+# -- the files ----------------------------------------------------------------------------
+
+def test_every_shipped_list_reads_and_names_its_sources():
+    lists = memberships.read_lists()
+    assert {nl.network for nl in lists} >= {"climate-mayors", "100-resilient-cities", "fast-track-cities", "mufpp"}
+    for nl in lists:
+        for r in nl.rows:
+            assert r["source_url"].startswith(("http://", "https://")), (nl.csv_name, r["line"])
+            assert r["as_of"] and r["licence"] and r["source_name"]
+    # each row carries its own source: the page that lists that city (one page may list a
+    # whole network, as Wikipedia's section lists the OWHC's members; most lists cite several)
+    several = [nl for nl in lists if len({r["source_url"] for r in nl.rows}) > 1]
+    assert len(several) >= len([nl for nl in lists if nl.rows]) // 2
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"country": "XX"}, "country", "not an ISO 3166-1"),
+    ({"licence": "CC BY-NC 4.0"}, "licence", "non-commercial"),
+    ({"status": "paused"}, "status", "suspended"),
+    ({"since": "2019", "until": "2015"}, "until", "before it starts"),
+    ({"source_url": ""}, "source_url", "own source"),
+    ({"lat": "52.5"}, "lon", "both coordinates"),
+    ({"since": "2019-02-30"}, "since", "February 2019 has 28 days"),
+])
+def test_a_bad_row_is_refused_naming_file_row_and_field(tmp_path, change, field, words):
+    rows = shipped_rows("climate-mayors", {"Carmel", "Beverly"})
+    rows[1] = {**rows[1], **change}
+    write_list(tmp_path, "climate-mayors", rows)
+    with pytest.raises(ValidationError) as exc:
+        memberships.read_lists(tmp_path)
+    msg = str(exc.value)
+    assert "climate-mayors.csv" in msg and "row 3" in msg and f"field '{field}'" in msg and words in msg
+
+
+def test_a_bad_header_or_a_missing_yaml_is_refused(tmp_path):
+    write_list(tmp_path, "mufpp", shipped_rows("mufpp", {"Abidjan"}))
+    text = (tmp_path / "mufpp.csv").read_text(encoding="utf-8").replace("admin1", "region", 1)
+    (tmp_path / "mufpp.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError, match="mufpp.csv, row 1: the header must be exactly"):
+        memberships.read_lists(tmp_path)
+    (tmp_path / "mufpp.yaml").unlink()
+    with pytest.raises(ValidationError, match="without its YAML file"):
+        memberships.read_lists(tmp_path)
+
+
+def test_the_yaml_must_state_its_count_and_completeness(tmp_path):
+    write_list(tmp_path, "mufpp", [], {"network": "mufpp", "published_members": "about 300", "complete": False})
+    with pytest.raises(ValidationError, match="mufpp.yaml, field 'published_members'"):
+        memberships.read_lists(tmp_path)
+    write_list(tmp_path, "mufpp", [], {"network": "mufpp", "published_members": 330})
+    with pytest.raises(ValidationError, match="field 'count_source'"):
+        memberships.read_lists(tmp_path)
+    write_list(tmp_path, "mufpp", [], {"network": "mufpp", "published_members": 330, "complete": False,
+                                        "count_source": {"url": "https://x.org", "as_of": "2025-13"}})
+    with pytest.raises(ValidationError, match="mufpp.yaml, field 'count_source.as_of': .*months run from 01 to 12"):
+        memberships.read_lists(tmp_path)
+
+
+# -- the build step on real rows ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory):
+    """The step run on an excerpt of the real lists, in a store holding the states and
+    one network: rows, the resulting ties, provenance and the report."""
+    from citydiplomacy.store import Store
+
+    folder = tmp_path_factory.mktemp("lists")
+    mayors = shipped_rows("climate-mayors", {"Portland", "Columbia", "Carmel", "Boise"})
+    # the same city twice (steering committee, then the compendium): one tie, the first row's
+    assert [r["city"] for r in mayors].count("Boise") == 1
+    mayors.append({**shipped_rows("climate-mayors", {"Austin"})[-1]})
+    mayors.insert(0, shipped_rows("climate-mayors", {"Austin"})[0])
+    # Portland, Maine by its coordinates (the file's Portland is Oregon's, by its state)
+    mayors.append({**mayors[[r["city"] for r in mayors].index("Portland")], "admin1": "", "lat": "43.661",
+                   "lon": "-70.255", "note": "coordinates only"})
+    # a name no gazetteer holds (made up for the test): reported, not tied
+    mayors.append({**mayors[0], "city": "Qxwzt Springs", "role": "", "note": ""})
+    write_list(folder, "climate-mayors", mayors)
+    # a county and a city of Nevada (the source writes "Boulder" for Boulder City)
+    write_list(folder, "fast-track-cities", shipped_rows("fast-track-cities", {"Clark County", "Las Vegas", "Boulder"}))
+    ended = shipped_rows("100-resilient-cities", {"Vejle", "Byblos"})
+    write_list(folder, "100-resilient-cities", ended, {
+        "network": "100-resilient-cities", "published_members": 100, "exact": True, "complete": False,
+        "count_source": {"name": "100RC", "url": "http://www.100resilientcities.org/", "as_of": "2016-05"},
+        "new_network": yaml.safe_load((SHIPPED / "100-resilient-cities.yaml").read_text())["new_network"]})
+
+    store = Store(tmp_path_factory.mktemp("store") / "citydip.sqlite")
+    with store.transaction() as conn:
+        run = store.start_run(conn, "test", "member lists")
+        ctx = BuildContext(store=store, conn=conn, run_id=run)
+        states.build(ctx)
+        for nid, name in (("climate-mayors", "Climate Mayors"), ("fast-track-cities", "Fast-Track Cities")):
+            net = Actor.parse({"id": nid, "name": name, "kind": "city_network", "axes": ["sustainability"]})
+            ctx.add_actors([ctx.actor_row(net, ctx.provenance(memberships.provenance_from(
+                {"name": name, "url": "https://example.org/", "as_of": "2023"})))])
+        memberships.build(ctx, folder)
+        report = ctx.report["memberships"]
+    with store.connect() as c:
+        rows = c.execute(select(ties.c.source, ties.c.target, ties.c.since, ties.c.until, ties.c.status,
+                                ties.c.attrs, ties.c.note, provenance.c.url, provenance.c.as_of,
+                                actors.c.admin1, actors.c.lat)
+                         .join(provenance, provenance.c.id == ties.c.provenance_id)
+                         .join(actors, actors.c.id == ties.c.source)
+                         .where(ties.c.type == "member_of")).all()
+        nets = {r.id: r.attrs for r in c.execute(select(actors.c.id, actors.c.attrs)
+                                                    .where(actors.c.kind == "city_network"))}
+        figures = {n: network_members(c, n) for n in nets}
+        hosts = [tuple(r) for r in c.execute(select(ties.c.source, ties.c.target).where(ties.c.type == "hosts"))]
+    yield {"report": report, "ties": {(r.source, r.target): r for r in rows}, "rows": mayors,
+           "networks": nets, "figures": figures, "hosts": hosts}
+    store.close()
+
+
+def test_namesakes_are_told_apart_by_state_and_by_coordinates(small_build):
+    t = small_build["ties"]
+    members = {s for s, n in t if n == "climate-mayors"}
+    portland = [t[(s, "climate-mayors")] for s in members if s.startswith("portland")]
+    assert sorted(p.admin1 for p in portland) == ["Maine", "Oregon"]
+    columbia = [t[(s, "climate-mayors")] for s in members if s.startswith("columbia")]
+    assert [c.admin1 for c in columbia] == ["South Carolina"]      # not the Columbias of Missouri or Maryland
+    carmel = [t[(s, "climate-mayors")] for s in members if s.startswith("carmel")]
+    assert [c.admin1 for c in carmel] == ["Indiana"]
+
+
+def test_an_unresolved_row_is_reported_and_not_tied(small_build):
+    rep = small_build["report"]["climate-mayors"]
+    assert rep["rows"] == len(small_build["rows"])
+    assert rep["unresolved"] == 1 and any("Qxwzt Springs" in u for u in rep["unresolved_rows"])
+    assert rep["resolved"] + rep["ambiguous"] + rep["unresolved"] == rep["rows"]
+
+
+
+def test_a_county_member_resolves_to_the_county(small_build):
+    assert small_build["report"]["fast-track-cities"]["resolved"] == 3
+    members = sorted(s for s, n in small_build["ties"] if n == "fast-track-cities")
+    assert members == ["boulder-city-us", "clark-county-us-fips-32003", "las-vegas-us"], members
+    assert small_build["figures"]["fast-track-cities"]["held_by_kind"] == {"city": 2, "region": 1}
+
+
+def test_the_same_city_twice_is_one_tie_with_the_first_rows_facts(small_build):
+    rep = small_build["report"]["climate-mayors"]
+    assert rep["already_held"] == 1
+    austin = small_build["ties"][("austin-us", "climate-mayors")]
+    assert austin.attrs == {"role": "steering committee"}
+    assert austin.url == "https://climatemayors.org/who-we-are/"
+
+
+def test_ended_status_dates_and_each_rows_own_source_are_carried(small_build):
+    t = small_build["ties"]
+    vejle = next(r for (s, n), r in t.items() if n == "100-resilient-cities" and s.startswith("vejle"))
+    assert (vejle.status, vejle.since, vejle.until) == ("ended", "2013-12", "2019")
+    assert vejle.url == "https://www.rockefellerfoundation.org/news/rockefeller-foundation-announces/"
+    assert vejle.as_of == "2013-12-03"
+    sources = {r.url for (s, n), r in t.items() if n == "climate-mayors"}
+    assert sources == {"https://climatemayors.org/who-we-are/",
+                       "https://climatemayors.org/wp-content/uploads/2020/12/Cities_Climate_Action_Compendium_180105-1.pdf"}
+
+
+def test_a_new_network_is_created_with_its_count_and_seat(small_build):
+    assert small_build["hosts"] == [("new-york-city-us", "100-resilient-cities")]
+    attrs = small_build["networks"]["100-resilient-cities"]
+    assert attrs["members"]["published"] == 100 and attrs["members"]["exact"] is True
+    fig = small_build["figures"]["100-resilient-cities"]
+    assert fig["held"] == 2 and fig["former"] == 2 and fig["current"] == 0
+    assert fig["text"] == "2 of 100 members held (2 former)"
+
+
+def test_coverage_is_computed_from_the_ties(small_build):
+    fig = small_build["figures"]["climate-mayors"]
+    rep = small_build["report"]["climate-mayors"]
+    assert fig["held"] == rep["ties_written"] == rep["members_held"]
+    assert fig["coverage"] == round(fig["held"] / 470, 3)
+    assert fig["text"] == f"{fig['held']} of about 470 members held"
+
+
+@pytest.mark.parametrize("held, published, exact, former, text", [
+    (33, 200, False, 0, "33 of about 200 members held"),
+    (97, 97, True, 0, "97 of 97 members held"),
+    (1, None, False, 0, "1 member held; the network's own count is not recorded"),
+    (85, 100, True, 85, "85 of 100 members held (85 former)"),
+])
+def test_coverage_text(held, published, exact, former, text):
+    assert coverage_text(held, published, exact, former) == text
+
+
+# -- the default store ------------------------------------------------------------------------
+
+def test_default_store_counts_agree_with_the_docs(obs):
+    """docs/data.md's table of member lists quotes rows, ties and coverage per network:
+    they are checked against the built store (and the lists), so they cannot drift."""
+    report = _build_report(obs)
+    text = DOCS.read_text(encoding="utf-8")
+    table = text[text.index("<!-- memberships-table -->"):text.index("<!-- /memberships-table -->")]
+    quoted = {}
+    for line in table.splitlines():
+        m = re.match(r"\| `([a-z0-9-]+)` \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+|–) \| ([\d,]+|–) \|", line)
+        if m:
+            quoted[m.group(1)] = [m.group(i).replace(",", "") for i in range(2, 7)]
+    assert quoted, "no rows found in the docs' memberships table"
+    table_ids = {r["id"] for r in obs.coverage() if r["published"]}
+    assert set(quoted) == set(report) | table_ids
+    for net, (rows, resolved, held, published, pct) in quoted.items():
+        fig = obs.coverage(net)
+        rep = report.get(net, {"rows": 0, "resolved": 0})
+        assert [int(rows), int(resolved), int(held)] == [rep["rows"], rep["resolved"], fig["held"]], net
+        assert published == (str(fig["published"]) if fig["published"] else "–"), net
+        assert pct == (f"{round(100 * fig['coverage'])}" if fig["coverage"] is not None else "–"), net
+
+
+def _build_report(obs) -> dict:
+    from citydiplomacy.store.schema import import_runs
+
+    with obs.store.connect() as c:
+        summary = c.execute(select(import_runs.c.summary).where(import_runs.c.kind == "default-dataset")).scalar()
+    return summary["report"]["memberships"]
+
+
+def test_every_membership_in_the_default_store_names_its_source(obs):
+    with obs.store.connect() as c:
+        rows = c.execute(select(provenance.c.url, provenance.c.as_of)
+                         .join(ties, ties.c.provenance_id == provenance.c.id)
+                         .where(ties.c.type == "member_of")
+                         .join(actors, actors.c.id == ties.c.source)
+                         .where(actors.c.kind.in_(["city", "region"]))).all()
+    assert rows and all(url for url, _ in rows)
+
+
+def test_held_never_exceeds_a_complete_or_exact_count(obs):
+    for r in obs.coverage():
+        if r["published"]:
+            assert r["coverage"] == round((r["current"] or r["held"]) / r["published"], 3)
+            if r["complete"]:
+                assert r["current"] <= r["published"], r["id"]
+
+
+def test_build_report_counts_add_up(obs):
+    for net, rep in _build_report(obs).items():
+        assert rep["resolved"] + rep["ambiguous"] + rep["unresolved"] == rep["rows"], net
+        assert rep["ties_written"] + rep["already_held"] == rep["resolved"], net
+
+
+# -- the faces ---------------------------------------------------------------------------------
+
+def citydip(*args, env):
+    proc = subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_cli_show_and_network_coverage(obs, cli_env):
+    fig = obs.coverage("climate-mayors")
+    out = citydip("show", "Climate Mayors", env=cli_env)
+    assert f"{fig['held']} of about 470 members held" in out
+    data = json.loads(citydip("network", "coverage", "--format", "json", env=cli_env))
+    row = next(r for r in data if r["id"] == "climate-mayors")
+    assert (row["held"], row["published"]) == (fig["held"], 470)
+    one = json.loads(citydip("network", "coverage", "mufpp", "--format", "json", env=cli_env))
+    assert one["published"] == 330 and one["sources"] and sum(s["members"] for s in one["sources"]) >= one["held"]
+    shown = json.loads(citydip("show", "mufpp", "--format", "json", env=cli_env))
+    assert shown["members"]["text"] == one["text"]
+
+
+def test_api_actor_json_and_coverage_list(built_home, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from citydiplomacy.web import create_app
+
+    shutil.copy(built_home / "citydip.sqlite", tmp_path / "citydip.sqlite")
+    app = create_app(home=tmp_path, secret="test-secret")
+    with TestClient(app) as c:
+        a = c.get("/api/v1/actors/fast-track-cities").json()
+        assert a["members"]["published"] == 550 and "of about 550 members held" in a["members"]["text"]
+        prof = c.get("/api/v1/actors/fast-track-cities/profile").json()
+        assert prof["members"]["held"] == a["members"]["held"]
+        page = c.get("/api/v1/networks/coverage?limit=100").json()
+        ids = [r["id"] for r in page["items"]]
+        assert "climate-mayors" in ids
+        html = c.get("/actors/climate-mayors").text
+        assert "of about 470 members held" in html and "Published count" in html
+    app.state.obs.close()
