@@ -193,9 +193,9 @@ def test_failure_mid_import_leaves_the_store_unchanged(work, tmp_path, monkeypat
     before = snapshot(work)
     original = apply._Writer.insert
 
-    def write_then_fail(self, table, rows):
-        original(self, table, rows)
-        if table.name == "ties" and rows:
+    def write_then_fail(self, bulk):
+        original(self, bulk)
+        if bulk.table.name == "ties" and bulk.rows:
             raise RuntimeError("disk full (simulated) after the ties were written")
 
     monkeypatch.setattr(apply._Writer, "insert", write_then_fail)
@@ -212,9 +212,9 @@ def test_killed_import_leaves_the_store_unchanged(work, tmp_path):
 import os, signal, citydiplomacy
 from citydiplomacy.ingest import apply
 original = apply._Writer.insert
-def write_then_die(self, table, rows):
-    original(self, table, rows)
-    if table.name == "ties" and rows:
+def write_then_die(self, bulk):
+    original(self, bulk)
+    if bulk.table.name == "ties" and bulk.rows:
         os.kill(os.getpid(), signal.SIGKILL)
 apply._Writer.insert = write_then_die
 obs = citydiplomacy.open(path={str(work.store.path)!r}, build=False)
