@@ -225,6 +225,7 @@ def check_store(store_path: Path, load: Load) -> list[str]:
             if got is None or got[0] != pop:
                 missing.append(f"{actor}: population {got} != {pop}")
         for src, tgt in load.ties:
+            src, tgt = sorted((src, tgt))           # partner_of is symmetric: stored once, ends in order
             if db.execute("SELECT 1 FROM ties WHERE source = ? AND target = ? AND type = 'partner_of'",
                           (src, tgt)).fetchone() is None:
                 missing.append(f"tie {src} partner_of {tgt}")

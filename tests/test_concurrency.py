@@ -302,6 +302,37 @@ def test_a_cancelled_import_job_writes_nothing(app, client, tmp_path):
     assert accounts.audit_log(st, limit=1, user="eddie")[0]["action"] == "job.cancel"
 
 
+def test_the_import_page_shows_the_jobs_progress_then_its_report(app, tmp_path, monkeypatch):
+    import re
+
+    from citydiplomacy.web import pages
+
+    monkeypatch.setattr(pages, "SETTLE", 0.0)             # show the progress page at once
+    big = loadgen.write_twinning(app.state.obs.store, tmp_path / "list.csv", 3_000, seed=9)
+
+    def csrf(html: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    with TestClient(app) as c:
+        r = c.post("/login", data={"name": "erin", "password": PASSWORD, "csrf_token": csrf(c.get("/login").text)})
+        assert r.status_code == 200 and c.cookies.get("citydip_session")
+        r = c.post("/imports", data={"importer": "twinning", "csrf_token": csrf(c.get("/imports").text)},
+                   files={"file": ("list.csv", big.read_bytes(), "text/csv")}, follow_redirects=False)
+        assert r.status_code == 303
+        page = c.get(r.headers["location"])
+        assert page.status_code == 200
+        if "Dry run: list.csv" not in page.text:              # still running: the progress page
+            assert '<meta http-equiv="refresh" content="2">' in page.text
+            assert "<progress" in page.text and 'id="cancel"' in page.text
+            deadline = time.monotonic() + 300
+            while "Dry run: list.csv" not in page.text:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+                page = c.get(r.headers["location"])
+        assert "rows read" in page.text and "3000" in page.text
+        assert "Apply this import" in page.text
+
+
 def test_unknown_and_malformed_job_ids(app, client):
     ed = bearer(app)
     assert client.get("/api/v1/jobs/AAAAAAAAAAAAAAAA", headers=ed).status_code == 404

@@ -1278,6 +1278,10 @@ async def imports_upload(request: Request):
         await _save_upload(upload, d / filename, field_name="file")
         _start_job(request, job, user, dry_run=True)
         await _settle(request, job["running"])
+        state = request.app.state.jobs.status(job["running"])
+        if state is not None and state.status == "failed" and (state.error or {}).get("error") == "ValidationError":
+            err = state.error
+            raise ValidationError(err["detail"], field=err.get("field"), row=err.get("row"), file=err.get("file"))
     except ValidationError as exc:
         shutil.rmtree(d, ignore_errors=True)
         name = {"map": "mapping", "as": "as", "encoding": "encoding"}.get(exc.field or "", "file")
