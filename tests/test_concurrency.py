@@ -226,7 +226,7 @@ def test_a_busy_store_answers_503_with_retry_after_never_500(app, client):
     assert client.post("/api/v1/session", json={"name": "eddie", "password": PASSWORD}).status_code == 200
 
 
-def wait_job(client, url: str, headers, timeout: float = 300) -> dict:
+def wait_job(client, url: str, headers, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     seen = []
     while True:
@@ -250,15 +250,15 @@ def test_an_import_job_reports_progress_then_its_report_and_is_audited(app, clie
     assert url.startswith("/api/v1/jobs/") and r.json()["status"] in ("queued", "running")
     job = wait_job(client, url, ed)
     assert job["status"] == "succeeded", job
-    phases = {p for _, p in job["seen"]}
-    assert {"building the ties", "writing"} & phases or len(phases) > 2, phases
+    phases = [p for _, p in job["seen"]]
+    assert len(set(phases)) >= 2 and phases[-1] == "done", phases         # it reported its steps
     rep = job["result"]
     assert rep["dry_run"] is False and rep["rows_read"] == 3_000 and rep["created"]["ties"] > 2_500
     assert job["progress"]["phase"] == "done" and job["error"] is None
     assert job["params"] == {"importer": "twinning", "file": "big.csv", "dry_run": False}
     assert "/tmp" not in str(job)
-    entry = accounts.audit_log(st, limit=1, user="eddie")[0]
-    assert entry["action"] == "import.apply" and entry["target"] == "twinning: big.csv"
+    entry = next(e for e in accounts.audit_log(st, limit=20, user="eddie") if e["action"] == "import.apply")
+    assert entry["target"] == "twinning: big.csv"
     assert entry["detail"]["run_id"] == rep["run_id"]
     # another editor cannot see it; an admin can
     assert client.get(url, headers=bearer(app, "erin")).status_code == 404
@@ -299,7 +299,7 @@ def test_a_cancelled_import_job_writes_nothing(app, client, tmp_path):
     job = wait_job(client, url, ed)
     assert job["status"] == "cancelled" and job["result"] is None
     assert counts(st.path)[:5] == before[:5]                            # the audit log has the cancel
-    assert accounts.audit_log(st, limit=1, user="eddie")[0]["action"] == "job.cancel"
+    assert "job.cancel" in [e["action"] for e in accounts.audit_log(st, limit=5, user="eddie")]
 
 
 def test_the_import_page_shows_the_jobs_progress_then_its_report(app, tmp_path, monkeypatch):

@@ -1149,7 +1149,10 @@ def _jobs(r: APIRouter) -> None:
         step it is at (``phase``, ``done`` of ``total``, ``fraction``); ``result``: when it
         succeeded, the import's report; ``error``: when it failed, a problem body (the
         ``field``, ``row`` and ``file`` at fault). Poll until ``status`` is final."""
-        return json_response(request, _job_json(request, mine(request, job_id, user)), private=True)
+        job = mine(request, job_id, user)
+        if job.status == "succeeded" and not job.params.get("dry_run"):
+            store_changed(request)          # the import committed: reads see it at once
+        return json_response(request, _job_json(request, job), private=True)
 
     @r.post("/jobs/{job_id}/cancel", tags=["edit"], responses=_problems(401, 403, 404, 409, 422),
             summary="Cancel a job")
