@@ -364,7 +364,7 @@ def test_edits_and_logins_during_a_long_import_get_no_500_and_are_kept(built_hom
         with loadgen.lock_probe(store_path, tmp_path) as lock:
             proc = subprocess.run([sys.executable, "-m", "citydiplomacy", "--home", str(home), "import",
                                    "twinning", str(big), "--licence", "CC0", "--format", "json"],
-                                  env=loadgen.env(), capture_output=True, text=True, timeout=600)
+                                  env=loadgen.env(), capture_output=True, text=True, timeout=1500)
         took = time.monotonic() - t0
         time.sleep(1)
         load.stop()
