@@ -423,11 +423,16 @@ def test_writes_refused(client, tokens, method, path, kw, who, status):
 @pytest.mark.parametrize("who", ["editor", "admin"])
 def test_writes_allowed_for_editors(client, tokens, method, path, kw, who):
     r = getattr(client, method)(path, headers=auth(tokens, who), **kw)
-    assert r.status_code in (200, 201, 422), r.text      # the review file above lacks columns: 422
-    if path.endswith("/review"):
-        assert problem(r, 422, "file")["file"] == "r.csv"
-    else:
+    if "/imports" not in path:
+        assert r.status_code in (200, 201), r.text
         assert r.json()["dry_run"] is True
+        return
+    job = finished(client, r, auth(tokens, who))            # an import is a job (202)
+    if path.endswith("/review"):                            # the review file above lacks columns
+        assert job["status"] == "failed" and job["error"]["status"] == 422
+        assert job["error"]["field"] == "file" and job["error"]["file"] == "r.csv"
+    else:
+        assert job["status"] == "succeeded" and job["result"]["dry_run"] is True
 
 
 # -- writes ----------------------------------------------------------------------------------------
@@ -530,11 +535,36 @@ TWINS = (b"city1,country1,city2,country2\n"
          b"Andorra la Vella,,,\n")
 
 
+def finished(client, r, headers, timeout: float = 120) -> dict:
+    """The job that the 202 answer ``r`` started, polled until its status is final."""
+    import time
+
+    assert r.status_code == 202, r.text
+    url = r.headers["location"]
+    assert r.json()["url"] == url and r.json()["status"] in ("queued", "running", "succeeded")
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(url, headers=headers)
+        assert job.status_code == 200, job.text
+        job = job.json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+
+
+def imported(client, r, headers) -> dict:
+    """The report of the import job that ``r`` started (which must succeed)."""
+    job = finished(client, r, headers)
+    assert job["status"] == "succeeded", job
+    return job["result"]
+
+
 def test_import_dry_run_names_the_bad_rows(client, tokens):
     r = client.post("/api/v1/imports", params={"importer": "twinning"}, headers=auth(tokens, "editor"),
                     files={"file": ("twins.csv", TWINS, "text/csv")}, data={"licence": "CC0"})
-    rep = r.json()
-    assert r.status_code == 200 and rep["dry_run"] is True and rep["source"] == "twins.csv"
+    rep = imported(client, r, auth(tokens, "editor"))
+    assert rep["dry_run"] is True and rep["source"] == "twins.csv"
     assert rep["created"] == {"ties": 1}
     rows = {(p["row"], p["kind"]) for p in rep["problems"]}
     assert (3, "ambiguous") in rows and (4, "rejected") in rows
@@ -548,7 +578,7 @@ def test_import_apply_then_review(client, tokens, app):
     ed = auth(tokens, "editor")
     r = client.post("/api/v1/imports", params={"importer": "twinning", "dry_run": "false"}, headers=ed,
                     files={"file": ("twins.csv", TWINS, "text/csv")})
-    rep = r.json()
+    rep = imported(client, r, ed)
     assert rep["dry_run"] is False and rep["created"] == {"ties": 1}
     twins = client.get("/api/v1/actors/andorra-la-vella-ad/ties", params={"type": "twinned_with"}).json()
     assert [t["other"] for t in twins["items"]] == ["tirana-al"]
@@ -565,7 +595,7 @@ def test_import_apply_then_review(client, tokens, app):
     w.writerows(lines)
     r = client.post("/api/v1/imports/review", params={"dry_run": "false"}, headers=ed,
                     files={"file": ("review.csv", buf.getvalue().encode(), "text/csv")})
-    assert r.status_code == 200 and r.json()["created"] == {"ties": 1}, r.text
+    assert imported(client, r, ed)["created"] == {"ties": 1}
     partners = client.get("/api/v1/actors/les-escaldes-ad/ties", params={"type": "twinned_with"}).json()
     assert any(t["other"].startswith("springfield-us") for t in partners["items"])
 
@@ -575,8 +605,8 @@ def test_import_table_with_mapping(client, tokens):
     r = client.post("/api/v1/imports", params={"importer": "table"}, headers=auth(tokens, "editor"),
                     files={"file": ("members.csv", members, "text/csv")},
                     data={"map": ["source=City", "country=Country"], "target": "c40", "type": "member_of"})
-    rep = r.json()
-    assert r.status_code == 200 and rep["created"] == {"ties": 1}
+    rep = imported(client, r, auth(tokens, "editor"))
+    assert rep["created"] == {"ties": 1}
     assert rep["problems"][0]["row"] == 3 and rep["problems"][0]["value"] == "Zzqxq"
 
 
@@ -595,10 +625,14 @@ def test_import_errors(client, tokens, params, data, files, field):
                         headers=auth(tokens, "editor")), 422, field)
 
 
-def test_import_missing_columns_names_the_file(client, tokens):
-    body = problem(client.post("/api/v1/imports", params={"importer": "twinning"}, headers=auth(tokens, "editor"),
-                               files={"file": ("pairs.csv", b"a,b\n1,2\n", "text/csv")}), 422, "file")
-    assert body["file"] == "pairs.csv" and "city1" in body["detail"]
+def test_import_missing_columns_fails_the_job_naming_the_file(client, tokens):
+    ed = auth(tokens, "editor")
+    job = finished(client, client.post("/api/v1/imports", params={"importer": "twinning"}, headers=ed,
+                                       files={"file": ("pairs.csv", b"a,b\n1,2\n", "text/csv")}), ed)
+    body = job["error"]
+    assert job["status"] == "failed" and job["result"] is None
+    assert body["status"] == 422 and body["field"] == "file" and body["title"] and body["type"]
+    assert body["file"] == "pairs.csv" and "city1" in body["detail"] and "/tmp" not in json.dumps(job)
 
 
 def test_upload_too_large(client, tokens, monkeypatch):

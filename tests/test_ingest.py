@@ -196,13 +196,14 @@ def test_failure_mid_import_leaves_the_store_unchanged(work, tmp_path, monkeypat
 
     f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], TWINS[:2])
     before = snapshot(work)
-    original = apply._Writer.write_ties
+    original = apply._Writer.insert
 
-    def write_then_fail(self, mapping):
-        original(self, mapping)
-        raise RuntimeError("disk full (simulated) after the ties were written")
+    def write_then_fail(self, bulk):
+        original(self, bulk)
+        if bulk.table.name == "ties" and bulk.rows:
+            raise RuntimeError("disk full (simulated) after the ties were written")
 
-    monkeypatch.setattr(apply._Writer, "write_ties", write_then_fail)
+    monkeypatch.setattr(apply._Writer, "insert", write_then_fail)
     with pytest.raises(RuntimeError):
         work.import_("twinning", f)
     assert snapshot(work) == before
@@ -215,11 +216,12 @@ def test_killed_import_leaves_the_store_unchanged(work, tmp_path):
     script = f"""
 import os, signal, citydiplomacy
 from citydiplomacy.ingest import apply
-original = apply._Writer.write_ties
-def write_then_die(self, mapping):
-    original(self, mapping)
-    os.kill(os.getpid(), signal.SIGKILL)
-apply._Writer.write_ties = write_then_die
+original = apply._Writer.insert
+def write_then_die(self, bulk):
+    original(self, bulk)
+    if bulk.table.name == "ties" and bulk.rows:
+        os.kill(os.getpid(), signal.SIGKILL)
+apply._Writer.insert = write_then_die
 obs = citydiplomacy.open(path={str(work.store.path)!r}, build=False)
 obs.import_("twinning", {str(f)!r})
 """

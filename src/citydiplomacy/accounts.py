@@ -34,7 +34,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .errors import CitydipError, NotFoundError, ValidationError
+from .errors import CitydipError, NotFoundError, StoreBusyError, ValidationError
 from .store.schema import api_tokens, audit_log as audit_table, login_failures, users, web_sessions
 
 __all__ = ["ROLES", "User", "AuthError", "add_user", "set_password", "set_role", "remove_user",
@@ -203,6 +203,12 @@ def _audit(conn, who: User | str | None, action: str, target: str, detail: dict 
     conn.execute(insert(audit_table).values(at=_iso(_utcnow()), user_name=_who(who)[:64],
                                             action=action, target=str(target or ""),
                                             detail=_jsonable(detail)))
+
+
+def record_audit(conn, who: User | str | None, action: str, target: str, detail: dict | None = None) -> None:
+    """Add an audit entry inside the caller's transaction (an import records who applied
+    it in the same transaction as its rows)."""
+    _audit(conn, who, action, target, detail)
 
 
 def _row_by_name(conn, name: str):
@@ -491,9 +497,13 @@ def user_for_token(store, secret: str) -> User | None:
         return None
     stale = _iso(now - dt.timedelta(seconds=TOKEN_TOUCH_INTERVAL))
     if row.last_used_at is None or row.last_used_at < stale:
-        with st.transaction() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id)
-                         .values(last_used_at=_iso(now)))
+        try:
+            with st.transaction() as conn:
+                conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id)
+                             .values(last_used_at=_iso(now)))
+        except StoreBusyError:
+            pass        # another writer holds the store: the use is recorded on a later request
+
     return _user(row)
 
 

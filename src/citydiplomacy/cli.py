@@ -1115,8 +1115,18 @@ app.add_typer(index_app, name="index")
 
 
 def main() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from .store.db import is_busy
+
     try:
         app()
     except CitydipError as exc:  # anything the commands did not catch themselves
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except OperationalError as exc:  # "database is locked" outside the store's transactions
+        if not is_busy(exc):
+            raise
+        err.print("[bold red]error:[/] the store is busy: another process is writing; try again in a few seconds",
+                  highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -102,7 +102,8 @@ def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | 
     actor_id = resolve_actor(store, ref)["id"]
     a = schema.actors
     report = Report(importer="edit", source=prov.source, dry_run=dry_run, rows_read=1)
-    with store.transaction() as conn:
+    # a dry run only reads: it never takes the write lock
+    with (store.snapshot() if dry_run else store.transaction()) as conn:
         row = conn.execute(select(a).where(a.c.id == actor_id)).first()
         current = {c: getattr(row, c) for c in ("id", "name", "kind", "layer", "country", "lat", "lon", "population",
                                                "wikidata", "geonames_id", "admin1", "founded")}
@@ -123,6 +124,10 @@ def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | 
         if "wikidata" in diff and merged.wikidata and conn.execute(
                 select(a.c.id).where(a.c.wikidata == merged.wikidata, a.c.id != actor_id)).first():
             raise ValidationError(f"another actor already has the Wikidata id {merged.wikidata}", field="wikidata")
+        report.changes = diff
+        report.updated = {"actors": 1}
+        if dry_run:
+            return report
         run_id = store.start_run(conn, "edit", prov.source)
         prov_id = store.add_provenance(conn, prov, run_id)
         values = {k: new[k] for k in new if k in diff or (k == "axes" and "axes" in diff)}
@@ -134,12 +139,7 @@ def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | 
             if alias:
                 conn.execute(insert(schema.aliases), alias)
         report.run_id = run_id
-        report.updated = {"actors": 1}
-        report.changes = diff
         store.finish_run(conn, run_id, {"updated": {"actors": 1}, "changes": diff})
-        if dry_run:
-            conn.rollback()
-            report.run_id = None
     return report
 
 

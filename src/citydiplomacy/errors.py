@@ -37,3 +37,11 @@ class NotFoundError(CitydipError, LookupError):
 
 class StoreError(CitydipError):
     """The store file cannot be used (corrupt, foreign, or from a newer version)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the store and did not finish within the wait allowed."""
+
+    def __init__(self, message: str = "", *, retry_after: float = 5.0):
+        self.retry_after = retry_after
+        super().__init__(message or "the store is busy: another process is writing; try again in a few seconds")

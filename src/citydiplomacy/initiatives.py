@@ -29,33 +29,43 @@ def alignment_text(ini: Any) -> str:
     return text if text.startswith(title) else f"{title}. {text}"
 
 
-def write_alignments(conn, changed: Sequence[tuple[int, Initiative]], *, mode: str = "auto") -> int:
-    """Align the initiatives ``changed`` ((row id, initiative) pairs) and replace their
-    stored alignments; returns the number of alignment rows written. An initiative
-    without axes of its own gets the axes its text was aligned to."""
+def alignment_rows(inis: Sequence[Initiative], *, mode: str = "auto") -> list[tuple[list[dict[str, Any]], str | None]]:
+    """Align initiatives with the SDGs and the Paris Agreement: for each, the alignment
+    rows to store (without their ``initiative_id``) and the axes its text was aligned to
+    (comma-separated; None when none). Computed before an import takes the write lock."""
     from .align import Passage, aligner
 
     al = aligner(mode)
-    passages = [Passage(id=str(i), text=alignment_text(ini)) for i, ini in changed]
-    results = al.align_many(passages, lang="auto")
-    a_t, i_t = schema.alignments, schema.initiatives
-    n = 0
-    for (row_id, ini), res in zip(changed, results):
-        conn.execute(delete(a_t).where(a_t.c.initiative_id == row_id))
+    passages = [Passage(id=str(n), text=alignment_text(ini)) for n, ini in enumerate(inis)]
+    out: list[tuple[list[dict[str, Any]], str | None]] = []
+    for res in al.align_many(passages, lang="auto"):
         if res.error:
+            out.append(([], None))
             continue
         rows = []
         for code in [f"sdg:{g}" for g in res.sdgs] + [f"sdg:{t}" for t in res.targets] + \
                 [f"paris:{p}" for p in res.paris]:
             fw, c = code.split(":")
             score = res.scores.get("targets" if "." in c else fw, {}).get(c, 0.0)
-            rows.append({"initiative_id": row_id, "item_code": code, "score": score, "method": res.method,
+            rows.append({"item_code": code, "score": score, "method": res.method,
                          "evidence": [e for e in res.evidence if e["item"] == code] or None})
+        out.append((rows, ",".join(res.axes) if res.axes else None))
+    return out
+
+
+def write_alignments(conn, changed: Sequence[tuple[int, Initiative]], *, mode: str = "auto") -> int:
+    """Align the initiatives ``changed`` ((row id, initiative) pairs) and replace their
+    stored alignments; returns the number of alignment rows written. An initiative
+    without axes of its own gets the axes its text was aligned to."""
+    a_t, i_t = schema.alignments, schema.initiatives
+    n = 0
+    for (row_id, ini), (rows, axes) in zip(changed, alignment_rows([ini for _, ini in changed], mode=mode)):
+        conn.execute(delete(a_t).where(a_t.c.initiative_id == row_id))
         if rows:
-            conn.execute(insert(a_t), rows)
+            conn.execute(insert(a_t), [{**r, "initiative_id": row_id} for r in rows])
             n += len(rows)
-        if not ini.axes and res.axes:
-            conn.execute(update(i_t).where(i_t.c.id == row_id).values(axes=",".join(res.axes)))
+        if not ini.axes and axes:
+            conn.execute(update(i_t).where(i_t.c.id == row_id).values(axes=axes))
     return n
 
 

@@ -52,13 +52,18 @@ def _load_builtin() -> None:
 
 
 def run_import(store, name: str, source: Any, *, dry_run: bool = False, review: str | None = None,
-               **options: Any) -> Report:
-    """Read ``source`` with the importer ``name`` and apply the result atomically."""
+               audit: tuple[str, str] | None = None, **options: Any) -> Report:
+    """Read ``source`` with the importer ``name`` and apply the result atomically.
+
+    ``audit`` = (who, what): an applied import that changes the store is recorded in the
+    audit log as who's ``import.apply`` of what, in the same transaction as its rows."""
+    from .. import progress
     from .apply import apply_plan
     from .review import write_review
 
+    progress.report("reading and resolving the file")
     plan = get_importer(name)(store, source, **options)
-    report = apply_plan(store, plan, dry_run=dry_run)
+    report = apply_plan(store, plan, dry_run=dry_run, audit=audit)
     if review and plan.review:
         report.review_file = str(write_review(review, plan))
     return report

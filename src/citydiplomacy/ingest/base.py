@@ -121,6 +121,13 @@ class Report:
     def changed(self) -> bool:
         return bool(sum(self.created.values()) or sum(self.updated.values()) or self.ended or self.changes)
 
+    def summary(self) -> dict[str, Any]:
+        """What an audit entry keeps of the report: what changed, not the problem list."""
+        keys = ("importer", "source", "run_id", "rows_read", "created", "updated", "unchanged", "ended",
+                "rejected", "ambiguous", "unresolved", "changes")
+        d = self.as_dict()
+        return {k: d[k] for k in keys if k in d and d[k] not in (None, {}, [])}
+
     def as_dict(self) -> dict[str, Any]:
         return {"importer": self.importer, "source": self.source, "dry_run": self.dry_run,
                 "run_id": self.run_id, "rows_read": self.rows_read, "matched_by_rule": self.matched,

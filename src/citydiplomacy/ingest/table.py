@@ -42,17 +42,8 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
     """``mapping`` maps our fields to the file's columns (``{"source": "City",
     "country": "Country"}``); ``fixed`` gives values for the whole file (``{"target":
     "c40", "type": "member_of"}``)."""
-    if as_ not in FIELDS:
-        raise ValidationError(f"unknown table kind '{as_}'; use {KINDS}", field="as")
     mapping, fixed = dict(mapping or {}), dict(fixed or {})
-    unknown = [k for k in list(mapping) + list(fixed) if k not in FIELDS[as_]]
-    if unknown:
-        raise ValidationError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for "
-                              f"{as_}; use: {', '.join(FIELDS[as_])}", field="map")
-    missing = [f for f in REQUIRED[as_] if f not in mapping]
-    if missing:
-        raise ValidationError(f"map the column(s) for {', '.join(missing)}, e.g. --map {missing[0]}=Name",
-                              field="map")
+    check_options(as_, mapping, fixed)
     kw = {"max_bytes": max_bytes} if max_bytes else {}
     table = read_table(source, encoding=encoding, sheet=sheet, **kw)
     table.require(list(mapping.values()))
@@ -124,6 +115,21 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
     plan.towns = sorted(towns | set(plan.towns))
     sr.finish_plan(plan)
     return plan
+
+
+def check_options(as_: str, mapping: dict[str, str], fixed: dict[str, Any]) -> None:
+    """The options of a table import, checked before its file is read (the web checks
+    them before it queues the import): the kind of rows, the fields mapped and fixed."""
+    if as_ not in FIELDS:
+        raise ValidationError(f"unknown table kind '{as_}'; use {KINDS}", field="as")
+    unknown = [k for k in list(mapping) + list(fixed) if k not in FIELDS[as_]]
+    if unknown:
+        raise ValidationError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for "
+                              f"{as_}; use: {', '.join(FIELDS[as_])}", field="map")
+    missing = [f for f in REQUIRED[as_] if f not in mapping]
+    if missing:
+        raise ValidationError(f"map the column(s) for {', '.join(missing)}, e.g. --map {missing[0]}=Name",
+                              field="map")
 
 
 def _target_type(store, target: str | None) -> str:

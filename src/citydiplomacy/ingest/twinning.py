@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import progress
 from ..resolve.listcontext import settle_rows
 from ..model import Provenance, Tie
 from ..resolve import Resolution
@@ -40,6 +41,7 @@ def import_twinning(store, source, *, encoding: str = "utf-8", source_name: str 
     With ``supersede`` (default), ties of an earlier version of the same source that
     this version no longer lists are ended, not deleted."""
     kw = {"max_bytes": max_bytes} if max_bytes else {}
+    progress.report("reading the file")
     table = read_table(source, encoding=encoding, **kw)
     table.require(COLUMNS)
     path = Path(source)
@@ -51,12 +53,18 @@ def import_twinning(store, source, *, encoding: str = "utf-8", source_name: str 
     for p in table.problems:
         plan.problems.append(Problem(file=str(path), **p))
     cells = [row[c] for _, row in table.rows for c in ("country1", "country2")]
+    progress.report("loading the places of the countries named", 0, len(table.rows))
     resolver = StoreResolver(store, cells)
     keyrows = [((row["city1"], row["country1"]), (row["city2"], row["country2"])) for _, row in table.rows]
-    base = resolver.resolve_many(key for pair in keyrows for key in pair if key[0])
+    names = {key for pair in keyrows for key in pair if key[0]}
+    progress.report(f"resolving {len(names):,} distinct names", 0, len(table.rows))
+    base = resolver.resolve_many(names)
+    progress.report("settling each row's names", 0, len(table.rows))
     per_row, _ = settle_rows(resolver.resolver, keyrows, _EmptyAware(base))
     towns: set[str] = set()
-    for (rowno, row), row_results in zip(table.rows, per_row):
+    for n, ((rowno, row), row_results) in enumerate(zip(table.rows, per_row)):
+        if n % 5000 == 0:
+            progress.report("building the ties", n, len(table.rows))
         ends, cands, reasons = {}, {}, {}
         for side, res in zip(("1", "2"), row_results):
             field = f"city{side}"

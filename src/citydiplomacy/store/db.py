@@ -2,26 +2,45 @@
 
 Writes go through :meth:`Store.transaction`: everything inside one ``with`` block is
 applied completely or not at all, so a failed load leaves the store as it was.
+
+SQLite runs in WAL mode on every connection: readers never wait for a writer, and one
+writer at a time holds the write lock. A write transaction takes that lock when it starts
+(``BEGIN IMMEDIATE``) and waits for it at most its *busy timeout* (:data:`BUSY_TIMEOUTS`:
+short for a web request, longer for an import from the command line); past that it raises
+:class:`~citydiplomacy.errors.StoreBusyError` ("another process is writing; try again"),
+never a bare "database is locked". Writers keep their transactions short (imports prepare
+everything before they take the lock: see :mod:`citydiplomacy.ingest.apply`), so a wait of
+a few seconds is enough for a login or an edit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Connection, create_engine, event, inspect, insert, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from ..errors import StoreError
+from ..errors import StoreBusyError, StoreError
 from ..model import Provenance
 from . import schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_HEAD = "0008"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+#: How long (seconds) an operation waits for the write lock that another writer holds.
+#: ``web``: a request of the web server (a login, a session, an edit): long enough to wait
+#: out an import's final write (2 to 8 s for 177,000 new ties, measured: docs/import.md),
+#: short enough to answer 503 while a person still waits; ``cli``: the command line and the
+#: library (an import waits for another import's write; ``$CITYDIP_BUSY_TIMEOUT`` sets it);
+#: ``job``: an import the web server runs in the background.
+BUSY_TIMEOUTS = {"web": 10.0, "cli": float(os.environ.get("CITYDIP_BUSY_TIMEOUT") or 60.0), "job": 60.0}
 
 
 def _now() -> str:
@@ -59,7 +78,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None, *, url: str | None = None,
-                 migrate: bool = True):
+                 migrate: bool = True, busy_timeout: float | None = None):
         if url is None:
             if path is None:
                 raise ValueError("give a path or a url")
@@ -70,9 +89,11 @@ class Store:
         else:
             self.path = None
         self.url = url
+        self.busy_timeout = BUSY_TIMEOUTS["cli"] if busy_timeout is None else busy_timeout
         self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", self._sqlite_pragmas)
         try:
             self._check_schema()
             if migrate:
@@ -111,16 +132,50 @@ class Store:
         """Bring the schema up to ``revision`` (default: the newest). Data is kept."""
         from alembic import command
 
-        with self.engine.begin() as conn:
+        with busy_errors(self.busy_timeout), self.engine.begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
 
     # -- writing ----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A connection in one transaction: committed at the end, rolled back on error."""
-        with self.engine.begin() as conn:
-            yield conn
+    def transaction(self, *, busy_timeout: float | None = None) -> Iterator[Connection]:
+        """A connection in one write transaction: committed at the end, rolled back on error.
+
+        The write lock is taken at the start (SQLite ``BEGIN IMMEDIATE``), so the reads
+        inside see the rows the writes change and no other writer can slip in between;
+        ``busy_timeout`` (default: the store's) is how long to wait for it before raising
+        :class:`~citydiplomacy.errors.StoreBusyError`. Keep the block short: everything
+        that can be read or computed beforehand belongs before it."""
+        wait = self.busy_timeout if busy_timeout is None else busy_timeout
+        with busy_errors(wait), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            if self.is_sqlite and wait != self.busy_timeout:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.rollback()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A connection that reads one consistent state of the store (a read transaction)
+        and takes no lock: in WAL mode writers go on committing meanwhile, unseen here."""
+        with busy_errors(self.busy_timeout), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN")
+                # a read transaction starts at its first read, not at BEGIN
+                conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1").all()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     def start_run(self, conn: Connection, kind: str, source: str | None = None) -> int:
         """Record the start of an import run inside ``conn``'s transaction."""
@@ -200,14 +255,46 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path or self.url)!r})"
 
+    def _sqlite_pragmas(self, dbapi_conn, _record) -> None:
+        """Every connection: foreign keys enforced, WAL (readers do not wait for the
+        writer), and the store's busy timeout instead of the driver's 5 s."""
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal" and self.path is not None:
+            # WAL is kept in the file once set; only a store another program holds in
+            # another mode refuses it
+            raise StoreError(f"{self.path} cannot be switched to WAL mode (it is in '{mode}' mode); "
+                             "close the other programs that use it and try again")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA cache_size=-65536")
-    cur.close()
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" / "busy" (another writer holds the lock)."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)            # SQLITE_BUSY, SQLITE_LOCKED
+    msg = str(orig).lower()
+    return "database is locked" in msg or "database table is locked" in msg or "busy" in msg
+
+
+@contextmanager
+def busy_errors(wait: float) -> Iterator[None]:
+    """Turn "database is locked" (and a connection pool with no free connection) into a
+    :class:`StoreBusyError` saying to try again."""
+    try:
+        yield
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        raise StoreBusyError(f"the store is busy: another process is writing and did not finish "
+                             f"within {wait:g} s; try again in a few seconds") from None
+    except PoolTimeoutError:
+        raise StoreBusyError("the store is busy: every connection is in use; try again in a few seconds") from None
 
 
 def _known_revisions() -> set[str]:

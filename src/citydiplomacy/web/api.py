@@ -494,6 +494,7 @@ def build_router(*, read_only: bool = False) -> APIRouter:
     _align(r)
     if not read_only:
         _writes(r)
+        _jobs(r)
         _account(r)
     return r
 
@@ -993,7 +994,10 @@ def _writes(r: APIRouter) -> None:
             report = _obs(request).add_initiative(ref, body.title, body.text, dry_run=body.dry_run, **fields)
         return result(request, report, user, "initiative.add", f"{ref}: {body.title}")
 
-    @r.post("/imports", tags=["edit"], responses=responses, summary="Import a file")
+    queued = {202: {"description": "Accepted: the import runs as a job; poll the job's url (also in "
+                                   "Location) until its status is final"}, **WRITE_ERRORS}
+
+    @r.post("/imports", tags=["edit"], responses=queued, status_code=202, summary="Import a file")
     def import_file(
         request: Request, user: Editor,
         file: Annotated[UploadFile, File(description="CSV, TSV, Excel (.xlsx) or Parquet.")],
@@ -1017,10 +1021,12 @@ def _writes(r: APIRouter) -> None:
         unit: Annotated[str | None, Form(max_length=50)] = None,
         sheet: Annotated[str | None, Form(max_length=100, description="Excel sheet.")] = None,
     ) -> Response:
-        """Every row resolved to actors or reported: ``problems`` name the row, field and
-        reason; rows with unsure names come back in ``review`` (and as ``review_csv``: fill
-        its ``choice`` column and send it to ``POST /imports/review``). Applies completely or
-        not at all."""
+        """Runs as a job (202; ``GET /jobs/{id}`` follows it, ``POST /jobs/{id}/cancel``
+        stops it). The job's result: every row resolved to actors or reported —
+        ``problems`` name the row, field and reason; rows with unsure names come back in
+        ``review`` (and as ``review_csv``: fill its ``choice`` column and send it to
+        ``POST /imports/review``). Applies completely or not at all; a dry run never locks
+        the store."""
         options: dict[str, Any] = {"source_name": source, "licence": licence, "as_of": as_of,
                                    "encoding": encoding}
         if importer == "table":
@@ -1035,9 +1041,12 @@ def _writes(r: APIRouter) -> None:
                                        ("kind", kind.value if kind else None), ("indicator", indicator),
                                        ("unit", unit)) if v}
             options.update(as_=as_, mapping=mapping, fixed=fixed, sheet=sheet)
+            from ..ingest.table import check_options
+
+            check_options(as_, mapping, fixed)         # before the job: a 422 at once
         return _run_import(request, user, importer, file, dry_run, options)
 
-    @r.post("/imports/review", tags=["edit"], responses=responses,
+    @r.post("/imports/review", tags=["edit"], responses=queued, status_code=202,
             summary="Finish the unsure rows of an import")
     def import_review(request: Request, user: Editor,
                       file: Annotated[UploadFile, File(description="The review CSV with its 'choice' column filled "
@@ -1049,36 +1058,125 @@ def _writes(r: APIRouter) -> None:
 
 def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_run: bool,
                 options: dict[str, Any]) -> Response:
-    with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
-        tmp = Path(tmp)
-        path = _save_upload(upload, tmp, "upload.csv", IMPORT_SUFFIXES if importer != "review" else {".csv"})
-        if importer != "review":
-            options = {**options, "url": path.name}
-        review_path = tmp / "review.csv" if importer != "review" else None
-        try:
-            report = _obs(request).import_(importer, str(path), dry_run=dry_run,
-                                           review=str(review_path) if review_path else None, **options)
-        except ValidationError as exc:
-            raise _in_upload(exc, path.name) from None
-        except (LookupError, UnicodeError) as exc:
-            raise ValidationError(f"cannot read the file with encoding '{options.get('encoding')}' "
-                                  f"({exc.__class__.__name__}); give its encoding (utf-8, latin-1, cp1252)",
-                                  field="encoding", file=path.name) from None
-        data = _clean_report(report.as_dict(), tmp, path.name)
+    """Save the upload into a new job's folder and queue the import: 202 with the job.
+    What can be checked at once (the file's type and size, the encoding's name) is a 422
+    now; what needs the file read (its columns, its rows) is the job's error."""
+    import codecs
+    import shutil
+
+    from ..jobs import new_job_id
+
+    try:
+        codecs.lookup(options.get("encoding") or "utf-8")
+    except LookupError:
+        raise ValidationError(f"'{options.get('encoding')}' is not a text encoding; give its encoding "
+                              "(utf-8, latin-1, cp1252)", field="encoding") from None
+    jobs = request.app.state.jobs
+    job_id = new_job_id()
+    folder = jobs.workdir(job_id)
+    try:
+        path = _save_upload(upload, folder, "upload.csv", IMPORT_SUFFIXES if importer != "review" else {".csv"})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if importer != "review":
+        options = {**options, "url": path.name}
+    store = _obs(request).store
+    args = {"store": str(store.path or store.url), "importer": importer, "file": str(path), "options": options,
+            "dry_run": dry_run, "review": str(folder / "review.csv") if importer != "review" else None,
+            "who": user.name, "label": f"{importer}: {path.name}"}
+    job = jobs.submit("import", args, owner=user.name, job_id=job_id,
+                      params={"importer": importer, "file": path.name, "dry_run": dry_run})
+    out = json_response(request, _job_json(request, job), private=True, status=202)
+    out.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return out
+
+
+def _job_json(request: Request, job) -> dict[str, Any]:
+    """A job for the API: its state and progress, its result (an import's report, as the
+    uploaded file names it) or its error as a problem body."""
+    d = job.as_dict()
+    d["url"] = f"/api/v1/jobs/{job.id}"
+    folder = request.app.state.jobs.dir / job.id
+    name = job.params.get("file") or ""
+    if d["result"] is not None and job.task == "import":
+        data = _clean_report(d["result"], folder, name)
+        review_csv = data.pop("review_csv", None)
         review_rows: list[dict[str, str]] = []
-        review_csv = None
-        if review_path is not None and review_path.exists():
+        if review_csv is not None:
             import csv
 
-            review_csv = review_path.read_text(encoding="utf-8").replace(str(path), path.name)
             review_rows = list(csv.DictReader(io.StringIO(review_csv)))
-    store_changed(request)
-    data["review_file"] = None
-    data["review"] = review_rows
-    data["review_csv"] = review_csv
-    if not report.dry_run and report.changed:
-        _audit(request, user, "import.apply", f"{importer}: {path.name}", _summary(data))
-    return json_response(request, data, private=True)
+        data["review_file"] = None
+        data["review"] = review_rows
+        data["review_csv"] = review_csv
+        d["result"] = data
+    if d["error"] is not None:
+        d["error"] = _job_problem(request, d["error"], folder, name)
+    return d
+
+
+def _job_problem(request: Request, error: dict[str, Any], folder: Path, name: str) -> dict[str, Any]:
+    """A failed job's error as the problem body the request would have had."""
+    from ..errors import CitydipError, NotFoundError, StoreBusyError, StoreError
+    from .problems import problem_from_exception
+
+    detail = (error.get("detail") or "").replace(str(folder) + "/", "")
+    kind = error.get("error")
+    if kind == "ValidationError":
+        exc: Exception = _in_upload(ValidationError(detail, field=error.get("field"), row=error.get("row"),
+                                                    file=error.get("file")), name)
+    elif kind == "NotFoundError":
+        exc = NotFoundError(detail)
+    elif kind == "StoreBusyError":
+        exc = StoreBusyError(detail)
+    elif kind in ("StoreError",):
+        exc = StoreError(detail)
+    elif kind == "CitydipError":
+        exc = CitydipError(detail)
+    else:
+        exc = RuntimeError(detail)
+    problem = problem_from_exception(exc)
+    if kind == "InternalError":
+        problem.detail = detail
+    return problem.body(request.url.path)
+
+
+JobId = Annotated[str, PathParam(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                 description="The job's id, from the 202 answer of the request that started it.")]
+
+
+def _jobs(r: APIRouter) -> None:
+
+    def mine(request: Request, job_id: str, user):
+        job = request.app.state.jobs.status(job_id)
+        if job is None or (job.owner != user.name and not user.can("admin")):
+            raise Problem(404, "Not found", f"no job '{job_id}' of yours (jobs are kept a day after they finish)")
+        return job
+
+    @r.get("/jobs/{job_id}", tags=["edit"], responses=_problems(401, 404, 422), summary="A job's state")
+    def job_status(request: Request, job_id: JobId, user: Viewer) -> Response:
+        """``status``: queued, running, succeeded, failed or cancelled; ``progress``: the
+        step it is at (``phase``, ``done`` of ``total``, ``fraction``); ``result``: when it
+        succeeded, the import's report; ``error``: when it failed, a problem body (the
+        ``field``, ``row`` and ``file`` at fault). Poll until ``status`` is final."""
+        job = mine(request, job_id, user)
+        if job.status == "succeeded" and not job.params.get("dry_run"):
+            store_changed(request)          # the import committed: reads see it at once
+        return json_response(request, _job_json(request, job), private=True)
+
+    @r.post("/jobs/{job_id}/cancel", tags=["edit"], responses=_problems(401, 403, 404, 409, 422),
+            summary="Cancel a job")
+    def job_cancel(request: Request, job_id: JobId, user: Editor) -> Response:
+        """A queued job is cancelled at once (200); a running one stops at its next step
+        (202: poll it until ``status`` is ``cancelled``). An import cancelled before it
+        commits writes nothing. A job that already finished is a 409."""
+        job = mine(request, job_id, user)
+        if job.status in ("succeeded", "failed"):
+            raise Problem(409, "Conflict", f"the job has already {job.status}; there is nothing to cancel")
+        job = request.app.state.jobs.cancel(job_id)
+        _audit(request, user, "job.cancel", job_id, {"task": job.task, **job.params})
+        return json_response(request, _job_json(request, job), private=True, status=202 if not job.done else 200)
 
 
 def _account(r: APIRouter) -> None:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..store.db import BUSY_TIMEOUTS
 from . import problems
 from .security import SAFE_METHODS, CookieMiddleware
 
@@ -81,6 +82,8 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
 
     if obs is None:
         obs = open_observatory(path, home=home)
+    # a request waits at most this long for another writer (an import's final write)
+    obs.store.busy_timeout = BUSY_TIMEOUTS["web"]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -101,6 +104,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     app.state.graph_lock = threading.Lock()
     app.state.align_lock = threading.Lock()
     app.state.cache = api.ResponseCache()
+    app.state.jobs = _job_queue(obs.store)
 
     html_handler = None
     if importlib.util.find_spec(f"{__package__}.pages") is not None:
@@ -124,6 +128,17 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     app.add_middleware(CookieMiddleware)
     app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY, html_handler=html_handler)
     return app
+
+
+def _job_queue(store):
+    """Imports run as jobs in background threads; their state is kept in ``jobs/`` beside
+    the store (every worker process of the server reads it there)."""
+    import tempfile
+
+    from ..jobs import ThreadJobs
+
+    folder = store.path.parent / "jobs" if store.path is not None else Path(tempfile.mkdtemp(prefix="citydip-jobs-"))
+    return ThreadJobs(folder)
 
 
 #: modules the reads import on first use: imported when a worker starts, so that its first

@@ -1133,13 +1133,73 @@ def _pairs(text: str, what: str, form: Form, name: str) -> dict[str, str]:
     return out
 
 
-def _run_job(obs, job: dict[str, Any], *, dry_run: bool):
-    """Run the job's import (dry run: also writes its review file)."""
+def _start_job(request: Request, job: dict[str, Any], user, *, dry_run: bool) -> None:
+    """Queue the upload's import as a background job (dry run: it also writes the review
+    file); the report page follows it. An applied import is audited by the job, in the
+    import's own transaction."""
     d = Path(job["dir"])
     review = str(d / UNSURE) if dry_run else None
     if dry_run and (d / UNSURE).exists():
         (d / UNSURE).unlink()
-    return obs.import_(job["importer"], str(d / job["file"]), dry_run=dry_run, review=review, **job["options"])
+    store = _obs(request).store
+    args = {"store": str(store.path or store.url), "importer": job["importer"], "file": str(d / job["file"]),
+            "options": job["options"], "dry_run": dry_run, "review": review, "who": user.name,
+            "label": job["original"]}
+    queued = request.app.state.jobs.submit("import", args, owner=user.name,
+                                           params={"importer": job["importer"], "file": job["original"],
+                                                   "dry_run": dry_run})
+    job["running"] = queued.id
+    job["running_dry"] = dry_run
+    job.pop("failed", None)
+    _save_job(job)
+
+
+#: how long a form waits for its import job before showing the progress page instead of the
+#: report (seconds): a small file's report comes at once, a large one's progress is shown
+SETTLE = 10.0
+
+
+async def _settle(request: Request, job_id: str, seconds: float = SETTLE) -> None:
+    """Wait (without holding a thread) until the job finished or ``seconds`` passed."""
+    import anyio
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = request.app.state.jobs.status(job_id)
+        if state is None or state.done:
+            return
+        await anyio.sleep(0.1)
+
+
+def _follow_job(request: Request, job: dict[str, Any]):
+    """The background job of this upload: None when it finished (its report, or its error,
+    is then kept with the upload), else its state."""
+    if not job.get("running"):
+        return None
+    state = request.app.state.jobs.status(job["running"])
+    if state is not None and not state.done:
+        return state
+    key = "dry" if job.get("running_dry") else "applied"
+    if state is None:
+        job["failed"] = {"title": "The import was lost", "detail": "The server no longer knows this import. "
+                         "Upload the file again."}
+    elif state.status == "succeeded":
+        job[key] = _summary_dict(state.result, job)
+    elif state.status == "cancelled":
+        job["failed"] = {"title": "Import cancelled", "detail": "The import was cancelled; nothing was written."}
+    else:
+        err = state.error or {}
+        job["failed"] = {"title": "The import cannot run",
+                         "detail": _strip(_error_text(err), job)}
+    job.pop("running", None)
+    _save_job(job)
+    return None
+
+
+def _error_text(err: dict[str, Any]) -> str:
+    where = [x for x in (f"row {err['row']}" if err.get("row") is not None else "",
+                         f"field '{err['field']}'" if err.get("field") else "") if x]
+    return (", ".join(where) + ": " if where else "") + (err.get("detail") or "the import failed")
 
 
 def _review_lines(obs, job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1202,6 +1262,13 @@ async def imports_upload(request: Request):
         options["fixed"] = _pairs(values["fixed"], "field=value", form, "fixed")
         if not options["mapping"] and "mapping" not in form.errors:
             form.error("mapping", "map at least one field to a column, e.g. source=City")
+        if not form.errors:
+            from ..ingest.table import check_options
+
+            try:
+                check_options(options["as_"], options["mapping"], options["fixed"])
+            except ValidationError as exc:
+                form.error({"map": "mapping", "as": "as"}.get(exc.field or "", "mapping"), exc.detail)
     if form.errors:
         return await render(request, "imports.html", 422, section="data", form=form)
     # provenance names the uploaded file, not the server's temporary copy
@@ -1215,9 +1282,12 @@ async def imports_upload(request: Request):
            "original": upload.filename, "dir": str(d)}
     try:
         await _save_upload(upload, d / filename, field_name="file")
-        report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=True)
-        job["dry"] = _summary_dict(report, job)
-        _save_job(job)
+        _start_job(request, job, user, dry_run=True)
+        await _settle(request, job["running"])
+        state = request.app.state.jobs.status(job["running"])
+        if state is not None and state.status == "failed" and (state.error or {}).get("error") == "ValidationError":
+            err = state.error
+            raise ValidationError(err["detail"], field=err.get("field"), row=err.get("row"), file=err.get("file"))
     except ValidationError as exc:
         shutil.rmtree(d, ignore_errors=True)
         name = {"map": "mapping", "as": "as", "encoding": "encoding"}.get(exc.field or "", "file")
@@ -1236,17 +1306,22 @@ async def import_report(request: Request, token: str):
         return await error_page(request, 404, "No such import", "This import is unknown or has expired "
                                 "(uploads are kept for a day). Upload the file again.")
     obs = _obs(request)
+    state = _follow_job(request, job)
+    if state is not None:
+        return await render(request, "import_progress.html", section="data", job=job, token=token,
+                            state=state.as_dict(), applying=not job.get("running_dry"))
+    if job.get("failed") and not job.get("applied"):
+        f = job["failed"]
+        if not job.get("dry"):
+            return await error_page(request, 422, f["title"], f["detail"])
     if job.get("applied"):
         report = job["applied"]
     elif job.get("dry"):
         report = job["dry"]
     else:
-        try:
-            report = _summary_dict(await run_in_threadpool(_run_job, obs, job, dry_run=True), job)
-        except ValidationError as exc:
-            return await error_page(request, 422, "The import cannot run", _strip(str(exc), job))
-        job["dry"] = report
-        _save_job(job)
+        _start_job(request, job, user, dry_run=True)
+        await _settle(request, job["running"])
+        return RedirectResponse(f"/imports/{token}", status_code=303)
     return await render(request, "import_report.html", section="data", job=job, token=token, report=report,
                         review=await run_in_threadpool(_review_lines, obs, job))
 
@@ -1256,7 +1331,8 @@ def _strip(text: str, job: dict[str, Any]) -> str:
 
 
 def _summary_dict(report, job: dict[str, Any]) -> dict[str, Any]:
-    d = report.as_dict()
+    d = dict(report) if isinstance(report, dict) else report.as_dict()
+    d.pop("review_csv", None)
     d["source"] = _strip(d.get("source") or "", job)
     for p in d.get("problems", []):
         if p.get("file"):
@@ -1279,15 +1355,27 @@ async def import_apply(request: Request, token: str):
                                 "Upload the file again.")
     if not await _csrf_ok(request):
         return await error_page(request, 403, "Not applied", CSRF_MESSAGE)
-    if job.get("applied"):
+    if job.get("applied") or job.get("running"):
         return RedirectResponse(f"/imports/{token}", status_code=303)
-    try:
-        report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=False)
-    except ValidationError as exc:
-        return await error_page(request, 422, "The import cannot run", _strip(str(exc), job))
-    job["applied"] = _summary_dict(report, job)
-    _save_job(job)
-    _audit(request, user, "import.apply", job["original"], {"importer": job["importer"], **_summary(report)})
+    _start_job(request, job, user, dry_run=False)
+    await _settle(request, job["running"])
+    return RedirectResponse(f"/imports/{token}", status_code=303)
+
+
+@edit_router.post("/imports/{token}/cancel", response_class=HTMLResponse)
+async def import_cancel(request: Request, token: str):
+    """Stop the upload's running job (an import cancelled before it commits writes nothing)."""
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
+    job = _job(token, user)
+    if job is None:
+        return await error_page(request, 404, "No such import", "This import is unknown or has expired.")
+    if not await _csrf_ok(request):
+        return await error_page(request, 403, "Not cancelled", CSRF_MESSAGE)
+    if job.get("running"):
+        request.app.state.jobs.cancel(job["running"])
+        _audit(request, user, "job.cancel", job["running"], {"importer": job["importer"], "file": job["original"]})
     return RedirectResponse(f"/imports/{token}", status_code=303)
 
 

@@ -5,9 +5,11 @@ library knows them the ``field``, ``row`` and ``file`` of a
 :class:`~citydiplomacy.errors.NotFoundError`.
 
 Library errors map to statuses: ValidationError → 422, NotFoundError → 404, AuthError →
-401 (429 when throttled), StoreError → 503. A request the API cannot parse is a 422
-naming the parameter. Anything else is a bug: a 500 whose body says so without a
-traceback (the traceback goes to the server's log).
+401 (429 when throttled), StoreError → 503. A store that is busy — another process holds
+SQLite's write lock longer than the request may wait ("database is locked"), or every
+connection is in use — is a 503 with ``Retry-After``, never a 500. A request the API cannot
+parse is a 422 naming the parameter. Anything else is a bug: a 500 whose body says so
+without a traceback (the traceback goes to the server's log).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
+from ..errors import CitydipError, NotFoundError, StoreBusyError, StoreError, ValidationError
 
 __all__ = ["Problem", "problem_response", "problem_from_exception", "install", "MEDIA_TYPE", "PROBLEM_SCHEMA"]
 
@@ -90,6 +92,9 @@ def problem_from_exception(exc: BaseException) -> Problem:
                        file=_display_file(exc.file))
     if isinstance(exc, NotFoundError):
         return Problem(404, "Not found", str(exc), suggestions=list(exc.suggestions))
+    busy = _busy(exc)
+    if busy is not None:
+        return busy
     if isinstance(exc, StoreError):
         return Problem(503, "Store unavailable", str(exc), headers={"Retry-After": "30"})
     try:
@@ -108,6 +113,31 @@ def problem_from_exception(exc: BaseException) -> Problem:
         return Problem(422, "Invalid input", str(exc))
     return Problem(500, "Server error", "the server failed on this request; it is a bug, please report it "
                                         "with the request you made (the details are in the server log)")
+
+
+#: seconds a client is told to wait when the store is busy (an import's final write takes
+#: a few seconds: docs/import.md)
+BUSY_RETRY_AFTER = 5
+
+
+def _busy(exc: BaseException) -> Problem | None:
+    """The 503 for a busy store: StoreBusyError, SQLite's "database is locked" that reached
+    the web without going through the store's transactions, or an exhausted connection pool."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    from ..store.db import is_busy
+
+    if isinstance(exc, StoreBusyError):
+        detail = str(exc)
+    elif isinstance(exc, OperationalError) and is_busy(exc):
+        detail = "the store is busy: another process is writing; try again in a few seconds"
+    elif isinstance(exc, PoolTimeoutError):
+        detail = "the store is busy: every connection is in use; try again in a few seconds"
+    else:
+        return None
+    return Problem(503, "Store busy", detail, headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+                   retry_after=BUSY_RETRY_AFTER)
 
 
 def _display_file(file: str | None) -> str | None:
@@ -173,6 +203,19 @@ def install(app, *, html_handler=None) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         return respond(request, validation_problem(exc))
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    async def _store_busy(request: Request, exc: Exception):
+        problem = problem_from_exception(exc)
+        if problem.status == 500:
+            log.error("store error on %s %s", request.method, request.url.path, exc_info=exc)
+        return respond(request, problem)
+
+    # busy errors are answered here (a 503), not by the server-error handler below
+    app.add_exception_handler(OperationalError, _store_busy)
+    app.add_exception_handler(PoolTimeoutError, _store_busy)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -1,0 +1,331 @@
+"""Long operations as jobs: submitted, followed (status and progress), their result or
+error read back, cancelled.
+
+The web server runs an import that may take minutes (a twinning list of 200,000 rows:
+about a minute to resolve its names) as a job, so that no request waits for it and the
+person sees its progress. :class:`JobQueue` is the small interface the faces use;
+:class:`ThreadJobs` implements it with background threads of the current process. A real
+queue (Procrastinate, RQ, Dramatiq) can implement the same four methods later: tasks are
+registered by name (:func:`task`) and take JSON arguments, as those queues want.
+
+:class:`ThreadJobs` keeps each job's state in a JSON file (``<directory>/<id>/job.json``),
+so that every worker process of the server can answer for any job, and a job whose
+process stopped is reported failed rather than running forever. The job's files (an
+uploaded table, the review file it writes) live in the same folder, removed a day later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import queue
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from . import progress
+from .errors import CitydipError, NotFoundError, StoreError, ValidationError
+
+log = logging.getLogger("citydiplomacy.jobs")
+
+#: the states of a job; the last three are final
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled")
+#: a job's folder is removed this long after the job finished (seconds)
+JOB_TTL = 24 * 3600
+#: the state file is rewritten at most this often while a job reports progress (seconds)
+SAVE_EVERY = 0.5
+
+Task = Callable[..., dict[str, Any]]
+TASKS: dict[str, Task] = {}
+
+
+def task(name: str) -> Callable[[Task], Task]:
+    """Register a function as the task ``name``: called with the job's JSON arguments, it
+    returns the job's result (a JSON object) and may report progress
+    (:func:`citydiplomacy.progress.report`)."""
+    def deco(fn: Task) -> Task:
+        TASKS[name] = fn
+        return fn
+    return deco
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Job:
+    """A job's state, as any worker process reads it."""
+
+    id: str
+    task: str
+    owner: str
+    status: str = "queued"
+    created_at: str = field(default_factory=_now)
+    started_at: str | None = None
+    finished_at: str | None = None
+    #: {"phase": ..., "done": ..., "total": ...}
+    progress: dict[str, Any] = field(default_factory=lambda: {"phase": "queued", "done": None, "total": None})
+    #: what the job is about, for people (an importer and a file name; never a server path)
+    params: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    #: a failed job's error: {"error": class name, "detail", "field", "row", "file"}
+    error: dict[str, Any] | None = None
+    cancel_requested: bool = False
+    pid: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINAL
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("pid")
+        p = d["progress"]
+        p["fraction"] = round(p["done"] / p["total"], 4) if p.get("total") and p.get("done") is not None else None
+        return d
+
+
+class JobQueue(Protocol):
+    """What the faces need of a job queue."""
+
+    def submit(self, task: str, args: dict[str, Any], *, owner: str, params: dict[str, Any] | None = None,
+               job_id: str | None = None) -> Job: ...
+
+    def status(self, job_id: str) -> Job | None: ...
+
+    def cancel(self, job_id: str) -> Job | None: ...
+
+    def workdir(self, job_id: str) -> Path: ...
+
+
+def describe_error(exc: BaseException) -> dict[str, Any]:
+    """A failed job's error as JSON: the library error's class, message and, for a
+    validation error, the field, row and file."""
+    if isinstance(exc, ValidationError):
+        return {"error": "ValidationError", "detail": exc.detail, "field": exc.field, "row": exc.row,
+                "file": exc.file}
+    if isinstance(exc, NotFoundError):
+        return {"error": "NotFoundError", "detail": str(exc)}
+    if isinstance(exc, StoreError):
+        return {"error": type(exc).__name__, "detail": str(exc)}
+    if isinstance(exc, CitydipError):
+        return {"error": "CitydipError", "detail": str(exc)}
+    return {"error": "InternalError", "detail": "the job failed on an unexpected error; it is a bug, please "
+                                                "report it (the details are in the server log). Nothing was written."}
+
+
+def new_job_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class ThreadJobs:
+    """Jobs run by ``workers`` background threads of this process, their state kept in
+    files under ``directory`` (see the module's docstring)."""
+
+    def __init__(self, directory: str | os.PathLike, *, workers: int = 2):
+        self.dir = Path(directory)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._work, name=f"citydip-job-{n}", daemon=True)
+                         for n in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    # -- the interface ---------------------------------------------------------------------------
+
+    def workdir(self, job_id: str) -> Path:
+        """The job's folder (for its input files); made on first use."""
+        d = self.dir / _check_id(job_id)
+        d.mkdir(mode=0o700, exist_ok=True)
+        return d
+
+    def submit(self, task: str, args: dict[str, Any], *, owner: str, params: dict[str, Any] | None = None,
+               job_id: str | None = None) -> Job:
+        """Queue ``task`` with ``args``; returns the job (queued)."""
+        if task not in TASKS:
+            raise ValueError(f"no task '{task}'; registered: {', '.join(sorted(TASKS))}")
+        self._sweep()
+        job = Job(id=job_id or new_job_id(), task=task, owner=owner, params=dict(params or {}), pid=os.getpid())
+        self.workdir(job.id)
+        self._save(job)
+        with self._lock:
+            self._cancel[job.id] = threading.Event()
+        self._queue.put((job.id, task, args))
+        return job
+
+    def status(self, job_id: str) -> Job | None:
+        """The job's state, or None for an unknown id. A job left queued or running by a
+        process that no longer exists is reported failed (its import wrote nothing)."""
+        job = self._load(job_id)
+        if job is None or job.done or job.pid is None or job.pid == os.getpid() or _alive(job.pid):
+            return job
+        job.status, job.finished_at = "failed", job.finished_at or _now()
+        job.error = {"error": "StoreError", "detail": "the server stopped while the job ran; nothing was "
+                                                      "written. Submit it again."}
+        return job
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Ask the job to stop: a queued job is cancelled at once, a running one at its next
+        step (an import cancelled before its commit writes nothing). A finished job is
+        returned as it is."""
+        job = self.status(job_id)
+        if job is None or job.done:
+            return job
+        job.cancel_requested = True
+        (self.dir / job.id / "cancel").touch()
+        with self._lock:
+            event = self._cancel.get(job.id)
+        if event is not None:
+            event.set()
+        if job.status == "queued":
+            job.status, job.finished_at = "cancelled", _now()
+            job.progress = {**job.progress, "phase": "cancelled"}
+        self._save(job)
+        return job
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            job_id, name, args = self._queue.get()
+            try:
+                self._run(job_id, name, args)
+            except Exception:       # noqa: BLE001 - a job must never stop its worker thread
+                log.exception("job %s: could not record its state", job_id)
+            finally:
+                with self._lock:
+                    self._cancel.pop(job_id, None)
+
+    def _cancelled(self, job_id: str) -> bool:
+        with self._lock:
+            event = self._cancel.get(job_id)
+        return bool(event is not None and event.is_set()) or (self.dir / job_id / "cancel").exists()
+
+    def _run(self, job_id: str, name: str, args: dict[str, Any]) -> None:
+        job = self._load(job_id)
+        if job is None or job.done:
+            return
+        if self._cancelled(job_id):
+            job.status, job.finished_at, job.cancel_requested = "cancelled", _now(), True
+            self._save(job)
+            return
+        job.status, job.started_at, job.pid = "running", _now(), os.getpid()
+        job.progress = {"phase": "starting", "done": None, "total": None}
+        self._save(job)
+        last_save = [time.monotonic()]
+
+        def listener(phase: str, done: int | None, total: int | None) -> None:
+            if self._cancelled(job_id):
+                raise progress.Cancelled("the job was cancelled; nothing was written")
+            job.progress = {"phase": phase, "done": done, "total": total}
+            if time.monotonic() - last_save[0] >= SAVE_EVERY:
+                self._save(job)
+                last_save[0] = time.monotonic()
+
+        try:
+            with progress.listening(listener):
+                result = TASKS[name](**args)
+        except progress.Cancelled:
+            job.status, job.cancel_requested = "cancelled", True
+            job.progress = {**job.progress, "phase": "cancelled"}
+        except CitydipError as exc:
+            job.status, job.error = "failed", describe_error(exc)
+        except Exception as exc:    # noqa: BLE001 - reported as a failed job, logged with its traceback
+            log.exception("job %s (%s) failed", job_id, name)
+            job.status, job.error = "failed", describe_error(exc)
+        else:
+            job.status, job.result = "succeeded", result
+            job.progress = {"phase": "done", "done": job.progress.get("total"), "total": job.progress.get("total")}
+        job.finished_at = _now()
+        self._save(job)
+
+    # -- the state files ------------------------------------------------------------------------------
+
+    def _save(self, job: Job) -> None:
+        d = self.dir / job.id
+        d.mkdir(mode=0o700, exist_ok=True)
+        tmp = d / f"job.json.{threading.get_ident()}.tmp"
+        tmp.write_text(json.dumps(asdict(job), ensure_ascii=False, default=str), encoding="utf-8")
+        os.replace(tmp, d / "job.json")
+
+    def _load(self, job_id: str) -> Job | None:
+        try:
+            path = self.dir / _check_id(job_id) / "job.json"
+        except ValueError:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return Job(**{k: v for k, v in data.items() if k in Job.__dataclass_fields__})
+
+    def _sweep(self) -> None:
+        """Remove the folders of jobs finished more than a day ago."""
+        now = time.time()
+        for d in self.dir.iterdir():
+            try:
+                if d.is_dir() and now - d.stat().st_mtime > JOB_TTL:
+                    job = self._load(d.name)
+                    if job is None or job.done or not _alive(job.pid or 0):
+                        shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _check_id(job_id: str) -> str:
+    if not job_id or len(job_id) > 64 or not all(c.isalnum() or c in "-_" for c in job_id):
+        raise ValueError(f"not a job id: {job_id!r}")
+    return job_id
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- the tasks ------------------------------------------------------------------------------------------
+
+@task("import")
+def import_task(*, store: str, importer: str, file: str, options: dict[str, Any] | None = None,
+                dry_run: bool = True, review: str | None = None, who: str | None = None,
+                label: str | None = None, busy_timeout: float | None = None) -> dict[str, Any]:
+    """Run an import (:func:`citydiplomacy.ingest.run_import`) on the store at ``store`` (a
+    path, or an SQLAlchemy URL); an applied import that changed the store is recorded in
+    the audit log as ``who``'s ``import.apply`` of ``label``, in the import's transaction.
+    Returns the report, with the review file's text (``review_csv``) when it wrote one."""
+    from .ingest import run_import
+    from .store import Store
+    from .store.db import BUSY_TIMEOUTS
+
+    wait = BUSY_TIMEOUTS["job"] if busy_timeout is None else busy_timeout
+    st = Store(url=store, busy_timeout=wait) if "://" in store else Store(store, busy_timeout=wait)
+    try:
+        report = run_import(st, importer, file, dry_run=dry_run, review=review, **(options or {}),
+                            audit=(who or "unknown", label or f"{importer}: {Path(file).name}"))
+        data = report.as_dict()
+        if review and Path(review).exists():
+            data["review_csv"] = Path(review).read_text(encoding="utf-8")
+        return data
+    finally:
+        st.close()
+
+
+__all__ = ["Job", "JobQueue", "ThreadJobs", "STATES", "FINAL", "TASKS", "task", "describe_error", "import_task",
+           "new_job_id"]
