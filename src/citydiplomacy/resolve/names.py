@@ -142,6 +142,44 @@ _DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS),
                           + r")\b")
 
 
+#: Words that name the kind of a region, not the region ("Jiangsu Sheng", "Shiga
+#: Prefecture", "Basra Governorate", "Utenos apskritis"): left out when a qualifier is
+#: compared with a region's name.
+REGION_WORDS = frozenset({
+    "province", "provincia", "region", "regione", "state", "county", "prefecture", "sheng", "shi",
+    "voivodeship", "oblast", "oblasti", "oblysy", "qalasy", "rayon", "rajons", "raion", "apskritis",
+    "governorate", "muhafazat", "department", "departement", "departamento", "district", "changwat",
+    "kraj", "opstina", "mayorality", "land", "canton", "autonomous", "of", "the"})
+
+
+_ARTICLES = frozenset({"d", "de", "du", "des", "di", "del", "della", "la", "le", "l"})
+
+
+def bare_region(name: str) -> str:
+    """A region's name without the words for its kind, normalised: "Jiangsu Sheng" →
+    "jiangsu", "Shiga Prefecture" → "shiga", "Departement d'Ille-et-Vilaine" → "ille et
+    vilaine"."""
+    words = normalize(name).split()
+    while len(words) > 1 and (words[0] in REGION_WORDS or words[0] in _ARTICLES):
+        words = words[1:]
+    return " ".join(w for w in words if w not in REGION_WORDS) or " ".join(words)
+
+
+#: Words of a qualifier that says what kind of entity a name is, not where it lies:
+#: "Świdnica (rural gmina)", "Arras (communauté)", "Trittau (Amt)", "Zengőalja (microregion)".
+KIND_WORDS = frozenset({
+    "rural", "urban", "gmina", "communaute", "intercommunality", "communaute d agglomeration", "amt",
+    "samtgemeinde", "verbandsgemeinde", "microregion", "local", "government", "city", "town", "village",
+    "commune", "municipality", "municipal", "parish", "district", "county", "borough", "council"})
+
+
+def is_kind_qualifier(qualifier: str) -> bool:
+    """Does a qualifier only say what kind of entity the name is ("rural gmina",
+    "communauté", "local government district")?"""
+    words = normalize(qualifier).split()
+    return bool(words) and all(w in KIND_WORDS for w in words)
+
+
 def is_designated(name: str) -> bool:
     """Does a name carry a designation ("Maui County", "County Mayo", "Pinneberg
     (district)")?"""

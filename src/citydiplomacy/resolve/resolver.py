@@ -36,10 +36,11 @@ from rapidfuzz import fuzz, process
 
 from .. import countries
 from ..text import normalize
-from . import subdivisions, supplement
+from . import geonames, subdivisions, supplement
 from .gazetteer import (QUARTER_CITY_POP, TERRITORIES, Candidate, Gazetteer, Place, Resolution, distance_km)
-from .names import (DASH, NUMBERED, PAREN, NOT_A_CITY, arabic, roman, designation_keys, district_id,
-                    district_keys, is_designated, name_variants, powiat_key, seat_match)
+from .names import (DASH, NUMBERED, PAREN, NOT_A_CITY, arabic, bare_region, roman, designation_keys,
+                    district_id, district_keys, is_designated, is_kind_qualifier, name_variants, powiat_key,
+                    seat_match)
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
 ACCEPT = 0.85
@@ -76,6 +77,21 @@ QUARTER_TOWN_POP = 15_000
 #: such a record only with at least this many inhabitants.
 UNKNOWN_FLOOR = 5_000
 
+#: Kinds of first-level subdivision (ISO 3166-2 types) that a plain name may mean rather
+#: than a town of that name: states, provinces, regions — not the municipalities, local
+#: councils and districts that in some countries are first-level and are named after
+#: their town (Slovenia's, Malta's, North Macedonia's, Moldova's).
+REGION_TYPES = frozenset({
+    "state", "province", "region", "department", "county", "governorate", "prefecture",
+    "administrative region", "republic", "autonomous region", "autonomous community", "land",
+    "voivodship", "oblast", "regional state", "union territory", "metropolitan region", "territory",
+    "canton", "federal district", "autonomous province", "autonomous republic", "autonomous district",
+    "special administrative region", "emirate", "capital territory", "federal territory",
+    "administrative territory", "geographical unit", "indigenous region", "special self governing province"})
+#: rapidfuzz ratio at which a town's own name counts as a spelling of the name asked for
+#: ("Janīn" / "Jenin": 80).
+SPELLING_RATIO = 80.0
+
 #: Scores by rule (what the evidence is worth).
 RULE_SCORE = {
     "identifier": 1.0, "unique_main_name": 0.98, "unique_alias": 0.95, "variant": 0.92,
@@ -83,6 +99,7 @@ RULE_SCORE = {
     "not_a_quarter": 0.88,
     "district": 0.9, "territory": 0.9, "list_context": 0.9, "reciprocal": 0.9,
     "subdivision": 0.9, "new_district": 0.88, "supplement": 0.9, "supplement_confirms": 0.9,
+    "admin_seat": 0.9, "division": 0.9, "same_pair": 0.9,
 }
 
 
@@ -91,6 +108,11 @@ class Resolver:
 
     def __init__(self, gazetteer: Gazetteer):
         self.gz = gazetteer
+        self._hints: dict[tuple[str, str], tuple[frozenset[str], str]] = {}
+        self._hints_of: object = None
+        self._admin2: dict[str, dict[str, set[str]]] = {}
+        self._capital_cache: dict[str, list[Place]] = {}
+        self._capitals_of: object = None
 
     def resolve(self, name: str, country: str | None = None, *, region: str | None = None,
                 lat: float | None = None, lon: float | None = None, wikidata: str | None = None,
@@ -129,7 +151,7 @@ class Resolver:
         qualifier = ""
         m = PAREN.match(name)
         paren = (m.group(1), m.group(2)) if m else None
-        if m:
+        if m and not is_kind_qualifier(m.group(2)):
             qualifier = normalize(m.group(2))
             if qualifier in NOT_A_CITY:
                 if cc:
@@ -141,6 +163,10 @@ class Resolver:
         comma = [p.strip() for p in name.split(",")]
         if len(comma) == 2:
             name, qualifier = comma[0], normalize(comma[1])
+            named, _ = countries.parse_place(comma[1])
+            if named is not None and (cc is None or named.alpha2 == cc):
+                # "Varna, Bulgaria": the qualifier is the country itself
+                cc, qualifier = named.alpha2, ""
         if qualifier and not region_hint:
             region_hint = qualifier
         if cc is None:
@@ -162,19 +188,21 @@ class Resolver:
         if len(parts) == 2 and "/" not in name:
             return self._district(query, parts, cc, region_hint)
         res = self._in_country(query, name, cc, region_hint, lat, lon)
-        if res.resolved and region_hint and res.rule != "region_hint" \
-                and self._known_hint(region_hint, cc) \
-                and not self._consistent(self.gz.places[res.id], region_hint):
-            # "Chaoyang (Beijing)" must not become the Chaoyang of another province
-            res = Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
-                             {**res.evidence, "qualifier": region_hint,
-                              "reason": "the place found is neither in nor near the region or place named"},
-                             res.candidates)
+        if res.resolved and region_hint and res.rule != "region_hint":
+            res = self._check_qualifier(query, res, region_hint, cc)
+        if not qualifier and not region_hint and not is_designated(name):
+            # "Goa", "Alagoas", "Quảng Nam": a state or province, unless a town of that
+            # name stands for it
+            division = self._division(query, name, cc, res)
+            if division is not None:
+                return division
         if res.rule in ("no_match", "fuzzy_unsure"):
             # no town of that name: a borough, county or municipality ("Haringey")? (A
             # GeoNames admin2 division only when no town is even close: "Le Mont-Dore" is
             # the town Mont-Dore before it is the commune.)
             sub = self._subdivision(query, name, cc, region_hint, admin2=res.rule == "no_match")
+            if sub.resolved and region_hint:
+                sub = self._check_qualifier(query, sub, region_hint, cc)
             if sub.status != "unresolved":
                 return sub
         if not res.resolved or res.rule == "fuzzy":
@@ -186,6 +214,76 @@ class Resolver:
             # no exact name anywhere else: the supplementary gazetteer's municipalities
             return self._after_supplement(query, name, cc, region_hint, res)
         return res
+
+    def _second_level(self, cc: str) -> dict[str, set[str]]:
+        """GeoNames second-level division names of a country, without the words for their
+        kind ("Departement d'Ille-et-Vilaine" → "ille et vilaine"), and the regions they
+        lie in."""
+        if cc not in self._admin2:
+            out: dict[str, set[str]] = {}
+            for rec in subdivisions.records().values():
+                if rec["cc"] == cc and rec["source"] == "geonames_admin2" and rec.get("admin1"):
+                    out.setdefault(bare_region(rec["name"]), set()).add(rec["admin1"])
+            self._admin2[cc] = out
+        return self._admin2[cc]
+
+    def _capitals(self, cc: str) -> list[Place]:
+        """The national and regional capitals (GeoNames PPLC, PPLA) of a country."""
+        self.gz.regions(cc)
+        if self._capitals_of is not self.gz._regions:       # built, or the gazetteer has grown
+            self._capital_cache = {}
+            for p in self.gz.places.values():
+                if p.kind == "city" and geonames.seat_of(p.geonames_id) in ("PPLA", "PPLC"):
+                    self._capital_cache.setdefault(p.cc, []).append(p)
+            self._capitals_of = self.gz._regions
+        return self._capital_cache.get(cc, [])
+
+    def _division(self, query, name: str, cc: str, res: Resolution) -> Resolution | None:
+        """A plain name that is a state's, province's or region's ("Goa", "Alagoas",
+        "Quảng Nam", "Molise"): the first-level subdivision, unless a town found for it
+        stands for the name (:meth:`_stands_for`). None when the name is no such division's
+        or a town stands for it."""
+        norm = normalize(name)
+        records = subdivisions.records()
+        found = {p.id: p for pid in self.gz.region_by_name.get((norm, cc), ())
+                 if (p := self.gz.places[pid]).code in records
+                 and (rec := records[p.code])["source"] == "iso3166-2" and not rec["parent"]
+                 and normalize(rec["type"]) in REGION_TYPES and norm in {normalize(n) for n in rec["names"]}}
+        if len(found) != 1:
+            return None
+        division = next(iter(found.values()))
+        if res.rule == "no_match":
+            return None                     # no town: the subdivision step finds it
+        bare = bare_region(norm)
+        capital = [p for p in self._capitals(cc) if p.admin1 and fuzz.token_set_ratio(bare_region(p.admin1), bare) >= 90]
+        towns = [self.gz.places[res.id]] if res.resolved else [self.gz.places[c.id] for c in res.candidates]
+        if any(t.kind != "city" or self._stands_for(t, norm, capital, strict=not res.resolved) for t in towns):
+            return None
+        ev = {"matched": norm, "code": division.code, "type": records[division.code]["type"],
+              "town": (f"{res.status}, {res.rule}" + (f": {self.gz.places[res.id].name}" if res.resolved else ""))}
+        return self._ok(query, division, "division", ev, [self._cand(division, norm, "subdivision", 0.9),
+                                                          *res.candidates])
+
+    @staticmethod
+    def _stands_for(town: Place, norm: str, capitals: list[Place], *, strict: bool) -> bool:
+        """Does a town found for the name of a state or province stand for it? It does when
+        it is a national or regional capital (GeoNames PPLC, PPLA: "Sakarya" is Adapazarı,
+        the province's capital), or when its own name is the name (or a spelling of it:
+        "Janīn" for "Jenin", "Fukui-shi" for "Fukui") and it is a town of standing — the
+        seat of a second-level division (PPLA2: Heves, Tolna), a town of at least
+        :data:`QUARTER_TOWN_POP` inhabitants (Ibaraki, Lagos), or one whose division has no
+        other capital ("Salfit": GeoNames knows no capital of a governorate of that name).
+        Mormugao, which GeoNames also calls "Goa", does not, nor does the town of Champasak
+        (13,000; the province's capital is Pakse), nor a village of 167 called Molise. With
+        ``strict`` (the towns are ambiguous among themselves) any town whose own name is the
+        name stands: "Guerrero" stays for review."""
+        seat = geonames.seat_of(town.geonames_id)
+        if seat in ("PPLC", "PPLA"):
+            return True
+        own = town.norm
+        spelt = fuzz.ratio(own, norm) >= SPELLING_RATIO or fuzz.token_set_ratio(own, norm) >= 90
+        return spelt and (strict or seat == "PPLA2" or town.population >= QUARTER_TOWN_POP
+                          or all(c.id == town.id for c in capitals))
 
     def _after_supplement(self, query, name, cc, region_hint, res: Resolution) -> Resolution:
         """``res`` (no exact name, or only a fuzzy one) weighed against the supplementary
@@ -207,22 +305,90 @@ class Resolver:
             return extra
         return res
 
+    def _check_qualifier(self, query, res: Resolution, hint: str, cc: str) -> Resolution:
+        """A place found for a qualified name must lie in or near what the qualifier
+        names: "Chaoyang (Beijing)" is not the Chaoyang of another province, "Bayside, New
+        South Wales" not the council of Victoria. Otherwise the name goes to review."""
+        if not self._known_hint(hint, cc) or self._consistent(self.gz.places[res.id], hint):
+            return res
+        return Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
+                          {**res.evidence, "qualifier": hint,
+                           "reason": "the place found is neither in nor near the region or place named"},
+                          res.candidates)
+
     def _consistent(self, place: Place, hint: str) -> bool:
-        """Does a region hint or qualifier agree with a place: its region, or a place of
-        that name within QUALIFIER_KM?"""
-        if place.admin1 and fuzz.token_set_ratio(place.admin1, hint) >= 90:
-            return True
+        """Does a region hint or qualifier agree with a place: its region (or the region
+        of the county named), or a place of that name within QUALIFIER_KM?"""
+        if place.admin1:
+            own = {place.admin1} if place.admin1 in self.gz.regions(place.cc) else \
+                self.hint_regions(place.admin1, place.cc)[0]       # a subdivision's ISO parent
+            if own & self.hint_regions(hint, place.cc)[0]:
+                return True
         for pid in self.gz.by_name.get((hint, place.cc), ()):
             if distance_km(self.gz.places[pid], place) <= QUALIFIER_KM:
                 return True
         return False
 
     def _known_hint(self, hint: str, cc: str) -> bool:
-        """Is a qualifier a region or a place of the country? (An unknown one — a river,
-        "Hennef (Sieg)" — says nothing and is ignored.)"""
+        """Is a qualifier a region, a county or a place of the country? (An unknown one — a
+        river, "Hennef (Sieg)" — cannot be checked.)"""
+        return (hint, cc) in self.gz.by_name or bool(self.hint_regions(hint, cc)[0])
+
+    def hint_regions(self, hint: str, cc: str) -> tuple[frozenset[str], str]:
+        """The first-level regions (normalised GeoNames region names) that a region hint or
+        qualifier names, and how: ``"region"`` when it names one ("Hesse", "Jiangsu",
+        "Shiga Prefecture", "Brandenburg"; compared without the words for a region's kind,
+        so "Saxony" is not Saxony-Anhalt), ``"county"`` when it names a subdivision below
+        one — a county, district or council — whose region it gives ("Kladno District" →
+        Central Bohemia, "Pembrokeshire" → Wales, "Southern Downs" → Queensland); empty
+        when it names neither (a river, a landscape)."""
+        key = (hint, cc)
+        self.gz.regions(cc)
+        if self._hints_of is not self.gz._regions:       # the gazetteer has grown since
+            self._hints, self._hints_of = {}, self.gz._regions
+        if key not in self._hints:
+            self._hints[key] = self._read_hint(hint, cc)
+        return self._hints[key]
+
+    def _read_hint(self, hint: str, cc: str) -> tuple[frozenset[str], str]:
+        regions = {r: bare_region(r) for r in self.gz.regions(cc)}
+
+        def named(names) -> set[str]:
+            bares = {bare_region(n) for n in names if n}
+            exact = {r for r, b in regions.items() if b in bares}
+            close = exact or {r for r, b in regions.items() for n in bares if fuzz.ratio(b, n) >= 90}
+            # "Baden" for Baden-Württemberg: one region whose name contains the words named
+            part = close or {r for r, b in regions.items() for n in bares if fuzz.token_set_ratio(b, n) >= 90}
+            return part if len(part) == 1 or close else set()
+
+        found = named([hint])
+        if found:
+            return frozenset(found), "region"
         if (hint, cc) in self.gz.by_name:
-            return True
-        return any(fuzz.token_set_ratio(r, hint) >= 90 for r in self.gz.regions(cc))
+            return frozenset(), ""          # a town ("Chaoyang (Changchun)"): places near it agree
+        second = self._second_level(cc).get(bare_region(hint))
+        if second:                                  # "Ille-et-Vilaine": a GeoNames admin2 division
+            return frozenset(named(second)), "county" if named(second) else ""
+        records = subdivisions.records()
+        first: set[str] = set()
+        below: set[str] = set()
+        for k in designation_keys(hint):
+            for pid in self.gz.region_by_name.get((k, cc), ()):
+                rec = records.get(self.gz.places[pid].code or "")
+                if rec is None:
+                    continue
+                if rec["source"] == "iso3166-2" and not rec["parent"]:
+                    first |= named(rec["names"])
+                    continue
+                parent = records.get(rec.get("parent") or "")
+                below |= named([*(parent["names"] if parent else ()), rec.get("admin1") or ""])
+        if first:
+            return frozenset(first), "region"
+        if not below and len(keys := designation_keys(hint)) > 1:
+            # "Kladno District": a district named after its seat, whose region is the seat's
+            seats = {self.gz.places[pid].admin1 for pid in self.gz.by_name.get((keys[-1], cc), ())}
+            below = seats if len(seats) == 1 and "" not in seats else set()
+        return frozenset(below), "county" if below else ""
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -272,8 +438,31 @@ class Resolver:
             hit = [p for p in places if self._consistent(p, region_hint)]
             if len(hit) == 1:
                 return self._ok(query, hit[0], "region_hint", {**ev, "region": region_hint}, cands)
-            if hit:
-                places = hit
+            cc = places[0].cc
+            regions, how_named = self.hint_regions(region_hint, cc)
+            if not hit:
+                # the qualifier names a region none of them lies in ("Coventry, New York"),
+                # or nothing that can be checked (a river): a bigger namesake elsewhere is
+                # no answer to a qualified name
+                known = self._known_hint(region_hint, cc)
+                rule = "qualifier_disagrees" if known else "qualifier_unknown"
+                return Resolution(query, "ambiguous", None, 0.6, rule, {
+                    **ev, "qualifier": region_hint,
+                    "reason": "no place of this name lies in or near the region or place named" if known else
+                              "several places of this name, and the qualifier names nothing that tells them apart"},
+                    self._rank(cands))
+            if how_named == "county" and not (region_hint, cc) in self.gz.by_name:
+                # "St Ives, Cornwall": both St Ives lie in England; which one lies in
+                # Cornwall the gazetteer cannot tell
+                return Resolution(query, "ambiguous", None, 0.6, "qualifier_unsettled", {
+                    **ev, "qualifier": region_hint, "region": sorted(regions),
+                    "reason": f"{len(hit)} places of this name in the region of the county named"},
+                    self._rank([c for c in cands if c.id in {p.id for p in hit}]))
+            places = hit
+        seat = self._seat_of_namesake_region(places, norm)
+        if seat is not None:
+            return self._ok(query, seat, "admin_seat", {**ev, "seat": geonames.seat_of(seat.geonames_id),
+                                                        "region": seat.admin1_name}, cands)
         main = [p for p in places if p.norm == norm]
         if len(main) == 1:
             return self._ok(query, main[0], "main_name", ev, cands)
@@ -297,6 +486,17 @@ class Resolver:
         ev["reason"] = (f"{len(pool)} places of this name in the country and nothing decides between "
                         "them (no region, capital or clearly larger place)")
         return Resolution(query, "ambiguous", None, 0.6, "ambiguous", ev, self._rank(cands))
+
+    @staticmethod
+    def _seat_of_namesake_region(places: list[Place], norm: str) -> Place | None:
+        """Of places sharing a name, the one that is the capital (GeoNames PPLA) of a
+        first-level region of that name: "Querétaro" is Santiago de Querétaro, capital of
+        the state of Querétaro, not the village of Querétaro in Chiapas; "Zaporizhzhia"
+        the oblast's capital, not a village of 656. None when no place or several are."""
+        bare = bare_region(norm)
+        seats = [p for p in places if p.kind == "city" and geonames.seat_of(p.geonames_id) in ("PPLA", "PPLC")
+                 and p.admin1 and fuzz.token_set_ratio(bare_region(p.admin1), bare) >= 90]
+        return seats[0] if len(seats) == 1 and len(places) > 1 else None
 
     def quarter_of(self, p: Place) -> Place | None:
         """The large city a place lies inside of, as GeoNames' populated places include
@@ -376,7 +576,7 @@ class Resolver:
             cands = [self._cand(p, key, "subdivision", 0.7) for p in places]
             ev = {"matched": key, "candidates": len(ids)}
             if region_hint and len(places) > 1:
-                hit = [p for p in places if p.admin1 and fuzz.token_set_ratio(p.admin1, region_hint) >= 90]
+                hit = [p for p in places if p.admin1 and p.admin1 in self.hint_regions(region_hint, cc)[0]]
                 places = hit or places
             if len(places) > 1:
                 places, how = _settle_namesakes(places, name)
