@@ -117,6 +117,20 @@ def name_variants(name: str, cc: str | None = None) -> list[tuple[str, str]]:
     return out
 
 
+def qualified(name: str) -> tuple[str, str | None]:
+    """(the name, its qualifier) of a name qualified in brackets or after a comma —
+    "Halle (Saale)" → ("Halle", "Saale"), "Kusatsu, Gunma" → ("Kusatsu", "Gunma") — or
+    (name, None). A qualifier that only says what kind of entity it is ("Świdnica (rural
+    gmina)", "Pinneberg (district)") is part of the name, not a qualifier."""
+    m = PAREN.match(name)
+    base, qualifier = (m.group(1), m.group(2)) if m else (name, None)
+    if not m and name.count(",") == 1:
+        base, qualifier = (x.strip() for x in name.split(","))
+    if not qualifier or is_kind_qualifier(qualifier) or normalize(qualifier) in NOT_A_CITY:
+        return name, None
+    return base.strip(), qualifier.strip()
+
+
 def split_name(name: str) -> list[str]:
     """The parts of a composite name: "Berlin – Mitte" → [Berlin, Mitte]; "Esch (Haaren)"
     → [Esch, Haaren]; "Suzhou, Jiangsu" → [Suzhou, Jiangsu]."""

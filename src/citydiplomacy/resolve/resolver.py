@@ -309,14 +309,14 @@ class Resolver:
         """A place found for a qualified name must lie in or near what the qualifier
         names: "Chaoyang (Beijing)" is not the Chaoyang of another province, "Bayside, New
         South Wales" not the council of Victoria. Otherwise the name goes to review."""
-        if not self._known_hint(hint, cc) or self._consistent(self.gz.places[res.id], hint):
+        if not self._known_hint(hint, cc) or self.consistent(self.gz.places[res.id], hint):
             return res
         return Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
                           {**res.evidence, "qualifier": hint,
                            "reason": "the place found is neither in nor near the region or place named"},
                           res.candidates)
 
-    def _consistent(self, place: Place, hint: str) -> bool:
+    def consistent(self, place: Place, hint: str) -> bool:
         """Does a region hint or qualifier agree with a place: its region (or the region
         of the county named), or a place of that name within QUALIFIER_KM?"""
         if place.admin1:
@@ -338,7 +338,9 @@ class Resolver:
         """The first-level regions (normalised GeoNames region names) that a region hint or
         qualifier names, and how: ``"region"`` when it names one ("Hesse", "Jiangsu",
         "Shiga Prefecture", "Brandenburg"; compared without the words for a region's kind,
-        so "Saxony" is not Saxony-Anhalt), ``"county"`` when it names a subdivision below
+        so "Saxony" is not Saxony-Anhalt), ``"part"`` when it names part of one only (the one
+        region whose name contains it: "Baden" for Baden-Württemberg, "Rheinland" for
+        Rheinland-Pfalz — a weaker reading), ``"county"`` when it names a subdivision below
         one — a county, district or council — whose region it gives ("Kladno District" →
         Central Bohemia, "Pembrokeshire" → Wales, "Southern Downs" → Queensland); empty
         when it names neither (a river, a landscape)."""
@@ -363,7 +365,8 @@ class Resolver:
 
         found = named([hint])
         if found:
-            return frozenset(found), "region"
+            whole = {r for r, b in regions.items() if fuzz.ratio(b, bare_region(hint)) >= 90}
+            return frozenset(found), "region" if whole else "part"
         if (hint, cc) in self.gz.by_name:
             return frozenset(), ""          # a town ("Chaoyang (Changchun)"): places near it agree
         second = self._second_level(cc).get(bare_region(hint))
@@ -435,7 +438,7 @@ class Resolver:
             rule = ("unique_main_name" if p.norm == norm else "unique_alias") if how == "name" else "variant"
             return self._ok(query, p, rule, ev, cands)
         if region_hint:
-            hit = [p for p in places if self._consistent(p, region_hint)]
+            hit = [p for p in places if self.consistent(p, region_hint)]
             if len(hit) == 1:
                 return self._ok(query, hit[0], "region_hint", {**ev, "region": region_hint}, cands)
             cc = places[0].cc
@@ -547,7 +550,7 @@ class Resolver:
         ev = {"matched": ranked[0][1][1], "ratio": round(top_score, 1), "next_ratio": round(next_score, 1),
               "reason": "no exact name; the closest names are not close or clear enough"}
         if region_hint:
-            ev["region_agrees"] = self._consistent(self.gz.places[ranked[0][0]], region_hint)
+            ev["region_agrees"] = self.consistent(self.gz.places[ranked[0][0]], region_hint)
         if (top_score >= FUZZY_ACCEPT and top_score - next_score >= FUZZY_MARGIN
                 and len(norm) >= FUZZY_MIN_LENGTH and ev.get("region_agrees", True)):
             p = self.gz.places[ranked[0][0]]
@@ -616,7 +619,7 @@ class Resolver:
             lists = sorted({supplement.list_name(p.id) for p in places})
             ev = {"matched": norm, "variant": how, "candidates": len(places), "list": " / ".join(lists)}
             if region_hint and len(places) > 1:
-                places = [p for p in places if self._consistent(p, region_hint)] or places
+                places = [p for p in places if self.consistent(p, region_hint)] or places
             if len(places) == 1:
                 return self._ok(query, places[0], "supplement", ev, cands)
             return Resolution(query, "ambiguous", None, 0.6, "ambiguous",
@@ -648,7 +651,7 @@ class Resolver:
         if paren:
             base, qualifier = paren
             city, _ = self._city(qualifier, cc)
-            if city is None or any(self._consistent(self.gz.places[c.id], normalize(qualifier))
+            if city is None or any(self.consistent(self.gz.places[c.id], normalize(qualifier))
                                    for c in res.candidates if c.id != city.id):
                 return None           # a place of that name in or near the city exists
                                       # (not the city itself, a fuzzy match of the whole name)
@@ -656,7 +659,7 @@ class Resolver:
             if inner is not None and inner.id == city.id and number:        # "Prague 5 (Prague)"
                 return self._new_district(query, city, None, number)
             sub = self._subdivision({}, base, cc, "")
-            if sub.resolved:                                                # "Karpoš (Skopje)"
+            if sub.resolved and self._within(self.gz.places[sub.id], city):  # "Karpoš (Skopje)"
                 return self._ok(query, self.gz.places[sub.id], "district", {"city": city.id, **sub.evidence},
                                 sub.candidates)
             if res.rule in ("ambiguous", "qualifier_disagrees") and city.population < DISTRICT_CITY_POP:
@@ -666,6 +669,13 @@ class Resolver:
         if city is not None and number:
             return self._new_district(query, city, None, number)
         return None
+
+    def _within(self, sub: Place, city: Place) -> bool:
+        """Can a subdivision be a part of ``city``: in its region, when both regions are
+        known ("Zhongshan (Dalian)" is not Guangdong's Zhongshan Prefecture)?"""
+        if not sub.admin1 or not city.admin1:
+            return True
+        return self.consistent(sub, city.admin1)
 
     def _new_district(self, query, city: Place, name: str | None, number: str | None) -> Resolution:
         """A district of ``city`` that no gazetteer holds, known by its name and/or number.
@@ -728,7 +738,7 @@ class Resolver:
                                                         **district.evidence}, district.candidates)
         if parent is not None:
             sub = self._subdivision({}, parts[1], cc, "")
-            if sub.resolved:                                   # "Skopje – Karpoš"
+            if sub.resolved and self._within(self.gz.places[sub.id], parent):   # "Skopje – Karpoš"
                 return self._ok(query, self.gz.places[sub.id], "district", {"city": parent.id, **sub.evidence},
                                 sub.candidates)
             if district.status == "unresolved" or parent.population >= DISTRICT_CITY_POP:
