@@ -75,6 +75,14 @@ GERMAN_SPELLING = frozenset({"DE", "AT", "CH", "LI", "LU", "BE", "IT"})
 SLAVIC_SPELLING = frozenset({"UA", "BY", "RU", "KZ", "MD", "KG"})
 
 
+def without_prefix(norm: str) -> str:
+    """A normalised name without a leading "City of", "Gmina", "Landeshauptstadt"..."""
+    for p in _PREFIXES:
+        if norm.startswith(p) and len(norm) > len(p):
+            return norm[len(p):]
+    return norm
+
+
 def name_variants(name: str, cc: str | None = None) -> list[tuple[str, str]]:
     """(normalised variant, how) for a raw name, most literal first. Spelling variants
     that belong to some languages only are tried in their countries (all of them when

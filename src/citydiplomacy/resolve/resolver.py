@@ -40,6 +40,7 @@ from . import geonames, subdivisions, supplement
 from .gazetteer import (QUARTER_CITY_POP, TERRITORIES, Candidate, Gazetteer, Place, Resolution, distance_km)
 from .names import (DASH, NUMBERED, PAREN, NOT_A_CITY, arabic, bare_region, roman, designation_keys,
                     district_id, district_keys, is_designated, is_kind_qualifier, name_variants, powiat_key,
+                    without_prefix,
                     seat_match)
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
@@ -91,6 +92,11 @@ REGION_TYPES = frozenset({
 #: rapidfuzz ratio at which a town's own name counts as a spelling of the name asked for
 #: ("Janīn" / "Jenin": 80).
 SPELLING_RATIO = 80.0
+
+#: A place of fewer inhabitants that is no administrative seat is a village: a regional
+#: capital of its name comes first (Eurostat's degree of urbanisation calls settlements
+#: under 5,000 rural).
+VILLAGE_POP = 5_000
 
 #: Scores by rule (what the evidence is worth).
 RULE_SCORE = {
@@ -168,7 +174,7 @@ class Resolver:
                 # "Varna, Bulgaria": the qualifier is the country itself
                 cc, qualifier = named.alpha2, ""
         if qualifier and not region_hint:
-            region_hint = qualifier
+            region_hint = without_prefix(qualifier)     # "Gmina Nowy Targ" names Nowy Targ
         if cc is None:
             return self._without_country(query, name, region_hint, lat, lon)
 
@@ -462,7 +468,7 @@ class Resolver:
                     "reason": f"{len(hit)} places of this name in the region of the county named"},
                     self._rank([c for c in cands if c.id in {p.id for p in hit}]))
             places = hit
-        seat = self._seat_of_namesake_region(places, norm)
+        seat = self._seat_of_namesake_region(places, norm) or self._seat_among_villages(places, norm)
         if seat is not None:
             return self._ok(query, seat, "admin_seat", {**ev, "seat": geonames.seat_of(seat.geonames_id),
                                                         "region": seat.admin1_name}, cands)
@@ -500,6 +506,23 @@ class Resolver:
         seats = [p for p in places if p.kind == "city" and geonames.seat_of(p.geonames_id) in ("PPLA", "PPLC")
                  and p.admin1 and fuzz.token_set_ratio(bare_region(p.admin1), bare) >= 90]
         return seats[0] if len(seats) == 1 and len(places) > 1 else None
+
+    @staticmethod
+    def _seat_among_villages(places: list[Place], norm: str) -> Place | None:
+        """Of places sharing a name, the one regional or national capital (GeoNames PPLA,
+        PPLC) that bears the name as its own (or a spelling of it), when every other is a
+        village of fewer than :data:`VILLAGE_POP` inhabitants and no seat: "Mġarr" is
+        Imġarr, seat of the council of Mġarr, not the harbour hamlet of Gozo."""
+        seats = [p for p in places if geonames.seat_of(p.geonames_id) in ("PPLA", "PPLC")]
+        if len(seats) != 1 or len(places) < 2:
+            return None
+        seat = seats[0]
+        if fuzz.ratio(seat.norm, norm) < SPELLING_RATIO and fuzz.token_set_ratio(seat.norm, norm) < 90:
+            return None
+        others = [p for p in places if p.id != seat.id]
+        if all(p.population < VILLAGE_POP and not geonames.seat_of(p.geonames_id) for p in others):
+            return seat
+        return None
 
     def quarter_of(self, p: Place) -> Place | None:
         """The large city a place lies inside of, as GeoNames' populated places include
@@ -673,6 +696,10 @@ class Resolver:
     def _within(self, sub: Place, city: Place) -> bool:
         """Can a subdivision be a part of ``city``: in its region, when both regions are
         known ("Zhongshan (Dalian)" is not Guangdong's Zhongshan Prefecture)?"""
+        rec = subdivisions.records().get(sub.code or "", {})
+        if rec.get("source") == "iso3166-2" and not rec.get("parent") \
+                and normalize(rec.get("type", "")) in REGION_TYPES:
+            return False        # "Sükhbaatar (Ulaanbaatar)" is a district, not the province
         if not sub.admin1 or not city.admin1:
             return True
         return self.consistent(sub, city.admin1)
