@@ -196,6 +196,8 @@ class Resolver:
         res = self._in_country(query, name, cc, region_hint, lat, lon)
         if res.resolved and region_hint and res.rule != "region_hint":
             res = self._check_qualifier(query, res, region_hint, cc)
+        if res.resolved and paren:
+            res = self._check_part_of_city(query, res, paren[1], cc)
         if not qualifier and not region_hint and not is_designated(name):
             # "Goa", "Alagoas", "Quảng Nam": a state or province, unless a town of that
             # name stands for it
@@ -244,6 +246,17 @@ class Resolver:
             self._capitals_of = self.gz._regions
         return self._capital_cache.get(cc, [])
 
+    def division_named(self, name: str, cc: str) -> Place | None:
+        """The one first-level subdivision of a regional kind (:data:`REGION_TYPES`) whose
+        own name is ``name`` ("Goa" → IN-GA, "Pingtung" → TW-PIF), or None."""
+        norm = normalize(name)
+        records = subdivisions.records()
+        found = {p.id: p for pid in self.gz.region_by_name.get((norm, cc), ())
+                 if (p := self.gz.places[pid]).code in records
+                 and (rec := records[p.code])["source"] == "iso3166-2" and not rec["parent"]
+                 and normalize(rec["type"]) in REGION_TYPES and norm in {normalize(n) for n in rec["names"]}}
+        return next(iter(found.values())) if len(found) == 1 else None
+
     def _division(self, query, name: str, cc: str, res: Resolution) -> Resolution | None:
         """A plain name that is a state's, province's or region's ("Goa", "Alagoas",
         "Quảng Nam", "Molise"): the first-level subdivision, unless a town found for it
@@ -251,18 +264,22 @@ class Resolver:
         or a town stands for it."""
         norm = normalize(name)
         records = subdivisions.records()
-        found = {p.id: p for pid in self.gz.region_by_name.get((norm, cc), ())
-                 if (p := self.gz.places[pid]).code in records
-                 and (rec := records[p.code])["source"] == "iso3166-2" and not rec["parent"]
-                 and normalize(rec["type"]) in REGION_TYPES and norm in {normalize(n) for n in rec["names"]}}
-        if len(found) != 1:
+        division = self.division_named(name, cc)
+        if division is None:
             return None
-        division = next(iter(found.values()))
         if res.rule == "no_match":
             return None                     # no town: the subdivision step finds it
         bare = bare_region(norm)
         capital = [p for p in self._capitals(cc) if p.admin1 and fuzz.token_set_ratio(bare_region(p.admin1), bare) >= 90]
         towns = [self.gz.places[res.id]] if res.resolved else [self.gz.places[c.id] for c in res.candidates]
+        if res.resolved and res.rule == "main_name" and towns[0].population <= 0 \
+                and geonames.seat_of(towns[0].geonames_id) not in ("PPLA", "PPLC"):
+            # "Selenge": two villages of unknown size and a province; the main name alone
+            # does not make one of the villages what the name means
+            return Resolution(query, "ambiguous", None, 0.6, "ambiguous", {
+                **res.evidence, "division": division.code,
+                "reason": "several places of this name of unknown size, and a province or state"},
+                [self._cand(division, norm, "subdivision", 0.7), *res.candidates])
         if any(t.kind != "city" or self._stands_for(t, norm, capital, strict=not res.resolved) for t in towns):
             return None
         ev = {"matched": norm, "code": division.code, "type": records[division.code]["type"],
@@ -321,6 +338,26 @@ class Resolver:
                           {**res.evidence, "qualifier": hint,
                            "reason": "the place found is neither in nor near the region or place named"},
                           res.candidates)
+
+    def _check_part_of_city(self, query, res: Resolution, qualifier: str, cc: str) -> Resolution:
+        """"B (A)" where A is a city of :data:`DISTRICT_CITY_POP` or more: a village
+        named B (fewer than :data:`VILLAGE_POP` inhabitants) farther than
+        :data:`DISTRICT_KM` from A is a namesake, not the part of A the name means
+        ("Friesenheim (Ludwigshafen)" is the city's district, not the village of 647 in
+        Rheinhessen 45 km away); the name is left to the district rules. (A town is left
+        alone: Chongqing's and Beijing's districts lie far from their centres.)"""
+        place = self.gz.places[res.id]
+        if place.kind != "city" or not 0 < place.population < VILLAGE_POP or place.lat is None:
+            return res
+        city, _ = self._city(qualifier, cc)
+        if city is None or city.id == place.id or city.population < DISTRICT_CITY_POP \
+                or distance_km(place, city) <= DISTRICT_KM:
+            return res
+        km = distance_km(place, city)
+        return Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
+                          {**res.evidence, "qualifier": qualifier, "km": round(km, 1),
+                           "reason": f"the village found lies {km:.0f} km from {city.name}, which the "
+                                     "name says it is part of"}, res.candidates)
 
     def consistent(self, place: Place, hint: str) -> bool:
         """Does a region hint or qualifier agree with a place: its region (or the region
