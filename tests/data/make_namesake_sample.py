@@ -16,7 +16,10 @@ wrong):
   "Okinawa", "Lagos");
 - **C, namesakes of a capital** — 35 drawn with the same seed from the other plain names
   that at least two ``cities500`` places of the country bear (as name or alternate name),
-  one of them a national or regional capital ("Mérida", "Mġarr", "Concord").
+  one of them a national or regional capital ("Mérida", "Mġarr", "Concord");
+- **D, the audit's findings** — the names ``scripts/audit_namesakes.py`` flagged (kinds
+  qualifier, division, seat) in the store built before the namesake rules (2026-12-06)
+  that A, B and C do not already hold (:data:`AUDIT`).
 
 The pairs are sorted before each draw. This script only samples; the labels were
 decided by hand (see ``resolution_namesakes.md``).
@@ -41,6 +44,10 @@ from citydiplomacy.text import normalize
 RAW = Path(__file__).resolve().parents[2] / "src/citydiplomacy/data/twinning/twin_cities_raw.csv"
 SEED = 20261206
 SIZE = 35
+#: Group D: the audit's findings of 2026-12-06 not drawn into A, B or C.
+AUDIT = [("Alagoas", "Brazil"), ("Champasak", "Laos"), ("Goa", "India"), ("Kocaeli", "Turkey"),
+         ("Molise", "Italy"), ("Querétaro", "Mexico"), ("Quảng Nam", "Vietnam"), ("Salfit", "Palestine"),
+         ("Shandong", "China"), ("Zaporizhzhia", "Ukraine"), ("Zhongshan (Dalian)", "China")]
 
 
 def distinct_pairs(path) -> list[tuple[str, str]]:
@@ -88,9 +95,11 @@ def groups(path=RAW) -> dict[str, list[tuple[str, str]]]:
 
 def sample(path=RAW) -> list[tuple[str, str, str]]:
     g = groups(path)
-    return ([(*p, "A") for p in g["A"]]
-            + [(*p, "B") for p in random.Random(SEED).sample(g["B"], SIZE)]
-            + [(*p, "C") for p in random.Random(SEED).sample(g["C"], SIZE)])
+    drawn = ([(*p, "A") for p in g["A"]]
+             + [(*p, "B") for p in random.Random(SEED).sample(g["B"], SIZE)]
+             + [(*p, "C") for p in random.Random(SEED).sample(g["C"], SIZE)])
+    have = {(name, cell) for name, cell, _ in drawn}
+    return drawn + [(*p, "D") for p in AUDIT if p not in have]
 
 
 def main(argv: list[str]) -> int:
