@@ -38,7 +38,7 @@ from pathlib import Path
 from citydiplomacy.countries import parse_place
 from citydiplomacy.resolve import geonames, subdivisions
 from citydiplomacy.resolve.names import qualified
-from citydiplomacy.resolve.resolver import REGION_TYPES
+from citydiplomacy.resolve.namesakes import REGION_TYPES
 from citydiplomacy.text import normalize
 
 RAW = Path(__file__).resolve().parents[2] / "src/citydiplomacy/data/twinning/twin_cities_raw.csv"
