@@ -147,3 +147,21 @@ def test_curated_states_file_is_complete():
     assert status.count("member") == 193 and status.count("observer") == 2
     qids = [s["wikidata"] for s in states if "wikidata" in s]
     assert len(qids) == len(set(qids)) and all(QID.match(q) for q in qids)
+
+
+def test_twinning_figures_quoted_in_the_docs_are_the_builds(obs):
+    """docs/data.md and docs/resolution.md quote the build's rows resolved on both sides
+    (with and without new districts) and its ties: they must be this build's."""
+    from pathlib import Path
+
+    with obs.store.connect() as conn:
+        summary = conn.execute(select(schema.import_runs.c.summary)).scalar()
+    tw = summary["report"]["twinning"]
+    both, without = tw["rows_resolved_both_sides"], tw["rows_resolved_both_sides_without_new_districts"]
+    docs = Path(__file__).parents[1] / "docs"
+    data = " ".join((docs / "data.md").read_text(encoding="utf-8").split())
+    assert (f"| rows resolved on both sides | **{both:,} ({both / tw['rows']:.1%})**; without the new "
+            f"districts {without:,} ({without / tw['rows']:.1%})") in data
+    assert re.search(rf"\| ties loaded [^|]*\| {tw['ties_loaded']:,} ", data)
+    resolution = " ".join((docs / "resolution.md").read_text(encoding="utf-8").split())
+    assert f"The default build itself resolves **{both / tw['rows']:.1%}** ({both:,})" in resolution

@@ -75,3 +75,45 @@ def test_the_reversed_row_takes_the_settled_place(resolver):
     out, counts = settle(resolver, rows)
     assert out[-1][1].id == "columbus-ga" and out[-1][1].rule == "reciprocal"
     assert counts["reciprocal"] == 1
+
+
+# -- the same pair written plainly and qualified -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def halle():
+    gz = Gazetteer()
+    gz.add(Place("halle-saale", "Halle (Saale)", "DE", 237_000, "saxony-anhalt", "Saxony-Anhalt",
+                 lat=51.48, lon=11.97), ["Halle"])
+    gz.add(Place("halle-westf", "Halle", "DE", 21_000, "north rhine-westphalia", "North Rhine-Westphalia",
+                 lat=52.06, lon=8.36), [])
+    gz.add(Place("wellington-a", "Wellington", "GB", 22_000, "england", "England", lat=52.7, lon=-2.5), [])
+    gz.add(Place("wellington-b", "Wellington", "GB", 0, "england", "England", lat=52.1, lon=-2.7), [])
+    gz.add(Place("gyumri", "Gyumri", "AM", 120_000, "shirak", "Shirak"), [])
+    gz.add(Place("torres", "Torres Vedras", "PT", 20_000, "lisbon", "Lisbon"), [])
+    from citydiplomacy.resolve import subdivisions
+    subdivisions.extend_gazetteer(gz, {"GB"})
+    return Resolver(gz)
+
+
+def test_a_pair_listed_plainly_and_qualified_takes_the_qualified_place(halle):
+    # Gyumri's page names "Halle"; Halle's own page is "Halle (Saale)": one twin, not two
+    rows = [(("Gyumri", "Armenia"), ("Halle", "Germany")),
+            (("Halle (Saale)", "Germany"), ("Gyumri", "Armenia"))]
+    base = {k: halle.resolve(*k) for pair in rows for k in pair}
+    assert base[("Halle", "Germany")].id == "halle-westf"          # alone: the larger namesake
+    out, counts = settle_rows(halle, rows, base)
+    assert out[0][1].id == out[1][0].id == "halle-saale"
+    assert out[0][1].rule == "same_pair" and counts["same_pair"] == 1
+
+
+def test_a_qualified_mention_that_cannot_be_settled_sends_the_plain_one_to_review(halle):
+    # "Wellington, Somerset": both Wellingtons lie in England, which one is in Somerset the
+    # gazetteer cannot tell; the plain "Wellington" beside the same partner cannot either
+    rows = [(("Torres Vedras", "Portugal"), ("Wellington", "England")),
+            (("Wellington, Somerset", "England"), ("Torres Vedras", "Portugal"))]
+    base = {k: halle.resolve(*k) for pair in rows for k in pair}
+    assert base[("Wellington, Somerset", "England")].rule == "qualifier_unsettled"
+    assert base[("Wellington", "England")].resolved
+    out, _ = settle_rows(halle, rows, base)
+    assert out[0][1].status == "ambiguous" and out[0][1].rule == "same_pair_unsettled"

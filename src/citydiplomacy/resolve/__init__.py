@@ -10,6 +10,8 @@ identifiers) to the actor it means — or an honest "not sure".
   :mod:`.districts` (districts of cities that no gazetteer holds), :mod:`.supplement`
   (the supplementary gazetteer, consulted last);
 - :mod:`.resolver` — :class:`Resolver`, the decision procedure (docs/resolution.md);
+- :mod:`.namesakes` — the rules that keep a name from its namesakes: what a qualifier
+  names, states and provinces named as twins, regional capitals (part of the resolver);
 - :mod:`.listcontext` — settling ambiguous names by the list they come from;
 - :mod:`.evaluation` — scoring answers against hand labels.
 """

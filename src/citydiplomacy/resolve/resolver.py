@@ -36,10 +36,13 @@ from rapidfuzz import fuzz, process
 
 from .. import countries
 from ..text import normalize
-from . import subdivisions, supplement
+from . import geonames, subdivisions, supplement
+from .namesakes import QUALIFIER_KM, REGION_TYPES, VILLAGE_POP, NamesakeRules  # noqa: F401 (QUALIFIER_KM: re-exported)
 from .gazetteer import (QUARTER_CITY_POP, TERRITORIES, Candidate, Gazetteer, Place, Resolution, distance_km)
-from .names import (DASH, NUMBERED, PAREN, NOT_A_CITY, arabic, roman, designation_keys, district_id,
-                    district_keys, is_designated, name_variants, powiat_key, seat_match)
+from .names import (DASH, NUMBERED, PAREN, NOT_A_CITY, arabic, roman, designation_keys,
+                    district_id, district_keys, is_designated, is_kind_qualifier, name_variants, powiat_key,
+                    without_prefix,
+                    seat_match)
 
 #: A resolution is accepted ("resolved") at or above this score; below, it goes to review.
 ACCEPT = 0.85
@@ -55,8 +58,6 @@ FUZZY_MARGIN = 4.0
 FUZZY_MIN_LENGTH = 6
 #: A district named as "City – District" must lie within this distance of the city.
 DISTRICT_KM = 30.0
-#: A place qualified by another place ("Lazarevac (Belgrade)") must lie within this distance.
-QUALIFIER_KM = 60.0
 #: A city followed by a district number ("Budapest XI", "Prague 5") has at least this
 #: many inhabitants; a district of a city this large may share its name with a town
 #: elsewhere ("Belgrade – Mladenovac", "Seoul – Jung").
@@ -83,14 +84,16 @@ RULE_SCORE = {
     "not_a_quarter": 0.88,
     "district": 0.9, "territory": 0.9, "list_context": 0.9, "reciprocal": 0.9,
     "subdivision": 0.9, "new_district": 0.88, "supplement": 0.9, "supplement_confirms": 0.9,
+    "admin_seat": 0.9, "division": 0.9, "same_pair": 0.9,
 }
 
 
-class Resolver:
+class Resolver(NamesakeRules):
     """Resolve names to places of a :class:`Gazetteer` (see the module docstring)."""
 
     def __init__(self, gazetteer: Gazetteer):
         self.gz = gazetteer
+        self._init_namesakes()
 
     def resolve(self, name: str, country: str | None = None, *, region: str | None = None,
                 lat: float | None = None, lon: float | None = None, wikidata: str | None = None,
@@ -138,11 +141,17 @@ class Resolver:
                         return sub
                 return Resolution(query, "unresolved", rule="not_a_city",
                                   evidence={"reason": f"the name is qualified as a {qualifier}"})
+            if is_kind_qualifier(qualifier):
+                qualifier = ""          # "(rural gmina)", "(communauté)": no location
         comma = [p.strip() for p in name.split(",")]
         if len(comma) == 2:
             name, qualifier = comma[0], normalize(comma[1])
+            named, _ = countries.parse_place(comma[1])
+            if named is not None and (cc is None or named.alpha2 == cc):
+                # "Varna, Bulgaria": the qualifier is the country itself
+                cc, qualifier = named.alpha2, ""
         if qualifier and not region_hint:
-            region_hint = qualifier
+            region_hint = without_prefix(qualifier)     # "Gmina Nowy Targ" names Nowy Targ
         if cc is None:
             return self._without_country(query, name, region_hint, lat, lon)
 
@@ -162,19 +171,23 @@ class Resolver:
         if len(parts) == 2 and "/" not in name:
             return self._district(query, parts, cc, region_hint)
         res = self._in_country(query, name, cc, region_hint, lat, lon)
-        if res.resolved and region_hint and res.rule != "region_hint" \
-                and self._known_hint(region_hint, cc) \
-                and not self._consistent(self.gz.places[res.id], region_hint):
-            # "Chaoyang (Beijing)" must not become the Chaoyang of another province
-            res = Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
-                             {**res.evidence, "qualifier": region_hint,
-                              "reason": "the place found is neither in nor near the region or place named"},
-                             res.candidates)
+        if res.resolved and region_hint and res.rule != "region_hint":
+            res = self._check_qualifier(query, res, region_hint, cc)
+        if res.resolved and paren:
+            res = self._check_part_of_city(query, res, paren[1], cc)
+        if not qualifier and not region_hint and not is_designated(name):
+            # "Goa", "Alagoas", "Quảng Nam": a state or province, unless a town of that
+            # name stands for it
+            division = self._division(query, name, cc, res)
+            if division is not None:
+                return division
         if res.rule in ("no_match", "fuzzy_unsure"):
             # no town of that name: a borough, county or municipality ("Haringey")? (A
             # GeoNames admin2 division only when no town is even close: "Le Mont-Dore" is
             # the town Mont-Dore before it is the commune.)
             sub = self._subdivision(query, name, cc, region_hint, admin2=res.rule == "no_match")
+            if sub.resolved and region_hint:
+                sub = self._check_qualifier(query, sub, region_hint, cc)
             if sub.status != "unresolved":
                 return sub
         if not res.resolved or res.rule == "fuzzy":
@@ -186,6 +199,26 @@ class Resolver:
             # no exact name anywhere else: the supplementary gazetteer's municipalities
             return self._after_supplement(query, name, cc, region_hint, res)
         return res
+
+    def _check_part_of_city(self, query, res: Resolution, qualifier: str, cc: str) -> Resolution:
+        """"B (A)" where A is a city of :data:`DISTRICT_CITY_POP` or more: a village
+        named B (fewer than :data:`VILLAGE_POP` inhabitants) farther than
+        :data:`DISTRICT_KM` from A is a namesake, not the part of A the name means
+        ("Friesenheim (Ludwigshafen)" is the city's district, not the village of 647 in
+        Rheinhessen 45 km away); the name is left to the district rules. (A town is left
+        alone: Chongqing's and Beijing's districts lie far from their centres.)"""
+        place = self.gz.places[res.id]
+        if place.kind != "city" or not 0 < place.population < VILLAGE_POP or place.lat is None:
+            return res
+        city, _ = self._city(qualifier, cc)
+        if city is None or city.id == place.id or city.population < DISTRICT_CITY_POP \
+                or distance_km(place, city) <= DISTRICT_KM:
+            return res
+        km = distance_km(place, city)
+        return Resolution(query, "ambiguous", None, 0.6, "qualifier_disagrees",
+                          {**res.evidence, "qualifier": qualifier, "km": round(km, 1),
+                           "reason": f"the village found lies {km:.0f} km from {city.name}, which the "
+                                     "name says it is part of"}, res.candidates)
 
     def _after_supplement(self, query, name, cc, region_hint, res: Resolution) -> Resolution:
         """``res`` (no exact name, or only a fuzzy one) weighed against the supplementary
@@ -206,23 +239,6 @@ class Resolver:
         if extra.resolved or (extra.status == "ambiguous" and res.rule != "fuzzy"):
             return extra
         return res
-
-    def _consistent(self, place: Place, hint: str) -> bool:
-        """Does a region hint or qualifier agree with a place: its region, or a place of
-        that name within QUALIFIER_KM?"""
-        if place.admin1 and fuzz.token_set_ratio(place.admin1, hint) >= 90:
-            return True
-        for pid in self.gz.by_name.get((hint, place.cc), ()):
-            if distance_km(self.gz.places[pid], place) <= QUALIFIER_KM:
-                return True
-        return False
-
-    def _known_hint(self, hint: str, cc: str) -> bool:
-        """Is a qualifier a region or a place of the country? (An unknown one — a river,
-        "Hennef (Sieg)" — says nothing and is ignored.)"""
-        if (hint, cc) in self.gz.by_name:
-            return True
-        return any(fuzz.token_set_ratio(r, hint) >= 90 for r in self.gz.regions(cc))
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -269,11 +285,34 @@ class Resolver:
             rule = ("unique_main_name" if p.norm == norm else "unique_alias") if how == "name" else "variant"
             return self._ok(query, p, rule, ev, cands)
         if region_hint:
-            hit = [p for p in places if self._consistent(p, region_hint)]
+            hit = [p for p in places if self.consistent(p, region_hint)]
             if len(hit) == 1:
                 return self._ok(query, hit[0], "region_hint", {**ev, "region": region_hint}, cands)
-            if hit:
-                places = hit
+            cc = places[0].cc
+            regions, how_named = self.hint_regions(region_hint, cc)
+            if not hit:
+                # the qualifier names a region none of them lies in ("Coventry, New York"),
+                # or nothing that can be checked (a river): a bigger namesake elsewhere is
+                # no answer to a qualified name
+                known = self._known_hint(region_hint, cc)
+                rule = "qualifier_disagrees" if known else "qualifier_unknown"
+                return Resolution(query, "ambiguous", None, 0.6, rule, {
+                    **ev, "qualifier": region_hint,
+                    "reason": "no place of this name lies in or near the region or place named" if known else
+                              "several places of this name, and the qualifier names nothing that tells them apart"},
+                    self._rank(cands))
+            if how_named == "county" and not (region_hint, cc) in self.gz.by_name:
+                # "St Ives, Cornwall": both St Ives lie in England; which one lies in
+                # Cornwall the gazetteer cannot tell
+                return Resolution(query, "ambiguous", None, 0.6, "qualifier_unsettled", {
+                    **ev, "qualifier": region_hint, "region": sorted(regions),
+                    "reason": f"{len(hit)} places of this name in the region of the county named"},
+                    self._rank([c for c in cands if c.id in {p.id for p in hit}]))
+            places = hit
+        seat = self._seat_of_namesake_region(places, norm) or self._seat_among_villages(places, norm)
+        if seat is not None:
+            return self._ok(query, seat, "admin_seat", {**ev, "seat": geonames.seat_of(seat.geonames_id),
+                                                        "region": seat.admin1_name}, cands)
         main = [p for p in places if p.norm == norm]
         if len(main) == 1:
             return self._ok(query, main[0], "main_name", ev, cands)
@@ -347,7 +386,7 @@ class Resolver:
         ev = {"matched": ranked[0][1][1], "ratio": round(top_score, 1), "next_ratio": round(next_score, 1),
               "reason": "no exact name; the closest names are not close or clear enough"}
         if region_hint:
-            ev["region_agrees"] = self._consistent(self.gz.places[ranked[0][0]], region_hint)
+            ev["region_agrees"] = self.consistent(self.gz.places[ranked[0][0]], region_hint)
         if (top_score >= FUZZY_ACCEPT and top_score - next_score >= FUZZY_MARGIN
                 and len(norm) >= FUZZY_MIN_LENGTH and ev.get("region_agrees", True)):
             p = self.gz.places[ranked[0][0]]
@@ -376,7 +415,7 @@ class Resolver:
             cands = [self._cand(p, key, "subdivision", 0.7) for p in places]
             ev = {"matched": key, "candidates": len(ids)}
             if region_hint and len(places) > 1:
-                hit = [p for p in places if p.admin1 and fuzz.token_set_ratio(p.admin1, region_hint) >= 90]
+                hit = [p for p in places if p.admin1 and p.admin1 in self.hint_regions(region_hint, cc)[0]]
                 places = hit or places
             if len(places) > 1:
                 places, how = _settle_namesakes(places, name)
@@ -416,7 +455,7 @@ class Resolver:
             lists = sorted({supplement.list_of(p) for p in places})
             ev = {"matched": norm, "variant": how, "candidates": len(places), "list": " / ".join(lists)}
             if region_hint and len(places) > 1:
-                places = [p for p in places if self._consistent(p, region_hint)] or places
+                places = [p for p in places if self.consistent(p, region_hint)] or places
             if len(places) == 1:
                 return self._ok(query, places[0], "supplement", ev, cands)
             return Resolution(query, "ambiguous", None, 0.6, "ambiguous",
@@ -448,7 +487,7 @@ class Resolver:
         if paren:
             base, qualifier = paren
             city, _ = self._city(qualifier, cc)
-            if city is None or any(self._consistent(self.gz.places[c.id], normalize(qualifier))
+            if city is None or any(self.consistent(self.gz.places[c.id], normalize(qualifier))
                                    for c in res.candidates if c.id != city.id):
                 return None           # a place of that name in or near the city exists
                                       # (not the city itself, a fuzzy match of the whole name)
@@ -456,7 +495,7 @@ class Resolver:
             if inner is not None and inner.id == city.id and number:        # "Prague 5 (Prague)"
                 return self._new_district(query, city, None, number)
             sub = self._subdivision({}, base, cc, "")
-            if sub.resolved:                                                # "Karpoš (Skopje)"
+            if sub.resolved and self._within(self.gz.places[sub.id], city):  # "Karpoš (Skopje)"
                 return self._ok(query, self.gz.places[sub.id], "district", {"city": city.id, **sub.evidence},
                                 sub.candidates)
             if res.rule in ("ambiguous", "qualifier_disagrees") and city.population < DISTRICT_CITY_POP:
@@ -466,6 +505,17 @@ class Resolver:
         if city is not None and number:
             return self._new_district(query, city, None, number)
         return None
+
+    def _within(self, sub: Place, city: Place) -> bool:
+        """Can a subdivision be a part of ``city``: in its region, when both regions are
+        known ("Zhongshan (Dalian)" is not Guangdong's Zhongshan Prefecture)?"""
+        rec = subdivisions.records().get(sub.code or "", {})
+        if rec.get("source") == "iso3166-2" and not rec.get("parent") \
+                and normalize(rec.get("type", "")) in REGION_TYPES:
+            return False        # "Sükhbaatar (Ulaanbaatar)" is a district, not the province
+        if not sub.admin1 or not city.admin1:
+            return True
+        return self.consistent(sub, city.admin1)
 
     def _new_district(self, query, city: Place, name: str | None, number: str | None) -> Resolution:
         """A district of ``city`` that no gazetteer holds, known by its name and/or number.
@@ -528,7 +578,7 @@ class Resolver:
                                                         **district.evidence}, district.candidates)
         if parent is not None:
             sub = self._subdivision({}, parts[1], cc, "")
-            if sub.resolved:                                   # "Skopje – Karpoš"
+            if sub.resolved and self._within(self.gz.places[sub.id], parent):   # "Skopje – Karpoš"
                 return self._ok(query, self.gz.places[sub.id], "district", {"city": parent.id, **sub.evidence},
                                 sub.candidates)
             if district.status == "unresolved" or parent.population >= DISTRICT_CITY_POP:
