@@ -38,13 +38,18 @@ state = State()
 
 
 @app.callback()
-def _main(home: Optional[str] = typer.Option(None, "--home", help=HOME_HELP, envvar="CITYDIP_HOME",
+def _main(ctx: typer.Context,
+          home: Optional[str] = typer.Option(None, "--home", help=HOME_HELP, envvar="CITYDIP_HOME",
                                              show_envvar=True),
           version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
     if version:
         out.print(f"citydiplomacy {__version__}")
         raise typer.Exit()
     state.home = home
+    # every write of this command goes to the audit log as the operating-system user, channel cli
+    from .store.audit import acting_as, os_user
+
+    ctx.with_resource(acting_as(os_user(), "cli"))
 
 
 def _progress():
@@ -113,10 +118,16 @@ def status(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMA
 
     Example: `citydip status --format json`
     """
+    from .status import permission_warnings
+
     try:
-        s = _open().status()
+        obs = _open()
+        s = obs.status()
     except CitydipError as exc:
         _fail(exc)
+    s["warnings"] = permission_warnings(obs.store.path)
+    for warning in s["warnings"]:
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     rows = ([{"group": "actors by layer", "key": k, "count": v} for k, v in s["actors"]["by_layer"].items()]
             + [{"group": "actors by kind", "key": k, "count": v} for k, v in s["actors"]["by_kind"].items()]
             + [{"group": "ties by type", "key": k, "count": v} for k, v in s["ties"]["by_type"].items()]
@@ -1021,10 +1032,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
 
 # -- accounts (cli_accounts.py) ------------------------------------------------------------
 
-from .cli_accounts import token_app, user_app  # noqa: E402
+from .cli_accounts import audit_log, token_app, user_app  # noqa: E402
 
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.command("audit")(audit_log)
 
 # -- indices (cli_index.py) ------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ applied completely or not at all, so a failed load leaves the store as it was.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -17,10 +18,10 @@ from sqlalchemy.exc import DatabaseError
 
 from ..errors import StoreError
 from ..model import Provenance
-from . import schema
+from . import audit, schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -51,6 +52,22 @@ def _check_sqlite_file(path: Path) -> None:
             "and run 'citydip init'.")
 
 
+def _create_private(path: Path) -> None:
+    """Create the store file (mode 0600) and its directory (0700) if they do not exist, so
+    that only this user can read the password and token hashes it will hold; SQLite gives
+    the write-ahead log and shared-memory files the database file's mode. An existing file
+    or directory keeps its mode (``citydip status`` warns when others can read it)."""
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:         # created by another process meanwhile
+        pass
+
+
 class Store:
     """A citydiplomacy store, opened and migrated to the current schema.
 
@@ -65,7 +82,7 @@ class Store:
                 raise ValueError("give a path or a url")
             self.path: Path | None = Path(path)
             _check_sqlite_file(self.path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             url = f"sqlite:///{self.path}"
         else:
             self.path = None
@@ -131,8 +148,11 @@ class Store:
             software_version=__version__)).inserted_primary_key[0]
 
     def finish_run(self, conn: Connection, run_id: int, summary: dict[str, Any]) -> None:
+        """Record the end of run ``run_id`` and, when someone is acting
+        (:func:`~citydiplomacy.store.audit.acting_as`), its audit row, in the same transaction."""
         conn.execute(schema.import_runs.update().where(schema.import_runs.c.id == run_id)
                      .values(finished_at=_now(), status="ok", summary=summary))
+        audit.audit_run(conn, run_id, summary)
 
     def add_provenance(self, conn: Connection, prov: Provenance, run_id: int,
                        cache: dict[tuple, int] | None = None) -> int:
