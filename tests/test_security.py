@@ -266,6 +266,23 @@ def test_an_existing_readable_store_is_left_as_it_is_and_status_warns(work_home)
     assert "warning" not in r.stderr
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_an_upload_folder_others_can_open_is_not_used(tmp_path, monkeypatch):
+    """The web's import uploads live in a folder of the shared temporary directory: one made
+    there first by someone else (or left open to others) is refused, not written into."""
+    from citydiplomacy.errors import StoreError
+    from citydiplomacy.web import pages
+
+    monkeypatch.setattr(pages.tempfile, "gettempdir", lambda: str(tmp_path))
+    d = tmp_path / "citydip-web-imports"
+    d.mkdir()
+    d.chmod(0o777)
+    with pytest.raises(StoreError, match="others can open it"):
+        pages._jobs_dir()
+    d.chmod(0o700)
+    assert pages._jobs_dir() == d
+
+
 # -- 5. security headers --------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/", "/actors/barcelona-es", "/api/v1/status", "/api/v1/docs",

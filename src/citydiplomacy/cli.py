@@ -1006,14 +1006,17 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
           secure_cookies: Optional[bool] = typer.Option(None, "--secure-cookies/--no-secure-cookies",
                                                         help="Force the Secure flag on cookies (default: when "
                                                              "the request came over https)."),
-          forwarded_allow_ips: Optional[str] = typer.Option(None, "--forwarded-allow-ips",
-                                                            help="Proxies whose X-Forwarded-* headers are trusted "
-                                                                 "(behind a TLS proxy)."),
+          forwarded_allow_ips: Optional[str] = typer.Option(
+              None, "--forwarded-allow-ips", envvar="CITYDIP_FORWARDED_ALLOW_IPS", show_envvar=True,
+              help="Behind a reverse proxy: its addresses (comma-separated), whose X-Forwarded-For and "
+                   "X-Forwarded-Proto are then believed. Default: none; every client is the address it "
+                   "connects from (see docs/security.md)."),
           log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug.")):
     """Serve the observatory on the web: pages for people, a REST API under /api/v1 (docs at
     /api/v1/docs). A fresh install gets the default dataset first.
 
-    Example: `citydip serve --port 8080 --workers 2`
+    Example: `citydip serve --port 8080 --workers 2`; behind a proxy on this machine:
+    `citydip serve --forwarded-allow-ips 127.0.0.1`
     """
     from .web.serve import prepare, run
 
