@@ -19,7 +19,7 @@ cities. The table gives p50, p95 and p99 latency, throughput and errors (a statu
 than 200, or a dropped connection) per phase, and the load's p95 as a multiple of the
 baseline's. The default run takes under a minute on two cores; traffic stays on 127.0.0.1.
 
-Run: python benchmarks/bench_load.py [--home DIR] [--workers 2] [--clients 20] [--seconds 10]
+Run: python benchmarks/bench_load.py [--home DIR] [--workers 2] [--clients 20] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def main() -> None:
                                                             "or the per-user one; built on first use)")
     ap.add_argument("--workers", type=int, default=2, help="server processes")
     ap.add_argument("--clients", type=int, default=20, help="concurrent readers of the load phase")
-    ap.add_argument("--seconds", type=float, default=10.0, help="length of the baseline and of the load phase")
+    ap.add_argument("--seconds", type=float, default=5.0, help="length of the baseline and of the load phase")
     ap.add_argument("--keys", type=int, default=300, help="distinct cities asked for")
     args = ap.parse_args()
     if not 1 <= args.clients <= 500 or not 0 < args.seconds <= 300:

@@ -473,3 +473,28 @@ def test_forwarded_headers_are_believed_from_the_proxies_named(home, tmp_path):
         clients = {e["detail"]["client"] for e in accounts.audit_log(s, limit=20) if e["action"] == "login.fail"}
     assert clients == {f"203.0.113.{i}" for i in range(1, 7)}
     assert {k.lower(): v for k, v in headers.items()}["strict-transport-security"] == "max-age=31536000"
+
+
+# -- the documentation states the limits as they are -------------------------------------------
+
+def test_security_doc_states_the_current_limits_and_headers():
+    from citydiplomacy import accounts as acc
+    from citydiplomacy.web import api, app as app_mod, pages, protocol, security, serve
+
+    doc = (Path(__file__).parent.parent / "docs" / "security.md").read_text(encoding="utf-8")
+    stated = {
+        "head": f"{app_mod.MAX_HEAD // 1024} KB", "body": f"{app_mod.MAX_BODY // 2**20} MB",
+        "upload": f"{api.MAX_UPLOAD // 2**20} MB", "form upload": f"{pages.MAX_UPLOAD // 2**20} MB",
+        "text": f"{api.MAX_ALIGN_TEXT:,} / {pages.MAX_ALIGN_TEXT:,} characters",
+        "passages": f"| {api.MAX_PASSAGES:,} |", "page": f"`limit` ≤ {api.MAX_LIMIT}",
+        "password": f"at least {acc.MIN_PASSWORD} characters, at most {acc.MAX_PASSWORD:,}",
+        "throttle": f"from the {acc.MAX_FAILURES}th failure within {acc.WINDOW // 60} minutes",
+        "waits": f"a wait of {acc.FIRST_WAIT:g} s, doubling to at most {acc.MAX_WAIT // 60} minutes",
+        "session": f"{security.SESSION_HOURS:g} hours", "health check": f"for {serve.HEALTHCHECK_TIMEOUT} s",
+        "linger": f"for {protocol.LINGER:g} s (`LINGER`)", "csp": f"`{app_mod.CSP}`",
+        "cache": f"{api.ResponseCache().max_bytes // 2**20} MB",
+    }
+    stated.update({name.decode(): f"| `{name.decode().title()}` | `{value.decode()}`"
+                   for name, value in app_mod.HEADERS + [app_mod.HSTS] if name != b"content-security-policy"})
+    missing = {k: v for k, v in stated.items() if v not in doc}
+    assert not missing, f"docs/security.md does not state: {missing}"
