@@ -210,6 +210,19 @@ def test_init_force_is_audited(tmp_path, monkeypatch):
     assert log[0]["detail"]["counts"]["actors"] > 190
 
 
+def test_index_build_and_actor_edit_are_audited(work_home):
+    obs = citydiplomacy.open(home=work_home, build=False)
+    with acting_as("ops", "cli"):
+        obs.build_index(replications=10, seed=1)
+        obs.edit_actor("barcelona-es", population=1_660_000, source="INE 2024")
+        obs.edit_actor("barcelona-es", population=1_660_000, source="INE 2024")    # no change: no run, no row
+    log = accounts.audit_log(obs)
+    obs.close()
+    assert [(e["action"], e["channel"]) for e in log] == [("actor.edit", "cli"), ("index.build", "cli")]
+    assert log[0]["detail"]["changes"]["population"][1] == 1_660_000
+    assert log[1]["detail"]["scored"] > 1000 and log[1]["detail"]["replications"] == 10
+
+
 def test_web_and_api_rows_say_their_channel(app, client):
     store = app.state.obs.store
     r = TestClient(app).post("/api/v1/session", json={"name": "eddie", "password": PASSWORD})

@@ -22,7 +22,6 @@ from . import audit, schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_HEAD = "0006"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _now() -> str:
@@ -38,18 +37,21 @@ def _alembic_config(connection: Connection):
     return cfg
 
 
-def _check_sqlite_file(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
+def _not_sqlite(path: Path) -> StoreError:
+    return StoreError(
+        f"{path} is not a citydiplomacy store: it is not an SQLite database. "
+        "Point --home or CITYDIP_HOME at another directory, or move the file away "
+        "and run 'citydip init'.")
+
+
+def _check_path(path: Path) -> None:
+    # SQLite itself says whether the file is a database (see Store.__init__): reading its
+    # header here would open and close the file, and closing any descriptor of a file drops
+    # every POSIX lock this process holds on it, including those of stores already open on
+    # it — another process then checkpoints and removes the write-ahead log under them, and
+    # they stop seeing its writes (reproduced: a stale count read after another's commit)
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a store file")
-    with path.open("rb") as fh:
-        magic = fh.read(16)
-    if magic != _SQLITE_MAGIC:
-        raise StoreError(
-            f"{path} is not a citydiplomacy store: it is not an SQLite database. "
-            "Point --home or CITYDIP_HOME at another directory, or move the file away "
-            "and run 'citydip init'.")
 
 
 def _create_private(path: Path) -> None:
@@ -81,7 +83,7 @@ class Store:
             if path is None:
                 raise ValueError("give a path or a url")
             self.path: Path | None = Path(path)
-            _check_sqlite_file(self.path)
+            _check_path(self.path)
             _create_private(self.path)
             url = f"sqlite:///{self.path}"
         else:
@@ -99,6 +101,8 @@ class Store:
             raise
         except DatabaseError as exc:
             self.engine.dispose()
+            if self.path is not None and "file is not a database" in str(exc.orig):
+                raise _not_sqlite(self.path) from None
             raise StoreError(f"{self.path or url} cannot be opened as a store: {exc.orig}") from None
 
     # -- schema -----------------------------------------------------------------------
