@@ -138,3 +138,31 @@ def test_init_refuses_to_overwrite_without_force(tmp_path, monkeypatch):
     with pytest.raises(CitydipError, match="--force"):
         obs.init()
     obs.close()
+
+
+def test_opening_a_second_store_keeps_the_first_seeing_other_processes(tmp_path):
+    """Opening the same file again in a process must not drop the locks of the store already
+    open there (a plain open and close of the file does: another process then removes the
+    write-ahead log under it, and it stops seeing that process's commits)."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "citydip.sqlite"
+    first = Store(path)
+    with first.connect() as conn:
+        conn.execute(text("SELECT 1")).all()
+    Store(path).close()
+    code = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute(\"INSERT INTO audit_log (at, user_name, action, target) VALUES ('t', 'p', ?, '')\", (sys.argv[2],)); "
+            "c.commit(); time.sleep(float(sys.argv[3])); c.close()")
+    subprocess.run([sys.executable, "-c", code, str(path), "closed", "0"], check=True)
+    held = subprocess.Popen([sys.executable, "-c", code, str(path), "held", "4"])
+    try:
+        time.sleep(2)
+        with first.connect() as conn:
+            seen = sorted(conn.execute(text("SELECT action FROM audit_log")).scalars())
+    finally:
+        held.wait()
+        first.close()
+    assert seen == ["closed", "held"]

@@ -89,10 +89,19 @@ def page(browser, server):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    violations = watch_csp(pg)
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"the Content-Security-Policy refused something on the page: {violations}"
+
+
+def watch_csp(pg) -> list[str]:
+    """The Content-Security-Policy violations the browser reports on ``pg`` (console errors)."""
+    found: list[str] = []
+    pg.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
 
 
 def sign_in(pg, who=EDITOR):
@@ -169,10 +178,11 @@ def test_ego_graph_depth_and_tie_type_reload(page):
     page.wait_for_selector("#ego-graph[data-ready=true]")
     one = int(page.locator("#ego-graph").get_attribute("data-nodes"))
     page.get_by_label("Tie type").select_option("member_of")
-    page.wait_for_function("document.querySelector('#ego-graph').dataset.ready === 'true'")
+    # predicates as functions, not strings: the page's CSP forbids evaluating strings
+    page.wait_for_function("() => document.querySelector('#ego-graph').dataset.ready === 'true'")
     assert int(page.locator("#ego-graph").get_attribute("data-nodes")) >= 2
     page.get_by_label("Depth").select_option("2")
-    page.wait_for_function("document.querySelector('#ego-graph').dataset.ready === 'true' && "
+    page.wait_for_function("() => document.querySelector('#ego-graph').dataset.ready === 'true' && "
                            f"+document.querySelector('#ego-graph').dataset.nodes > {min(one, 50)}")
 
 
@@ -461,6 +471,20 @@ def test_pages_fit_a_phone_width(browser, server, path):
         shoot(pg, "actor-phone")
     ctx.close()
     assert width <= 375, f"{path} scrolls sideways at 375 px ({width} px wide)"
+
+
+def test_no_page_breaks_the_content_security_policy(page):
+    """Every page, signed in, under the strict policy (no inline script or style): the
+    ``page`` fixture fails on any violation the browser reports; the API docs page still
+    draws Swagger UI."""
+    sign_in(page)
+    for path in PAGES + ["/actors/new", "/ties/new", "/initiatives/new", "/imports", "/account",
+                         "/actors/Barcelonna", "/api/v1/docs"]:
+        resp = page.goto(path)
+        assert "script-src 'self'" in resp.headers["content-security-policy"], path
+        page.wait_for_load_state("networkidle")
+    page.wait_for_selector(".swagger-ui .info .title")
+    page.get_by_text("GET", exact=True).first.wait_for()
 
 
 def test_keyboard_skip_link_and_focus(page):

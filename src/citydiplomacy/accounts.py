@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
-import json
 import re
 import secrets
 import unicodedata
@@ -35,7 +34,9 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .errors import CitydipError, NotFoundError, StoreBusyError, ValidationError
+from .store.audit import CHANNELS, write_audit
 from .store.schema import api_tokens, audit_log as audit_table, login_failures, users, web_sessions
+from .text import INTEGER_MAX
 
 __all__ = ["ROLES", "User", "AuthError", "add_user", "set_password", "set_role", "remove_user",
            "list_users", "get_user", "verify_login", "create_token", "list_tokens", "revoke_token",
@@ -193,22 +194,16 @@ def _who(user: User | str | None) -> str:
     return "anonymous"
 
 
-def _jsonable(detail: dict | None) -> dict | None:
-    if detail is None:
-        return None
-    return json.loads(json.dumps(detail, ensure_ascii=False, default=str))
+def _audit(conn, who: User | str | None, action: str, target: str, detail: dict | None = None,
+           channel: str | None = None) -> None:
+    write_audit(conn, _who(who), action, target, detail, channel=channel, at=_iso(_utcnow()))
 
 
-def _audit(conn, who: User | str | None, action: str, target: str, detail: dict | None = None) -> None:
-    conn.execute(insert(audit_table).values(at=_iso(_utcnow()), user_name=_who(who)[:64],
-                                            action=action, target=str(target or ""),
-                                            detail=_jsonable(detail)))
-
-
-def record_audit(conn, who: User | str | None, action: str, target: str, detail: dict | None = None) -> None:
+def record_audit(conn, who: User | str | None, action: str, target: str, detail: dict | None = None,
+                 channel: str | None = None) -> None:
     """Add an audit entry inside the caller's transaction (an import records who applied
     it in the same transaction as its rows)."""
-    _audit(conn, who, action, target, detail)
+    _audit(conn, who, action, target, detail, channel=channel)
 
 
 def _row_by_name(conn, name: str):
@@ -460,6 +455,9 @@ def revoke_token(store, user: User, token_id: int, *, by: User | str | None = No
     except (TypeError, ValueError):
         raise ValidationError(f"'{token_id}' is not a token id (a number, see `citydip token list`)",
                               field="id") from None
+    if not 0 < token_id <= INTEGER_MAX:     # no stored id is out of the store's range
+        raise NotFoundError(f"there is no token {token_id}" if user.can("admin") else
+                            f"{user.name} has no token {token_id}; `citydip token list {user.name}` shows the ids")
     with _store(store).transaction() as conn:
         stmt = (select(api_tokens.c.id, api_tokens.c.label, api_tokens.c.revoked_at, users.c.name)
                 .join(users, users.c.id == api_tokens.c.user_id).where(api_tokens.c.id == token_id))
@@ -549,28 +547,39 @@ def end_session(store, session_id: str) -> None:
 # -- audit log -----------------------------------------------------------------------------------
 
 def audit(store, user: User | str | None, action: str, target: str,
-          detail: dict | None = None) -> None:
+          detail: dict | None = None, *, channel: str | None = None) -> None:
     """Append a row to the audit log: when (UTC), who (the user's name; "anonymous" for
-    None; a string is taken as the name, e.g. "cli"), the action ("tie.add",
-    "actor.edit", "import.apply", ...), its target and what changed (``detail``, JSON).
+    None; a string is taken as the name, e.g. an operating-system user), the action
+    ("tie.add", "actor.edit", "import.apply", ...), its target, what changed (``detail``,
+    JSON) and the ``channel`` it came through (cli, web, api, python; default: the one
+    set by :func:`~citydiplomacy.store.audit.acting_as`).
 
     The account functions of this module record their own actions (user.add, user.passwd,
-    user.role, user.remove, token.create, token.revoke, login.ok, login.fail).
+    user.role, user.remove, token.create, token.revoke, login.ok, login.fail), and every
+    write run made while someone is acting records itself (see :mod:`citydiplomacy.store.audit`).
     """
     if not action or not isinstance(action, str):
         raise ValidationError("an audit record needs an action, e.g. 'tie.add'", field="action")
+    if channel is not None and channel not in CHANNELS:
+        raise ValidationError(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}", field="channel")
     with _store(store).transaction() as conn:
-        _audit(conn, user, action, target, detail)
+        _audit(conn, user, action, target, detail, channel)
 
 
-def audit_log(store, *, limit: int = 100, user: str | None = None) -> list[dict[str, Any]]:
-    """The latest ``limit`` audit records, newest first, optionally only ``user``'s:
-    dicts with id, at, user_name, action, target, detail."""
+def audit_log(store, *, limit: int = 100, user: str | None = None,
+              channel: str | None = None) -> list[dict[str, Any]]:
+    """The latest ``limit`` audit records, newest first, optionally only ``user``'s and only
+    those that came through ``channel``: dicts with id, at, user_name, action, target,
+    detail, channel (null for records older than the channel column)."""
     if not isinstance(limit, int) or limit < 1:
         raise ValidationError(f"limit must be a positive whole number, not {limit!r}", field="limit")
+    if channel is not None and channel not in CHANNELS:
+        raise ValidationError(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}", field="channel")
     stmt = select(audit_table).order_by(audit_table.c.id.desc()).limit(limit)
     if user:
-        who = _norm_name(user) if user not in ("anonymous", "cli") else user
-        stmt = stmt.where(audit_table.c.user_name == who)
+        # account names are lower case; an operating-system user is kept as it is
+        stmt = stmt.where(audit_table.c.user_name.in_(sorted({user, _norm_name(user)})))
+    if channel:
+        stmt = stmt.where(audit_table.c.channel == channel)
     with _store(store).connect() as conn:
         return [dict(r._mapping) for r in conn.execute(stmt)]

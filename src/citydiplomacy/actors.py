@@ -13,7 +13,7 @@ from .errors import NotFoundError, ValidationError
 from .search import search
 from .store import Store
 from .store.schema import actors, aliases, frameworks, provenance, ties
-from .text import normalize
+from .text import normalize, parse_id_number
 from .tiestate import IN_FORCE, in_force_clause, state_of
 from .vocab import Axis, Kind, Layer, TieType, choices
 
@@ -90,8 +90,8 @@ def _by_identifier(store: Store, ref: str) -> dict[str, Any] | None:
     col = None
     if _QID.match(ref.upper()):
         col, value = actors.c.wikidata, ref.upper()
-    elif ref.isdigit():
-        col, value = actors.c.geonames_id, int(ref)
+    elif (number := parse_id_number(ref)) is not None:
+        col, value = actors.c.geonames_id, number
     if col is None:
         return None
     with store.connect() as conn:

@@ -38,13 +38,18 @@ state = State()
 
 
 @app.callback()
-def _main(home: Optional[str] = typer.Option(None, "--home", help=HOME_HELP, envvar="CITYDIP_HOME",
+def _main(ctx: typer.Context,
+          home: Optional[str] = typer.Option(None, "--home", help=HOME_HELP, envvar="CITYDIP_HOME",
                                              show_envvar=True),
           version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
     if version:
         out.print(f"citydiplomacy {__version__}")
         raise typer.Exit()
     state.home = home
+    # every write of this command goes to the audit log as the operating-system user, channel cli
+    from .store.audit import acting_as, os_user
+
+    ctx.with_resource(acting_as(os_user(), "cli"))
 
 
 def _progress():
@@ -117,10 +122,16 @@ def status(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMA
 
     Example: `citydip status --format json`
     """
+    from .status import permission_warnings
+
     try:
-        s = _open().status()
+        obs = _open()
+        s = obs.status()
     except CitydipError as exc:
         _fail(exc)
+    s["warnings"] = permission_warnings(obs.store.path)
+    for warning in s["warnings"]:
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     rows = ([{"group": "actors by layer", "key": k, "count": v} for k, v in s["actors"]["by_layer"].items()]
             + [{"group": "actors by kind", "key": k, "count": v} for k, v in s["actors"]["by_kind"].items()]
             + [{"group": "ties by type", "key": k, "count": v} for k, v in s["ties"]["by_type"].items()]
@@ -1076,14 +1087,17 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
           secure_cookies: Optional[bool] = typer.Option(None, "--secure-cookies/--no-secure-cookies",
                                                         help="Force the Secure flag on cookies (default: when "
                                                              "the request came over https)."),
-          forwarded_allow_ips: Optional[str] = typer.Option(None, "--forwarded-allow-ips",
-                                                            help="Proxies whose X-Forwarded-* headers are trusted "
-                                                                 "(behind a TLS proxy)."),
+          forwarded_allow_ips: Optional[str] = typer.Option(
+              None, "--forwarded-allow-ips", envvar="CITYDIP_FORWARDED_ALLOW_IPS", show_envvar=True,
+              help="Behind a reverse proxy: its addresses (comma-separated), whose X-Forwarded-For and "
+                   "X-Forwarded-Proto are then believed. Default: none; every client is the address it "
+                   "connects from (see docs/security.md)."),
           log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug.")):
     """Serve the observatory on the web: pages for people, a REST API under /api/v1 (docs at
     /api/v1/docs). A fresh install gets the default dataset first.
 
-    Example: `citydip serve --port 8080 --workers 2`
+    Example: `citydip serve --port 8080 --workers 2`; behind a proxy on this machine:
+    `citydip serve --forwarded-allow-ips 127.0.0.1`
     """
     from .web.serve import prepare, run
 
@@ -1102,10 +1116,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
 
 # -- accounts (cli_accounts.py) ------------------------------------------------------------
 
-from .cli_accounts import token_app, user_app  # noqa: E402
+from .cli_accounts import audit_log, token_app, user_app  # noqa: E402
 
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.command("audit")(audit_log)
 
 # -- indices (cli_index.py) ------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 command line (thin over :mod:`citydiplomacy.accounts`).
 
 Whoever can run these commands can read and write the store file, so they need no login;
-the audit log records them as "cli".
+the audit log records them under the operating-system user, channel "cli".
 """
 
 from __future__ import annotations
@@ -32,7 +32,13 @@ token_app = typer.Typer(
          "Example: `citydip token create maria --label 'nightly import'`")
 
 FORMAT_HELP = "Output: a table on the terminal, or json/csv for scripts."
-WHO = "cli"
+
+
+class Channel(str, Enum):
+    cli = "cli"
+    web = "web"
+    api = "api"
+    python = "python"
 
 
 class Role(str, Enum):
@@ -44,6 +50,13 @@ class Role(str, Enum):
 PASSWORD_STDIN = typer.Option(False, "--password-stdin",
                               help="Read the password from the first line of standard input "
                                    "(for scripts) instead of asking for it.")
+
+
+def _who() -> str:
+    """Who the audit log says did it: the operating-system user."""
+    from .store.audit import os_user
+
+    return os_user()
 
 
 def _obs():
@@ -117,7 +130,7 @@ def user_add(name: str = typer.Argument(..., help="The login name: letters a-z, 
 
     try:
         password = _read_password(password_stdin)
-        user = add_user(_obs(), name, password, role.value, by=WHO)
+        user = add_user(_obs(), name, password, role.value, by=_who())
     except CitydipError as exc:
         _fail(exc)
     _err().print(f"added user {user.name} ({user.role})", highlight=False, soft_wrap=True)
@@ -135,7 +148,7 @@ def user_passwd(name: str = typer.Argument(..., help="The user whose password ch
     try:
         obs = _obs()
         _user_or_fail(obs, name)  # before asking for a password nobody will use
-        set_password(obs, name, _read_password(password_stdin), by=WHO)
+        set_password(obs, name, _read_password(password_stdin), by=_who())
     except CitydipError as exc:
         _fail(exc)
     _err().print(f"changed the password of {name.lower()}", highlight=False, soft_wrap=True)
@@ -151,7 +164,7 @@ def user_role(name: str = typer.Argument(..., help="The user."),
     from .accounts import set_role
 
     try:
-        set_role(_obs(), name, role.value, by=WHO)
+        set_role(_obs(), name, role.value, by=_who())
     except CitydipError as exc:
         _fail(exc)
     _err().print(f"{name.lower()} is now {role.value}", highlight=False, soft_wrap=True)
@@ -167,7 +180,7 @@ def user_remove(name: str = typer.Argument(..., help="The user to remove.")):
     from .accounts import remove_user
 
     try:
-        remove_user(_obs(), name, by=WHO)
+        remove_user(_obs(), name, by=_who())
     except CitydipError as exc:
         _fail(exc)
     _err().print(f"removed user {name.lower()}", highlight=False, soft_wrap=True)
@@ -195,23 +208,27 @@ def user_list(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FO
 
 
 @user_app.command("audit")
-def user_audit(limit: int = typer.Option(100, "--limit", min=1, help="How many records, newest first."),
-               user: Optional[str] = typer.Option(None, "--user", help="Only what this user did "
-                                                                       "(or 'cli', 'anonymous')."),
-               fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """The audit log: who changed what, and when (UTC); logins and failed logins too.
+def audit_log(limit: int = typer.Option(100, "--limit", min=1, help="How many records, newest first."),
+              user: Optional[str] = typer.Option(None, "--user", help="Only what this user did (an account, "
+                                                                      "an operating-system user, 'anonymous')."),
+              channel: Optional[Channel] = typer.Option(None, "--channel", help="Only what came through "
+                                                                                "cli, web, api or python."),
+              fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """The audit log: who changed what, when (UTC) and through which channel (cli: this
+    command line, as the operating-system user; web: the pages; api: the REST API); logins
+    and failed logins too. Also `citydip user audit`.
 
-    Example: `citydip user audit --limit 20 --user maria`
+    Example: `citydip audit --limit 20 --channel cli`
     """
-    from .accounts import audit_log
+    from .accounts import audit_log as read_log
 
     try:
-        records = audit_log(_obs(), limit=limit, user=user)
+        records = read_log(_obs(), limit=limit, user=user, channel=channel.value if channel else None)
     except CitydipError as exc:
         _fail(exc)
-    rows = [{**r, "detail": json.dumps(r["detail"], ensure_ascii=False) if r["detail"] else ""}
-            for r in records]
-    emit(fmt, data=records, rows=rows, columns=["at", "user_name", "action", "target", "detail"],
+    rows = [{**r, "channel": r["channel"] or "", "detail": json.dumps(r["detail"], ensure_ascii=False)
+             if r["detail"] else ""} for r in records]
+    emit(fmt, data=records, rows=rows, columns=["at", "user_name", "channel", "action", "target", "detail"],
          title="audit log (newest first)")
 
 
@@ -230,7 +247,7 @@ def token_create(name: str = typer.Argument(..., help="The user the token acts a
 
     try:
         obs = _obs()
-        token_id, secret = create_token(obs, _user_or_fail(obs, name), label, by=WHO)
+        token_id, secret = create_token(obs, _user_or_fail(obs, name), label, by=_who())
     except CitydipError as exc:
         _fail(exc)
     sys.stdout.write(secret + "\n")
@@ -273,7 +290,7 @@ def token_revoke(name: str = typer.Argument(..., help="The user the token belong
         if token_id not in {t["id"] for t in list_tokens(obs, user)}:
             raise NotFoundError(f"{user.name} has no token {token_id}; `citydip token list {user.name}` "
                                 "shows the ids")
-        revoke_token(obs, user, token_id, by=WHO)
+        revoke_token(obs, user, token_id, by=_who())
     except CitydipError as exc:
         _fail(exc)
     _err().print(f"revoked token {token_id} of {name.lower()}", highlight=False, soft_wrap=True)

@@ -77,6 +77,11 @@ class Provenance(_Model):
     def _as_of(cls, v):
         return _date(v, "as_of")
 
+#: bounds of whole numbers that come from outside: larger values are mistakes (and would
+#: not fit the store's INTEGER columns, or a JavaScript number, exactly)
+MAX_POPULATION = 10**11
+MAX_GEONAMES_ID = 2**53
+
 
 class Actor(_Model):
     """Anyone who acts in city diplomacy, on one of the three layers."""
@@ -88,9 +93,9 @@ class Actor(_Model):
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-3")
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    population: int | None = Field(default=None, ge=0)
+    population: int | None = Field(default=None, ge=0, le=MAX_POPULATION)
     wikidata: str | None = None
-    geonames_id: int | None = Field(default=None, gt=0)
+    geonames_id: int | None = Field(default=None, gt=0, le=MAX_GEONAMES_ID)
     admin1: str | None = None
     founded: int | None = Field(default=None, ge=0, le=2100)
     axes: list[Axis] = Field(default_factory=list)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -57,3 +60,36 @@ def store_status(store: Store) -> dict[str, Any]:
             "without_provenance": missing,
             "runs": runs,
         }
+
+
+def permission_warnings(path: Path | None) -> list[str]:
+    """What other users of this computer can do with the store: one message per file (the
+    store, its write-ahead log and shared-memory files, the web secret) that others can
+    read or write, and for a directory others can write to, each saying how to fix it.
+
+    The store holds password hashes (Argon2id) and the hashes of tokens and sessions; new
+    stores are created 0600 in a 0700 directory, but an existing store's mode is left as its
+    owner set it (a group of operators may share it on purpose): this reports it instead."""
+    if path is None or os.name == "nt":
+        return []
+    out = []
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+             path.with_name("web-secret")]
+    for f in files:
+        try:
+            mode = stat.S_IMODE(f.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            who = "other users" if mode & 0o007 else "its group"
+            out.append(f"{f} can be read or written by {who} (mode {mode:04o}); it holds "
+                       f"{'the key that signs web sessions' if f.name == 'web-secret' else 'password and token hashes'}"
+                       f": run chmod 600 {f}")
+    try:
+        dmode = stat.S_IMODE(path.parent.stat().st_mode)
+    except OSError:
+        dmode = 0
+    if dmode & 0o022 and not dmode & stat.S_ISVTX:     # sticky (/tmp): others cannot replace it
+        out.append(f"the directory {path.parent} can be written by other users (mode {dmode:04o}): they "
+                   f"could replace the store; run chmod go-w {path.parent}")
+    return out

@@ -9,6 +9,10 @@ from functools import lru_cache
 from anyascii import anyascii
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+#: the largest whole number the store's INTEGER columns hold (SQLite, PostgreSQL bigint)
+INTEGER_MAX = 2**63 - 1
 
 
 @lru_cache(maxsize=200_000)
@@ -30,3 +34,14 @@ def normalize(name: str) -> str:
 def slugify(name: str) -> str:
     """A lowercase ASCII slug (``Saint-Étienne`` → ``saint-etienne``)."""
     return normalize(name).replace(" ", "-") or "x"
+
+
+def parse_id_number(text: str) -> int | None:
+    """The positive whole number ``text`` spells in ASCII digits (a GeoNames id, a token
+    id), or None: for other characters (``²``, Arabic-Indic digits, a sign) and for
+    numbers beyond :data:`INTEGER_MAX`, which no stored id can equal."""
+    text = str(text).strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= INTEGER_MAX else None

@@ -479,6 +479,19 @@ class Aligner:
         return ev
 
 
+def warm_up() -> None:
+    """Load what every alignment needs — the lexicon, the framework catalogue, the language
+    detector's models and the fitted models of the default aligner — so that the first
+    text aligned does not wait for them (the MiniLM model of the hybrid mode still loads
+    with the first text that needs it, without holding the interpreter for long)."""
+    from .language import warm_up as warm_language
+
+    default_lexicon()
+    catalog()
+    warm_language()
+    aligner("auto")
+
+
 @lru_cache(maxsize=4)
 def aligner(mode: str = "auto") -> Aligner:
     """A shared :class:`Aligner` per mode (the model and embeddings load once)."""

@@ -52,7 +52,7 @@ def _load_builtin() -> None:
 
 
 def run_import(store, name: str, source: Any, *, dry_run: bool = False, review: str | None = None,
-               audit: tuple[str, str] | None = None, **options: Any) -> Report:
+               audit: tuple[str, str, str | None] | None = None, **options: Any) -> Report:
     """Read ``source`` with the importer ``name`` and apply the result atomically.
 
     ``audit`` = (who, what): an applied import that changes the store is recorded in the

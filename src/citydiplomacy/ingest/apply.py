@@ -52,7 +52,7 @@ class _Conflict(Exception):
 
 
 def apply_plan(store: Store, plan: Plan, *, dry_run: bool = False, busy_timeout: float | None = None,
-               audit: tuple[str, str] | None = None) -> Report:
+               audit: tuple[str, str, str | None] | None = None) -> Report:
     """Write ``plan`` atomically (nothing, when ``dry_run``); return the report.
 
     - actors already in the store (same id) are left as they are;
@@ -540,7 +540,7 @@ def ties_to_end(conn, plan: Plan, seen: set[tuple], *, run_id: int | None = None
 # -- step 2: write (one short transaction) --------------------------------------------------------------
 
 def _write(store: Store, plan: Plan, ch: _Changes, report: Report, busy_timeout: float | None,
-           audit: tuple[str, str] | None) -> None:
+           audit: tuple[str, str, str | None] | None) -> None:
     progress.report("waiting for the store's write lock")
     try:
         with store.transaction(busy_timeout=busy_timeout) as conn:
@@ -550,7 +550,8 @@ def _write(store: Store, plan: Plan, ch: _Changes, report: Report, busy_timeout:
             if audit and report.changed:
                 from ..accounts import record_audit
 
-                record_audit(conn, audit[0], "import.apply", audit[1], report.summary())
+                record_audit(conn, audit[0], "import.apply", audit[1], report.summary(),
+                             channel=audit[2] if len(audit) > 2 else None)
             progress.report("committing")
     except IntegrityError:
         raise _Conflict from None

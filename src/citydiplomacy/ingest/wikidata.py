@@ -23,6 +23,7 @@ from ..errors import CitydipError, ValidationError
 from ..model import Provenance, Tie
 from ..resolve import Resolution
 from ..store.schema import actors
+from ..text import parse_id_number
 from . import register
 from .base import Plan, Problem
 from .readers import check_file
@@ -125,7 +126,7 @@ def import_wikidata(store, source=None, *, query: str | None = None, org: str | 
             # no place identifiers: an organisation or network, by exact name
             return resolve_any(store, sr, label, None)
         res = sr.resolve(label, _value(b, f"{prefix}Country"),
-                         geonames_id=int(gid) if gid and gid.isdigit() else None)
+                         geonames_id=parse_id_number(gid) if gid else None)
         if res.resolved and sr.is_provisional(res.id):
             towns.add(res.id)
         return res

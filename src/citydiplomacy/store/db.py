@@ -28,11 +28,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from ..errors import StoreBusyError, StoreError
 from ..model import Provenance
-from . import schema
+from . import audit, schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0008"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+SCHEMA_HEAD = "0007"
 
 #: How long (seconds) an operation waits for the write lock that another writer holds.
 #: ``web``: a request of the web server (a login, a session, an edit): long enough to wait
@@ -56,18 +55,37 @@ def _alembic_config(connection: Connection):
     return cfg
 
 
-def _check_sqlite_file(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
+def _not_sqlite(path: Path) -> StoreError:
+    return StoreError(
+        f"{path} is not a citydiplomacy store: it is not an SQLite database. "
+        "Point --home or CITYDIP_HOME at another directory, or move the file away "
+        "and run 'citydip init'.")
+
+
+def _check_path(path: Path) -> None:
+    # SQLite itself says whether the file is a database (see Store.__init__): reading its
+    # header here would open and close the file, and closing any descriptor of a file drops
+    # every POSIX lock this process holds on it, including those of stores already open on
+    # it — another process then checkpoints and removes the write-ahead log under them, and
+    # they stop seeing its writes (reproduced: a stale count read after another's commit)
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a store file")
-    with path.open("rb") as fh:
-        magic = fh.read(16)
-    if magic != _SQLITE_MAGIC:
-        raise StoreError(
-            f"{path} is not a citydiplomacy store: it is not an SQLite database. "
-            "Point --home or CITYDIP_HOME at another directory, or move the file away "
-            "and run 'citydip init'.")
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file (mode 0600) and its directory (0700) if they do not exist, so
+    that only this user can read the password and token hashes it will hold; SQLite gives
+    the write-ahead log and shared-memory files the database file's mode. An existing file
+    or directory keeps its mode (``citydip status`` warns when others can read it)."""
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:         # created by another process meanwhile
+        pass
 
 
 class Store:
@@ -83,8 +101,8 @@ class Store:
             if path is None:
                 raise ValueError("give a path or a url")
             self.path: Path | None = Path(path)
-            _check_sqlite_file(self.path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _check_path(self.path)
+            _create_private(self.path)
             url = f"sqlite:///{self.path}"
         else:
             self.path = None
@@ -103,6 +121,8 @@ class Store:
             raise
         except DatabaseError as exc:
             self.engine.dispose()
+            if self.path is not None and "file is not a database" in str(exc.orig):
+                raise _not_sqlite(self.path) from None
             raise StoreError(f"{self.path or url} cannot be opened as a store: {exc.orig}") from None
 
     # -- schema -----------------------------------------------------------------------
@@ -186,8 +206,11 @@ class Store:
             software_version=__version__)).inserted_primary_key[0]
 
     def finish_run(self, conn: Connection, run_id: int, summary: dict[str, Any]) -> None:
+        """Record the end of run ``run_id`` and, when someone is acting
+        (:func:`~citydiplomacy.store.audit.acting_as`), its audit row, in the same transaction."""
         conn.execute(schema.import_runs.update().where(schema.import_runs.c.id == run_id)
                      .values(finished_at=_now(), status="ok", summary=summary))
+        audit.audit_run(conn, run_id, summary)
 
     def add_provenance(self, conn: Connection, prov: Provenance, run_id: int,
                        cache: dict[tuple, int] | None = None) -> int:

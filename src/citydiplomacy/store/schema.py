@@ -214,6 +214,8 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("target", Text, nullable=False, server_default=""),
     Column("detail", JSON),
+    # revision 0006: where the write came from: cli, web, api or python (null: before 0006)
+    Column("channel", String(16)),
     Index("ix_audit_log_user_name", "user_name"),
 )
 

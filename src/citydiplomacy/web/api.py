@@ -1084,7 +1084,7 @@ def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_r
     store = _obs(request).store
     args = {"store": str(store.path or store.url), "importer": importer, "file": str(path), "options": options,
             "dry_run": dry_run, "review": str(folder / "review.csv") if importer != "review" else None,
-            "who": user.name, "label": f"{importer}: {path.name}"}
+            "who": user.name, "label": f"{importer}: {path.name}", "channel": "api"}
     job = jobs.submit("import", args, owner=user.name, job_id=job_id,
                       params={"importer": importer, "file": path.name, "dry_run": dry_run})
     out = json_response(request, _job_json(request, job), private=True, status=202)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..store.audit import reset_acting, set_acting
 from ..store.db import BUSY_TIMEOUTS
 from . import problems
 from .security import SAFE_METHODS, CookieMiddleware
@@ -149,8 +150,18 @@ WARM_MODULES = ("citydiplomacy.profile", "citydiplomacy.initiatives", "citydiplo
                 "citydiplomacy.geo")
 
 
+#: set to 0 to skip loading the alignment's models when a worker starts
+ENV_WARM_ALIGN = "CITYDIP_WEB_WARM_ALIGN"
+
+
 def warm_up() -> None:
-    """Import the modules the reads need before the worker takes requests."""
+    """Before the worker takes requests: import the modules the reads need, and load what
+    alignment needs (lexicon, catalogue, the language detector's models: see
+    :func:`citydiplomacy.align.engine.warm_up`). Lingua loads its models holding the
+    interpreter for seconds; in the first request it held every other request of the worker
+    (and its answers to the supervisor's health check) for 3.6–5.7 s. The alignment part
+    costs about 290 MB per worker; ``CITYDIP_WEB_WARM_ALIGN=0`` leaves it to the first
+    alignment (a server with little memory that rarely aligns)."""
     import importlib
 
     for name in WARM_MODULES:
@@ -158,6 +169,10 @@ def warm_up() -> None:
             importlib.import_module(name)
         except ImportError:     # an optional part that is not installed: imported (and reported) on use
             pass
+    if os.environ.get(ENV_WARM_ALIGN, "1") != "0":
+        from ..align.engine import warm_up as warm_align
+
+        warm_align()
 
 
 # -- middleware ---------------------------------------------------------------------------------
@@ -165,8 +180,23 @@ def warm_up() -> None:
 #: writes a read-only observatory still accepts: they change nothing (alignment of a text)
 READ_ONLY_POSTS = ("/api/v1/align", "/api/v1/align/document", "/align")
 
+#: the largest request head accepted (bytes: the request line and every header field):
+#: larger ones get 431. The server (:mod:`.protocol`) refuses them as they arrive; this
+#: app checks again for servers that do not.
+MAX_HEAD = 16 * 1024
+
+#: the Content-Security-Policy of every response: scripts, styles, images and requests from
+#: this server only — no inline script or style, no plugin, no framing, forms post here
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
-           (b"x-frame-options", b"DENY")]
+           (b"x-frame-options", b"DENY"), (b"content-security-policy", CSP.encode()),
+           (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+           (b"cross-origin-opener-policy", b"same-origin")]
+#: sent over https only (behind a TLS proxy: when its X-Forwarded-Proto is trusted)
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def _too_large(limit: int) -> str:
@@ -174,14 +204,29 @@ def _too_large(limit: int) -> str:
     return f"the request is larger than {size}; send a smaller file"
 
 
-class GuardMiddleware:
-    """Refuses what must not reach a route: a body larger than ``max_body`` (413), and in
-    read-only mode any write (405); adds protective headers to every response."""
+def head_size(scope) -> int:
+    """Bytes of the request's head as sent: request line and header fields."""
+    return (len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 16
+            + sum(len(k) + len(v) + 4 for k, v in scope.get("headers") or ()))
 
-    def __init__(self, app: Any, *, read_only: bool, max_body: int, html_handler=None):
+
+def head_too_large(limit: int) -> str:
+    return (f"the request's header fields are larger than {limit // 1024} KB in all; send fewer or "
+            "smaller headers (cookies for this site included)")
+
+
+class GuardMiddleware:
+    """Refuses what must not reach a route: a request head larger than ``MAX_HEAD`` (431),
+    a body larger than ``max_body`` (413), and in read-only mode any write (405); adds
+    protective headers to every response (HSTS over https), and tells the audit log the
+    channel of what follows (``api`` under /api, ``web`` elsewhere)."""
+
+    def __init__(self, app: Any, *, read_only: bool, max_body: int, html_handler=None,
+                 max_head: int = MAX_HEAD):
         self.app = app
         self.read_only = read_only
         self.max_body = max_body
+        self.max_head = max_head
         self.html_handler = html_handler
 
     async def __call__(self, scope, receive, send):
@@ -192,7 +237,9 @@ class GuardMiddleware:
         app = scope.get("app")
         max_body = getattr(app.state, "max_body", self.max_body) if app is not None else self.max_body
         problem = None
-        if self.read_only and method not in SAFE_METHODS and path.rstrip("/") not in READ_ONLY_POSTS:
+        if head_size(scope) > self.max_head:
+            problem = problems.Problem(431, "Request header fields too large", head_too_large(self.max_head))
+        elif self.read_only and method not in SAFE_METHODS and path.rstrip("/") not in READ_ONLY_POSTS:
             problem = problems.Problem(405, "Method not allowed",
                                        "this observatory is served read-only (citydip serve --read-only): "
                                        "it accepts no writes; run your own copy to edit data",
@@ -206,10 +253,11 @@ class GuardMiddleware:
                     too_big = False
                 if too_big:
                     problem = problems.Problem(413, "Too large", _too_large(max_body))
+        extra = HEADERS + [HSTS] if scope.get("scheme") == "https" else HEADERS
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": list(message.get("headers", [])) + HEADERS}
+                message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 
         received = 0
@@ -226,7 +274,8 @@ class GuardMiddleware:
                     raise HTTPException(413, _too_large(max_body))
             return message
 
-        if problem is not None and self.html_handler is not None and not path.startswith("/api"):
+        if problem is not None and problem.status != 431 and self.html_handler is not None \
+                and not path.startswith("/api"):
             from starlette.requests import Request as _Request
 
             page = self.html_handler(_Request(scope, receive), problem)
@@ -240,7 +289,11 @@ class GuardMiddleware:
             await send_with_headers({"type": "http.response.start", "status": problem.status, "headers": headers})
             await send_with_headers({"type": "http.response.body", "body": body})
             return
-        await self.app(scope, receive_at_most, send_with_headers)
+        token = set_acting(None, "api" if path.startswith("/api") else "web")
+        try:
+            await self.app(scope, receive_at_most, send_with_headers)
+        finally:
+            reset_acting(token)
 
 
 # -- the docs page -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import re
+import os
 import secrets
 import shutil
 import tempfile
@@ -33,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from .. import __version__
-from ..errors import CitydipError, NotFoundError, ValidationError
+from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
 from . import charts
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
@@ -1089,6 +1090,12 @@ UNSURE = "unsure.csv"
 def _jobs_dir() -> Path:
     d = Path(tempfile.gettempdir()) / "citydip-web-imports"
     d.mkdir(mode=0o700, exist_ok=True)
+    if hasattr(os, "getuid"):
+        st = d.lstat()
+        if d.is_symlink() or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            # someone else made it first in the shared temporary directory: not ours to use
+            raise StoreError(f"{d} belongs to another user or others can open it; remove it, or set "
+                             "TMPDIR to a private directory for citydip serve")
     now = time.time()
     for old in d.iterdir():
         try:
@@ -1144,7 +1151,7 @@ def _start_job(request: Request, job: dict[str, Any], user, *, dry_run: bool) ->
     store = _obs(request).store
     args = {"store": str(store.path or store.url), "importer": job["importer"], "file": str(d / job["file"]),
             "options": job["options"], "dry_run": dry_run, "review": review, "who": user.name,
-            "label": job["original"]}
+            "label": job["original"], "channel": "web"}
     queued = request.app.state.jobs.submit("import", args, owner=user.name,
                                            params={"importer": job["importer"], "file": job["original"],
                                                    "dry_run": dry_run})

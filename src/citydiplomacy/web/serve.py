@@ -45,6 +45,41 @@ def prepare(*, home: Any = None, path: Any = None, progress=None) -> str:
         obs.close()
 
 
+#: seconds a worker may go without answering the supervisor's health check before it is
+#: replaced (uvicorn's default, 5 s, is shorter than a worker's start, whose warm-up holds
+#: the interpreter for up to 9 s measured on 2 busy cores, and than some slow requests)
+HEALTHCHECK_TIMEOUT = 60
+
+
+def uvicorn_options(*, workers: int = 1, forwarded_allow_ips: str | None = None) -> dict[str, Any]:
+    """The settings ``citydip serve`` gives uvicorn besides the address and the app:
+
+    - the HTTP protocol that refuses request heads over ``MAX_HEAD`` with 431
+      (:mod:`.protocol`);
+    - ``X-Forwarded-For`` and ``X-Forwarded-Proto`` believed only from the addresses in
+      ``forwarded_allow_ips`` (a comma-separated list; ``*`` trusts every peer), and from
+      nobody when it is not given — uvicorn's own default trusts 127.0.0.1 and
+      ``$FORWARDED_ALLOW_IPS``, which would let any client of a local proxy choose the
+      address its failed logins are counted against;
+    - with several workers, a health-check timeout long enough for a worker's warm-up.
+    """
+    import inspect
+
+    import uvicorn
+
+    from .app import MAX_HEAD
+    from .protocol import protocol_class
+
+    kw: dict[str, Any] = {"http": protocol_class(), "h11_max_incomplete_event_size": MAX_HEAD,
+                          "server_header": False}
+    allowed = [a.strip() for a in (forwarded_allow_ips or "").split(",") if a.strip()]
+    kw["proxy_headers"] = bool(allowed)
+    kw["forwarded_allow_ips"] = ",".join(allowed) if allowed else ""
+    if workers > 1 and "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        kw["timeout_worker_healthcheck"] = HEALTHCHECK_TIMEOUT
+    return kw
+
+
 def run(*, host: str = "127.0.0.1", port: int = 8000, home: Any = None, path: Any = None, workers: int = 1,
         read_only: bool = False, secure_cookies: bool | None = None, log_level: str = "info",
         forwarded_allow_ips: str | None = None, progress=None) -> None:
@@ -52,9 +87,9 @@ def run(*, host: str = "127.0.0.1", port: int = 8000, home: Any = None, path: An
 
     ``workers``: processes serving requests (SQLite lets many read at once; one writes at
     a time); ``read_only``: public mode, no write path at all; ``secure_cookies``: force
-    the Secure flag (default: set when the request came over https — behind a TLS proxy,
-    list the proxy's address in ``forwarded_allow_ips`` so that its X-Forwarded-Proto is
-    believed)."""
+    the Secure flag (default: set when the request came over https); ``forwarded_allow_ips``:
+    the reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed
+    (default: none; see :func:`uvicorn_options` and docs/security.md)."""
     import uvicorn
 
     if workers < 1:
@@ -70,11 +105,20 @@ def run(*, host: str = "127.0.0.1", port: int = 8000, home: Any = None, path: An
     shown = f"[{host}]" if ":" in host else host
     print(f"citydiplomacy: serving {store} at http://{shown}:{port}/ (API docs: /api/v1/docs)"
           + ("; read-only" if read_only else "") + "; stop with Ctrl+C", file=sys.stderr, flush=True)
-    kw: dict[str, Any] = {}
-    if forwarded_allow_ips:
-        kw["forwarded_allow_ips"] = forwarded_allow_ips
+    for warning in store_warnings(store):
+        print(f"citydiplomacy: warning: {warning}", file=sys.stderr, flush=True)
     uvicorn.run("citydiplomacy.web.serve:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, server_header=False, **kw)
+                workers=workers, log_level=log_level,
+                **uvicorn_options(workers=workers, forwarded_allow_ips=forwarded_allow_ips))
+
+
+def store_warnings(store: str) -> list[str]:
+    """What :func:`citydiplomacy.status.permission_warnings` says of the store being served."""
+    from pathlib import Path
+
+    from ..status import permission_warnings
+
+    return permission_warnings(Path(store)) if store and "://" not in store else []
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,13 +130,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--store", default=None, help="the store file (instead of --home)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--read-only", action="store_true")
+    p.add_argument("--forwarded-allow-ips", default=None,
+                   help="reverse proxies whose X-Forwarded-For/-Proto are believed (default: none)")
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
     from ..errors import CitydipError
 
     try:
         run(host=a.host, port=a.port, home=a.home, path=a.store, workers=a.workers, read_only=a.read_only,
-            log_level=a.log_level)
+            log_level=a.log_level, forwarded_allow_ips=a.forwarded_allow_ips)
     except CitydipError as exc:
         sys.exit(f"error: {exc}")
 

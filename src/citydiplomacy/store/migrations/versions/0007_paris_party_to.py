@@ -3,15 +3,15 @@ rewrite the ``signatory_of`` ties to the framework ``paris`` of stores built bef
 ``party_to`` (the default dataset writes ``party_to`` for parties and keeps
 ``signatory_of`` for states that signed and are not parties)
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 12:00:00.000000
 """
 from alembic import op
 
 
-revision = '0008'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
