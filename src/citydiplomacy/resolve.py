@@ -37,6 +37,7 @@ from typing import Any, Iterable
 from rapidfuzz import fuzz, process
 
 from . import countries
+from .limits import check_deadline
 from .text import normalize
 
 __all__ = ["Place", "Candidate", "Resolution", "Gazetteer", "Resolver", "ACCEPT",
@@ -479,6 +480,7 @@ class Resolver:
                 geonames_id: int | None = None) -> Resolution:
         """Resolve one name; see the module docstring for the procedure. A resolution
         whose score falls below :data:`ACCEPT` is returned as ambiguous (for review)."""
+        check_deadline()
         res = self._resolve(name, country, region=region, lat=lat, lon=lon, wikidata=wikidata,
                             geonames_id=geonames_id)
         if res.resolved and res.score < ACCEPT:

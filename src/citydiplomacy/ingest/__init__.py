@@ -52,13 +52,19 @@ def _load_builtin() -> None:
 
 
 def run_import(store, name: str, source: Any, *, dry_run: bool = False, review: str | None = None,
-               **options: Any) -> Report:
-    """Read ``source`` with the importer ``name`` and apply the result atomically."""
+               limits: Any = None, **options: Any) -> Report:
+    """Read ``source`` with the importer ``name`` and apply the result atomically, within
+    ``limits`` (a :class:`~citydiplomacy.limits.Limits` or a channel's name: its sizes,
+    and its seconds for the whole run; default: the limits in force)."""
+    from contextlib import nullcontext
+
+    from .. import limits as _limits
     from .apply import apply_plan
     from .review import write_review
 
-    plan = get_importer(name)(store, source, **options)
-    report = apply_plan(store, plan, dry_run=dry_run)
+    with _limits.applied(limits) if limits is not None else nullcontext():
+        plan = get_importer(name)(store, source, **options)
+        report = apply_plan(store, plan, dry_run=dry_run)
     if review and plan.review:
         report.review_file = str(write_review(review, plan))
     return report

@@ -6,6 +6,7 @@ import datetime as dt
 from sqlalchemy import and_, func, insert, select, update
 
 from .. import districts, geonames, subdivisions, supplement
+from ..limits import check_deadline
 from ..model import Provenance, Tie
 from ..store import Store, rows, schema
 from .base import Plan, Problem, Report
@@ -177,6 +178,7 @@ class _Writer:
 
     def write_actors(self) -> None:
         for actor, names, prov in self.plan.actors:
+            check_deadline()
             if self.exists(actor.id):
                 self.count(self.report.unchanged, "actors")
                 continue
@@ -236,6 +238,7 @@ class _Writer:
         default_prov = self.provenance(self.plan.provenance)
         self._seen: set[tuple] = set()
         for entry in self.plan.ties:
+            check_deadline()
             tie, target_type = entry[0], entry[1]
             prov_id = self.provenance(entry[2]) if len(entry) > 2 else default_prov
             src, tgt = mapping.get(tie.source, tie.source), mapping.get(tie.target, tie.target)
@@ -287,6 +290,7 @@ class _Writer:
             return
         prov_id = self.provenance(self.plan.provenance)
         for obs in self.plan.observations:
+            check_deadline()
             if not self.exists(obs.actor):
                 self.report.problems.append(Problem(row=None, kind="rejected", field="actor",
                                                     value=obs.actor, reason="no such actor"))
@@ -314,6 +318,7 @@ class _Writer:
         prov_id = self.provenance(self.plan.provenance)
         changed: list[tuple[int, object]] = []
         for ini in self.plan.initiatives:
+            check_deadline()
             if not self.exists(ini.actor):
                 self.report.problems.append(Problem(row=None, kind="rejected", field="actor",
                                                     value=ini.actor, reason="no such actor"))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .. import countries
 from ..errors import ValidationError
+from ..limits import check_deadline
 from ..model import Actor, Initiative, Observation, Tie
 from ..store.schema import frameworks
 from ..text import slugify
@@ -80,6 +81,7 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
     plan.options["country_fields"] = {mapping[name_field]: mapping.get("country", "")}
     towns: set[str] = set()
     for rowno, row in table.rows:
+        check_deadline(file=str(path))
         try:
             if as_ == "actors":
                 _actor_row(store, sr, plan, row, rowno, value, path)

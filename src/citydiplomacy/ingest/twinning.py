@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..limits import check_deadline
 from ..listcontext import settle_rows
 from ..model import Provenance, Tie
 from ..resolve import Resolution
@@ -57,6 +58,7 @@ def import_twinning(store, source, *, encoding: str = "utf-8", source_name: str 
     per_row, _ = settle_rows(resolver.resolver, keyrows, _EmptyAware(base))
     towns: set[str] = set()
     for (rowno, row), row_results in zip(table.rows, per_row):
+        check_deadline(file=str(path))
         ends, cands, reasons = {}, {}, {}
         for side, res in zip(("1", "2"), row_results):
             field = f"city{side}"

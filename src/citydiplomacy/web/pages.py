@@ -32,9 +32,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from .. import __version__
+from .. import __version__, limits
 from ..errors import CitydipError, NotFoundError, ValidationError
 from . import charts
+from .limiting import heavy_slot
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
@@ -54,9 +55,8 @@ KINDS = [k.value for k in Kind]
 TIE_TYPES = [t.value for t in TieType]
 STATUSES = [s.value for s in Status]
 
-#: the largest file accepted from the import and alignment forms (bytes)
-MAX_UPLOAD = 20 * 1024 * 1024
-#: the longest text accepted from the alignment form (characters)
+#: the longest text accepted from the alignment form (characters); uploads are held to
+#: the limits of the visitor's channel (citydiplomacy.limits: anonymous or editor)
 MAX_ALIGN_TEXT = 200_000
 #: uploaded import files are kept this long for the dry-run → review → apply steps (seconds)
 JOB_TTL = 24 * 3600
@@ -885,8 +885,7 @@ async def align_page(request: Request):
 
 @router.post("/align", response_class=HTMLResponse)
 async def align_post(request: Request):
-    from ..align import aligner
-    from ..align.documents import DOCUMENT_SUFFIXES, read_document
+    from ..align.documents import DOCUMENT_SUFFIXES
 
     data = await request.form()
     values = {"text": (data.get("text") or ""), "lang": data.get("lang") or "auto",
@@ -901,36 +900,31 @@ async def align_post(request: Request):
         form.error("text", f"the text has {len(values['text']):,} characters; paste at most "
                            f"{MAX_ALIGN_TEXT:,}, or upload it as a document")
     results, method, doc_name = None, None, None
+    status = 200
     if not form.errors:
-        obs = _obs(request)
-        titles = await run_in_threadpool(_titles, obs)
+        titles = await run_in_threadpool(_titles, _obs(request))
+        lim, slot = await heavy_slot(request)
         try:
-            al = aligner(values["mode"])
-            method = al.method
-            if has_file:
-                suffix = Path(upload.filename).suffix.lower()
-                if suffix not in DOCUMENT_SUFFIXES:
-                    raise ValidationError(f"cannot read a '{suffix or 'file without suffix'}' document; upload "
-                                          f"{', '.join(sorted(DOCUMENT_SUFFIXES))}", field="document")
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / ("document" + suffix)
-                    await _save_upload(upload, path, field_name="document")
-                    passages = read_document(path)
-                doc_name = upload.filename
-                records = al.align_many(passages, lang=values["lang"], level=values["level"],
-                                        frameworks=values["frameworks"])
-                results = [_result(r.record(), p.text, titles, ref=p.ref) for p, r in zip(passages, records)
-                           if not r.error]
-            else:
-                rec = al.align(values["text"], lang=values["lang"], level=values["level"],
-                               frameworks=values["frameworks"]).record()
-                results = [_result(rec, values["text"], titles)]
+            with slot:
+                if has_file:
+                    suffix = Path(upload.filename).suffix.lower()
+                    if suffix not in DOCUMENT_SUFFIXES:
+                        raise ValidationError(f"cannot read a '{suffix or 'file without suffix'}' document; upload "
+                                              f"{', '.join(sorted(DOCUMENT_SUFFIXES))}", field="document")
+                    with tempfile.TemporaryDirectory() as tmp:
+                        path = Path(tmp) / ("document" + suffix)
+                        await _save_upload(upload, path, field_name="document", lim=lim)
+                        method, results = await run_in_threadpool(_align_work, values, titles, lim, path)
+                    doc_name = upload.filename
+                else:
+                    method, results = await run_in_threadpool(_align_work, values, titles, lim, None)
         except ValidationError as exc:
             name = {"framework": "frameworks", "file": "document"}.get(exc.field or "", exc.field)
             if name not in (None, "text", "lang", "level", "mode", "frameworks", "document"):
                 name = "document" if has_file else "text"
             form.error(name, exc.detail if exc.field else str(exc))
             results = None
+            status = getattr(exc, "status", 422)
     summary = None
     if results and doc_name:
         goals: dict[int, int] = {}
@@ -939,20 +933,41 @@ async def align_post(request: Request):
                 goals[g["code"]] = goals.get(g["code"], 0) + 1
         summary = {"passages": len(results), "goals": sorted(goals.items(), key=lambda kv: (-kv[1], kv[0]))}
         results = [r for r in results if not r["empty"]]
-    status = 422 if form.errors else 200
+    if form.errors and status == 200:
+        status = 422
     return await render(request, "align.html", status, section="align", form=form, results=results,
                         method=method, document=doc_name, summary=summary)
 
 
-async def _save_upload(upload: UploadFile, path: Path, *, field_name: str) -> None:
-    """Copy an upload to ``path``, refusing one larger than :data:`MAX_UPLOAD`."""
+def _align_work(values: dict[str, Any], titles: dict[str, str], lim, path: Path | None):
+    """The alignment of the form's document (``path``) or text, within ``lim``: the
+    method used and the results to show."""
+    from ..align import aligner
+    from ..align.documents import read_document
+
+    with limits.applied(lim):
+        al = aligner(values["mode"])
+        if path is not None:
+            passages = read_document(path, limits=lim)
+            records = al.align_many(passages, lang=values["lang"], level=values["level"],
+                                    frameworks=values["frameworks"])
+            return al.method, [_result(r.record(), p.text, titles, ref=p.ref) for p, r in zip(passages, records)
+                               if not r.error]
+        rec = al.align(values["text"], lang=values["lang"], level=values["level"],
+                       frameworks=values["frameworks"]).record()
+        return al.method, [_result(rec, values["text"], titles)]
+
+
+async def _save_upload(upload: UploadFile, path: Path, *, field_name: str, lim) -> None:
+    """Copy an upload to ``path``, refusing one larger than ``lim.file_bytes`` as it comes."""
     size = 0
     with path.open("wb") as fh:
         while chunk := await upload.read(1024 * 1024):
             size += len(chunk)
-            if size > MAX_UPLOAD:
-                raise ValidationError(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; split it "
-                                      "or use the command line (citydip import / citydip align)", field=field_name)
+            if lim.file_bytes is not None and size > lim.file_bytes:
+                raise limits.exceeded(lim, "file_bytes", found=f"the file is larger than {limits.size(lim.file_bytes)}",
+                                      field=field_name, advice="split it, or use the command line "
+                                                               "(citydip import / citydip align)")
             fh.write(chunk)
     if size == 0:
         raise ValidationError("the file is empty", field=field_name)
@@ -1127,13 +1142,14 @@ def _pairs(text: str, what: str, form: Form, name: str) -> dict[str, str]:
     return out
 
 
-def _run_job(obs, job: dict[str, Any], *, dry_run: bool):
-    """Run the job's import (dry run: also writes its review file)."""
+def _run_job(obs, job: dict[str, Any], *, dry_run: bool, lim=None):
+    """Run the job's import (dry run: also writes its review file), within ``lim``."""
     d = Path(job["dir"])
     review = str(d / UNSURE) if dry_run else None
     if dry_run and (d / UNSURE).exists():
         (d / UNSURE).unlink()
-    return obs.import_(job["importer"], str(d / job["file"]), dry_run=dry_run, review=review, **job["options"])
+    return obs.import_(job["importer"], str(d / job["file"]), dry_run=dry_run, review=review, limits=lim,
+                       **job["options"])
 
 
 def _review_lines(obs, job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1207,16 +1223,21 @@ async def imports_upload(request: Request):
     filename = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.filename).name).strip("._") or "upload.csv"
     job = {"owner": user.name, "importer": values["importer"], "file": filename, "options": options,
            "original": upload.filename, "dir": str(d)}
+    lim, slot = await heavy_slot(request)
     try:
-        await _save_upload(upload, d / filename, field_name="file")
-        report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=True)
+        with slot:
+            await _save_upload(upload, d / filename, field_name="file", lim=lim)
+            report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=True, lim=lim)
         job["dry"] = _summary_dict(report, job)
         _save_job(job)
     except ValidationError as exc:
         shutil.rmtree(d, ignore_errors=True)
         name = {"map": "mapping", "as": "as", "encoding": "encoding"}.get(exc.field or "", "file")
         form.error(name, str(exc).replace(str(d) + "/", ""))
-        return await render(request, "imports.html", 422, section="data", form=form)
+        return await render(request, "imports.html", getattr(exc, "status", 422), section="data", form=form)
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
     return RedirectResponse(f"/imports/{token}", status_code=303)
 
 
@@ -1235,10 +1256,13 @@ async def import_report(request: Request, token: str):
     elif job.get("dry"):
         report = job["dry"]
     else:
+        lim, slot = await heavy_slot(request)
         try:
-            report = _summary_dict(await run_in_threadpool(_run_job, obs, job, dry_run=True), job)
+            with slot:
+                report = _summary_dict(await run_in_threadpool(_run_job, obs, job, dry_run=True, lim=lim), job)
         except ValidationError as exc:
-            return await error_page(request, 422, "The import cannot run", _strip(str(exc), job))
+            return await error_page(request, getattr(exc, "status", 422), "The import cannot run",
+                                    _strip(str(exc), job))
         job["dry"] = report
         _save_job(job)
     return await render(request, "import_report.html", section="data", job=job, token=token, report=report,
@@ -1275,10 +1299,13 @@ async def import_apply(request: Request, token: str):
         return await error_page(request, 403, "Not applied", CSRF_MESSAGE)
     if job.get("applied"):
         return RedirectResponse(f"/imports/{token}", status_code=303)
+    lim, slot = await heavy_slot(request)
     try:
-        report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=False)
+        with slot:
+            report = await run_in_threadpool(_run_job, _obs(request), job, dry_run=False, lim=lim)
     except ValidationError as exc:
-        return await error_page(request, 422, "The import cannot run", _strip(str(exc), job))
+        return await error_page(request, getattr(exc, "status", 422), "The import cannot run",
+                                _strip(str(exc), job))
     job["applied"] = _summary_dict(report, job)
     _save_job(job)
     _audit(request, user, "import.apply", job["original"], {"importer": job["importer"], **_summary(report)})
