@@ -152,6 +152,20 @@ def zip_bomb(path: str | Path, unpacked_mb: float = 300, *, name: str = "data.cs
     return path
 
 
+def html_page(path: str | Path, mb: float = 20) -> Path:
+    """An HTML page of ``mb`` MB of short paragraphs (parsed whole, a tree of it takes
+    about 20 times its size)."""
+    path = Path(path)
+    para = "<p>Bus lanes and cycle paths cut the emissions of commuting in the city.</p>\n"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("<!doctype html><html><head><title>Plan</title></head><body><h1>Mobility</h1>\n")
+        block = para * 10_000
+        for _ in range(int(mb * MB / len(block)) + 1):
+            fh.write(block)
+        fh.write("</body></html>\n")
+    return path
+
+
 def csv_rows(path: str | Path, rows: int) -> Path:
     """A twinning CSV of ``rows`` rows (distinct names, so it packs like real data)."""
     path = Path(path)

@@ -1012,13 +1012,16 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                                                                  "(behind a TLS proxy)."),
           log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug.")):
     """Serve the observatory on the web: pages for people, a REST API under /api/v1 (docs at
-    /api/v1/docs). A fresh install gets the default dataset first.
+    /api/v1/docs). A fresh install gets the default dataset first. Uploads and heavy requests
+    are held to limits (visitors without an account the tightest); change one with an
+    environment variable such as `CITYDIP_LIMIT_ANONYMOUS_PARAGRAPHS=500` (see docs/limits-draft.md).
 
     Example: `citydip serve --port 8080 --workers 2`
     """
     from .web.serve import prepare, run
 
     try:
+        limits.check_settings()
         bar, update = _progress()
         if bar is None:
             prepare(home=state.home, path=store)

@@ -7,8 +7,9 @@ to do; a bad row of a batch becomes a :class:`Passage` with an ``error`` instead
 
 Every reader streams within the limits in force (:mod:`citydiplomacy.limits`): a DOCX
 is checked as a zip container first (unpacked size, compression ratio) and its paragraphs
-are parsed one at a time; a PDF's pages are counted before any is extracted; HTML,
-Markdown and plain text are parsed whole only within ``markup_bytes``; and the count of
+are parsed one at a time; a PDF's pages are counted before any is extracted; HTML is
+parsed as a stream (lxml), and HTML, Markdown and plain text are read whole only within
+``markup_bytes``; and the count of
 paragraphs (or texts of a batch), their characters and the deadline are checked as they
 come, so that a document stops at the first paragraph past a limit."""
 
@@ -18,6 +19,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -387,24 +389,49 @@ def _docx_text(p) -> str:
     return "".join(out)
 
 
-def _html(text: str, budget: _Budget) -> list[tuple[str | None, str]]:
-    from bs4 import BeautifulSoup
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "nav", "header", "footer", "noscript", "template"]):
-        tag.decompose()
-    out: list[tuple[str | None, str]] = []
+_HTML_BLOCKS = frozenset({"h1", "h2", "h3", "h4", "p", "li", "blockquote", "td"})
+_HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+_HTML_SKIP = frozenset({"script", "style", "nav", "header", "footer", "noscript", "template"})
+_HTML_CHUNK = 1 << 16
+
+
+def _html(text: str, budget: _Budget) -> Iterator[tuple[str | None, str]]:
+    """The text blocks of an HTML page (paragraphs, list items, quotes, cells) under their
+    heading, parsed as a stream by lxml's HTML parser: each block is read when it closes
+    and emptied, so memory stays near the size of the text. Scripts, styles, navigation,
+    headers and footers are left out; a block holding paragraphs or list items is a
+    container, whose children come on their own."""
+    from lxml import etree
+
+    parser = etree.HTMLPullParser(events=("start", "end"), no_network=True, remove_comments=True,
+                                  remove_pis=True, huge_tree=False)
     section = None
-    for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "td"]):
-        text = " ".join(el.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if el.name in ("h1", "h2", "h3", "h4"):
-            section = "§ " + text[:80]
-            continue
-        if el.find(["p", "li"]):     # a container: its children come on their own
-            continue
-        out.extend((section, budget.take(p)) for p in chunk(text) if len(p.split()) >= 3)
-    return out
+    skipping = 0
+    chunks = (text[at:at + _HTML_CHUNK] for at in range(0, len(text), _HTML_CHUNK))
+    for piece in chain(chunks, [None]):
+        if piece is None:
+            parser.close()
+        else:
+            parser.feed(piece)
+        check_deadline(file=str(budget.path))
+        for event, el in parser.read_events():
+            tag = el.tag.lower() if isinstance(el.tag, str) else ""
+            if tag in _HTML_SKIP:
+                skipping += 1 if event == "start" else -1
+                if event == "end":
+                    el.clear(keep_tail=True)
+                continue
+            if event == "start" or skipping or tag not in _HTML_BLOCKS:
+                continue
+            block = " ".join(" ".join(el.itertext()).split())
+            if block and tag in _HTML_HEADINGS:
+                section = "§ " + block[:80]
+            elif block and next(el.iterdescendants("p", "li"), None) is None:
+                for part in chunk(block):
+                    if len(part.split()) >= 3:
+                        yield section, budget.take(part)
+            # what is read is emptied; the element stays, so a container still shows it holds one
+            el.clear(keep_tail=True)
 
 
 def load_inputs(source: str, *, as_document: bool | None = None, encoding: str = "utf-8",

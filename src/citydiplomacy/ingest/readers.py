@@ -285,7 +285,8 @@ def _count_row(p: Path, count: int, width: int, lim: Limits, *, row: int) -> Non
 
 
 def _long_field(values, header: list[str], lim: Limits) -> str | None:
-    if lim.field_chars is None:
+    """The column of the first field longer than ``field_chars``, or None."""
+    if lim.field_chars is None or not values or max(map(len, values)) <= lim.field_chars:
         return None
     for h, v in zip(header, values):
         if isinstance(v, str) and len(v) > lim.field_chars:
@@ -306,6 +307,7 @@ def _read_excel(p: Path, sheet: str | None, lim: Limits) -> Table:
                               file=str(p)) from None
     infos = check_zip(p, limits=lim, what="workbook")
     _check_shared_strings(p, infos, lim)
+    _check_sheet_sizes(p, infos, lim)
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad file
@@ -348,6 +350,70 @@ def _check_shared_strings(p: Path, infos: list[zipfile.ZipInfo], lim: Limits) ->
                     check_deadline(file=str(p))
         except etree.XMLSyntaxError as exc:
             raise ValidationError(f"not a readable Excel workbook (its texts: {exc.msg})", file=str(p)) from None
+
+
+def _check_sheet_sizes(p: Path, infos: list[zipfile.ZipInfo], lim: Limits) -> None:
+    """Every worksheet's size, before openpyxl opens the workbook: the size it declares
+    (``<dimension>``), or — when it declares none, and openpyxl would read the whole sheet
+    to find one — its rows and cells counted as a stream, up to the limits."""
+    import re
+
+    from lxml import etree
+
+    sheets = [i for i in infos if re.fullmatch(r"xl/worksheets/[^/]+\.xml", i.filename, re.I)]
+    with zipfile.ZipFile(p) as z:
+        for info in sheets:
+            rows = cells = 0
+            where = f"the worksheet {info.filename}"
+            with z.open(info) as src:
+                try:
+                    for _, el in etree.iterparse(src, events=("end",), tag=(_MAIN_NS + "dimension", _MAIN_NS + "row"),
+                                                 resolve_entities=False, no_network=True, huge_tree=False):
+                        if el.tag == _MAIN_NS + "dimension":
+                            _check_dimension(p, where, el.get("ref") or "", lim)
+                            break                   # declared: openpyxl reads no further either
+                        rows += 1
+                        cells += len(el)
+                        el.clear()
+                        while el.getprevious() is not None:
+                            del el.getparent()[0]
+                        if lim.rows is not None and rows - 1 > lim.rows:
+                            raise exceeded(lim, "rows", found=f"{where} has more than {lim.rows:,} rows below "
+                                           "its header", file=str(p), advice="split it into files of fewer rows")
+                        if lim.cells is not None and cells > lim.cells:
+                            raise exceeded(lim, "cells", found=f"{where} has more than {lim.cells:,} cells",
+                                           file=str(p), advice="split it into files of fewer rows, or keep only "
+                                                               "the columns you map")
+                        if rows % 4096 == 0:
+                            check_deadline(file=str(p))
+                except etree.XMLSyntaxError as exc:
+                    raise ValidationError(f"not a readable Excel workbook ({info.filename}: {exc.msg})",
+                                          file=str(p)) from None
+
+
+def _check_dimension(p: Path, where: str, ref: str, lim: Limits) -> None:
+    """A declared size (``A1:D1000001``) against the limits on rows, columns and cells."""
+    import re
+
+    m = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?", ref.strip().upper())
+    if not m:
+        return
+    from openpyxl.utils import column_index_from_string
+
+    first_col, first_row = column_index_from_string(m.group(1)), int(m.group(2))
+    last_col = column_index_from_string(m.group(3)) if m.group(3) else first_col
+    last_row = int(m.group(4)) if m.group(4) else first_row
+    rows, cols = last_row - 1, last_col      # rows below the header, columns from A (as openpyxl pads)
+    if lim.columns is not None and cols > lim.columns:
+        raise exceeded(lim, "columns", found=f"{where} declares {cols:,} columns", file=str(p),
+                       advice="is this the right sheet? Keep the columns you map")
+    if lim.rows is not None and rows > lim.rows:
+        raise exceeded(lim, "rows", found=f"{where} declares {rows:,} rows below its header", file=str(p),
+                       advice="split it into files of fewer rows")
+    if lim.cells is not None and rows * cols > lim.cells:
+        raise exceeded(lim, "cells", found=f"{where} declares {rows * cols:,} cells ({rows:,} rows of {cols:,} "
+                                           "columns)", file=str(p),
+                       advice="split it into files of fewer rows, or keep only the columns you map")
 
 
 def _sheet_table(p: Path, ws, lim: Limits) -> Table:

@@ -896,7 +896,6 @@ def _align(r: APIRouter) -> None:
             raise ValidationError(f"unknown framework '{(bad or [frameworks])[0]}'; use sdg, paris or sdg,paris",
                                   field="frameworks")
         with limits.applied(lim):
-            al = aligner(mode)
             with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
                 path = _save_upload(file, Path(tmp), "document.txt", DOCUMENT_SUFFIXES, lim)
                 try:
@@ -910,6 +909,7 @@ def _align(r: APIRouter) -> None:
                     raise ValidationError(f"the file cannot be read as a {path.suffix} document "
                                           f"({exc.__class__.__name__}); check that it is not damaged",
                                           field="file", file=path.name) from None
+            al = aligner(mode)          # after the document is read: a refused one loads no model
             with limits.holding(request.app.state.align_lock):
                 results = al.align_many(passages, lang=lang, level=level, frameworks=fws)
         items = [{**res.record(), "ref": res.ref, "lang": res.lang, "text": p.text}

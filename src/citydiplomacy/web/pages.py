@@ -946,13 +946,14 @@ def _align_work(values: dict[str, Any], titles: dict[str, str], lim, path: Path 
     from ..align.documents import read_document
 
     with limits.applied(lim):
-        al = aligner(values["mode"])
         if path is not None:
             passages = read_document(path, limits=lim)
+            al = aligner(values["mode"])
             records = al.align_many(passages, lang=values["lang"], level=values["level"],
                                     frameworks=values["frameworks"])
             return al.method, [_result(r.record(), p.text, titles, ref=p.ref) for p, r in zip(passages, records)
                                if not r.error]
+        al = aligner(values["mode"])
         rec = al.align(values["text"], lang=values["lang"], level=values["level"],
                        frameworks=values["frameworks"]).record()
         return al.method, [_result(rec, values["text"], titles)]
