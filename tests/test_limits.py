@@ -330,7 +330,7 @@ def test_the_deadline_stops_a_read_with_a_clear_error(probe):
             read_table(probe["csv"], limits=lim)
     exc = info.value
     assert exc.limit == "seconds" and exc.status == 503 and exc.setting == "CITYDIP_LIMIT_EDITOR_SECONDS"
-    assert "stopped after 0.05 s" in str(exc)
+    assert "ran out of time and was stopped; the limit is 0.05 s" in str(exc)
     limits.check_deadline()                   # the deadline ended with its block
 
 
@@ -338,7 +338,7 @@ def test_an_inner_deadline_never_extends_an_outer_one():
     with limits.deadline(0.01):
         with limits.deadline(60):
             time.sleep(0.02)
-            with pytest.raises(LimitExceeded):
+            with pytest.raises(LimitExceeded, match="the limit is 0.01 s .seconds of work for the command line"):
                 limits.check_deadline()
     with limits.deadline(60):
         with limits.deadline(0.01):
@@ -354,7 +354,7 @@ def test_the_deadline_stops_the_aligner_between_batches():
     passages = [Passage(id=str(i), text="Bus lanes cut emissions of commuting.") for i in range(200)]
     with limits.deadline(0.001):
         time.sleep(0.01)
-        with pytest.raises(LimitExceeded, match="stopped after"):
+        with pytest.raises(LimitExceeded, match="ran out of time"):
             Aligner("light").align_many(passages)
 
 
@@ -370,6 +370,32 @@ def test_a_lock_is_awaited_no_longer_than_the_deadline():
         assert time.perf_counter() - t < 2
     finally:
         lock.release()
+
+
+def test_an_import_stopped_by_its_deadline_changes_nothing(tmp_path, monkeypatch):
+    obs = citydiplomacy.open(path=tmp_path / "s.sqlite", build=False)
+    try:
+        f = tmp_path / "networks.csv"
+        f.write_text("name,kind\n" + "".join(f"Network {i},city_network\n" for i in range(300)), encoding="utf-8")
+        from citydiplomacy.ingest import apply as apply_module
+
+        real = apply_module.check_deadline
+        calls = []
+
+        def slow_writes(**kw):          # the writes take their time: the deadline passes among them
+            calls.append(1)
+            if len(calls) == 100:
+                time.sleep(2.5)
+            real(**kw)
+        monkeypatch.setattr(apply_module, "check_deadline", slow_writes)
+        with pytest.raises(LimitExceeded, match="ran out of time and was stopped; the limit is 2 s"):
+            obs.import_("table", str(f), as_="actors", mapping={"name": "name", "kind": "kind"},
+                        limits=replace(limits_for("editor"), seconds=2))
+        assert len(calls) >= 100 and obs.is_empty()          # stopped among the writes, rolled back
+        rep = obs.import_("table", str(f), as_="actors", mapping={"name": "name", "kind": "kind"}, limits="editor")
+        assert rep.created.get("actors") == 300
+    finally:
+        obs.close()
 
 
 # -- bounded memory and time, in a subprocess -------------------------------------------------------

@@ -310,8 +310,8 @@ def check_deadline(*, file: str | None = None) -> None:
     in loops)."""
     d = _DEADLINE.get()
     if d is not None and time.monotonic() > d[0]:
-        lim, seconds = d[1], d[2]
-        raise exceeded(lim, "seconds", found=f"the work was stopped after {_fmt('seconds', seconds)}",
+        lim = d[1] if d[1].seconds == d[2] else replace(d[1], seconds=d[2])
+        raise exceeded(lim, "seconds", found="the work ran out of time and was stopped",
                        file=file, advice="give a smaller input (split the file, fewer texts), or try again "
                                          "when the server is less busy")
 

@@ -324,7 +324,8 @@ def _docx(path: Path, budget: _Budget) -> Iterator[tuple[str | None, str]]:
         except etree.XMLSyntaxError as exc:
             raise ValidationError(f"not a readable Word document (its text: {exc.msg}); save it again as .docx",
                                   file=file) from None
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+            # a damaged member, a compression zipfile lacks, an encrypted member
             raise _not_docx(path, exc) from None
 
 

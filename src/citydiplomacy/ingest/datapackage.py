@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
-from ..limits import check_deadline
+from ..limits import LimitExceeded, check_deadline
 from ..model import Actor, Observation, Provenance, Tie
 from . import register
 from .base import Plan, Problem
@@ -96,6 +96,8 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                 "founded": _none(r["founded"]), "axes": r["axes"], "attrs": _json(r["attrs"], {})},
                 row=rowno, file=str(actor_table.path))
             plan.actors.append((actor, None, prov_of(r, rowno, actor_table.path)))
+        except LimitExceeded:
+            raise
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(actor_table.path), reason=exc.detail))
     tie_table = table("ties")
@@ -108,6 +110,8 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                              "attrs": _json(r.get("attrs"), {})},
                             row=rowno, file=str(tie_table.path))
             plan.ties.append((tie, r.get("target_type") or "actor", prov_of(r, rowno, tie_table.path)))
+        except LimitExceeded:
+            raise
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(tie_table.path), reason=exc.detail))
     obs_table = table("observations")

@@ -306,8 +306,13 @@ def _read_excel(p: Path, sheet: str | None, lim: Limits) -> Table:
         raise ValidationError("reading Excel files needs openpyxl: pip install 'citydiplomacy[tables]'",
                               file=str(p)) from None
     infos = check_zip(p, limits=lim, what="workbook")
-    _check_shared_strings(p, infos, lim)
-    _check_sheet_sizes(p, infos, lim)
+    try:
+        _check_shared_strings(p, infos, lim)
+        _check_sheet_sizes(p, infos, lim)
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        # a damaged member, a compression zipfile lacks, an encrypted member
+        raise ValidationError(f"not a readable Excel workbook ({type(exc).__name__}); save it again from Excel",
+                              file=str(p)) from None
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad file
