@@ -636,10 +636,10 @@ def test_import_missing_columns_fails_the_job_naming_the_file(client, tokens):
 
 
 def test_upload_too_large(client, tokens, monkeypatch):
-    monkeypatch.setattr(api_module, "MAX_UPLOAD", 100)
+    monkeypatch.setenv("CITYDIP_LIMIT_EDITOR_FILE_BYTES", "100")
     body = problem(client.post("/api/v1/imports", params={"importer": "twinning"}, headers=auth(tokens, "editor"),
                                files={"file": ("t.csv", b"x" * 200, "text/csv")}), 413)
-    assert "MB" in body["detail"]
+    assert "larger than 100 bytes" in body["detail"] and body["setting"] == "CITYDIP_LIMIT_EDITOR_FILE_BYTES"
 
 
 # -- sessions, CSRF, tokens, audit -----------------------------------------------------------------------

@@ -238,7 +238,7 @@ obs.import_("twinning", {str(f)!r})
     (lambda p: p.write_bytes(b"PK\x03\x04\x00\x00binary\x00\x01\x02" * 100), "binary data"),
     (lambda p: p.write_text("city1,country1,city2,country2\n"), "header but no rows"),
     (lambda p: p.write_text(",".join(f"c{i}" for i in range(1000)) + "\n" + ",".join("x" * 1000) + "\n"),
-     "1000 columns"),
+     "the header has 1,000 columns; the limit is 500"),
 ])
 def test_bad_files_get_a_clear_error_and_change_nothing(work, tmp_path, make, message):
     f = tmp_path / "bad.csv"
@@ -254,8 +254,9 @@ def test_two_gigabyte_file_is_refused_before_reading(work, tmp_path):
     f = tmp_path / "huge.csv"
     with f.open("wb") as fh:
         fh.truncate(2 * 1024**3)          # a real 2 GB (sparse) file
-    with pytest.raises(ValidationError, match="2.0 GB"):
+    with pytest.raises(ValidationError, match="the file is 2 GB; the limit is 1 GB") as info:
         work.import_("twinning", f)
+    assert info.value.limit == "file_bytes" and info.value.setting == "CITYDIP_LIMIT_CLI_FILE_BYTES"
 
 
 def test_row_with_too_many_fields_is_rejected_with_its_row(work, tmp_path):

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__
+from . import __version__, limits
 from .errors import CitydipError, NotFoundError, ValidationError
 from .observatory import Observatory
 from .render import Format, emit, table, to_csv, to_json
@@ -73,6 +73,13 @@ def _open(build: bool = True) -> Observatory:
         return open_(home=state.home, build=build)
     with bar:
         return open_(home=state.home, build=build, progress=update)
+
+
+def _cli_limits() -> limits.Limits:
+    """The command line's limits (``CITYDIP_LIMIT_CLI_*``), once every limit setting is
+    known to be readable."""
+    limits.check_settings()
+    return limits.limits_for("cli")
 
 
 def _fail(exc: CitydipError) -> None:
@@ -509,19 +516,20 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
         if bad or not frameworks:
             raise ValidationError(f"unknown framework '{(bad or [framework])[0]}'; use sdg, paris or sdg,paris",
                                   field="framework")
-        passages, kind = load_inputs(source, as_document=document)
-        aligner = Aligner(mode)
-        bar = None
-        if err.is_terminal and len(passages) > 20:
-            bar = Progress(TextColumn("aligning"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                           TimeElapsedColumn(), console=err, transient=True)
-        if bar:
-            with bar:
-                task = bar.add_task("align", total=len(passages))
-                results = aligner.align_many(passages, lang=lang, level=level, frameworks=frameworks,
-                                             progress=lambda n: bar.advance(task, n))
-        else:
-            results = aligner.align_many(passages, lang=lang, level=level, frameworks=frameworks)
+        with limits.applied(_cli_limits()):
+            passages, kind = load_inputs(source, as_document=document)
+            aligner = Aligner(mode)
+            bar = None
+            if err.is_terminal and len(passages) > 20:
+                bar = Progress(TextColumn("aligning"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                               TimeElapsedColumn(), console=err, transient=True)
+            if bar:
+                with bar:
+                    task = bar.add_task("align", total=len(passages))
+                    results = aligner.align_many(passages, lang=lang, level=level, frameworks=frameworks,
+                                                 progress=lambda n: bar.advance(task, n))
+            else:
+                results = aligner.align_many(passages, lang=lang, level=level, frameworks=frameworks)
     except CitydipError as exc:
         _fail(exc)
     failed = [r for r in results if r.error]
@@ -592,7 +600,9 @@ def _align_table(passages, results, kind: str, method: str) -> None:
 
 import_app = typer.Typer(no_args_is_help=True, rich_markup_mode="markdown",
                          help="Bring data in, resolving every name to an actor or reporting it. Each import "
-                              "applies completely or not at all; `--dry-run` shows what would change.\n\n"
+                              "applies completely or not at all; `--dry-run` shows what would change. Files are "
+                              "read within the command line's limits (10,000,000 rows, 1 GB...; raise one with "
+                              "e.g. `CITYDIP_LIMIT_CLI_ROWS=20000000`, see docs/import.md).\n\n"
                               "Example: `citydip import twinning twins.csv --dry-run --review review.csv`")
 app.add_typer(import_app, name="import")
 
@@ -609,7 +619,8 @@ ENCODING = typer.Option("utf-8", "--encoding", help="Text encoding of the file (
 def _run_import(importer: str, source: Any, *, dry_run: bool, review: Optional[str], report_path: Optional[str],
                 fmt: Format, **options: Any) -> None:
     try:
-        rep = _open().import_(importer, source, dry_run=dry_run, review=review, **options)
+        rep = _open().import_(importer, source, dry_run=dry_run, review=review, limits=_cli_limits(),
+                              **options)
     except CitydipError as exc:
         _fail(exc)
     _print_report(rep, fmt, importer, report_path)
@@ -683,9 +694,10 @@ def initiative_add(actor: str = typer.Argument(..., help="The city (name, id, QI
     public buildings protects residents during heatwaves." --since 2019 --source "Ajuntament de Barcelona"`
     """
     try:
-        rep = _open().add_initiative(actor, title, text, since=since, until=until, status=status, axes=axes,
-                                     partners=partners, source=source, url=url, licence=licence, as_of=as_of,
-                                     dry_run=dry_run)
+        with limits.applied(_cli_limits()):
+            rep = _open().add_initiative(actor, title, text, since=since, until=until, status=status, axes=axes,
+                                         partners=partners, source=source, url=url, licence=licence, as_of=as_of,
+                                         dry_run=dry_run)
     except CitydipError as exc:
         _fail(exc)
     _print_report(rep, fmt, "initiative")
@@ -1094,7 +1106,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
                    "connects from (see docs/security.md)."),
           log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug.")):
     """Serve the observatory on the web: pages for people, a REST API under /api/v1 (docs at
-    /api/v1/docs). A fresh install gets the default dataset first.
+    /api/v1/docs). A fresh install gets the default dataset first. Uploads and heavy requests
+    are held to limits (visitors without an account the tightest); change one with an
+    environment variable such as `CITYDIP_LIMIT_ANONYMOUS_PARAGRAPHS=500` (see docs/limits.md).
 
     Example: `citydip serve --port 8080 --workers 2`; behind a proxy on this machine:
     `citydip serve --forwarded-allow-ips 127.0.0.1`
@@ -1102,6 +1116,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     from .web.serve import prepare, run
 
     try:
+        limits.check_settings()
         bar, update = _progress()
         if bar is None:
             prepare(home=state.home, path=store)

@@ -306,11 +306,12 @@ def _alive(pid: int) -> bool:
 def import_task(*, store: str, importer: str, file: str, options: dict[str, Any] | None = None,
                 dry_run: bool = True, review: str | None = None, who: str | None = None,
                 label: str | None = None, busy_timeout: float | None = None,
-                channel: str | None = None) -> dict[str, Any]:
+                channel: str | None = None, limits: str | None = None) -> dict[str, Any]:
     """Run an import (:func:`citydiplomacy.ingest.run_import`) on the store at ``store`` (a
     path, or an SQLAlchemy URL); an applied import that changed the store is recorded in
     the audit log as ``who``'s ``import.apply`` of ``label`` (from ``channel``: web or api),
-    in the import's transaction.
+    in the import's transaction; ``limits``: the channel whose limits hold (sizes, rows and
+    seconds: an editor's import stops at the editor's limits).
     Returns the report, with the review file's text (``review_csv``) when it wrote one."""
     from .ingest import run_import
     from .store import Store
@@ -319,7 +320,7 @@ def import_task(*, store: str, importer: str, file: str, options: dict[str, Any]
     wait = BUSY_TIMEOUTS["job"] if busy_timeout is None else busy_timeout
     st = Store(url=store, busy_timeout=wait) if "://" in store else Store(store, busy_timeout=wait)
     try:
-        report = run_import(st, importer, file, dry_run=dry_run, review=review, **(options or {}),
+        report = run_import(st, importer, file, dry_run=dry_run, review=review, limits=limits, **(options or {}),
                             audit=(who or "unknown", label or f"{importer}: {Path(file).name}", channel))
         data = report.as_dict()
         if review and Path(review).exists():

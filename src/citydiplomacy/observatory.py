@@ -175,12 +175,15 @@ class Observatory:
 
     # -- import / export ------------------------------------------------------------
     def import_(self, importer: str, source: Any = None, *, dry_run: bool = False,
-                review: str | None = None, **options: Any):
+                review: str | None = None, limits: Any = None, **options: Any):
         """Run an importer (``twinning``, ``table``, ``wikidata``, ``datapackage``,
-        ``review``) atomically; returns its :class:`~citydiplomacy.ingest.Report`."""
+        ``review``) atomically; returns its :class:`~citydiplomacy.ingest.Report`.
+        ``limits``: a :class:`~citydiplomacy.limits.Limits` or a channel (``cli``,
+        ``editor``, ``anonymous``) whose sizes and time the run is held to."""
         from .ingest import run_import
 
-        return run_import(self.store, importer, source, dry_run=dry_run, review=review, **options)
+        return run_import(self.store, importer, source, dry_run=dry_run, review=review, limits=limits,
+                          **options)
 
     def export(self, out: str | os.PathLike, *, fmt: str = "datapackage", **filters: Any) -> dict[str, int]:
         """Write the store (or a filtered part) to the directory ``out``."""

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import limits
 from ..dataset.context import data_path
 from ..errors import ValidationError
 from . import semantic
@@ -287,7 +288,10 @@ class Aligner:
             raise ValidationError(f"language '{lang}' is not supported; use auto, {', '.join(SUPPORTED)}",
                                   field="lang")
         results: list[Alignment] = []
+        if limits.remaining() is not None:
+            batch = min(batch, 64)       # under a deadline, check it every few seconds at most
         for start in range(0, len(passages), batch):
+            limits.check_deadline()
             chunk = passages[start:start + batch]
             results.extend(self._align_chunk(chunk, lang, level, frameworks))
             if progress:

@@ -52,18 +52,25 @@ def _load_builtin() -> None:
 
 
 def run_import(store, name: str, source: Any, *, dry_run: bool = False, review: str | None = None,
-               audit: tuple[str, str, str | None] | None = None, **options: Any) -> Report:
-    """Read ``source`` with the importer ``name`` and apply the result atomically.
+               audit: tuple[str, str, str | None] | None = None, limits: Any = None,
+               **options: Any) -> Report:
+    """Read ``source`` with the importer ``name`` and apply the result atomically, within
+    ``limits`` (a :class:`~citydiplomacy.limits.Limits` or a channel's name: its sizes,
+    and its seconds for the whole run; default: the limits in force).
 
-    ``audit`` = (who, what): an applied import that changes the store is recorded in the
-    audit log as who's ``import.apply`` of what, in the same transaction as its rows."""
+    ``audit`` = (who, what, channel): an applied import that changes the store is recorded
+    in the audit log as who's ``import.apply`` of what, in the same transaction as its rows."""
+    from contextlib import nullcontext
+
+    from .. import limits as _limits
     from .. import progress
     from .apply import apply_plan
     from .review import write_review
 
-    progress.report("reading and resolving the file")
-    plan = get_importer(name)(store, source, **options)
-    report = apply_plan(store, plan, dry_run=dry_run, audit=audit)
+    with _limits.applied(limits) if limits is not None else nullcontext():
+        progress.report("reading and resolving the file")
+        plan = get_importer(name)(store, source, **options)
+        report = apply_plan(store, plan, dry_run=dry_run, audit=audit)
     if review and plan.review:
         report.review_file = str(write_review(review, plan))
     return report

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import progress
 from ..errors import StoreError
+from ..limits import check_deadline
 from ..resolve import districts, geonames, subdivisions, supplement
 from ..model import Provenance, Tie
 from ..store import Store, rows, schema
@@ -321,6 +322,7 @@ class _Preparer:
 
     def actors(self) -> None:
         for actor, names, prov in self.plan.actors:
+            check_deadline()
             if self.exists(actor.id):
                 self.count(self.report.unchanged, "actors")
                 continue
@@ -412,6 +414,7 @@ class _Preparer:
         for n, entry in enumerate(self.plan.ties):
             if n % BATCH == 0 and total >= BATCH:
                 progress.report("checking ties against the store", n, total)
+            check_deadline()
             tie, target_type = entry[0], entry[1]
             prov_id = self.provenance(entry[2]) if len(entry) > 2 else default_prov
             src, tgt = mapping.get(tie.source, tie.source), mapping.get(tie.target, tie.target)
@@ -454,6 +457,7 @@ class _Preparer:
         prov_id = self.provenance(self.plan.provenance)
         planned: dict[tuple, dict[str, Any]] = {}
         for obs in self.plan.observations:
+            check_deadline()
             if not self.exists(obs.actor):
                 self.report.problems.append(Problem(row=None, kind="rejected", field="actor",
                                                     value=obs.actor, reason="no such actor"))
@@ -492,6 +496,7 @@ class _Preparer:
         prov_id = self.provenance(self.plan.provenance)
         planned: dict[tuple, list] = {}                 # (actor, title) -> [values, row id, ini]
         for ini in self.plan.initiatives:
+            check_deadline()
             if not self.exists(ini.actor):
                 self.report.problems.append(Problem(row=None, kind="rejected", field="actor",
                                                     value=ini.actor, reason="no such actor"))

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
+from ..limits import LimitExceeded, check_deadline
 from ..model import Actor, Observation, Provenance, Tie
 from . import register
 from .base import Plan, Problem
-from .readers import read_table
+from .readers import read_json, read_table
 
 REQUIRED = ("actors", "ties", "provenance")
 
@@ -34,10 +35,9 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
     if not descriptor.exists():
         raise ValidationError("no datapackage.json here; give the package's directory or descriptor",
                               file=str(root))
-    try:
-        meta = json.loads(descriptor.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"datapackage.json is not valid JSON ({exc})", file=str(descriptor)) from None
+    meta = read_json(descriptor, what="valid JSON (datapackage.json)")
+    if not isinstance(meta, dict):
+        raise ValidationError("datapackage.json must hold an object with \"resources\"", file=str(descriptor))
     resources = {r.get("name"): r for r in meta.get("resources", []) if isinstance(r, dict)}
     missing = [r for r in REQUIRED if r not in resources]
     if missing:
@@ -86,6 +86,7 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                                     fw_items, fw_titles, prov_of(r, rowno, fw_table.path)))
     actor_table = table("actors")
     for rowno, r in actor_table.rows:
+        check_deadline(file=str(descriptor))
         try:
             actor = Actor.parse({
                 "id": r["id"], "name": r["name"], "kind": r["kind"], "layer": r["layer"],
@@ -95,10 +96,13 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                 "founded": _none(r["founded"]), "axes": r["axes"], "attrs": _json(r["attrs"], {})},
                 row=rowno, file=str(actor_table.path))
             plan.actors.append((actor, None, prov_of(r, rowno, actor_table.path)))
+        except LimitExceeded:
+            raise
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(actor_table.path), reason=exc.detail))
     tie_table = table("ties")
     for rowno, r in tie_table.rows:
+        check_deadline(file=str(descriptor))
         try:
             tie = Tie.parse({"source": r["source"], "target": r["target"], "type": r["type"],
                              "since": _none(r["since"]), "until": _none(r["until"]), "status": r["status"],
@@ -106,6 +110,8 @@ def import_datapackage(store, source, *, encoding: str = "utf-8", max_bytes: int
                              "attrs": _json(r.get("attrs"), {})},
                             row=rowno, file=str(tie_table.path))
             plan.ties.append((tie, r.get("target_type") or "actor", prov_of(r, rowno, tie_table.path)))
+        except LimitExceeded:
+            raise
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(tie_table.path), reason=exc.detail))
     obs_table = table("observations")

@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from ..limits import check_deadline
 from ..model import Provenance, Tie
 from . import register
 from .base import Plan, Problem
@@ -60,6 +61,7 @@ def import_review(store, source, *, encoding: str = "utf-8", max_bytes: int | No
         groups[(line["file"], line["row"])].append((rowno, line))
     plan: Plan | None = None
     for (_, _), lines in groups.items():
+        check_deadline(file=str(path))
         try:
             ctx = json.loads(lines[0][1]["context"])
         except json.JSONDecodeError:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .. import countries
 from ..errors import ValidationError
+from ..limits import LimitExceeded, check_deadline
 from ..model import Actor, Initiative, Observation, Tie
 from ..store.schema import frameworks
 from ..text import slugify
@@ -71,6 +72,7 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
     plan.options["country_fields"] = {mapping[name_field]: mapping.get("country", "")}
     towns: set[str] = set()
     for rowno, row in table.rows:
+        check_deadline(file=str(path))
         try:
             if as_ == "actors":
                 _actor_row(store, sr, plan, row, rowno, value, path)
@@ -110,6 +112,8 @@ def import_table(store, source, *, as_: str = "ties", mapping: dict[str, str] | 
                 plan.observations.append(Observation.parse({
                     "actor": res.id, "indicator": value(row, "indicator"), "year": value(row, "year"),
                     "value": value(row, "value"), "unit": value(row, "unit")}, row=rowno, file=str(path)))
+        except LimitExceeded:
+            raise                       # the whole import stops, not this row
         except ValidationError as exc:
             plan.problems.append(Problem(row=rowno, field=exc.field, file=str(path), reason=exc.detail))
     plan.towns = sorted(towns | set(plan.towns))

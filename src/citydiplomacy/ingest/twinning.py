@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import progress
+from ..limits import check_deadline
 from ..resolve.listcontext import settle_rows
 from ..model import Provenance, Tie
 from ..resolve import Resolution
@@ -65,6 +66,7 @@ def import_twinning(store, source, *, encoding: str = "utf-8", source_name: str 
     for n, ((rowno, row), row_results) in enumerate(zip(table.rows, per_row)):
         if n % 5000 == 0:
             progress.report("building the ties", n, len(table.rows))
+        check_deadline(file=str(path))
         ends, cands, reasons = {}, {}, {}
         for side, res in zip(("1", "2"), row_results):
             field = f"city{side}"

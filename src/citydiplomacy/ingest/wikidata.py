@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import __version__
+from .. import __version__, limits
 from ..errors import CitydipError, ValidationError
 from ..model import Provenance, Tie
 from ..resolve import Resolution
@@ -26,7 +26,7 @@ from ..store.schema import actors
 from ..text import parse_id_number
 from . import register
 from .base import Plan, Problem
-from .readers import check_file
+from .readers import read_json
 from .resolving import StoreResolver, resolve_any
 
 ENDPOINT = "https://query.wikidata.org/sparql"
@@ -49,9 +49,15 @@ def fetch(query: str, *, endpoint: str = ENDPOINT, timeout: float = 120.0) -> di
     req = urllib.request.Request(url, headers={
         "Accept": "application/sparql-results+json",
         "User-Agent": f"citydiplomacy/{__version__} (City Diplomacy Observatory)"})
+    lim = limits.current()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return json.loads(resp.read().decode("utf-8"))
+            raw = resp.read(lim.markup_bytes + 1 if lim.markup_bytes is not None else -1)
+        if lim.markup_bytes is not None and len(raw) > lim.markup_bytes:
+            raise limits.exceeded(lim, "markup_bytes", found="the endpoint's answer is larger than "
+                                  f"{limits.size(lim.markup_bytes)}", file=endpoint,
+                                  advice="narrow the query (e.g. by country)")
+        return json.loads(raw.decode("utf-8"))
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise CitydipError(f"cannot reach the SPARQL endpoint {endpoint} ({exc}); when offline, run the "
                            "query elsewhere, save the JSON results and use --from-file") from None
@@ -60,14 +66,17 @@ def fetch(query: str, *, endpoint: str = ENDPOINT, timeout: float = 120.0) -> di
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
-    p = check_file(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"not SPARQL JSON results ({exc})", file=str(p)) from None
-    if not isinstance(data, dict) or "results" not in data or "bindings" not in data.get("results", {}):
+    """Saved SPARQL JSON results, within the limits in force (its size, then its rows)."""
+    lim = limits.current()
+    data = read_json(path, what="SPARQL JSON results", limits=lim)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict) \
+            or not isinstance(data["results"].get("bindings"), list):
         raise ValidationError("not SPARQL JSON results: expected {\"head\": ..., \"results\": "
-                              "{\"bindings\": [...]}}", file=str(p))
+                              "{\"bindings\": [...]}}", file=str(path))
+    n = len(data["results"]["bindings"])
+    if lim.rows is not None and n > lim.rows:
+        raise limits.exceeded(lim, "rows", found=f"the results have {n:,} rows", file=str(path),
+                              advice="run the query in parts (e.g. by country) and import each file")
     return data
 
 
@@ -132,6 +141,7 @@ def import_wikidata(store, source=None, *, query: str | None = None, org: str | 
         return res
 
     for i, b in enumerate(bindings, start=1):
+        limits.check_deadline(file=where)
         if kind == "actors":
             res = resolve(b, "item")
             qid = _value(b, "item")

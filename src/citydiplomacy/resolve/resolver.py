@@ -35,6 +35,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from .. import countries
+from ..limits import check_deadline
 from ..text import normalize
 from . import geonames, subdivisions, supplement
 from .namesakes import QUALIFIER_KM, REGION_TYPES, VILLAGE_POP, NamesakeRules  # noqa: F401 (QUALIFIER_KM: re-exported)
@@ -100,6 +101,7 @@ class Resolver(NamesakeRules):
                 geonames_id: int | None = None) -> Resolution:
         """Resolve one name; see the module docstring for the procedure. A resolution
         whose score falls below :data:`ACCEPT` is returned as ambiguous (for review)."""
+        check_deadline()
         res = self._resolve(name, country, region=region, lat=lat, lon=lon, wikidata=wikidata,
                             geonames_id=geonames_id)
         if res.resolved and res.score < ACCEPT:

@@ -33,9 +33,11 @@ from fastapi import APIRouter, Depends, File, Form, Path as PathParam, Query, Re
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import limits
 from ..errors import CitydipError, ValidationError
 from ..vocab import Axis, Kind, Layer, Status, TieType
 from . import security
+from .limiting import Heavy
 from .problems import MEDIA_TYPE, PROBLEM_SCHEMA, Problem
 
 log = logging.getLogger("citydiplomacy.web")
@@ -53,12 +55,10 @@ TAGS = [
 
 #: the largest page of a list
 MAX_LIMIT = 500
-#: the longest text aligned through the API (characters); longer texts go as a document
+#: the longest text aligned through the API (characters); longer texts go as a document.
+#: Uploads are held to the limits of the request's channel (citydiplomacy.limits):
+#: file_bytes, paragraphs, rows... and seconds.
 MAX_ALIGN_TEXT = 100_000
-#: the largest uploaded file (bytes): imports and documents to align
-MAX_UPLOAD = 50 * 1024 * 1024
-#: the most paragraphs of one uploaded document aligned
-MAX_PASSAGES = 2_000
 #: default pivots of the betweenness estimate of the metrics endpoint
 DEFAULT_SAMPLE = 100
 
@@ -71,15 +71,19 @@ EXPORT_MEDIA = {"graphml": "application/graphml+xml", "gexf": "application/gexf+
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {400: "Bad request", 401: "Not logged in, or the token is unknown or revoked",
             403: "The user's role is too low, or the CSRF token is missing", 404: "Nothing matches",
-            405: "Writes are off (read-only observatory)", 409: "Conflict", 413: "The upload is too large",
-            422: "Invalid input: the body names the field", 429: "Too many failed logins (see Retry-After)",
-            503: "The store cannot be used"}
+            405: "Writes are off (read-only observatory)", 409: "Conflict",
+            413: "The upload (or what it unpacks to) is beyond a limit: the body names it",
+            422: "Invalid input: the body names the field",
+            429: "Too many failed logins, or too many heavy requests of this client (see Retry-After)",
+            503: "The store cannot be used, the server is busy, or the work ran out of time (see Retry-After)"}
     return {c: {"description": what.get(c, "Error"),
                 "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}} for c in codes}
 
 
 READ_ERRORS = _problems(404, 422, 503)
-WRITE_ERRORS = _problems(401, 403, 404, 413, 422, 503)
+WRITE_ERRORS = _problems(401, 403, 404, 413, 422, 429, 503)
+#: what a heavy request may also answer (citydiplomacy.web.limiting)
+HEAVY_ERRORS = _problems(429, 503)
 NOT_MODIFIED = {304: {"description": "Not modified (the ETag sent in If-None-Match still holds)"}}
 
 
@@ -254,9 +258,10 @@ def store_changed(request: Request) -> None:
 
 
 async def cached(request: Request, fn: Callable[[], Any], *, raw: bool = False,
-                 media_type: str = "application/json") -> Response:
+                 media_type: str = "application/json", heavy: bool = False) -> Response:
     """A public read: its body from the cache, or computed by ``fn()`` in a worker
-    thread (the library blocks), with its ETag."""
+    thread (the library blocks), with its ETag. A ``heavy`` computation takes a slot of
+    the worker's heavy requests (:mod:`.limiting`) while it runs."""
     query = tuple(sorted(request.query_params.multi_items()))
     key = (data_version(request), request.url.path, query)
     cache = request.app.state.cache
@@ -265,8 +270,16 @@ async def cached(request: Request, fn: Callable[[], Any], *, raw: bool = False,
         limiter = getattr(request.app.state, "compute_limiter", None)
         if limiter is None:
             limiter = request.app.state.compute_limiter = anyio.CapacityLimiter(COMPUTE_THREADS)
-        hit = await anyio.to_thread.run_sync(functools.partial(cache.compute, key, fn, raw=raw),
-                                             limiter=limiter)
+        compute = functools.partial(anyio.to_thread.run_sync, functools.partial(cache.compute, key, fn, raw=raw),
+                                    limiter=limiter)
+        if heavy:
+            from .limiting import heavy_slot
+
+            _, slot = await heavy_slot(request)
+            with slot:
+                hit = await compute()
+        else:
+            hit = await compute()
     return respond(request, hit[0], hit[1], media_type=media_type)
 
 
@@ -445,7 +458,9 @@ def _safe_name(filename: str | None, default: str) -> str:
     return name[-120:]
 
 
-def _save_upload(upload: UploadFile, directory: Path, default: str, suffixes: set[str]) -> Path:
+def _save_upload(upload: UploadFile, directory: Path, default: str, suffixes: set[str],
+                 lim: limits.Limits) -> Path:
+    """The upload copied to ``directory``, refused past ``lim.file_bytes`` as it comes."""
     name = _safe_name(upload.filename, default)
     if Path(name).suffix.lower() not in suffixes:
         raise ValidationError(f"'{name}' is not a file type this accepts; give a file ending in "
@@ -455,9 +470,9 @@ def _save_upload(upload: UploadFile, directory: Path, default: str, suffixes: se
     with path.open("wb") as out:
         while chunk := upload.file.read(1 << 20):
             size += len(chunk)
-            if size > MAX_UPLOAD:
-                raise Problem(413, "Too large", f"the file is larger than {MAX_UPLOAD // 2**20} MB; "
-                                                f"split it into smaller files", field="file")
+            if lim.file_bytes is not None and size > lim.file_bytes:
+                raise limits.exceeded(lim, "file_bytes", found=f"the file is larger than {limits.size(lim.file_bytes)}",
+                                      field="file", file=name)
             out.write(chunk)
     if size == 0:
         raise ValidationError("the file is empty", field="file", file=name)
@@ -477,6 +492,9 @@ def _in_upload(exc: ValidationError, name: str) -> ValidationError:
     temporary path) and the form field ``file`` when no finer field is known."""
     if not exc.file:
         return exc
+    if isinstance(exc, limits.LimitExceeded):
+        return limits.LimitExceeded(exc.detail, limit=exc.limit, value=exc.value, channel=exc.channel,
+                                    setting=exc.setting, field=exc.field or "file", row=exc.row, file=name)
     return ValidationError(exc.detail, field=exc.field or "file", row=exc.row, file=name)
 
 
@@ -691,7 +709,8 @@ def _reads(r: APIRouter) -> None:
                 "axes": [x.value for x in axis] if axis else None,
                 "as_of": as_of, "country": country, "bloc": bloc}
 
-    @r.get("/network/metrics", tags=["network"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
+    @r.get("/network/metrics", tags=["network"], response_model=Page,
+           responses={**READ_ERRORS, **HEAVY_ERRORS, **NOT_MODIFIED},
            summary="Centrality of every actor")
     async def network_metrics(request: Request, layer: Layers = None, type: Types = None,  # noqa: A002
                               axis: Axes = None, as_of: AsOf = None, country: CountryQ = None, bloc: BlocQ = None,
@@ -715,10 +734,10 @@ def _reads(r: APIRouter) -> None:
             out = page(request, overall, limit, offset)
             out["graph"] = {"actors": dg.g.vcount(), "ties": dg.g.ecount()}
             return out
-        return await cached(request, build)
+        return await cached(request, build, heavy=True)
 
     @r.get("/network/export", tags=["network"],
-           responses={**READ_ERRORS, 200: {"description": "The graph file", "content": {
+           responses={**READ_ERRORS, **HEAVY_ERRORS, 200: {"description": "The graph file", "content": {
                m: {"schema": {"type": "object" if m.endswith("json") else "string"}}
                for m in EXPORT_MEDIA.values()}}},
            summary="The graph as a file (GraphML, GEXF, node-link JSON, GeoJSON)")
@@ -734,7 +753,7 @@ def _reads(r: APIRouter) -> None:
             with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
                 return io.write_graph(dg, Path(tmp) / f"graph.{format}", format).read_bytes()
 
-        resp = await cached(request, build, raw=True, media_type=EXPORT_MEDIA[format])
+        resp = await cached(request, build, raw=True, media_type=EXPORT_MEDIA[format], heavy=True)
         resp.headers["Content-Disposition"] = f'attachment; filename="citydiplomacy-graph.{format}"'
         return resp
 
@@ -764,11 +783,11 @@ def _reads(r: APIRouter) -> None:
         return await cached(request, lambda: map_ties(_obs(request).store, actor, type=type))
 
     @r.get("/export", tags=["store"],
-           responses={**READ_ERRORS, 200: {"description": "The store (or part of it)", "content": {
+           responses={**READ_ERRORS, **HEAVY_ERRORS, 200: {"description": "The store (or part of it)", "content": {
                "application/json": {"schema": {"type": "object"}},
                "application/zip": {"schema": {"type": "string", "format": "binary"}}}}},
            summary="The store as JSON or a zip of CSV files")
-    def export(request: Request,
+    def export(request: Request, lim: Heavy,
                format: Annotated[Literal["json", "csv", "datapackage"], Query(  # noqa: A002
                    description="json: one document; csv: a zip of CSV files; datapackage: the same with "
                                "datapackage.json (re-importable with citydip import datapackage)")] = "json",
@@ -777,7 +796,8 @@ def _reads(r: APIRouter) -> None:
                ) -> Response:
         """Actors (filtered), every tie touching them, the actors at the other ends, aliases,
         frameworks, observations and provenance — a few seconds and tens of MB for the whole store."""
-        return _export(request, format, kind=kind, layer=layer, country=country, tie_type=type)
+        with limits.applied(lim):
+            return _export(request, format, kind=kind, layer=layer, country=country, tie_type=type)
 
 
 _EXPORTS_LOCK = threading.Lock()
@@ -852,21 +872,22 @@ def _write_export(obs, directory: Path, fmt: str, n: int, filters: dict[str, Any
 
 
 def _align(r: APIRouter) -> None:
-    @r.post("/align", tags=["align"], responses=_problems(413, 422, 503), summary="Align a text")
-    def align_text(request: Request, body: AlignIn) -> Response:
+    @r.post("/align", tags=["align"], responses=_problems(413, 422, 429, 503), summary="Align a text")
+    def align_text(request: Request, body: AlignIn, lim: Heavy) -> Response:
         """The SDG goals (and likely targets), Paris articles and axes the text speaks to, each
         with a calibrated score and the evidence (matched words with their ``span`` in the text,
         and the closest framework text). Changes nothing; no account needed."""
         from ..align import aligner
 
-        al = aligner(body.mode)
-        with request.app.state.align_lock:
-            result = al.align(body.text, lang=body.lang, level=body.level, frameworks=body.frameworks)
+        with limits.applied(lim):
+            al = aligner(body.mode)
+            with limits.holding(request.app.state.align_lock):
+                result = al.align(body.text, lang=body.lang, level=body.level, frameworks=body.frameworks)
         return json_response(request, {**result.record(), "lang": result.lang, "method": al.method})
 
-    @r.post("/align/document", tags=["align"], responses=_problems(413, 422, 503),
+    @r.post("/align/document", tags=["align"], responses=_problems(413, 422, 429, 503),
             summary="Align a document (PDF, DOCX, HTML, Markdown or text)")
-    def align_document(request: Request,
+    def align_document(request: Request, lim: Heavy,
                        file: Annotated[UploadFile, File(description="A .pdf, .docx, .html, .md or .txt file.")],
                        lang: Annotated[Literal["auto", "en", "fr", "es", "de"], Form()] = "auto",
                        level: Annotated[Literal["goal", "target"], Form()] = "target",
@@ -874,7 +895,9 @@ def _align(r: APIRouter) -> None:
                        = "sdg,paris",
                        mode: Annotated[Literal["auto", "hybrid", "light"], Form()] = "auto") -> Response:
         """The document split into paragraphs (with their page or section in ``ref``), each
-        aligned; ``summary`` counts the paragraphs per goal, article and axis."""
+        aligned; ``summary`` counts the paragraphs per goal, article and axis. Without an
+        account the document is held to the ``anonymous`` limits (20 MB, 2,000 paragraphs,
+        300 pages, 30 s by default): beyond them, a 413 (or 503 for the time) names the limit."""
         from collections import Counter
 
         from ..align import aligner, read_document
@@ -884,26 +907,23 @@ def _align(r: APIRouter) -> None:
         if bad or not fws:
             raise ValidationError(f"unknown framework '{(bad or [frameworks])[0]}'; use sdg, paris or sdg,paris",
                                   field="frameworks")
-        al = aligner(mode)
-        with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
-            path = _save_upload(file, Path(tmp), "document.txt", DOCUMENT_SUFFIXES)
-            try:
-                passages = read_document(path)
-            except ValidationError as exc:
-                raise _in_upload(exc, path.name) from None
-            except CitydipError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a parser's own failure on a malformed file
-                log.warning("could not read uploaded document %s: %r", path.name, exc)
-                raise ValidationError(f"the file cannot be read as a {path.suffix} document "
-                                      f"({exc.__class__.__name__}); check that it is not damaged",
-                                      field="file", file=path.name) from None
-        if len(passages) > MAX_PASSAGES:
-            raise ValidationError(f"the document has {len(passages):,} paragraphs, more than the "
-                                  f"{MAX_PASSAGES:,} aligned here; split it, or use citydip align",
-                                  field="file", file=path.name)
-        with request.app.state.align_lock:
-            results = al.align_many(passages, lang=lang, level=level, frameworks=fws)
+        with limits.applied(lim):
+            with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
+                path = _save_upload(file, Path(tmp), "document.txt", DOCUMENT_SUFFIXES, lim)
+                try:
+                    passages = read_document(path, limits=lim)
+                except ValidationError as exc:
+                    raise _in_upload(exc, path.name) from None
+                except CitydipError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a parser's own failure on a malformed file
+                    log.warning("could not read uploaded document %s: %r", path.name, exc)
+                    raise ValidationError(f"the file cannot be read as a {path.suffix} document "
+                                          f"({exc.__class__.__name__}); check that it is not damaged",
+                                          field="file", file=path.name) from None
+            al = aligner(mode)          # after the document is read: a refused one loads no model
+            with limits.holding(request.app.state.align_lock):
+                results = al.align_many(passages, lang=lang, level=level, frameworks=fws)
         items = [{**res.record(), "ref": res.ref, "lang": res.lang, "text": p.text}
                  for p, res in zip(passages, results)]
         summary = {"sdgs": dict(sorted(Counter(g for x in results for g in x.sdgs).items())),
@@ -999,7 +1019,7 @@ def _writes(r: APIRouter) -> None:
 
     @r.post("/imports", tags=["edit"], responses=queued, status_code=202, summary="Import a file")
     def import_file(
-        request: Request, user: Editor,
+        request: Request, user: Editor, lim: Heavy,
         file: Annotated[UploadFile, File(description="CSV, TSV, Excel (.xlsx) or Parquet.")],
         importer: Annotated[Literal["twinning", "table"], Query(
             description="twinning: columns city1,country1,city2,country2; table: any table with a mapping.")],
@@ -1044,20 +1064,20 @@ def _writes(r: APIRouter) -> None:
             from ..ingest.table import check_options
 
             check_options(as_, mapping, fixed)         # before the job: a 422 at once
-        return _run_import(request, user, importer, file, dry_run, options)
+        return _run_import(request, user, importer, file, dry_run, options, lim)
 
     @r.post("/imports/review", tags=["edit"], responses=queued, status_code=202,
             summary="Finish the unsure rows of an import")
-    def import_review(request: Request, user: Editor,
+    def import_review(request: Request, user: Editor, lim: Heavy,
                       file: Annotated[UploadFile, File(description="The review CSV with its 'choice' column filled "
                                                                    "(an actor id, or skip).")],
                       dry_run: Annotated[bool, Query(description="Report only (the default); false applies.")] = True
                       ) -> Response:
-        return _run_import(request, user, "review", file, dry_run, {})
+        return _run_import(request, user, "review", file, dry_run, {}, lim)
 
 
 def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_run: bool,
-                options: dict[str, Any]) -> Response:
+                options: dict[str, Any], lim: limits.Limits) -> Response:
     """Save the upload into a new job's folder and queue the import: 202 with the job.
     What can be checked at once (the file's type and size, the encoding's name) is a 422
     now; what needs the file read (its columns, its rows) is the job's error."""
@@ -1075,7 +1095,7 @@ def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_r
     job_id = new_job_id()
     folder = jobs.workdir(job_id)
     try:
-        path = _save_upload(upload, folder, "upload.csv", IMPORT_SUFFIXES if importer != "review" else {".csv"})
+        path = _save_upload(upload, folder, "upload.csv", IMPORT_SUFFIXES if importer != "review" else {".csv"}, lim)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -1084,7 +1104,8 @@ def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_r
     store = _obs(request).store
     args = {"store": str(store.path or store.url), "importer": importer, "file": str(path), "options": options,
             "dry_run": dry_run, "review": str(folder / "review.csv") if importer != "review" else None,
-            "who": user.name, "label": f"{importer}: {path.name}", "channel": "api"}
+            "who": user.name, "label": f"{importer}: {path.name}", "channel": "api",
+            "limits": lim.channel}
     job = jobs.submit("import", args, owner=user.name, job_id=job_id,
                       params={"importer": importer, "file": path.name, "dry_run": dry_run})
     out = json_response(request, _job_json(request, job), private=True, status=202)

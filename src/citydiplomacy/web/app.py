@@ -17,10 +17,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__
+from .. import __version__, limits
 from ..store.audit import reset_acting, set_acting
 from ..store.db import BUSY_TIMEOUTS
 from . import problems
+from .limiting import HeavyGate
 from .security import SAFE_METHODS, CookieMiddleware
 
 HERE = Path(__file__).parent
@@ -101,7 +102,11 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     app.state.read_only = read_only
     app.state.secure_cookies = secure_cookies
     app.state.secret = load_secret(obs.store.path, secret)
-    app.state.max_body = MAX_BODY
+    # the limits of heavy requests (citydiplomacy.limits): a bad CITYDIP_LIMIT_ setting stops the start
+    limits.check_settings()
+    app.state.heavy = HeavyGate(limits.heavy_requests())
+    editor_bytes = limits.limits_for("editor").file_bytes
+    app.state.max_body = max(MAX_BODY, editor_bytes + 2**20) if editor_bytes else MAX_BODY
     app.state.graph_lock = threading.Lock()
     app.state.align_lock = threading.Lock()
     app.state.cache = api.ResponseCache()

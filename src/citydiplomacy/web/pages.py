@@ -33,9 +33,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from .. import __version__
+from .. import __version__, limits
 from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
 from . import charts
+from .limiting import heavy_slot
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
@@ -55,9 +56,8 @@ KINDS = [k.value for k in Kind]
 TIE_TYPES = [t.value for t in TieType]
 STATUSES = [s.value for s in Status]
 
-#: the largest file accepted from the import and alignment forms (bytes)
-MAX_UPLOAD = 20 * 1024 * 1024
-#: the longest text accepted from the alignment form (characters)
+#: the longest text accepted from the alignment form (characters); uploads are held to
+#: the limits of the visitor's channel (citydiplomacy.limits: anonymous or editor)
 MAX_ALIGN_TEXT = 200_000
 #: uploaded import files are kept this long for the dry-run → review → apply steps (seconds)
 JOB_TTL = 24 * 3600
@@ -892,8 +892,7 @@ async def align_page(request: Request):
 
 @router.post("/align", response_class=HTMLResponse)
 async def align_post(request: Request):
-    from ..align import aligner
-    from ..align.documents import DOCUMENT_SUFFIXES, read_document
+    from ..align.documents import DOCUMENT_SUFFIXES
 
     data = await request.form()
     values = {"text": (data.get("text") or ""), "lang": data.get("lang") or "auto",
@@ -908,36 +907,31 @@ async def align_post(request: Request):
         form.error("text", f"the text has {len(values['text']):,} characters; paste at most "
                            f"{MAX_ALIGN_TEXT:,}, or upload it as a document")
     results, method, doc_name = None, None, None
+    status = 200
     if not form.errors:
-        obs = _obs(request)
-        titles = await run_in_threadpool(_titles, obs)
+        titles = await run_in_threadpool(_titles, _obs(request))
+        lim, slot = await heavy_slot(request)
         try:
-            al = aligner(values["mode"])
-            method = al.method
-            if has_file:
-                suffix = Path(upload.filename).suffix.lower()
-                if suffix not in DOCUMENT_SUFFIXES:
-                    raise ValidationError(f"cannot read a '{suffix or 'file without suffix'}' document; upload "
-                                          f"{', '.join(sorted(DOCUMENT_SUFFIXES))}", field="document")
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / ("document" + suffix)
-                    await _save_upload(upload, path, field_name="document")
-                    passages = read_document(path)
-                doc_name = upload.filename
-                records = al.align_many(passages, lang=values["lang"], level=values["level"],
-                                        frameworks=values["frameworks"])
-                results = [_result(r.record(), p.text, titles, ref=p.ref) for p, r in zip(passages, records)
-                           if not r.error]
-            else:
-                rec = al.align(values["text"], lang=values["lang"], level=values["level"],
-                               frameworks=values["frameworks"]).record()
-                results = [_result(rec, values["text"], titles)]
+            with slot:
+                if has_file:
+                    suffix = Path(upload.filename).suffix.lower()
+                    if suffix not in DOCUMENT_SUFFIXES:
+                        raise ValidationError(f"cannot read a '{suffix or 'file without suffix'}' document; upload "
+                                              f"{', '.join(sorted(DOCUMENT_SUFFIXES))}", field="document")
+                    with tempfile.TemporaryDirectory() as tmp:
+                        path = Path(tmp) / ("document" + suffix)
+                        await _save_upload(upload, path, field_name="document", lim=lim)
+                        method, results = await run_in_threadpool(_align_work, values, titles, lim, path)
+                    doc_name = upload.filename
+                else:
+                    method, results = await run_in_threadpool(_align_work, values, titles, lim, None)
         except ValidationError as exc:
             name = {"framework": "frameworks", "file": "document"}.get(exc.field or "", exc.field)
             if name not in (None, "text", "lang", "level", "mode", "frameworks", "document"):
                 name = "document" if has_file else "text"
             form.error(name, exc.detail if exc.field else str(exc))
             results = None
+            status = getattr(exc, "status", 422)
     summary = None
     if results and doc_name:
         goals: dict[int, int] = {}
@@ -946,20 +940,42 @@ async def align_post(request: Request):
                 goals[g["code"]] = goals.get(g["code"], 0) + 1
         summary = {"passages": len(results), "goals": sorted(goals.items(), key=lambda kv: (-kv[1], kv[0]))}
         results = [r for r in results if not r["empty"]]
-    status = 422 if form.errors else 200
+    if form.errors and status == 200:
+        status = 422
     return await render(request, "align.html", status, section="align", form=form, results=results,
                         method=method, document=doc_name, summary=summary)
 
 
-async def _save_upload(upload: UploadFile, path: Path, *, field_name: str) -> None:
-    """Copy an upload to ``path``, refusing one larger than :data:`MAX_UPLOAD`."""
+def _align_work(values: dict[str, Any], titles: dict[str, str], lim, path: Path | None):
+    """The alignment of the form's document (``path``) or text, within ``lim``: the
+    method used and the results to show."""
+    from ..align import aligner
+    from ..align.documents import read_document
+
+    with limits.applied(lim):
+        if path is not None:
+            passages = read_document(path, limits=lim)
+            al = aligner(values["mode"])
+            records = al.align_many(passages, lang=values["lang"], level=values["level"],
+                                    frameworks=values["frameworks"])
+            return al.method, [_result(r.record(), p.text, titles, ref=p.ref) for p, r in zip(passages, records)
+                               if not r.error]
+        al = aligner(values["mode"])
+        rec = al.align(values["text"], lang=values["lang"], level=values["level"],
+                       frameworks=values["frameworks"]).record()
+        return al.method, [_result(rec, values["text"], titles)]
+
+
+async def _save_upload(upload: UploadFile, path: Path, *, field_name: str, lim) -> None:
+    """Copy an upload to ``path``, refusing one larger than ``lim.file_bytes`` as it comes."""
     size = 0
     with path.open("wb") as fh:
         while chunk := await upload.read(1024 * 1024):
             size += len(chunk)
-            if size > MAX_UPLOAD:
-                raise ValidationError(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; split it "
-                                      "or use the command line (citydip import / citydip align)", field=field_name)
+            if lim.file_bytes is not None and size > lim.file_bytes:
+                raise limits.exceeded(lim, "file_bytes", found=f"the file is larger than {limits.size(lim.file_bytes)}",
+                                      field=field_name, advice="split it, or use the command line "
+                                                               "(citydip import / citydip align)")
             fh.write(chunk)
     if size == 0:
         raise ValidationError("the file is empty", field=field_name)
@@ -1151,7 +1167,7 @@ def _start_job(request: Request, job: dict[str, Any], user, *, dry_run: bool) ->
     store = _obs(request).store
     args = {"store": str(store.path or store.url), "importer": job["importer"], "file": str(d / job["file"]),
             "options": job["options"], "dry_run": dry_run, "review": review, "who": user.name,
-            "label": job["original"], "channel": "web"}
+            "label": job["original"], "channel": "web", "limits": "editor"}
     queued = request.app.state.jobs.submit("import", args, owner=user.name,
                                            params={"importer": job["importer"], "file": job["original"],
                                                    "dry_run": dry_run})
@@ -1287,8 +1303,10 @@ async def imports_upload(request: Request):
     filename = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.filename).name).strip("._") or "upload.csv"
     job = {"owner": user.name, "importer": values["importer"], "file": filename, "options": options,
            "original": upload.filename, "dir": str(d)}
+    lim, slot = await heavy_slot(request)
     try:
-        await _save_upload(upload, d / filename, field_name="file")
+        with slot:      # the upload is read within the editor's limits; the import runs as a job
+            await _save_upload(upload, d / filename, field_name="file", lim=lim)
         _start_job(request, job, user, dry_run=True)
         await _settle(request, job["running"])
         state = request.app.state.jobs.status(job["running"])
@@ -1299,7 +1317,10 @@ async def imports_upload(request: Request):
         shutil.rmtree(d, ignore_errors=True)
         name = {"map": "mapping", "as": "as", "encoding": "encoding"}.get(exc.field or "", "file")
         form.error(name, str(exc).replace(str(d) + "/", ""))
-        return await render(request, "imports.html", 422, section="data", form=form)
+        return await render(request, "imports.html", getattr(exc, "status", 422), section="data", form=form)
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
     return RedirectResponse(f"/imports/{token}", status_code=303)
 
 

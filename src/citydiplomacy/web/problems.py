@@ -7,9 +7,12 @@ library knows them the ``field``, ``row`` and ``file`` of a
 Library errors map to statuses: ValidationError → 422, NotFoundError → 404, AuthError →
 401 (429 when throttled), StoreError → 503. A store that is busy — another process holds
 SQLite's write lock longer than the request may wait ("database is locked"), or every
-connection is in use — is a 503 with ``Retry-After``, never a 500. A request the API cannot
-parse is a 422 naming the parameter. Anything else is a bug: a 500 whose body says so
-without a traceback (the traceback goes to the server's log).
+connection is in use — is a 503 with ``Retry-After``, never a 500. A
+:class:`~citydiplomacy.limits.LimitExceeded` → 413 (an input beyond a size or count limit)
+or 503 with ``Retry-After`` (work stopped at the time limit), its body naming the
+``limit``, its ``limit_value`` and the ``setting`` (environment variable) that changes it.
+A request the API cannot parse is a 422 naming the parameter. Anything else is a bug: a
+500 whose body says so without a traceback (the traceback goes to the server's log).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import CitydipError, NotFoundError, StoreBusyError, StoreError, ValidationError
+from ..limits import LimitExceeded
 
 __all__ = ["Problem", "problem_response", "problem_from_exception", "install", "MEDIA_TYPE", "PROBLEM_SCHEMA"]
 
@@ -51,6 +55,9 @@ PROBLEM_SCHEMA = {
         "file": {"type": "string", "description": "the uploaded file at fault"},
         "suggestions": {"type": "array", "items": {"type": "string"},
                         "description": "the closest matches, for a name that matched nothing"},
+        "limit": {"type": "string", "description": "the limit the input or the work went beyond (413, 429, 503)"},
+        "limit_value": {"description": "the value of that limit"},
+        "setting": {"type": "string", "description": "the environment variable that changes the limit"},
         "errors": {"type": "array", "items": {"type": "object"},
                    "description": "every invalid parameter, when there are several"},
     },
@@ -87,6 +94,11 @@ def problem_from_exception(exc: BaseException) -> Problem:
     """The :class:`Problem` for a library error (or any other exception: a 500)."""
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, LimitExceeded):
+        headers = {"Retry-After": "30"} if exc.status == 503 else None
+        return Problem(exc.status, "Too large" if exc.status == 413 else "Took too long", exc.detail or str(exc),
+                       headers=headers, field=exc.field, row=exc.row, file=_display_file(exc.file), limit=exc.limit,
+                       limit_value=exc.value, setting=exc.setting)
     if isinstance(exc, ValidationError):
         return Problem(422, "Invalid input", exc.detail or str(exc), field=exc.field, row=exc.row,
                        file=_display_file(exc.file))
