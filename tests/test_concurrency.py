@@ -381,3 +381,79 @@ def test_edits_and_logins_during_a_long_import_get_no_500_and_are_kept(built_hom
     assert logins and sum(a.status == 200 for a in logins) >= 0.9 * len(logins)
     assert loadgen.check_store(store_path, load) == []
     assert lock["longest"] < 30, lock
+
+
+# -- jobs in a process of their own --------------------------------------------------------------
+
+def _wait(q, job_id):
+    import time
+
+    for _ in range(1200):
+        state = q.status(job_id)
+        if state.done:
+            return state
+        time.sleep(0.1)
+    raise AssertionError("the job did not finish")
+
+
+def test_a_process_job_runs_outside_the_server_process_and_reports_back(tmp_path):
+    import os
+
+    from citydiplomacy import jobs
+    from citydiplomacy.store import Store
+
+    Store(tmp_path / "s.sqlite").close()
+    f = tmp_path / "twins.csv"
+    f.write_text("city1,country1,city2,country2\nLyon,France,Turin,Italy\n", encoding="utf-8")
+    q = jobs.ProcessJobs(tmp_path / "jobs", workers=1)
+    job = q.submit("import", {"store": str(tmp_path / "s.sqlite"), "importer": "twinning", "file": str(f),
+                              "dry_run": True}, owner="maria")
+    state = _wait(q, job.id)
+    assert state.status == "succeeded", state.error
+    assert state.pid != os.getpid()                 # it ran in a process of its own
+    assert state.result["rows_read"] == 1 and state.progress["phase"] == "done"
+
+
+def test_a_process_job_that_fails_or_dies_is_reported_failed(tmp_path):
+    import os
+    import time
+
+    from citydiplomacy import jobs
+
+    q = jobs.ProcessJobs(tmp_path / "jobs", workers=1)
+    # an import of a file that is not there fails inside the child, cleanly
+    job = q.submit("import", {"store": str(tmp_path / "none.sqlite"), "importer": "twinning",
+                              "file": str(tmp_path / "missing.csv")}, owner="maria")
+    state = _wait(q, job.id)
+    assert state.status == "failed" and state.error["error"] == "ValidationError"
+    assert "missing.csv" in state.error["file"]
+    # a job whose process is killed is failed, not left running
+    import signal
+
+    slow = tmp_path / "slow.csv"
+    slow.write_text("city1,country1,city2,country2\n" + "Lyon,France,Turin,Italy\n" * 20000, encoding="utf-8")
+    from citydiplomacy.store import Store
+
+    Store(tmp_path / "s2.sqlite").close()
+    job = q.submit("import", {"store": str(tmp_path / "s2.sqlite"), "importer": "twinning", "file": str(slow)},
+                   owner="maria")
+    for _ in range(600):
+        state = q.status(job.id)
+        if state.status == "running" and state.pid:
+            break
+        time.sleep(0.05)
+    os.kill(state.pid, signal.SIGKILL)
+    state = _wait(q, job.id)
+    assert state.status == "failed" and "process stopped" in state.error["detail"]
+
+
+def test_the_server_runs_jobs_in_processes_unless_told_otherwise(tmp_path, monkeypatch):
+    from citydiplomacy import jobs
+
+    assert isinstance(jobs.job_queue(tmp_path / "a"), jobs.ProcessJobs)
+    monkeypatch.setenv("CITYDIP_JOBS", "thread")
+    q = jobs.job_queue(tmp_path / "b")
+    assert isinstance(q, jobs.ThreadJobs) and not isinstance(q, jobs.ProcessJobs)
+    monkeypatch.setenv("CITYDIP_JOBS", "fork")
+    with pytest.raises(ValueError, match="CITYDIP_JOBS"):
+        jobs.job_queue(tmp_path / "c")

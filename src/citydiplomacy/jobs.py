@@ -130,14 +130,14 @@ class ThreadJobs:
     """Jobs run by ``workers`` background threads of this process, their state kept in
     files under ``directory`` (see the module's docstring)."""
 
-    def __init__(self, directory: str | os.PathLike, *, workers: int = 2):
+    def __init__(self, directory: str | os.PathLike, *, workers: int = 2, start: bool = True):
         self.dir = Path(directory)
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._queue: queue.Queue = queue.Queue()
         self._cancel: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._work, name=f"citydip-job-{n}", daemon=True)
-                         for n in range(workers)]
+                         for n in range(workers if start else 0)]
         for t in self._threads:
             t.start()
 
@@ -199,12 +199,16 @@ class ThreadJobs:
         while True:
             job_id, name, args = self._queue.get()
             try:
-                self._run(job_id, name, args)
+                self._execute(job_id, name, args)
             except Exception:       # noqa: BLE001 - a job must never stop its worker thread
                 log.exception("job %s: could not record its state", job_id)
             finally:
                 with self._lock:
                     self._cancel.pop(job_id, None)
+
+    def _execute(self, job_id: str, name: str, args: dict[str, Any]) -> None:
+        """Run one job (here: in this thread)."""
+        self._run(job_id, name, args)
 
     def _cancelled(self, job_id: str) -> bool:
         with self._lock:
@@ -282,6 +286,48 @@ class ThreadJobs:
                 pass
 
 
+class ProcessJobs(ThreadJobs):
+    """Jobs each run in a process of its own, started by a background thread of this one:
+    the server's worker keeps its memory and its CPU for requests while an import resolves
+    thousands of names (which costs several hundred MB, whatever the file's size), and the
+    memory comes back to the system when the job ends. Cancelling goes through the job's
+    ``cancel`` file; a job whose process dies (killed, out of memory) is reported failed,
+    and its import wrote nothing."""
+
+    def _execute(self, job_id: str, name: str, args: dict[str, Any]) -> None:
+        import multiprocessing
+
+        proc = multiprocessing.get_context("spawn").Process(
+            target=_run_in_child, args=(str(self.dir), job_id, name, args), name=f"citydip-job-{job_id}",
+            daemon=True)
+        proc.start()
+        while proc.is_alive():
+            if self._cancelled(job_id):
+                (self.dir / job_id / "cancel").touch()
+            proc.join(0.5)
+        job = self._load(job_id)
+        if job is not None and not job.done:
+            job.status, job.finished_at = "failed", _now()
+            job.error = {"error": "StoreError",
+                         "detail": f"the job's process stopped (exit code {proc.exitcode}); nothing was "
+                                   "written. Submit it again."}
+            self._save(job)
+
+
+def _run_in_child(directory: str, job_id: str, name: str, args: dict[str, Any]) -> None:
+    """The body of a :class:`ProcessJobs` job, in its own process."""
+    ThreadJobs(directory, start=False)._run(job_id, name, args)
+
+
+def job_queue(directory: str | os.PathLike) -> JobQueue:
+    """The job runner of a server: each job in a process of its own (:class:`ProcessJobs`),
+    or in a thread of the server's process with ``CITYDIP_JOBS=thread``."""
+    kind = os.environ.get("CITYDIP_JOBS", "process").strip().lower()
+    if kind not in ("process", "thread"):
+        raise ValueError(f"CITYDIP_JOBS={kind!r}: use process or thread")
+    return ProcessJobs(directory) if kind == "process" else ThreadJobs(directory)
+
+
 def _check_id(job_id: str) -> str:
     if not job_id or len(job_id) > 64 or not all(c.isalnum() or c in "-_" for c in job_id):
         raise ValueError(f"not a job id: {job_id!r}")
@@ -330,5 +376,5 @@ def import_task(*, store: str, importer: str, file: str, options: dict[str, Any]
         st.close()
 
 
-__all__ = ["Job", "JobQueue", "ThreadJobs", "STATES", "FINAL", "TASKS", "task", "describe_error", "import_task",
+__all__ = ["Job", "JobQueue", "ThreadJobs", "ProcessJobs", "job_queue", "STATES", "FINAL", "TASKS", "task", "describe_error", "import_task",
            "new_job_id"]

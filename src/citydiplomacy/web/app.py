@@ -137,14 +137,15 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
 
 
 def _job_queue(store):
-    """Imports run as jobs in background threads; their state is kept in ``jobs/`` beside
-    the store (every worker process of the server reads it there)."""
+    """Imports run as jobs, each in a process of its own (``CITYDIP_JOBS=thread``: in a
+    thread of the worker); their state is kept in ``jobs/`` beside the store (every worker
+    process of the server reads it there)."""
     import tempfile
 
-    from ..jobs import ThreadJobs
+    from ..jobs import job_queue
 
     folder = store.path.parent / "jobs" if store.path is not None else Path(tempfile.mkdtemp(prefix="citydip-jobs-"))
-    return ThreadJobs(folder)
+    return job_queue(folder)
 
 
 #: modules the reads import on first use: imported when a worker starts, so that its first
