@@ -122,6 +122,25 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
                                                 "report it (the details are in the server log). Nothing was written."}
 
 
+#: how long a job may work (seconds), unless ``CITYDIP_JOB_SECONDS`` says otherwise
+JOB_SECONDS = 3600.0
+
+
+def job_seconds() -> float:
+    """The time a job may work: ``$CITYDIP_JOB_SECONDS`` (a positive number) or an hour."""
+    raw = os.environ.get("CITYDIP_JOB_SECONDS", "").strip()
+    if not raw:
+        return JOB_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValidationError(f"CITYDIP_JOB_SECONDS={raw!r} is not a positive number of seconds",
+                              field="CITYDIP_JOB_SECONDS")
+    return value
+
+
 def new_job_id() -> str:
     return secrets.token_urlsafe(12)
 
@@ -364,6 +383,13 @@ def import_task(*, store: str, importer: str, file: str, options: dict[str, Any]
     from .store.db import BUSY_TIMEOUTS
 
     wait = BUSY_TIMEOUTS["job"] if busy_timeout is None else busy_timeout
+    if isinstance(limits, str):
+        # the channel's sizes and rows; the time is the job's own: it is no request
+        from dataclasses import replace
+
+        from .limits import limits_for
+
+        limits = replace(limits_for(limits), seconds=job_seconds())
     st = Store(url=store, busy_timeout=wait) if "://" in store else Store(store, busy_timeout=wait)
     try:
         report = run_import(st, importer, file, dry_run=dry_run, review=review, limits=limits, **(options or {}),

@@ -114,7 +114,7 @@ DEFAULTS: dict[str, Limits] = {
     "editor": Limits(
         channel="editor", file_bytes=50 * MB, unpacked_bytes=200 * MB, compression_ratio=200,
         zip_members=10_000, rows=100_000, columns=500, cells=1_000_000, field_chars=1_000_000,
-        paragraphs=10_000, pages=1_000, text_chars=10_000_000, markup_bytes=20 * MB, seconds=120,
+        paragraphs=10_000, pages=1_000, text_chars=10_000_000, markup_bytes=20 * MB, seconds=30,
         concurrent=2),
     "cli": Limits(
         channel="cli", file_bytes=1 * GB, unpacked_bytes=4 * GB, compression_ratio=1_000,

@@ -299,6 +299,51 @@ def _long_field(values, header: list[str], lim: Limits) -> str | None:
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
+def precheck(path: str | Path, *, limits: Limits | None = None, encoding: str = "utf-8") -> None:
+    """What can be known of a table file within its limits without keeping its rows: its
+    size; for a workbook, its zip directory, shared strings and the sheets' declared
+    dimensions; for Parquet, its footer; for CSV, its number of rows (counted as it
+    streams, only when it has more lines than the limit allows rows). The web calls it
+    before it queues an import, so that a file of a million rows is refused at once (413),
+    not minutes later by its job."""
+    lim = limits or _limits.current()
+    p = check_file(path, limits=lim)
+    suffix = p.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".parquet") and lim.rows is not None:
+        lines = 0
+        with p.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+        if lines > lim.rows + 1:          # more lines than rows allowed: count the rows themselves
+            reader = csv.reader(text_lines(p, encoding))
+            count = -1                    # the header
+            for fields in reader:
+                if fields and any(f.strip() for f in fields):
+                    count += 1
+                    if count > lim.rows:
+                        raise exceeded(lim, "rows", found=f"the file has more than {lim.rows:,} rows",
+                                       file=str(p), advice="split it into files of fewer rows")
+        return
+    if suffix in (".xlsx", ".xlsm"):
+        infos = check_zip(p, limits=lim, what="workbook")
+        try:
+            _check_shared_strings(p, infos, lim)
+            _check_sheet_sizes(p, infos, lim)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+            raise ValidationError(f"not a readable Excel workbook ({type(exc).__name__}); save it again from Excel",
+                                  file=str(p)) from None
+    elif suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(p).metadata
+        except ImportError:
+            return
+        except Exception as exc:
+            raise ValidationError(f"not a readable Parquet file ({exc})", file=str(p)) from None
+        _check_parquet(p, meta, lim)
+
+
 def _read_excel(p: Path, sheet: str | None, lim: Limits) -> Table:
     try:
         import openpyxl

@@ -1101,6 +1101,13 @@ def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_r
         raise
     if importer != "review":
         options = {**options, "url": path.name}
+        from ..ingest.readers import precheck
+
+        try:
+            precheck(path, limits=lim, encoding=options.get("encoding") or "utf-8")   # 413 now, not in its job
+        except ValidationError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise _in_upload(exc, path.name) from None
     store = _obs(request).store
     args = {"store": str(store.path or store.url), "importer": importer, "file": str(path), "options": options,
             "dry_run": dry_run, "review": str(folder / "review.csv") if importer != "review" else None,
