@@ -61,7 +61,8 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
         per_axis: dict[str, list[dict[str, str]]] = {a.value: [] for a in Axis}
         for t in networks:
             for axis in network_axes.get(t["other"]) or []:
-                per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"]})
+                per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"],
+                                       "since": t["since"]})
 
         partners = [t for t in all_ties if t["type"] == "twinned_with"]
         by_country = Counter(t["other_country"] or "?" for t in partners)

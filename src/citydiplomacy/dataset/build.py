@@ -7,7 +7,7 @@ from typing import Callable
 
 from ..store import Store
 from ..resolve import geonames
-from . import cities, frameworks, organizations, states, twinning
+from . import cities, covenant, frameworks, organizations, states, twinning
 from .context import BuildContext
 
 #: (step name, builder) in the order they run; later steps use what earlier ones built.
@@ -18,6 +18,7 @@ STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
     ("SDG framework", frameworks.build_sdg),
     ("Paris Agreement", frameworks.build_paris),
     ("twinning network", twinning.build),
+    ("Covenant of Mayors signatories", covenant.build),
 ]
 
 
