@@ -6,7 +6,8 @@ What changes (and is said in the shipped SOURCE.md):
 
 - the columns the build needs are kept; the mayor's name (personal data we do not need),
   ``country_name``, ``action_plan_expected`` and ``group_profile`` (kept as ``is_group``)
-  are dropped or recoded;
+  are dropped or recoded; ``name_is_mayor`` says that a row's name is its mayor's (a
+  person, not a place: the words of the two cells are the same);
 - "-" and "null" (missing) become an empty cell; country codes are upper-cased; the one numeric
   adhesion type (``1``, the first of the metadata's enumeration) becomes "individual",
   the others ``individual``, ``group_option_1`` (committing individually) and
@@ -44,7 +45,7 @@ SHEET = "1"
 SHARED_NAMES = 3
 COLUMNS = ["organisation_id", "gcom_id", "name", "country", "population", "lat", "lon", "coordinates",
            "is_group", "group_id", "group_name", "adhesion", "status", "since", "commitments",
-           "coordinator", "supporter"]
+           "coordinator", "supporter", "name_is_mayor"]
 ADHESION = {
     "as an individual signatory": "individual",
     "as a group of signatories committing individually (joint seap - option 1)": "group_option_1",
@@ -122,6 +123,7 @@ def clean_row(raw: dict[str, Any], row: int) -> dict[str, Any]:
     else:
         quality = "ok"
     population = number(raw["population_adhesion"], row=row, field="population_adhesion")
+    name, mayor = text(raw["organisation_name"]), text(raw.get("mayor"))
     return {
         "organisation_id": text(raw["organisation_id"]),
         "gcom_id": text(raw["gcom_id"]),
@@ -140,6 +142,9 @@ def clean_row(raw: dict[str, Any], row: int) -> dict[str, Any]:
         "commitments": ";".join(label for col, label in COMMITMENTS if flag(raw[col], row=row, field=col)),
         "coordinator": text(raw["coordinator_name"]),
         "supporter": text(raw["supporter_name"]),
+        # the name cell holds the mayor's name ("Pergő Margit" for the mayor Margit Pergő):
+        # the mayor's name itself is not kept, only that the row names a person
+        "name_is_mayor": 1 if mayor and sorted(name.casefold().split()) == sorted(mayor.casefold().split()) else 0,
     }
 
 

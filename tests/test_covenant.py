@@ -118,6 +118,16 @@ def test_the_script_cleans_the_workbooks_quirks(converted):
     assert rows["21177_med"]["gcom_id"] == "" and rows["21177_med"]["coordinates"] == "missing"
 
 
+def test_the_script_says_when_a_rows_name_is_its_mayors(tmp_path):
+    """Two rows of the workbook give their mayor's name as the signatory's; the test uses
+    Barcelona's row with the name copied into the mayor cell (in another word order)
+    rather than a person's name."""
+    row = list(RAW[4])
+    row[1], row[17] = "Barcelona Ciutat", "Ciutat Barcelona"
+    rows, _ = build_covenant.convert(build_covenant.read_workbook(_workbook(tmp_path, [row, RAW[0]])))
+    assert [r["name_is_mayor"] for r in rows] == [1, 0]
+
+
 def test_the_script_flags_a_point_that_three_signatories_share(converted):
     rows, summary = converted
     assert {rows[i]["coordinates"] for i in ("20494", "20496", "20519")} == {"shared"}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,7 +35,8 @@ from rapidfuzz import fuzz
 from ... import countries
 from ...model import Actor, Provenance, Tie
 from ...resolve import Resolution, Resolver, geonames, name_variants, subdivisions, supplement, with_territories
-from ...resolve import districts
+from ...resolve import Place, districts
+from ...resolve.gazetteer import distance_km
 from ...resolve.names import split_name
 from ...text import normalize, slugify
 from .. import cities
@@ -93,6 +93,7 @@ class Signatory:
     commitments: list[str]
     coordinator: str
     supporter: str
+    name_is_mayor: bool = False
 
     @classmethod
     def from_row(cls, r: dict[str, str]) -> "Signatory":
@@ -103,7 +104,7 @@ class Signatory:
             coordinates=r["coordinates"], is_group=r["is_group"] == "1", group_id=r["group_id"],
             group_name=r["group_name"], adhesion=r["adhesion"], status=r["status"], since=r["since"],
             commitments=[c for c in r["commitments"].split(";") if c], coordinator=r["coordinator"],
-            supporter=r["supporter"])
+            supporter=r["supporter"], name_is_mayor=r.get("name_is_mayor") == "1")
 
     def entry(self) -> Entry:
         return Entry(self.name, self.country, self.lat, self.lon, self.coordinates, self.population)
@@ -259,6 +260,9 @@ def _decide(st: _State, locator: Locator) -> None:
         s, res = loc.sig, loc.res
         if res.resolved:
             loc.outcome = "resolved"
+        elif loc.part is None and s.name_is_mayor:
+            loc.outcome, res.rule = "unresolved", "name_is_mayor"
+            res.evidence["reason"] = "the row's name is its mayor's, not a place's"
         elif loc.part is None and is_body_of_municipalities(s.name):
             loc.outcome = "new_body"
         elif loc.part is None and s.coordinates == "ok" and res.rule in NEW_CITY_RULES:
@@ -273,6 +277,9 @@ def _decide(st: _State, locator: Locator) -> None:
                                           "the same place, or a part of it?")
         else:
             loc.outcome = "ambiguous" if res.status == "ambiguous" else "unresolved"
+            if loc.part is None and s.coordinates != "ok" and res.rule in NEW_CITY_RULES:
+                res.evidence["reason"] = (f"{res.evidence.get('reason', 'no place of that name')}; its coordinates "
+                                          f"({s.coordinates}) cannot place a new one")
 
 
 def _materialise(st: _State) -> dict[str, str]:
@@ -377,9 +384,6 @@ def _write_new_actors(st: _State, locator: Locator) -> None:
 
 
 def _km(a: Signatory, b: Signatory) -> float:
-    from ...resolve import Place
-    from ...resolve.gazetteer import distance_km
-
     return distance_km(Place("?", "", "", lat=a.lat, lon=a.lon), Place("?", "", "", lat=b.lat, lon=b.lon))
 
 
@@ -391,7 +395,6 @@ def _write_groups(st: _State) -> None:
     """A ``region`` actor for each group: from its own row, or, for a group the JRC lists
     only through its members' rows, from their ``group_name``."""
     ctx = st.ctx
-    rows = {s.organisation_id: s for s in st.sigs}
     groups = {s.organisation_id: s for s in st.sigs if s.is_group}
     named_only = {s.group_id: s for s in st.sigs if s.group_id and s.group_id not in groups}
     actors, aliases, ties = [], [], []
@@ -416,7 +419,6 @@ def _write_groups(st: _State) -> None:
             ties.append(ctx.tie_row(Tie(source=actor_id, target=country.alpha3.lower(), type="located_in"),
                                     st.prov_id))
         st.group_actor[gid] = actor_id
-    del rows
     ctx.actor_ids.difference_update(a["id"] for a in actors)
     ctx.add_actors(actors)
     ctx.add_aliases(aliases)

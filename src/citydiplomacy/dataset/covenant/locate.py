@@ -30,9 +30,9 @@ from ...resolve.resolver import same_place_once
 from ...text import normalize
 from .names import place_names
 
-__all__ = ["NEAR_KM", "COARSE_KM", "GROUP_KM", "RADIUS", "NEARBY_KM", "NEARBY_CLOSE_KM", "NEARBY_SAME", "NEARBY_RATIO",
-           "POPULATION_FACTOR", "NAME_PART_FACTOR", "Entry", "Locator", "degrees_minutes", "name_similarity", "related_names",
-           "adjective_stems"]
+__all__ = ["NEAR_KM", "COARSE_KM", "GROUP_KM", "RADIUS", "NEARBY_KM", "NEARBY_CLOSE_KM", "NEARBY_SAME",
+           "NEARBY_RATIO", "POPULATION_FACTOR", "NAME_PART_FACTOR", "Entry", "Locator", "degrees_minutes",
+           "name_similarity", "related_names", "adjective_stems"]
 
 #: Coordinates of quality ``ok`` lie within this distance of the place they name.
 NEAR_KM = 30.0
