@@ -576,6 +576,7 @@ def _report(st: _State) -> None:
     by_outcome = Counter(loc.outcome for loc in rows)
     rules = Counter(loc.res.rule for loc in rows if loc.outcome == "resolved")
     problems = Counter(loc.res.rule for loc in rows if loc.outcome in ("ambiguous", "unresolved"))
+    by_2019 = [loc for loc in rows if loc.sig.since <= "2019-12-31"]
     st.ctx.report["covenant"] = {
         "rows": len(st.sigs),
         "rows_by_adhesion": dict(Counter(s.adhesion for s in st.sigs).most_common()),
@@ -590,6 +591,8 @@ def _report(st: _State) -> None:
         "rows_new_bodies": by_outcome["new_body"],
         "rows_ambiguous": by_outcome["ambiguous"],
         "rows_unresolved": by_outcome["unresolved"],
+        "rows_by_2019": len(by_2019),
+        "rows_by_2019_tied": sum(1 for loc in by_2019 if loc.outcome in ("resolved", "new_city", "new_body")),
         "resolved_by_rule": dict(rules.most_common()),
         "coordinates_read": dict(Counter(loc.res.evidence.get("coordinates_read") for loc in rows
                                          if loc.outcome == "resolved" and loc.res.evidence.get("coordinates_read"))),
