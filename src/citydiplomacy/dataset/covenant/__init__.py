@@ -161,6 +161,7 @@ class _State:
     new_cities: list[dict[str, Any]] = field(default_factory=list)
     new_bodies: int = 0
     membership_ties: int = 0
+    aliases_added: int = 0
     membership_status: dict[str, int] = field(default_factory=dict)
     bodies_report: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -181,6 +182,7 @@ def build(ctx: BuildContext, *, signatories: list[Signatory] | None = None) -> N
         if loc.actor is None and loc.res.resolved:
             loc.actor = mapping.get(loc.res.id, loc.res.id)
     _write_groups(st)
+    _write_aliases(st)
     _write_memberships(st)
     _write_bodies(st, locator)
     _report(st)
@@ -425,6 +427,28 @@ def _write_groups(st: _State) -> None:
     ctx.add_ties(ties)
 
 
+def _write_aliases(st: _State) -> None:
+    """The name a signatory's row gives a known place, when the place does not carry it
+    yet ("Masnou" for El Masnou, "Heusden-Zolder" for Heusden): one may look it up by the
+    Covenant's name."""
+    ctx, gz = st.ctx, st.ctx.gazetteer
+    seen: set[tuple[str, str]] = set()
+    rows = []
+    for loc in st.located:
+        if loc.outcome != "resolved" or loc.actor is None:
+            continue
+        name = loc.res.evidence.get("name_read") or loc.entry.name
+        norm = normalize(name)
+        known = gz._names_of.get(loc.actor) or [normalize(gz.places[loc.actor].name)] if loc.actor in gz.places \
+            else []
+        if not norm or norm in known or (loc.actor, norm) in seen:
+            continue
+        seen.add((loc.actor, norm))
+        rows.extend(ctx.alias_rows(loc.actor, [name], st.prov_id))
+    ctx.add_aliases(rows)
+    st.aliases_added = len(rows)
+
+
 def _status(rows: Iterable[Signatory]) -> str:
     return "active" if any(r.status == "published" for r in rows) else "suspended"
 
@@ -601,6 +625,7 @@ def _report(st: _State) -> None:
         "new_bodies": st.new_bodies,
         "groups": len(st.group_actor),
         "membership_ties": st.membership_ties,
+        "aliases_added": st.aliases_added,
         "membership_ties_by_network_and_status": st.membership_status,
         "coordinators": st.bodies_report["coordinator"],
         "supporters": st.bodies_report["supporter"],
