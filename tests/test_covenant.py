@@ -231,7 +231,7 @@ def test_coordinates_and_names_compared():
 @pytest.fixture(scope="module")
 def excerpt(tmp_path_factory):
     """A store with the states and the curated organisations, then the Covenant step on
-    21 real rows (tests/data/covenant/excerpt.csv): two groups and some of their members,
+    22 real rows (tests/data/covenant/excerpt.csv): two groups and some of their members,
     centroid coordinates, suspended signatories, coordinators and supporters."""
     store = Store(tmp_path_factory.mktemp("covenant") / "citydip.sqlite")
     with store.transaction() as conn:
@@ -301,6 +301,10 @@ def test_a_group_named_by_its_municipalities_is_split_and_kept(excerpt):
     [own] = _ties(store, source="covenant-group-es2186", target=covenant.NETWORK)
     assert own["status"] == "suspended"
     assert rep["names_in_group_lists"] == 9
+    # the group lies in Huelva: its "Lucena" is not Lucena in Córdoba, 200 km away
+    assert "ambiguous: coordinates_disagree" in rep["group_names_not_tied"][
+        "Lucena (Escacena del Campo, Paterna del Campo, Villalba del Alcor, Manzanilla, Chucena, Villarrasa, "
+        "Niebla, Rociana del Condado, Lucena)"]
 
 
 def test_members_of_a_group_with_rows_of_their_own(excerpt):
@@ -390,6 +394,8 @@ def test_the_figures_docs_quote_are_the_builds(obs):
     assert _doc_figure("suspended members") == status[f"{covenant.NETWORK} suspended"]
     tied = rep["rows_resolved"] + rep["rows_new_cities"] + rep["rows_new_bodies"]
     assert _doc_figure("signatories tied") == tied and tied / rep["municipality_rows"] >= 0.97
+    text = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    assert f"{rep['names_in_group_lists_resolved']} resolved, each checked" in text
     assert rep["rows_by_2019_tied"] / rep["rows_by_2019"] >= 0.95
 
 

@@ -28,6 +28,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from statistics import median
 from typing import Any, Iterable
 
 from rapidfuzz import fuzz
@@ -42,7 +43,7 @@ from ...text import normalize, slugify
 from .. import cities
 from ..context import BuildContext, data_path
 from . import bodies
-from .locate import Entry, Locator
+from .locate import GROUP_KM, Entry, Locator
 from .names import group_parts, is_body_of_municipalities, place_name, place_names
 
 __all__ = ["PROVENANCE", "NETWORK", "GLOBAL_NETWORK", "Signatory", "read_signatories", "chapter", "build"]
@@ -232,24 +233,29 @@ def _locate(st: _State) -> Locator:
 
 
 def _locate_parts_again(st: _State, locator: Locator) -> None:
-    """Names of a group's list that are unsure on their own, located again with the
-    centre of the group's municipalities found so far as coordinates (within
-    :data:`~.locate.GROUP_KM`)."""
-    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for loc in st.located:
+    """Names of a group's list weighed against the group's other municipalities: one
+    unsure on its own, or found more than :data:`~.locate.GROUP_KM` away from the centre
+    (the median point) of the others (the Huelva group's "Lucena" is not Lucena in Córdoba, 200 km off), is
+    located again with that centre as its coordinates."""
+    points: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    for i, loc in enumerate(st.located):
         if not loc.res.resolved:
             continue
         gid = loc.sig.organisation_id if loc.part is not None else loc.sig.group_id
         p = locator.place(loc.res.id)
         if gid and p.lat is not None:
-            points[gid].append((p.lat, p.lon))
-    for loc in st.located:
-        pts = points.get(loc.sig.organisation_id)
-        if loc.part is None or loc.res.resolved or not pts:
+            points[gid].append((str(i), p.lat, p.lon))
+    for i, loc in enumerate(st.located):
+        others = [(lat, lon) for j, lat, lon in points.get(loc.sig.organisation_id, ()) if j != str(i)]
+        if loc.part is None or not others:
             continue
-        lat, lon = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+        lat, lon = median(p[0] for p in others), median(p[1] for p in others)   # one stray place moves it little
+        if loc.res.resolved:
+            p = locator.place(loc.res.id)
+            if p.lat is None or distance_km(p, Place("?", "", "", lat=lat, lon=lon)) <= GROUP_KM:
+                continue
         again = locator.locate(Entry(loc.part, loc.sig.country, lat, lon, "group"))
-        if again.resolved:
+        if again.resolved or loc.res.resolved:
             loc.res = again
 
 
