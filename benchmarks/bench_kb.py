@@ -4,8 +4,9 @@ Prints one table: each operation's median time, its target, and its ratio agains
 baseline measured in the same process:
 
 - init: the baseline is the bare cost of reading the shipped inputs (GeoNames JSON,
-  twinning CSV, SDG YAML) without building anything; the ratio says what building,
-  resolving and writing the store add on top.
+  twinning CSV, Covenant of Mayors CSV, SDG YAML) without building anything; the ratio
+  says what building, resolving and writing the store add on top. The build's own
+  seconds per step (wall clock and CPU) follow the table.
 - search: the baseline is an unindexed scan (``LIKE '%name%'`` over every alias);
   the ratio is how much faster the indexed search is.
 - show and profile: no simpler equivalent exists; the baseline is ``search`` itself.
@@ -25,11 +26,11 @@ from sqlalchemy import text
 
 import citydiplomacy
 from citydiplomacy.resolve import geonames
-from citydiplomacy.dataset import twinning
-from citydiplomacy.dataset.frameworks import _sdg_texts
+from citydiplomacy.dataset import build as build_module, covenant, twinning
+from citydiplomacy.dataset.frameworks import sdg_texts
 
 QUERIES = ["Barcelona", "München", "Paris", "Nairobi", "São Paulo", "Kraków", "Springfield", "Tokyo"]
-TARGET_INIT_S = 30.0
+TARGET_INIT_S = 45.0
 TARGET_QUERY_MS = 50.0
 
 
@@ -54,14 +55,28 @@ def main() -> None:
     geonames.load_records("cities15000.json")
     geonames.load_records("cities500.json")
     twinning.read_rows()
-    _sdg_texts()
+    covenant.read_signatories()
+    sdg_texts()
     read_s = time.perf_counter() - t
     geonames.load_records.cache_clear()
+    sdg_texts.cache_clear()
 
     home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="citydip-bench-"))
-    t = time.perf_counter()
+    cpu: dict[str, float] = {}
+
+    def step_timed(name, step):
+        def run(ctx):
+            c = time.process_time()
+            step(ctx)
+            cpu[name] = time.process_time() - c
+        return run
+
+    steps = build_module.STEPS
+    build_module.STEPS = [(name, step_timed(name, step)) for name, step in steps]
+    t, c = time.perf_counter(), time.process_time()
     obs = citydiplomacy.open(home=home)
-    init_s = time.perf_counter() - t
+    init_s, init_cpu = time.perf_counter() - t, time.process_time() - c
+    build_module.STEPS = steps
     rows.append(("init (build default dataset)", init_s * 1000, TARGET_INIT_S * 1000,
                  "read inputs only", read_s * 1000))
 
@@ -86,7 +101,26 @@ def main() -> None:
         ratio = base_ms / ms if ms else float("nan")
         print(f"{label:32} {ms:10.1f} {target:10.0f} {'yes' if ms <= target else 'NO':>4}   "
               f"{base_label:24} {base_ms:10.1f} {ratio:8.2f}")
+    if cpu:
+        wall = _step_seconds(obs)
+        print(f"\n{'build step':40} {'wall s':>8} {'cpu s':>8}")
+        for name, _ in steps:
+            print(f"{name:40} {wall.get(name, float('nan')):8.2f} {cpu.get(name, float('nan')):8.2f}")
+        print(f"{'init, all of it':40} {init_s:8.2f} {init_cpu:8.2f}   (cpu: this process's CPU time, which "
+              "stays put when other jobs share the cores)")
     obs.close()
+
+
+def _step_seconds(obs) -> dict[str, float]:
+    """Seconds per build step, as the build recorded them in its run's summary."""
+    from sqlalchemy import select
+
+    from citydiplomacy.store.schema import import_runs
+
+    with obs.store.connect() as conn:
+        summary = conn.execute(select(import_runs.c.summary).where(import_runs.c.kind == "default-dataset")
+                               .order_by(import_runs.c.id.desc())).scalar()
+    return (summary or {}).get("seconds", {})
 
 
 if __name__ == "__main__":

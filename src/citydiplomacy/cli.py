@@ -95,7 +95,8 @@ def _fail(exc: CitydipError) -> None:
 @app.command()
 def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the store holds data.")):
     """Build the store and fill it with the default dataset (states, organisations, city
-    networks, world cities, SDGs, the Paris Agreement and the twinning network).
+    networks, world cities, SDGs, the Paris Agreement, the twinning network and the
+    Covenant of Mayors' signatories).
 
     Example: `citydip init --force`
     """
@@ -112,15 +113,25 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
     c = summary["counts"]
     tw = summary["report"].get("twinning", {})
     ms = summary["report"].get("memberships", {})
+    cov = summary["report"].get("covenant", {})
+    tied = sum(cov.get(k, 0) for k in ("rows_resolved", "rows_new_cities", "rows_new_bodies"))
     err.print(f"built the default dataset in {summary['total_seconds']:.1f} s into "
               f"{obs.store.path}: {c.get('actors', 0):,} actors, "
               f"{sum(v for k, v in c.items() if k.startswith('ties.')):,} ties; twinning: "
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
-              f"{tw.get('rows', 0):,} rows resolved on both sides (see `citydip status`); member lists: "
+              f"{tw.get('rows', 0):,} rows resolved on both sides; Covenant of Mayors: {tied:,} of "
+              f"{cov.get('municipality_rows', 0):,} signatories tied; member lists: "
               f"{sum(r['ties_written'] for r in ms.values()):,} memberships from {len(ms)} lists, "
               f"{(n := sum(r['ambiguous'] + r['unresolved'] for r in ms.values())):,} "
-              f"row{'' if n == 1 else 's'} reported (see `citydip network coverage`).",
+              f"row{'' if n == 1 else 's'} reported (see `citydip status`, `citydip network coverage`).",
               highlight=False)
+
+
+def _network_label(n: dict) -> str:
+    """"Eurocities", "Covenant of Mayors … (since 2008-11-19)", "… (suspended)"."""
+    notes = [f"since {n['since']}"] if n.get("since") else []
+    notes += [n["status"]] if n.get("status") not in (None, "active") else []
+    return n["name"] + (f" ({', '.join(notes)})" if notes else "")
 
 
 @app.command()
@@ -386,7 +397,7 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     out.print(Panel("\n".join(head), title=f"{a['name']} ({a['id']})", expand=False))
     out.print(table("ties by layer", [{"layer": layer, "ties": ", ".join(f"{t} {n}" for t, n in c.items()) or "—"}
                                       for layer, c in p["ties_by_layer"].items()], ["layer", "ties"]))
-    out.print(table("networks by axis", [{"axis": axis, "networks": ", ".join(n["name"] for n in ns) or "—"}
+    out.print(table("networks by axis", [{"axis": axis, "networks": ", ".join(_network_label(n) for n in ns) or "—"}
                                          for axis, ns in p["networks_by_axis"].items()], ["axis", "networks"]))
     tw = p["twinning"]
     out.print(f"[bold]twinning[/]: {len(tw['partners'])} partners in {len(tw['by_country'])} countries")
@@ -1008,6 +1019,9 @@ def network_reach(city: str = typer.Argument(..., help="A city (name, id, QID or
 @network_app.command("communities")
 def network_communities(weighting: str = typer.Option("shared", "--weighting", help="shared or gawc."),
                         resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution."),
+                        max_members: int = typer.Option(
+                            2000, "--max-members", help="Leave out networks with more member cities than this "
+                            "(they link every pair of their members)."),
                         country: Optional[str] = COUNTRY_OPT, bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
                         fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Clusters of cities that act together: Leiden communities of the city–city projection
@@ -1019,16 +1033,19 @@ def network_communities(weighting: str = typer.Option("shared", "--weighting", h
 
     try:
         dg = _open().graph(tie_types=["member_of"], country=country, bloc=bloc)
-        proj = projection.membership_projection(dg, weighting=weighting)
+        proj = projection.membership_projection(dg, weighting=weighting, max_members=max_members)
         com = projection.communities(proj.graph, resolution=resolution)
     except CitydipError as exc:
         _fail(exc)
     groups = [{**g_, "top": ", ".join(t["label"] for t in g_["top"]),
                "countries": ", ".join(f"{c} {n}" for c, n in g_["countries"][:4])} for g_ in com.groups]
+    left_out = proj.graph.filters.get("left_out") or {}
     data = {"modularity": com.modularity, "quality": com.quality, "resolution": com.resolution,
-            "communities": com.groups, "connectivity": proj.table[:top]}
+            "communities": com.groups, "connectivity": proj.table[:top], "left_out": left_out}
+    note = ("; left out (more than {:,} member cities): ".format(max_members)
+            + ", ".join(f"{n} ({c:,})" for n, c in left_out.items())) if left_out else ""
     emit(fmt, data=data, rows=groups, columns=["community", "size", "top", "countries"], renderables=[
-        f"{len(com.groups)} communities of {proj.graph.g.vcount():,} cities; modularity {com.modularity:.3f}",
+        f"{len(com.groups)} communities of {proj.graph.g.vcount():,} cities; modularity {com.modularity:.3f}{note}",
         table(None, groups[:top], ["community", "size", "top", "countries"]),
         table(f"top {top} by network connectivity ({weighting})", proj.table[:top],
               ["id", "label", "network_count", "gnc", "gnc_relative"])])

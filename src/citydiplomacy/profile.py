@@ -63,7 +63,8 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
         per_axis: dict[str, list[dict[str, str]]] = {a.value: [] for a in Axis}
         for t in networks:
             for axis in network_axes.get(t["other"]) or []:
-                per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"]})
+                per_axis[axis].append({"id": t["other"], "name": t["other_name"], "status": t["status"],
+                                       "since": t["since"]})
 
         twinning = [t for t in all_ties if t["type"] == "twinned_with"]
         partners = [t for t in twinning if t["state"] in IN_FORCE]

@@ -96,6 +96,7 @@ def materialise_regions(ctx: BuildContext, place_ids: Iterable[str]) -> dict[str
         actor_id = base if base not in ctx.actor_ids else f"{base}-region"
         actor, names = subdivisions.region_actor(rec, actor_id)
         mapping[pid] = _write_place(ctx, actor, names, ctx.provenance(subdivisions.provenance(rec)))
+        ctx.gazetteer.rename(pid, actor_id)         # a later step finds it in the store
     ctx.count("regions", len(mapping))
     return mapping
 
@@ -111,6 +112,7 @@ def materialise_supplement(ctx: BuildContext, place_ids: Iterable[str]) -> dict[
         actor_id = base if base not in ctx.actor_ids else f"{base}-s{rec['id']}"
         actor, names = supplement.city_actor(rec, actor_id)
         mapping[pid] = _write_place(ctx, actor, names, prov_id)
+        ctx.gazetteer.rename(pid, actor_id)
     ctx.count("supplement_places", len(mapping))
     return mapping
 
@@ -129,6 +131,8 @@ def materialise_districts(ctx: BuildContext, place_ids: Iterable[str], mapping: 
         actor, names = districts.district_actor(rec, city_id, lambda i: i in ctx.actor_ids,
                                                 (town.lat, town.lon) if town else None)
         written[pid] = _write_place(ctx, actor, names, prov_id, within=city_id)
+        gz.rename(pid, actor.id)
+        gz.places[actor.id].parent = city_id
     ctx.count("districts", len(written))
     return written
 

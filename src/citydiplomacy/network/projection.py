@@ -23,6 +23,9 @@ __all__ = ["Communities", "Projection", "communities", "membership_projection"]
 
 WEIGHTINGS = ("shared", "gawc")
 PROJECTION_TIE = "co_member"
+#: A network with more member cities than this is left out of the projection (see
+#: :func:`membership_projection`).
+MAX_MEMBERS = 2_000
 
 
 class Projection(NamedTuple):
@@ -33,7 +36,7 @@ class Projection(NamedTuple):
 
 
 def membership_projection(dg: DiplomacyGraph, *, network_kinds: tuple[str, ...] | list[str] = ("city_network",),
-                          weighting: str = "shared") -> Projection:
+                          weighting: str = "shared", max_members: int | None = MAX_MEMBERS) -> Projection:
     """The city–city projection of the city–network membership graph.
 
     The bipartite graph has an edge from city *a* to network *j* for each ``member_of``
@@ -52,6 +55,12 @@ def membership_projection(dg: DiplomacyGraph, *, network_kinds: tuple[str, ...] 
     co-memberships. On the default dataset every membership weighs 1 and both
     weightings give the same numbers; they differ for graded ties (Taylor codes a
     firm's presence 0–5).
+
+    A network with more than ``max_members`` member cities (``None``: no limit) is left
+    out: it would link every pair of its members — the Covenant of Mayors' 11,000
+    signatories make some 60 million pairs — and say little about which cities are close.
+    The networks left out, with their member counts, are in the result's
+    ``graph.filters["left_out"]``.
 
     Returns a :class:`Projection`: ``graph``, an undirected :class:`DiplomacyGraph` whose
     vertices are the member cities (isolated when they share no network) with the
@@ -87,6 +96,14 @@ def membership_projection(dg: DiplomacyGraph, *, network_kinds: tuple[str, ...] 
         value[a][j] = max(value[a].get(j, 0.0), float(w))
         prov[a, j].add((e["source_name"] if "source_name" in e_attrs else None,
                         e["licence"] if "licence" in e_attrs else None))
+    size = Counter(j for a in value for j in value[a])
+    left_out = {j: n for j, n in size.items() if max_members is not None and n > max_members}
+    if left_out:
+        for a in list(value):
+            for j in left_out:
+                value[a].pop(j, None)
+            if not value[a]:
+                del value[a]
     cities = sorted(value)  # igraph order of the member cities
     pos = {a: i for i, a in enumerate(cities)}
     members: dict[int, list[int]] = defaultdict(list)
@@ -134,7 +151,8 @@ def membership_projection(dg: DiplomacyGraph, *, network_kinds: tuple[str, ...] 
               "network_count": v["network_count"], "networks": v["networks"], "partners": partners[v.index],
               "gnc": v["gnc"], "gnc_relative": v["gnc_relative"]} for v in p.vs]
     table.sort(key=lambda row: (-row["gnc"], row["id"]))
-    filters = {**dg.filters, "projection": "membership", "network_kinds": sorted(kinds), "weighting": weighting}
+    filters = {**dg.filters, "projection": "membership", "network_kinds": sorted(kinds), "weighting": weighting,
+               "left_out": {names[j]: n for j, n in sorted(left_out.items())}}
     return Projection(DiplomacyGraph(p, filters), table)
 
 

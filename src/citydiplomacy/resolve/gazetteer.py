@@ -178,6 +178,24 @@ class Gazetteer:
                     index.pop((norm, p.cc), None)
         self._fuzzy = self._compact = self._cities = None
 
+    def rename(self, old_id: str, new_id: str) -> None:
+        """A provisional place written to the store as actor ``new_id``: the gazetteer
+        finds it under that id from now on (by its names, code, identifiers and, for a
+        district, its keys within its city), as :meth:`from_store` would (a
+        supplementary place becomes a place like any other)."""
+        place = self.places.get(old_id)
+        if place is None or old_id == new_id:
+            return
+        names = list(self._names_of.get(old_id, []))
+        self.remove([old_id])
+        place.id, place.in_store, place.supplement = new_id, True, False
+        self.add(place, names, normalized=True)
+        for key, pid in list(self.districts.items()):
+            if pid == old_id:
+                self.districts[key] = new_id
+        if old_id in self.district_names:
+            self.district_names[new_id] = self.district_names.pop(old_id)
+
     def large_cities(self, cc: str) -> list[Place]:
         """Towns of a country with at least :data:`QUARTER_CITY_POP` inhabitants and
         coordinates (what a place may be a quarter of)."""
