@@ -282,7 +282,7 @@ def test_a_signatory_is_a_member_with_date_status_commitments_and_gcom_id(excerp
 
 def test_an_on_hold_signatory_is_suspended(excerpt):
     store, _ = excerpt
-    [tie] = [t for t in _ties(store, target=covenant.NETWORK) if t["attrs"].get("gcom_id") == "IT3631"]
+    [tie] = [t for t in _ties(store, target=covenant.NETWORK) if (t["attrs"] or {}).get("gcom_id") == "IT3631"]
     assert tie["status"] == "suspended" and tie["attrs"]["jrc_status"] == "on_hold"
     assert _actor(store, tie["source"])["attrs"]["subdivision_code"] == "IT-TE"     # the Province of Teramo
 
@@ -317,7 +317,7 @@ def test_members_of_a_group_with_rows_of_their_own(excerpt):
 
 def test_centroid_coordinates_are_not_taken_for_a_town(excerpt):
     store, _ = excerpt
-    [tie] = [t for t in _ties(store, target=covenant.NETWORK) if t["attrs"].get("gcom_id") == "IT1633"]
+    [tie] = [t for t in _ties(store, target=covenant.NETWORK) if (t["attrs"] or {}).get("gcom_id") == "IT1633"]
     dello = _actor(store, tie["source"])
     assert dello["name"] == "Dello" and dello["lat"] > 45        # Brescia's province, not Italy's centre at 41.87
 
@@ -340,11 +340,11 @@ def test_coordinators_and_supporters_are_tied_to_their_signatories(excerpt):
     assert _actor(store, coordinates["source"])["attrs"]["subdivision_code"] == "ES-B"
     assert coordinates["attrs"] == {"coordinator": "Province of Barcelona"}
     assert {t["source"] for t in _ties(store, target="barcelona-es", type="supports")} == {"eurocities"}
-    [koeln] = [t for t in _ties(store, target=covenant.NETWORK) if t["attrs"].get("gcom_id") == "DE0004"]
+    [koeln] = [t for t in _ties(store, target=covenant.NETWORK) if (t["attrs"] or {}).get("gcom_id") == "DE0004"]
     assert _actor(store, koeln["source"])["geonames_id"] == 2886242                  # Köln
     assert {t["source"] for t in _ties(store, target=koeln["source"], type="supports")} == {"climate-alliance"}
     # a body that signed and coordinates itself is one actor
-    rennes = [t for t in _ties(store, target=covenant.NETWORK) if t["attrs"].get("gcom_id") == "FR0011"]
+    rennes = [t for t in _ties(store, target=covenant.NETWORK) if (t["attrs"] or {}).get("gcom_id") == "FR0011"]
     assert _actor(store, rennes[0]["source"])["attrs"]["covenant_body"]
     assert not _ties(store, source=rennes[0]["source"], type="coordinates")
 

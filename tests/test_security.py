@@ -491,15 +491,17 @@ def test_forwarded_headers_are_believed_from_the_proxies_named(home, tmp_path):
 # -- the documentation states the limits as they are -------------------------------------------
 
 def test_security_doc_states_the_current_limits_and_headers():
-    from citydiplomacy import accounts as acc
+    from citydiplomacy import accounts as acc, limits
     from citydiplomacy.web import api, app as app_mod, pages, protocol, security, serve
 
     doc = (Path(__file__).parent.parent / "docs" / "security.md").read_text(encoding="utf-8")
     stated = {
         "head": f"{app_mod.MAX_HEAD // 1024} KB", "body": f"{app_mod.MAX_BODY // 2**20} MB",
-        "upload": f"{api.MAX_UPLOAD // 2**20} MB", "form upload": f"{pages.MAX_UPLOAD // 2**20} MB",
+        "upload": (f"{limits.DEFAULTS['anonymous'].file_bytes // 2**20} MB without an account, "
+                   f"{limits.DEFAULTS['editor'].file_bytes // 2**20} MB for a logged-in editor"),
         "text": f"{api.MAX_ALIGN_TEXT:,} / {pages.MAX_ALIGN_TEXT:,} characters",
-        "passages": f"| {api.MAX_PASSAGES:,} |", "page": f"`limit` ≤ {api.MAX_LIMIT}",
+        "passages": (f"| {limits.DEFAULTS['anonymous'].paragraphs:,} without an account, "
+                     f"{limits.DEFAULTS['editor'].paragraphs:,} for an editor |"), "page": f"`limit` ≤ {api.MAX_LIMIT}",
         "password": f"at least {acc.MIN_PASSWORD} characters, at most {acc.MAX_PASSWORD:,}",
         "throttle": f"from the {acc.MAX_FAILURES}th failure within {acc.WINDOW // 60} minutes",
         "waits": f"a wait of {acc.FIRST_WAIT:g} s, doubling to at most {acc.MAX_WAIT // 60} minutes",

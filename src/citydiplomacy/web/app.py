@@ -166,8 +166,9 @@ def warm_up() -> None:
     :func:`citydiplomacy.align.engine.warm_up`). Lingua loads its models holding the
     interpreter for seconds; in the first request it held every other request of the worker
     (and its answers to the supervisor's health check) for 3.6–5.7 s. The alignment part
-    costs about 290 MB per worker; ``CITYDIP_WEB_WARM_ALIGN=0`` leaves it to the first
-    alignment (a server with little memory that rarely aligns)."""
+    costs about 35 MB per worker (Lingua's trigram models; the full ones load only for a
+    short text, see :mod:`citydiplomacy.align.language`); ``CITYDIP_WEB_WARM_ALIGN=0``
+    leaves it to the first alignment."""
     import importlib
 
     for name in WARM_MODULES:
