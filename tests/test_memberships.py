@@ -237,7 +237,7 @@ def test_default_store_counts_agree_with_the_docs(obs):
     they are checked against the built store (and the lists), so they cannot drift."""
     report = _build_report(obs)
     text = DOCS.read_text(encoding="utf-8")
-    table = text[text.index("<!-- memberships-table -->"):text.index("<!-- /memberships-table -->")]
+    table = text[text.index("<!-- figures:memberships-table -->"):text.index("<!-- /figures:memberships-table -->")]
     quoted = {}
     for line in table.splitlines():
         m = re.match(r"\| `([a-z0-9-]+)` \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+|–) \| ([\d,]+|–) \|", line)
