@@ -8,7 +8,6 @@ from enum import Enum
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,18 +15,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from . import __version__, limits
 from .errors import CitydipError, NotFoundError, ValidationError
 from .observatory import Observatory
-from .render import Format, emit, table, to_csv, to_json
+from .render import FORMAT_HELP, Format, emit, make_console, plural, table, text, to_csv, to_json
 
 app = typer.Typer(
     name="citydip", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
     help="The City Diplomacy Observatory: actors, ties and frameworks of city diplomacy "
          "across the macro, meso and micro layers.\n\n"
          "Example: `citydip init && citydip profile Barcelona`")
-out = Console()
-err = Console(stderr=True)
+out = make_console()
+err = make_console(stderr=True)
 
 HOME_HELP = "Directory of the store (default: $CITYDIP_HOME or the per-user data directory)."
-FORMAT_HELP = "Output: a table on the terminal, or json/csv for scripts."
 
 
 class State:
@@ -135,10 +133,14 @@ def _network_label(n: dict) -> str:
 
 
 @app.command()
-def status(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """What the store holds: actors by layer and kind, ties by type, frameworks, sources.
+def status(sources: bool = typer.Option(False, "--sources", help="Also list the sources behind the actors and "
+                                                                 "ties (a few hundred lines)."),
+           fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP + " json holds the whole "
+                                                                                          "record, sources too.")):
+    """What the store holds: actors by layer and kind, ties by type and status, frameworks;
+    with `--sources`, the source of every actor and tie and how many each gave.
 
-    Example: `citydip status --format json`
+    Example: `citydip status --sources`
     """
     from .status import permission_warnings
 
@@ -153,15 +155,21 @@ def status(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMA
     rows = ([{"group": "actors by layer", "key": k, "count": v} for k, v in s["actors"]["by_layer"].items()]
             + [{"group": "actors by kind", "key": k, "count": v} for k, v in s["actors"]["by_kind"].items()]
             + [{"group": "ties by type", "key": k, "count": v} for k, v in s["ties"]["by_type"].items()]
+            + [{"group": "ties by status", "key": k, "count": v} for k, v in s["ties"]["by_status"].items()]
             + [{"group": f"framework {f}", "key": k, "count": v}
                for f, levels in s["frameworks"].items() for k, v in levels.items()])
-    sources = ([{"what": "actors", "source": k, "count": v} for k, v in s["actors"]["by_source"].items()]
-               + [{"what": "ties", "source": k, "count": v} for k, v in s["ties"]["by_source"].items()])
-    emit(fmt, data=s, rows=rows, columns=["group", "key", "count"], renderables=[
-        f"[bold]{s['store']}[/] (schema {s['schema']}): {s['actors']['total']:,} actors, "
-        f"{s['ties']['total']:,} ties, {s['framework_items']:,} framework items",
-        table(None, rows, ["group", "key", "count"]),
-        table("provenance", sources, ["what", "source", "count"])])
+    source_rows = ([{"group": "actors by source", "key": k, "count": v} for k, v in s["actors"]["by_source"].items()]
+                   + [{"group": "ties by source", "key": k, "count": v} for k, v in s["ties"]["by_source"].items()])
+    n_act, n_tie = len(s["actors"]["by_source"]), len(s["ties"]["by_source"])
+    sources_part: list[Any] = (
+        [table("sources", [{"what": r["group"].split()[0], "source": r["key"], "count": r["count"]}
+                           for r in source_rows], ["what", "source", "count"])] if sources else
+        [f"[dim]{plural(n_act, 'source')} of actors and {plural(n_tie, 'source')} of ties: "
+         "`citydip status --sources` lists them[/]"])
+    emit(fmt, data=s, rows=rows + (source_rows if sources else []), columns=["group", "key", "count"], renderables=[
+        f"[bold]{escape(s['store'])}[/] (schema {s['schema']}): {plural(s['actors']['total'], 'actor')}, "
+        f"{plural(s['ties']['total'], 'tie')}, {plural(s['framework_items'], 'framework item')}",
+        table(None, rows, ["group", "key", "count"]), *sources_part])
 
 
 # -- search / show / ties ----------------------------------------------------------------
@@ -887,7 +895,7 @@ AXIS_OPT = typer.Option([], "--axis", help="Only ties serving this axis (repeata
 ASOF_OPT = typer.Option(None, "--as-of", help="Only ties in force at this date (2015, 2015-06, ...).")
 COUNTRY_OPT = typer.Option(None, "--country", help="Only actors of this country and what they tie to.")
 BLOC_OPT = typer.Option(None, "--bloc", help="Only actors of the member states of this bloc (e.g. eu).")
-TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows.")
+TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows (in the table, csv and json alike).")
 
 
 def _graph(layer, type_, axis, as_of, country, bloc):
@@ -895,32 +903,48 @@ def _graph(layer, type_, axis, as_of, country, bloc):
                          country=country, bloc=bloc)
 
 
+SCOPES = ("all", "macro", "meso", "micro", "each")
+
+
 @network_app.command("metrics")
 def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
                     as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
                     bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
-                    sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by."),
+                    sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by: degree, pagerank, "
+                                                                        "betweenness, eigenvector, closeness or "
+                                                                        "participation."),
+                    scope: str = typer.Option("all", "--scope", help="Measures on the whole graph (all), within one "
+                                                                     "layer's subgraph (macro, meso, micro), or the "
+                                                                     "top rows of each of these (each)."),
                     sample: Optional[int] = typer.Option(None, "--sample", help="Estimate betweenness from this "
                                                          "many pivots (faster on big graphs)."),
                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
     overall and per layer, with the multiplex participation coefficient across tie types.
+    The table, `--format csv` and `--format json` all hold the `--top` rows by `--sort`.
 
     Example: `citydip network metrics --type twinned_with --type member_of --top 10`
     """
     from .network.metrics import metrics
 
     try:
+        if scope not in SCOPES:
+            raise ValidationError(f"unknown scope '{scope}'; use {', '.join(SCOPES)}", field="scope")
         dg = _graph(layer, type_, axis, as_of, country, bloc)
-        rows, overall = metrics(dg, sort=sort, sample=sample)
+        rows, _ = metrics(dg, sort=sort, sample=sample)
     except CitydipError as exc:
         _fail(exc)
+    shown = []
+    for sc in (("all", "macro", "meso", "micro") if scope == "each" else (scope,)):
+        ranked = sorted((r for r in rows if r.get("scope") == sc), key=lambda r: -(r.get(sort) or 0))
+        shown += ranked[:top]
     cols = ["id", "name", "kind", "layer", "degree", "pagerank", "betweenness", "eigenvector", "closeness",
             "participation"]
-    emit(fmt, data=rows if fmt == Format.json else overall[:top], rows=rows, columns=["scope", *cols],
-         renderables=[f"{dg.g.vcount():,} actors, {dg.g.ecount():,} ties",
-                      table(f"top {top} by {sort}", [{k: (f"{v:.4g}" if isinstance(v, float) else v)
-                                                     for k, v in r.items()} for r in overall[:top]], cols)])
+    what = {"all": "", "each": " in each scope"}.get(scope, f" within the {scope} layer")
+    emit(fmt, data=shown, rows=shown, columns=["scope", *cols],
+         renderables=[f"{plural(dg.g.vcount(), 'actor')}, {plural(dg.g.ecount(), 'tie')}",
+                      table(f"top {top} by {sort}{what}", shown,
+                            (["scope"] if scope == "each" else []) + cols, keep=[sort])])
 
 
 @network_app.command("brokers")
@@ -941,8 +965,8 @@ def network_brokers(group: str = typer.Option("layer", "--group", help="Groups: 
     except CitydipError as exc:
         _fail(exc)
     cols = ["id", "name", "group", "coordinator", "consultant", "representative", "gatekeeper", "liaison", "total"]
-    emit(fmt, data=rows, rows=rows, columns=cols, title=f"top {top} brokers between {group}s", renderables=[
-        table(f"top {top} brokers between {group}s", rows[:top], cols)])
+    emit(fmt, data=rows[:top], rows=rows[:top], columns=cols, renderables=[
+        table(f"top {top} brokers between {group}s", rows[:top], cols, keep=["total"])])
 
 
 def _coverage_line(m: dict[str, Any]) -> str:
