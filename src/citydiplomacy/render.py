@@ -42,7 +42,7 @@ FORMAT_HELP = ("Output: a table on the terminal, or json/csv for scripts. json a
 #: width of a console writing to a pipe or a file: wide enough that nothing wraps
 PIPE_WIDTH = 10_000
 #: a text column wraps down to this many cells (or its longest word) before columns are left out
-TEXT_FLOOR = 16
+TEXT_FLOOR = 12
 
 
 class Format(str, Enum):
@@ -176,7 +176,7 @@ class RowTable:
             elif numeric:
                 kinds[c] = "number"
                 whole = all(float(v).is_integer() for v in present)
-                cells[c] = [number(v, integral=whole) for v in values]
+                cells[c] = [number(v, integral=whole) if isinstance(v, (int, float)) else text(v) for v in values]
             else:
                 kinds[c] = "text"
                 cells[c] = [text(v) for v in values]
@@ -185,14 +185,14 @@ class RowTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         cells, kinds = self._cells()
 
-        def longest(s: str, *, word: bool = False) -> int:
-            parts = s.split() if word else s.split("\n")
-            return max((cell_len(p) for p in parts), default=0)
+        def longest(s: str) -> int:
+            return max((cell_len(line) for line in s.split("\n")), default=0)
 
         natural = {c: max([cell_len(self.headers[c])] + [longest(v) for v in cells[c]]) for c in self.columns}
+        # a text column wraps at spaces down to TEXT_FLOOR cells (or its header's width); a longer
+        # word, such as a URL, folds across lines rather than push other columns out
         floor = {c: natural[c] if kinds[c] != "text" else
-                 max([min(natural[c], TEXT_FLOOR), longest(self.headers[c], word=True)]
-                     + [longest(v, word=True) for v in cells[c]]) for c in self.columns}
+                 min(natural[c], max(TEXT_FLOOR, cell_len(self.headers[c]))) for c in self.columns}
         shown = list(self.columns)
         self.dropped = []
         terminal = console.is_terminal
