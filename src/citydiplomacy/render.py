@@ -85,7 +85,7 @@ def number(v: int | float | None, *, digits: int = 3, integral: bool | None = No
     whole = v.is_integer() and abs(v) < 1e15
     if whole and integral is not False:
         return f"{int(v):,}"
-    a = abs(v)
+    a = abs(float(f"{v:.{digits - 1}e}"))     # rounded first: 0.9996 is 1.00, 999.7 is 1,000
     if a >= 10 ** digits:
         return f"{v:,.0f}"
     if a < 1e-4:
