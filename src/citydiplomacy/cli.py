@@ -270,7 +270,8 @@ def _tie_dates(t: dict[str, Any]) -> str:
 def _tie_table(title: str, ts: list[dict[str, Any]]) -> list[Any]:
     rows, sources = _tie_rows(ts)
     legend = "\n".join(f"[{i}] {s}" for i, s in enumerate(sources, 1))
-    return [table(title, rows, TIE_COLUMNS, TIE_HEADERS), f"[dim]sources:\n{legend}[/]" if sources else ""]
+    return [table(title, rows, TIE_COLUMNS, TIE_HEADERS, keep=["arrow"]),
+            f"[dim]sources:\n{escape(legend)}[/]" if sources else ""]
 
 
 # left out from the right on a narrow terminal: the source reference first, status and dates last
