@@ -478,7 +478,7 @@ def framework(name: str = typer.Argument("sdg", help="The framework: sdg or pari
         r = _open().framework(name, code, lang=lang)
     except CitydipError as exc:
         _fail(exc)
-    renderables: list[Any] = [f"[bold]{r['name']}[/] — {', '.join(f'{n} {k}s' for k, n in r['counts'].items())}"]
+    renderables: list[Any] = [f"[bold]{r['name']}[/] — {', '.join(plural(n, k) for k, n in r['counts'].items())}"]
     if r.get("item"):
         it = r["item"]
         renderables.append(Panel(it.get("title", ""), title=f"{it['code']} ({it['level']})", expand=False))

@@ -136,8 +136,8 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
     rows = [{"what": "units (cities with ties)", "count": rep.units}, {"what": "scored", "count": rep.scored}]
     rows += [{"what": f"not scored: {why}", "count": n} for why, n in rep.not_scored.items()]
     emit(fmt, data=d, rows=rows, columns=["what", "count"], renderables=[
-        f"[bold]index built[/] (run {rep.run_id}, {rep.seconds} s, {rep.replications:,} Monte Carlo "
-        f"replications{', years ' + years if years else ''})",
+        f"[bold]index built[/] (run {rep.run_id}, {rep.seconds} s, "
+        f"{plural(rep.replications, 'Monte Carlo replication')}{', years ' + years if years else ''})",
         table(None, rows, ["what", "count"]),
         table("indicators kept (weight within the axis)",
               [{"indicator": k, "weight": v} for k, v in rep.weights.items()], ["indicator", "weight"]),
@@ -173,7 +173,8 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of"])
         return
     out.print(Panel(f"index run {r['run']} built {r['built_at'][:16]} · framework {r['framework']} · "
-                    f"{r['replications']:,} Monte Carlo replications" + (f" · year {r['year']}" if r["year"] else ""),
+                    f"{plural(r['replications'], 'Monte Carlo replication')}"
+                    + (f" · year {r['year']}" if r["year"] else ""),
                     title=f"{r['name']} ({r['id']})", expand=False))
     for x in index_renderables(r):
         out.print(x)
