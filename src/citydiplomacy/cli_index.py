@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from .errors import CitydipError, ValidationError
-from .render import Format, emit, table
+from .render import FORMAT_HELP, Format, emit, number, plural, table
 
 index_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown",
@@ -21,7 +21,6 @@ index_app = typer.Typer(
          "intervals from a Monte Carlo over the method's choices; see docs/indices.md.\n\n"
          "Example: `citydip index build && citydip index show Barcelona`")
 
-FORMAT_HELP = "Output: a table on the terminal, or json/csv for scripts."
 AXIS_HELP = "sustainability, digital, engagement or overall."
 
 
@@ -101,7 +100,7 @@ def index_renderables(r: dict[str, Any]) -> list[Any]:
              "bar": _bar_text(v["score"]), "rank (5–95%)": _rank_text({**v, "of": None}),
              "rank, log scale": _interval_text(v)} for a, v in r["axes"].items()]
     n = max((v.get("of") or 0 for v in r["axes"].values()), default=0)
-    return [table(f"scores 0–100 and ranks among {n:,} cities", rows,
+    return [table(f"scores 0–100 and ranks among {plural(n, 'city', 'cities')}", rows,
                   ["axis", "score", "bar", "rank (5–95%)", "rank, log scale"])]
 
 
@@ -137,11 +136,11 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
     rows = [{"what": "units (cities with ties)", "count": rep.units}, {"what": "scored", "count": rep.scored}]
     rows += [{"what": f"not scored: {why}", "count": n} for why, n in rep.not_scored.items()]
     emit(fmt, data=d, rows=rows, columns=["what", "count"], renderables=[
-        f"[bold]index built[/] (run {rep.run_id}, {rep.seconds} s, {rep.replications:,} Monte Carlo "
-        f"replications{', years ' + years if years else ''})",
+        f"[bold]index built[/] (run {rep.run_id}, {rep.seconds} s, "
+        f"{plural(rep.replications, 'Monte Carlo replication')}{', years ' + years if years else ''})",
         table(None, rows, ["what", "count"]),
         table("indicators kept (weight within the axis)",
-              [{"indicator": k, "weight": f"{v:.3f}"} for k, v in rep.weights.items()], ["indicator", "weight"]),
+              [{"indicator": k, "weight": v} for k, v in rep.weights.items()], ["indicator", "weight"]),
         table("indicators dropped", [{"indicator": k, "why": v} for k, v in rep.dropped_indicators.items()],
               ["indicator", "why"]) if rep.dropped_indicators else "",
         table("top 10 overall", rep.top, ["rank", "name", "score"]),
@@ -174,13 +173,14 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of"])
         return
     out.print(Panel(f"index run {r['run']} built {r['built_at'][:16]} · framework {r['framework']} · "
-                    f"{r['replications']:,} Monte Carlo replications" + (f" · year {r['year']}" if r["year"] else ""),
+                    f"{plural(r['replications'], 'Monte Carlo replication')}"
+                    + (f" · year {r['year']}" if r["year"] else ""),
                     title=f"{r['name']} ({r['id']})", expand=False))
     for x in index_renderables(r):
         out.print(x)
     if r["peers"]:
         peer_rows = [{"peer group": f"{p['group']}: {p['name']}", "cities": p["size"],
-                      **{a: f"{p[a]['rank']} of {p[a]['of']}" for a in ("sustainability", "digital", "engagement",
+                      **{a: f"{number(p[a]['rank'])} of {number(p[a]['of'])}" for a in ("sustainability", "digital", "engagement",
                                                                          "overall") if a in p}}
                      for p in r["peers"]]
         out.print(table("rank among peers", peer_rows, ["peer group", "cities", "sustainability", "digital",
@@ -232,7 +232,7 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
     rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["of"]})} for x in r["rows"]]
     emit(fmt, data=r, rows=r["rows"], columns=["position", "id", "name", "country", "score", "rank", "rank_lo",
                                                "rank_hi"],
-         renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {r['count']:,} cities"
+         renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {plural(r['count'], 'city', 'cities')}"
                       + (f" · {r['year']}" if r["year"] else ""),
                       table(None, rows, ["position", "name", "country", "score", "rank (5–95%)"])])
 
@@ -254,7 +254,7 @@ def sensitivity(config: Optional[str] = typer.Option(None, "--config", help="A f
         df = _open().index_sensitivity(config, n_base=n_base, seed=seed)
     except CitydipError as exc:
         _fail(exc)
-    rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in df.to_dict("records")]
+    rows = df.to_dict("records")
     emit(fmt, data=rows, rows=rows, columns=list(df.columns), renderables=[
         table("Sobol indices of the mean absolute rank shift (overall ranking)", rows, list(df.columns)),
         "[dim]S1: the share of the ranking's variance due to the choice alone; ST: with its interactions.[/]"])
@@ -275,7 +275,7 @@ def export(out_dir: str = typer.Option(..., "--out", help="Directory to write in
     except CitydipError as exc:
         _fail(exc)
     for name, n in written.items():
-        out.print(f"wrote {name} ({n:,} rows)" if name.endswith(fmt) else f"wrote {name}")
+        out.print(f"wrote {name} ({plural(n, 'row')})" if name.endswith(fmt) else f"wrote {name}")
 
 
 @index_app.command("framework")

@@ -250,7 +250,7 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
         not_scored.update(main.dropped_units.values())
         overall = main.scores["overall"].dropna()
         top = [{"id": u, "name": data.actors.at[u, "name"], "score": round(float(overall[u]), 2),
-                "rank": _f(main.ranks.at[u, "overall"])}
+                "rank": int(main.ranks.at[u, "overall"])}     # ranks are whole (method "min")
                for u in overall.sort_values(ascending=False).index[:10]]
         report = BuildReport(
             run_id=run_id, framework=fw.path or "shipped", years=years, units=len(units),
