@@ -524,7 +524,7 @@ async def actor_page(request: Request, ref: str, type: str = "", layer: str = ""
     return await render(request, "actor.html", section="search", actor=actor, **data,
                         filters={"type": type, "layer": layer, "axis": axis, "as_of": as_of},
                         group_limit=None if all else GROUP_LIMIT,
-                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego?depth=1",
+                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego/layout",
                         map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}",
                         standing_url=f"/api/v1/actors/{quote(actor['id'])}/profile?network=true")
 

@@ -189,7 +189,8 @@
       var others = drawn.points - (a.located ? 1 : 0);
       parts.push(a.located
         ? name + " is drawn, and " + plural(others, "place", "places") + " it is tied to."
-        : plural(drawn.points, "place", "places") + " " + name + " is tied to, drawn as dots; " + name +
+        : plural(drawn.points, "place", "places") + " " + name + " is tied to, drawn as " +
+          (drawn.points === 1 ? "a dot; " : "dots; ") + name +
           " has no location of its own, so no lines are drawn.");
     } else {
       parts.push("None of the places " + name + " is tied to has a location" +
