@@ -74,6 +74,8 @@ _BOLD = (348, 456, 521, 838, 696, 1002, 872, 306, 457, 457, 523, 838, 380, 415, 
          837, 372, 372, 775, 637, 995, 837, 850, 733, 850, 770, 720, 682, 812, 774, 1103, 771, 724, 725, 457,
          365, 457, 838, 500, 500, 675, 716, 593, 716, 678, 435, 716, 712, 343, 343, 665, 343, 1042, 712, 687,
          716, 716, 493, 595, 478, 712, 652, 924, 645, 652, 582, 712, 365, 712, 838)
+#: (regular, bold) widths of the punctuation labels use: middle dot, ellipsis, en and em dash
+_PUNCT = {"·": (318, 380), "…": (1000, 1000), "–": (500, 500), "—": (1000, 1000), "’": (318, 380)}
 _KIND_ORDER = ("international_organization", "geopolitical_bloc", "state", "regional_organization",
                "city_network", "region", "city", "private_actor", "civil_society", "academia", "framework")
 _KIND_PLURAL = {"international_organization": "international organisations", "geopolitical_bloc": "blocs",
@@ -92,6 +94,9 @@ def text_width(text: str, size: float = FONT, *, bold: bool = False) -> float:
         o = ord(ch)
         if 32 <= o < 127:
             total += table[o - 32]
+            continue
+        if ch in _PUNCT:
+            total += _PUNCT[ch][1 if bold else 0]
             continue
         if unicodedata.east_asian_width(ch) in ("W", "F"):
             total += 1000
