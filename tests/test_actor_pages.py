@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,8 @@ def test_a_blocs_members_are_apart_from_what_it_is_a_member_of(client, obs):
     belongs = html.split('class="tie-role" data-role="member_of:out"')[1].split("</table>")[0]
     assert "/actors/esp" in members and "/actors/esp" not in belongs
     assert "/actors/g7" in belongs and "/actors/g7" not in members
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "web.md").read_text(encoding="utf-8").split())
+    assert f"**Members ({n_in})**" in docs and f"**Member of ({n_out})**" in docs
     # the layer table names roles too
     assert re.search(r'data-role="member_of:in">Members: 27<', html)
 

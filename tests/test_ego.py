@@ -65,8 +65,8 @@ def test_a_hub_is_drawn_with_groups_and_every_actor_is_accounted_for():
     groups = [n for n in v["nodes"] if n["group"]]
     assert groups and s["groups"] == len(groups)
     # everyone is drawn once: by its own node or inside one group
-    assert s["shown"] + s["grouped"] == s["actors"]
-    assert s["shown"] <= 32 + 1
+    assert s["shown"] + s["grouped"] == s["actors"] - 1
+    assert s["shown"] <= 32
     assert len(v["nodes"]) <= 32 + 1 + 8
     # the other kinds are not crowded out by the hundred cities
     kinds = {n["kind"] for n in v["nodes"] if not n["group"]}
@@ -106,13 +106,13 @@ def test_expanding_a_group_draws_a_page_more_of_its_actors():
     assert g["id"].startswith("more:1:kind:")
     opened = ego_view(dg, "net", group_by="kind", expand=[g["id"]])
     shown = {n["id"] for n in opened["nodes"] if not n["group"]}
-    assert len(shown) == min(PAGE, g["group"]["count"]) + v["summary"]["shown"]
+    assert len(shown) == min(PAGE, g["group"]["count"]) + v["summary"]["shown"] + 1    # and the ego
     assert {m["id"] for m in g["group"]["members"][:PAGE]} <= shown
     rest = next((n for n in opened["nodes"] if n["id"] == g["id"]), None)
     assert rest is None or rest["group"]["count"] == g["group"]["count"] - PAGE
     assert overlapping(opened) == []
     twice = ego_view(dg, "net", group_by="kind", expand=[g["id"], g["id"]])
-    assert twice["summary"]["shown"] == min(v["summary"]["shown"] + 2 * PAGE, v["summary"]["actors"])
+    assert twice["summary"]["shown"] == min(v["summary"]["shown"] + 2 * PAGE, v["summary"]["actors"] - 1)
 
 
 def test_edges_are_merged_per_pair_of_drawn_nodes():
@@ -160,9 +160,22 @@ def test_hubs_of_the_default_data(obs, ref):
     v = ego_view(dg, ref)
     whole = ego(dg, ref, depth=1).summary
     assert v["summary"]["actors"] == whole["nodes"]
-    assert v["summary"]["shown"] + v["summary"]["grouped"] == whole["nodes"]
+    assert v["summary"]["shown"] + v["summary"]["grouped"] == whole["nodes"] - 1
     assert len(v["nodes"]) <= 41
     assert v["hidden_labels"] == 0 and overlapping(v) == []
     if ref == "c40":                       # 97 member cities: most are in groups
         assert v["summary"]["grouped"] > 50
         assert any(n["name"].startswith("+") and "more cities" in n["name"] for n in v["nodes"])
+
+
+def test_the_figures_docs_quote(obs):
+    """docs/web.md's figures for C40, the EU and Barcelona."""
+    text = " ".join((Path(__file__).parents[1] / "docs" / "web.md").read_text(encoding="utf-8").split())
+    dg = obs.graph()
+    c40, eu, bcn = (ego_view(dg, ref)["summary"] for ref in ("c40", "eu", "barcelona-es"))
+    assert (f"C40's {c40['actors'] - 1} neighbours are drawn as {c40['shown']} actors and "
+            f"{c40['groups']} groups") in text
+    assert eu["groups"] == 1
+    assert f"the EU's {eu['actors'] - 1} as {eu['shown']} actors and a group of {eu['grouped']} states" in text
+    assert bcn["groups"] == 0
+    assert f"Barcelona's {bcn['actors'] - 1} one by one" in text

@@ -194,3 +194,8 @@ def test_map_captions_say_what_the_map_shows(page, ref, says, shaded):
         assert f"{points:,} place" in caption
     # the dots are drawn on the map's canvas (no tile server)
     assert page.locator("#actor-map canvas, #actor-map svg path").count() > 0
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "web.md").read_text(encoding="utf-8").split())
+    if ref == "c40":                     # the caption docs/web.md quotes
+        assert " ".join(caption.split()) in docs
+    elif ref == "eu":
+        assert f"the EU's map shades {m.get_attribute('data-shaded')} of its 27 member states" in docs

@@ -166,8 +166,8 @@ def ego_view(dg: DiplomacyGraph, actor_id: str, *, depth: int = 1, group_by: str
     ``{x, y, w, h, anchor, leader}`` with ``x``, ``y`` the box's top-left corner, ``anchor``
     the text anchor and ``leader`` whether a line joins node and label), each edge
     ``{source, target, count, types}``; ``summary`` counts the whole ego network
-    (``actors``, ``ties``, ``by_distance``, ``by_kind``) and what is drawn (``shown``,
-    ``grouped``, ``groups``).
+    (``actors``, the ego included, ``ties``, ``by_distance``, ``by_kind``) and what is drawn
+    (``shown``: the other actors drawn one by one, ``grouped``: those in the ``groups``).
     """
     if group_by not in GROUP_BY:
         raise ValidationError(f"unknown grouping '{group_by}'; choose from: {', '.join(GROUP_BY)}",
@@ -283,7 +283,7 @@ def ego_view(dg: DiplomacyGraph, actor_id: str, *, depth: int = 1, group_by: str
         "summary": {"actors": len(info), "ties": sub.ecount(),
                     "by_distance": dict(sorted(Counter(dist).items())),
                     "by_kind": dict(Counter(x["kind"] for x in info).most_common()),
-                    "shown": sum(1 for n in nodes.values() if not n["group"]),
+                    "shown": sum(1 for n in nodes.values() if not n["group"] and not n["ego"]),
                     "grouped": sum(n["group"]["count"] for n in nodes.values() if n["group"]),
                     "groups": groups_total},
     }
