@@ -68,8 +68,8 @@
         style: function (f) {
           var c = counts && counts[f.id];
           var hi = highlight && highlight.indexOf(f.id) >= 0;
-          return { color: "#a39b87", weight: 0.6, fillOpacity: 1,
-                   fillColor: hi ? "#f5d9a8" : shade(c ? c.ties : 0, max) };
+          return { color: hi ? "#8a6d3b" : "#a39b87", weight: hi ? 0.9 : 0.6, fillOpacity: 1,
+                   fillColor: hi ? "#ecc17a" : shade(c ? c.ties : 0, max) };
         },
         onEachFeature: function (f, lyr) {
           if (!counts) return;
@@ -174,6 +174,15 @@
     return map;
   }
 
+  /* the bounds of a country's largest polygon (France without French Guiana), to frame a map */
+  function mainland(g) {
+    var polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    var best = null;
+    polys.forEach(function (p) { if (!best || p[0].length > best[0].length) best = p; });
+    if (!best) return null;
+    return L.latLngBounds(best[0].map(function (c) { return [c[1], c[0]]; }));
+  }
+
   function plural(n, one, many) { return n.toLocaleString() + " " + (n === 1 ? one : many); }
 
   /* The caption of an actor's map, from what the map shows: the dots and lines drawn
@@ -219,7 +228,8 @@
         layer.eachLayer(function (l) {
           if (!l.feature || hl.indexOf(l.feature.id) < 0) return;
           shaded++;
-          shadedBounds = shadedBounds ? shadedBounds.extend(l.getBounds()) : L.latLngBounds(l.getBounds());
+          var b = mainland(l.feature.geometry);
+          if (b) shadedBounds = shadedBounds ? shadedBounds.extend(b) : b;
         });
         return shaded;
       });
