@@ -133,6 +133,7 @@ def test_a_group_node_opens_and_labels_still_do_not_overlap(page, tmp_path):
     page.goto("/actors/c40")
     ready(page)
     before = int(page.locator("#ego-graph").get_attribute("data-nodes"))
+    assert not page.locator("#ego-collapse").is_visible()          # nothing opened yet
     group = page.locator("#ego-graph .ego-node.group").first
     name = group.get_attribute("aria-label")
     assert name.startswith("+") and "more" in name
