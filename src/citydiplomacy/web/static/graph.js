@@ -94,6 +94,7 @@
 
   function render() {
     el.textContent = "";
+    el.classList.toggle("deep", data.depth > 1);     // more rings: a taller drawing
     var b = data.bounds;
     home = { x: b[0], y: b[1], w: b[2] - b[0], h: b[3] - b[1] };
     view = Object.assign({}, home);
