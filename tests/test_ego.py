@@ -13,8 +13,8 @@ from citydiplomacy.network import DiplomacyGraph
 from citydiplomacy.network.ego import PAGE, ego_view, text_width
 from citydiplomacy.network.reach import ego
 
-COUNTRIES = ["USA"] * 30 + ["NGA"] * 5 + ["IND"] * 20 + ["BRA"] * 15 + ["CHN"] * 10 + ["FRA", "DEU", "ESP", "ITA", "GBR",
-                                                                         "JPN", "KOR", "MEX", "ARG", "CHL"] * 2
+COUNTRIES = (["USA"] * 30 + ["NGA"] * 5 + ["IND"] * 20 + ["BRA"] * 15 + ["CHN"] * 10
+             + ["FRA", "DEU", "ESP", "ITA", "GBR", "JPN", "KOR", "MEX", "ARG", "CHL"] * 2)
 
 
 def hub(n_cities: int = 100) -> DiplomacyGraph:

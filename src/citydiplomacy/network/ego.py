@@ -363,16 +363,15 @@ def _layout(rings, nodes, pairs, scale: float) -> None:
             continue
         if d > 1:
             want = {}
-            for i in ring:
-                sx = sum(math.cos(nodes[w]["angle"]) for w in adj[i] if nodes[w]["dist"] == d - 1 and "angle" in nodes[w])
-                sy = sum(math.sin(nodes[w]["angle"]) for w in adj[i] if nodes[w]["dist"] == d - 1 and "angle" in nodes[w])
+            for i in ring:       # the circular mean of its neighbours' angles on the ring inside
+                inside = [nodes[w]["angle"] for w in adj[i] if nodes[w]["dist"] == d - 1 and "angle" in nodes[w]]
+                sx, sy = sum(math.cos(a) for a in inside), sum(math.sin(a) for a in inside)
                 want[i] = math.atan2(sy, sx) if (sx or sy) else math.pi
             ring.sort(key=lambda i: (want[i], nodes[i]["name"]))
         # room for each node and a line of text between neighbours on the circle
         need = sum(2 * _radius(nodes[i]) + FONT * 0.9 for i in ring) / (2 * math.pi)
         radius = max(90.0, need) * scale if d == 1 else max(radius + 150.0 * scale, need * scale)
-        start = -math.pi / 2 if d == 1 else (
-            min(want.values()) if ring else 0.0)
+        start = -math.pi / 2 if d == 1 else min(want.values())
         for k, i in enumerate(ring):
             a = start + 2 * math.pi * k / len(ring)
             n = nodes[i]
