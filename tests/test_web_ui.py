@@ -161,8 +161,8 @@ def test_search_then_actor_page_with_map_and_graph(page):
     # the ego network graph
     page.wait_for_selector("#ego-graph[data-ready=true]")
     assert int(page.locator("#ego-graph").get_attribute("data-nodes")) > 10
-    assert page.locator("#ego-graph canvas").count() > 0
-    assert "actors and" in page.locator("#ego-summary").inner_text()
+    assert page.locator("#ego-graph svg text").count() > 10
+    assert "drawn one by one" in page.locator("#ego-summary").inner_text()
     # its standing in the whole network (computed on the store's graph)
     page.wait_for_selector("#standing[data-ready=true]", timeout=120_000)
     assert "Vertical integration" in page.locator("#standing").inner_text()

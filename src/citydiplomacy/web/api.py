@@ -670,6 +670,29 @@ def _reads(r: APIRouter) -> None:
             return ego_node_link(dg, actor_id, depth=depth, max_nodes=max_nodes)
         return await cached(request, build)
 
+    @r.get("/actors/{ref}/ego/layout", tags=["actors", "network"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The ego network of an actor, aggregated and laid out for drawing")
+    async def actor_ego_layout(request: Request, ref: Ref,
+                               depth: Annotated[int, Query(ge=1, le=3, description="Steps from the actor.")] = 1,
+                               type: Types = None,  # noqa: A002
+                               group_by: Annotated[Literal["auto", "kind", "layer", "country"], Query(
+                                   description="How the actors not drawn one by one are grouped.")] = "auto",
+                               expand: Annotated[list[str] | None, Query(
+                                   max_length=50, description="Group nodes to open (an id given k times opens "
+                                                              "k pages of its actors).")] = None
+                               ) -> Response:
+        """The ego network as a hub's page draws it: on each ring, the actors drawn one by one
+        and "+85 more" group nodes for the others, one edge per pair of drawn nodes with its
+        count, positions and label boxes placed so that no two labels overlap (see
+        ``citydiplomacy.network.ego``)."""
+        def build():
+            actor_id = _obs(request).get(ref)["id"]
+            dg = _graph(request, tie_types=[t.value for t in type] if type else None)
+            from ..network.ego import ego_view
+
+            return ego_view(dg, actor_id, depth=depth, group_by=group_by, expand=expand or ())
+        return await cached(request, build)
+
     @r.get("/actors/{ref}/initiatives", tags=["actors"], response_model=Page,
            responses={**READ_ERRORS, **NOT_MODIFIED}, summary="The initiatives of an actor")
     async def actor_initiatives(request: Request, ref: Ref, limit: Limit = 100, offset: Offset = 0) -> Response:

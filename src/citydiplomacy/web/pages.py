@@ -293,13 +293,6 @@ def _map_overview(obs, top: int) -> bytes:
     return json.dumps(world_map(obs.store, top), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _numeric_codes() -> dict[str, str]:
-    """ISO alpha-3 → ISO numeric (the ids of the Natural Earth outlines)."""
-    from ..geo import iso_numeric
-
-    return iso_numeric()
-
-
 @router.get("/overview/map.json")
 async def overview_map(request: Request, top: int = 800):
     """The home map's data (see :func:`map_overview`)."""
@@ -531,7 +524,7 @@ async def actor_page(request: Request, ref: str, type: str = "", layer: str = ""
     return await render(request, "actor.html", section="search", actor=actor, **data,
                         filters={"type": type, "layer": layer, "axis": axis, "as_of": as_of},
                         group_limit=None if all else GROUP_LIMIT,
-                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego?depth=1",
+                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego/layout",
                         map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}",
                         standing_url=f"/api/v1/actors/{quote(actor['id'])}/profile?network=true")
 
@@ -547,20 +540,41 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A
     except ValidationError as exc:
         filter_error = exc.detail
         ties = obs.ties(actor_id)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for t in ties:
-        groups.setdefault(t["type"], []).append(t)
-    from .. import countries
+    from .. import countries, tieroles
+
+    initiatives = obs.initiatives(actor_id)
+
+    groups = tieroles.group_ties(ties)
+    with obs.store.connect() as conn:
+        roles_by_layer = tieroles.count_roles(conn, actor_id)
 
     all_count = sum(sum(c.values()) for c in profile["ties_by_layer"].values())
     code = profile["actor"].get("country")
     found = countries.lookup_code(code) if code else None
-    numeric = _numeric_codes()
-    highlight = sorted({numeric[c] for c in [code, *profile["twinning"]["by_country"]] if c in numeric})
-    return {"profile": profile, "ties": ties, "groups": groups, "initiatives": obs.initiatives(actor_id),
+    return {"profile": profile, "ties": ties, "groups": groups, "initiatives": initiatives,
+            "roles_by_layer": roles_by_layer, "cards": _cards(profile, bool(initiatives)),
             "partners": profile["twinning"]["partners"], "not_in_force": profile["twinning"]["not_in_force"],
             "filter_error": filter_error,
-            "tie_count": all_count, "country_name": found.name if found else None, "highlight": highlight}
+            "tie_count": all_count, "country_name": found.name if found else None}
+
+
+#: kinds of actor that join city networks and act locally: their pages always show the
+#: networks-by-axis and initiatives cards, empty or not (an empty one says something)
+LOCAL_KINDS = ("city", "region")
+
+
+def _cards(profile: dict[str, Any], has_initiatives: bool) -> dict[str, bool]:
+    """Which optional cards the actor page shows: a card that has nothing to say for this
+    kind of actor (a bloc's networks by axis, a network's initiatives) is left out."""
+    kind = profile["actor"]["kind"]
+    local = kind in LOCAL_KINDS
+    reach = profile["reach"]
+    return {
+        "networks": local or any(profile["networks_by_axis"].values()),
+        "initiatives": local or has_initiatives,
+        # a macro actor's own "route to the macro layer" is only worth a line when it has one
+        "reach": bool(reach["count"]) or profile["actor"]["layer"] != "macro",
+    }
 
 
 # ---------------------------------------------------------------------------------------
