@@ -255,6 +255,12 @@ def test_a_form_without_its_csrf_token_is_refused(page, server):
     assert "expired" in resp.text()
 
 
+def reached_report(page, heading: str) -> None:
+    """An import runs as a job: its page shows progress, refreshing itself, until the
+    report is there (a loaded machine may take a while)."""
+    page.get_by_role("heading", name=heading).wait_for(state="visible", timeout=180_000)
+
+
 def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     f = tmp_path / "twins-2026.csv"
     with f.open("w", encoding="utf-8", newline="") as fh:
@@ -271,7 +277,7 @@ def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     page.get_by_label("Licence").fill("CC0 1.0")
     page.get_by_role("button", name="Upload and check (dry run)").click()
     page.wait_for_url("**/imports/*")
-    assert page.get_by_role("heading", name="Dry run: twins-2026.csv").is_visible()
+    reached_report(page, "Dry run: twins-2026.csv")
     problems = page.locator("#problems")
     assert problems.locator("tr", has_text="row 3").filter(has_text="Atlantis").count() >= 1
     assert problems.locator("tr", has_text="row 5").count() >= 1
@@ -283,7 +289,7 @@ def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     shoot(page, "import-report")
     page.get_by_role("button", name="Apply this import").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Imported: twins-2026.csv").is_visible()
+    reached_report(page, "Imported: twins-2026.csv")
     page.goto("/actors/munich-de?type=twinned_with")
     assert page.locator("#ties a", has_text="Kraków").count() == 1
 
@@ -296,16 +302,17 @@ def test_import_review_choice_becomes_a_review_import(page, tmp_path):
     page.get_by_label("File", exact=True).set_input_files(str(f))
     page.get_by_role("button", name="Upload and check (dry run)").click()
     page.wait_for_url("**/imports/*")
+    reached_report(page, "Dry run: springfield.csv")
     select = page.locator("select[id^=choice-]").first
     options = [o for o in select.locator("option").all_inner_texts()]
     springfield = next(o for o in options if "springfield" in o.lower())
     select.select_option(label=springfield)
     page.get_by_role("button", name="Check the chosen rows (dry run)").click()
     page.wait_for_url("**/imports/*")
-    assert page.get_by_role("heading", name="Dry run: review of springfield.csv").is_visible()
+    reached_report(page, "Dry run: review of springfield.csv")
     assert "1" in page.locator(".stat").nth(1).inner_text()             # one tie would be created
     page.get_by_role("button", name="Apply this import").click()
-    assert page.get_by_role("heading", name="Imported: review of springfield.csv").is_visible()
+    reached_report(page, "Imported: review of springfield.csv")
 
 
 def test_import_form_errors_are_next_to_the_fields(page, tmp_path):
