@@ -139,18 +139,18 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
     d = rep.as_dict()
     rows = [{"what": "units (cities with ties)", "count": rep.units}, {"what": "scored", "count": rep.scored}]
     rows += [{"what": f"not scored: {why}", "count": n} for why, n in rep.not_scored.items()]
+    ref = escape(rep.label or rep.name)
     if rep.published:
         state = "[green]published[/]: the web and the API show it" + (
             f" (instead of {escape(rep.previous)})" if rep.previous else "")
     else:
-        state = (f"not published: the web and the API show {escape(shown)}; publish it with "
-                 f"`citydip index publish {escape(rep.label or rep.name)}`")
+        state = (f"[yellow]not published[/]: the web and the API show {escape(shown)}\n"
+                 f"publish it with: citydip index publish {ref}")
     emit(fmt, data=d, rows=rows, columns=["what", "count"], renderables=[
         f"[bold]index built[/]: {escape(rep.name)}" + (f" ({escape(rep.label)})" if rep.label else "")
-        + (", replacing the build of the same name" if rep.replaced else "") + f" · {state}",
+        + (", replacing the build of the same name" if rep.replaced else ""), state,
         f"run {rep.run_id}, {rep.seconds} s, {rep.replications:,} Monte Carlo "
-        f"replications{', years ' + years if years else ''}; read it with "
-        f"`citydip index show CITY --build {escape(rep.label or rep.name)}`",
+        f"replications{', years ' + years if years else ''}\nread it with: citydip index show CITY --build {ref}",
         table(None, rows, ["what", "count"]),
         table("indicators kept (weight within the axis)",
               [{"indicator": k, "weight": f"{v:.3f}"} for k, v in rep.weights.items()], ["indicator", "weight"]),
@@ -320,13 +320,15 @@ def builds(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMA
     if not rows and fmt == Format.table:
         out.print("no index has been built in this store yet: run citydip index build")
         return
-    shown = [{**r, "published": "[green]● published[/]" if r["published"] else "", "built_at": r["built_at"][:16]}
+    # the name holds the framework, its hash, the years, replications, seed and data version
+    shown = [{"": "[green]●[/]" if r["published"] else "",
+              "build": (f"[bold]{escape(r['label'])}[/]\n" if r["label"] else "") + escape(r["name"]),
+              "built (UTC)": r["built_at"][:16].replace("T", " "), "scored": f"{r['scored']:,}" if r["scored"] else "–"}
              for r in flat]
     emit(fmt, data=rows, rows=flat, columns=list(flat[0]) if flat else ["name"], renderables=[
-        table(f"{len(rows)} index build{'s' if len(rows) != 1 else ''}", shown,
-              ["published", "name", "label", "years", "replications", "seed", "data_version", "built_at",
-               "scored"]),
-        "[dim]publish another with: citydip index publish NAME · read one with: --build NAME[/]"])
+        table(f"{len(rows)} index build{'s' if len(rows) != 1 else ''} ([green]●[/] published)", shown,
+              ["", "build", "built (UTC)", "scored"]),
+        "[dim]publish another with: citydip index publish NAME\nread one with: --build NAME[/]"])
 
 
 @index_app.command("publish")

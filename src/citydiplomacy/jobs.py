@@ -403,12 +403,13 @@ def import_task(*, store: str, importer: str, file: str, options: dict[str, Any]
 
 
 @task("index-build")
-def index_build_task(*, store: str, years: list[int] | None = None, replications: int | None = None,
+def index_build_task(*, store: str, framework: str | None = None, years: list[int] | None = None,
+                     replications: int | None = None,
                      seed: int | None = None, name: str | None = None, publish: bool = False,
                      who: str | None = None, channel: str | None = None,
                      busy_timeout: float | None = None) -> dict[str, Any]:
-    """Build the indices of the shipped framework (:func:`citydiplomacy.indices.build.build_index`)
-    on the store at ``store``, reporting each step as the job's progress; the build (and its
+    """Build the indices of ``framework`` (a YAML path; None: the shipped one) with
+    :func:`citydiplomacy.indices.build.build_index` on the store at ``store``, reporting each step as the job's progress; the build (and its
     publication, with ``publish``) is recorded in the audit log as ``who``'s, from
     ``channel`` (web or api), in the build's own transaction. Returns the build's report."""
     from .indices.build import build_index
@@ -420,7 +421,7 @@ def index_build_task(*, store: str, years: list[int] | None = None, replications
     st = Store(url=store, busy_timeout=wait) if "://" in store else Store(store, busy_timeout=wait)
     try:
         with acting_as(who or "unknown", channel or "python"):
-            report = build_index(st, None, years=years, replications=replications, seed=seed, name=name,
+            report = build_index(st, framework, years=years, replications=replications, seed=seed, name=name,
                                  publish=True if publish else None,
                                  progress=lambda phase, done, total: progress.report(phase, done, total))
         return report.as_dict()

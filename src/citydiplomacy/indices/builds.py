@@ -39,7 +39,8 @@ from ..store import Store
 from ..store.schema import import_runs, index_builds, index_scores, index_values
 
 __all__ = ["NOT_DATA", "framework_slug", "framework_hash", "years_text", "parse_years", "default_name", "check_label",
-           "data_version", "record_build", "find_build", "list_builds", "publish_build", "remove_build"]
+           "data_version", "record_build", "find_build", "list_builds", "known_frameworks", "check_framework",
+           "publish_build", "remove_build"]
 
 #: the write runs of the builds themselves: they change no data, so no data version
 NOT_DATA = ("index", "index-publish", "index-remove")
@@ -105,10 +106,10 @@ def check_label(label: str | None) -> str | None:
 
 
 def data_version(conn: Connection) -> int:
-    """The store's latest data run (the id of its latest finished run that is not an index
-    build's): what a build read."""
+    """The store's latest data run (the id of its latest write run that is not an index
+    build's: an import, an edit, the default dataset's build): what a build read."""
     return conn.execute(select(func.max(import_runs.c.id)).where(
-        import_runs.c.status == "ok", import_runs.c.kind.not_in(NOT_DATA))).scalar() or 0
+        import_runs.c.kind.not_in(NOT_DATA))).scalar() or 0
 
 
 def _now() -> str:
@@ -256,6 +257,31 @@ def list_builds(store: Store) -> list[dict[str, Any]]:
         d["seconds"] = summary.get("seconds")
         out.append(d)
     return out
+
+
+def known_frameworks(store: Store) -> list[str]:
+    """The frameworks a build may be started with from the web: ``shipped`` and every
+    framework file an earlier build read that is still on this machine (a person on the
+    web never names a file of the server)."""
+    from pathlib import Path
+
+    with store.connect() as conn:
+        used = [r[0] for r in conn.execute(select(index_builds.c.framework).distinct()
+                                           .order_by(index_builds.c.framework))]
+    return ["shipped"] + [f for f in used if f != "shipped" and Path(f).is_file()]
+
+
+def check_framework(store: Store, framework: str | None) -> str | None:
+    """``framework`` for a build started from the web: None (the shipped one) or the path
+    of a framework an earlier build read; anything else is a ValidationError."""
+    if framework in (None, "", "shipped"):
+        return None
+    known = known_frameworks(store)
+    if framework not in known:
+        raise ValidationError(f"'{framework}' is not a framework of this observatory; use one of "
+                              f"{', '.join(known)} (another framework is built first with "
+                              "citydip index build --config FILE)", field="framework")
+    return framework
 
 
 def publish_build(store: Store, ref: str) -> dict[str, Any]:

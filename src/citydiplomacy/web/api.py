@@ -437,8 +437,10 @@ class AlignIn(_Body):
 
 
 class IndexBuildIn(_Body):
-    """An index build of the shipped framework, run as a job."""
+    """An index build, run as a job."""
 
+    framework: str = Field("shipped", max_length=1000, description="shipped, or the framework file of an "
+                                                                    "earlier build (see GET /index/builds).")
     years: str | None = Field(None, max_length=9, description="A year or a range (a panel), e.g. 2015-2025; "
                                                               "none: the current snapshot.")
     replications: int | None = Field(None, ge=0, le=10_000, description="Monte Carlo replications (default: "
@@ -605,20 +607,22 @@ def _index_admin(r: APIRouter) -> None:
         202: {"description": "Accepted: the build runs as a job; poll the job's url (also in Location)"},
         **responses}, summary="Build the indices (admin)")
     def index_build(request: Request, body: IndexBuildIn, user: AdminWrites) -> Response:
-        """Builds the shipped framework's indices as a job (``GET /jobs/{id}`` follows its
+        """Builds the indices of the shipped framework (or of the framework file of an earlier
+        build) as a job (``GET /jobs/{id}`` follows its
         steps; its result is the build's report, with its ``name``). The build lives beside
         the others; it is published only with ``publish`` (or when it is the store's first).
         The build is written to the audit log (``index.build``, channel api)."""
-        from ..indices.builds import check_label, parse_years
+        from ..indices.builds import check_framework, check_label, parse_years
 
         years = parse_years(body.years)            # a 422 now, not the job's error
         label = check_label(body.name)
         store = _obs(request).store
-        args = {"store": str(store.path or store.url), "years": years, "replications": body.replications,
+        framework = check_framework(store, body.framework)
+        args = {"store": str(store.path or store.url), "framework": framework, "years": years, "replications": body.replications,
                 "seed": body.seed, "name": label, "publish": body.publish, "who": user.name, "channel": "api"}
         job = request.app.state.jobs.submit("index-build", args, owner=user.name, params={
-            "task": "index build", "years": body.years, "replications": body.replications, "name": label,
-            "publish": body.publish})
+            "task": "index build", "framework": body.framework, "years": body.years,
+            "replications": body.replications, "name": label, "publish": body.publish})
         out = json_response(request, _job_json(request, job), private=True, status=202)
         out.headers["Location"] = f"/api/v1/jobs/{job.id}"
         return out

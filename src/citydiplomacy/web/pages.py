@@ -748,6 +748,9 @@ async def _indices(request: Request, form: Form, build_form: Form | None = None,
         n = 50
     obs = _obs(request)
     builds = await run_in_threadpool(obs.index_builds)
+    from ..indices.builds import known_frameworks
+
+    frameworks = await run_in_threadpool(known_frameworks, obs.store)
     if not errors:
         try:
             ranking = await run_in_threadpool(lambda: obs.index_rank(
@@ -773,7 +776,8 @@ async def _indices(request: Request, form: Form, build_form: Form | None = None,
                         builds=builds, build_options=[("", "the published build")] + [
                             (b["label"] or b["name"], (b["label"] or b["name"]) + (" (published)" if b["published"]
                                                                                   else "")) for b in builds],
-                        is_admin=is_admin, build_form=build_form or Form(values={"replications": "1000"}))
+                        is_admin=is_admin, frameworks=[(f, f) for f in frameworks],
+                        build_form=build_form or Form(values={"replications": "1000", "framework": "shipped"}))
 
 
 @edit_router.post("/indices/publish", response_class=HTMLResponse)
@@ -804,13 +808,13 @@ async def indices_publish(request: Request):
 async def indices_build(request: Request):
     """An administrator starts a build of the shipped framework as a job; its progress page
     follows it (audited: index.build, channel web)."""
-    from ..indices.builds import check_label, parse_years
+    from ..indices.builds import check_framework, check_label, parse_years
 
     user = await _need(request, "admin")
     if isinstance(user, Response):
         return user
     data = await request.form()
-    values = {k: str(data.get(k) or "").strip() for k in ("years", "replications", "seed", "name")}
+    values = {k: str(data.get(k) or "").strip() for k in ("framework", "years", "replications", "seed", "name")}
     values["publish"] = bool(data.get("publish"))
     build_form = Form(values=values)
     args: dict[str, Any] = {}
@@ -833,13 +837,17 @@ async def indices_build(request: Request):
             args["name"] = check_label(values["name"] or None)
         except ValidationError as exc:
             build_form.error("name", exc.detail)
+        try:
+            args["framework"] = await run_in_threadpool(check_framework, _obs(request).store, values["framework"])
+        except ValidationError as exc:
+            build_form.error("framework", exc.detail)
     if build_form.errors:
         return await _indices(request, Form(values={"axis": "overall", "region": "", "bloc": "", "country": "",
                                                     "band": "", "top": "50", "build": ""}), build_form, 422)
     store = _obs(request).store
     args.update(store=str(store.path or store.url), publish=values["publish"], who=user.name, channel="web")
     job = request.app.state.jobs.submit("index-build", args, owner=user.name, params={
-        "task": "index build", "years": values["years"] or None, "replications": args.get("replications"),
+        "task": "index build", "framework": values["framework"] or "shipped", "years": values["years"] or None, "replications": args.get("replications"),
         "name": args.get("name"), "publish": values["publish"]})
     return RedirectResponse(f"/indices/jobs/{job.id}", status_code=303)
 

@@ -93,7 +93,7 @@ def upgrade() -> None:
         n = int(summary.get("replications") or 0)
         seed = uc.get("seed")
         data = conn.execute(sa.text(
-            "SELECT max(id) FROM import_runs WHERE id < :run AND status = 'ok' AND kind NOT IN "
+            "SELECT max(id) FROM import_runs WHERE id < :run AND kind NOT IN "
             "('index', 'index-publish', 'index-remove')"), {"run": run.id}).scalar()
         years = _years(summary.get("years"))
         name = "-".join([_slug(framework), f"run{run.id}", years or "snapshot", f"n{n}",
