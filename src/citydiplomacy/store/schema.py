@@ -248,9 +248,10 @@ index_scores = Table(
     Column("rank_hi", Float),
     # why the actor is not scored (score NULL)
     Column("reason", Text),
-    Index("ix_index_scores_actor", "actor_id"),
+    # revision 0008: (actor, run) — a profile reads one city's rows of one build — and
+    # (run, axis, year): a ranking reads one build's rows
+    Index("ix_index_scores_actor", "actor_id", "run_id"),
     Index("ix_index_scores_axis_year", "axis", "year"),
-    # revision 0008: a ranking reads one build's rows
     Index("ix_index_scores_run", "run_id", "axis", "year"),
 )
 
@@ -265,8 +266,8 @@ index_values = Table(
     Column("raw", Float),
     Column("value", Float),
     Column("imputed", Boolean, nullable=False, server_default=false()),
-    Index("ix_index_values_actor", "actor_id"),
     # revision 0008: a city's strengths and weaknesses compare it within one build
+    Index("ix_index_values_actor", "actor_id", "run_id"),
     Index("ix_index_values_run", "run_id", "indicator", "year"),
 )
 

@@ -67,9 +67,16 @@ def upgrade() -> None:
     with op.batch_alter_table('index_builds', schema=None) as batch_op:
         batch_op.create_index('ux_index_builds_published', ['published'], unique=True,
                               sqlite_where=sa.text('published = 1'), postgresql_where=sa.text('published'))
+    # with several builds a query names its build: (actor, run) finds one city's rows of one
+    # build (the actor alone would read them in every build, and SQLite would rather scan
+    # the build's rows by run), (run, axis, year) one build's ranking
     with op.batch_alter_table('index_scores', schema=None) as batch_op:
+        batch_op.drop_index('ix_index_scores_actor')
+        batch_op.create_index('ix_index_scores_actor', ['actor_id', 'run_id'], unique=False)
         batch_op.create_index('ix_index_scores_run', ['run_id', 'axis', 'year'], unique=False)
     with op.batch_alter_table('index_values', schema=None) as batch_op:
+        batch_op.drop_index('ix_index_values_actor')
+        batch_op.create_index('ix_index_values_actor', ['actor_id', 'run_id'], unique=False)
         batch_op.create_index('ix_index_values_run', ['run_id', 'indicator', 'year'], unique=False)
 
     conn = op.get_bind()
@@ -115,6 +122,10 @@ def downgrade() -> None:
                "WHERE kind = 'index' AND status = 'ok'), -1)")
     with op.batch_alter_table('index_values', schema=None) as batch_op:
         batch_op.drop_index('ix_index_values_run')
+        batch_op.drop_index('ix_index_values_actor')
+        batch_op.create_index('ix_index_values_actor', ['actor_id'], unique=False)
     with op.batch_alter_table('index_scores', schema=None) as batch_op:
         batch_op.drop_index('ix_index_scores_run')
+        batch_op.drop_index('ix_index_scores_actor')
+        batch_op.create_index('ix_index_scores_actor', ['actor_id'], unique=False)
     op.drop_table('index_builds')
