@@ -218,6 +218,7 @@ def test_an_admin_builds_from_the_web_and_follows_its_progress(web):
                                               "publish": True}, headers=admin)
     assert r.status_code == 202, r.text
     url = r.headers["location"]
+
     deadline = time.monotonic() + 120
     while (job := c.get(url, headers=admin).json())["status"] not in ("succeeded", "failed", "cancelled"):
         assert time.monotonic() < deadline
@@ -249,6 +250,28 @@ def test_an_admin_builds_from_the_web_and_follows_its_progress(web):
     assert "build=from-page" in page.headers["location"]
     shown = c.get(page.headers["location"]).text
     assert "from-page" in shown and "not published" in shown
+
+
+def test_one_index_build_at_a_time(web, tmp_path):
+    from citydiplomacy.jobs import ThreadJobs, submit_one
+
+    queue = ThreadJobs(tmp_path / "jobs", start=False)          # no worker: a job stays queued
+    first, submitted = submit_one(queue, "index-build", {"store": "x"}, owner="ada")
+    assert submitted and first.status == "queued"
+    again, submitted = submit_one(queue, "index-build", {"store": "x"}, owner="bob")
+    assert not submitted and again.id == first.id
+    queue.cancel(first.id)
+    third, submitted = submit_one(queue, "index-build", {"store": "x"}, owner="bob")
+    assert submitted and third.id != first.id
+    # through the API: a 409 that names the build in progress
+    app = web["app"]
+    app.state.jobs, real = queue, app.state.jobs
+    try:
+        r = web["client"].post("/api/v1/index/builds", json={}, headers={
+            "Authorization": f"Bearer {web['tokens']['admin']}"})
+    finally:
+        app.state.jobs = real
+    assert r.status_code == 409 and third.id in r.json()["detail"]
 
 
 # -- the command line ----------------------------------------------------------------------------

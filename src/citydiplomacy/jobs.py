@@ -347,6 +347,25 @@ def job_queue(directory: str | os.PathLike) -> JobQueue:
     return ProcessJobs(directory) if kind == "process" else ThreadJobs(directory)
 
 
+def submit_one(queue: JobQueue, task: str, args: dict[str, Any], *, owner: str,
+               params: dict[str, Any] | None = None) -> tuple[Job, bool]:
+    """Submit ``task`` unless a job of the same task is still queued or running (an index
+    build holds a core and several hundred MB for minutes: one at a time per store). Returns
+    (the job, True) when it was submitted, (the job in progress, False) otherwise. The job
+    in progress is remembered in a file of the queue's folder, so every worker process of
+    the server sees it."""
+    marker = Path(queue.dir) / f"{task}.active"      # type: ignore[attr-defined]
+    try:
+        current = queue.status(marker.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        current = None
+    if current is not None and not current.done:
+        return current, False
+    job = queue.submit(task, args, owner=owner, params=params)
+    marker.write_text(job.id, encoding="utf-8")
+    return job, True
+
+
 def _check_id(job_id: str) -> str:
     if not job_id or len(job_id) > 64 or not all(c.isalnum() or c in "-_" for c in job_id):
         raise ValueError(f"not a job id: {job_id!r}")
@@ -430,4 +449,4 @@ def index_build_task(*, store: str, framework: str | None = None, years: list[in
 
 
 __all__ = ["Job", "JobQueue", "ThreadJobs", "ProcessJobs", "job_queue", "STATES", "FINAL", "TASKS", "task", "describe_error", "import_task",
-           "index_build_task", "new_job_id"]
+           "index_build_task", "new_job_id", "submit_one"]

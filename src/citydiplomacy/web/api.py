@@ -611,7 +611,8 @@ def _index_admin(r: APIRouter) -> None:
         build) as a job (``GET /jobs/{id}`` follows its
         steps; its result is the build's report, with its ``name``). The build lives beside
         the others; it is published only with ``publish`` (or when it is the store's first).
-        The build is written to the audit log (``index.build``, channel api)."""
+        The build is written to the audit log (``index.build``, channel api). One build at a
+        time: 409 while another is queued or running."""
         from ..indices.builds import check_framework, check_label, parse_years
 
         years = parse_years(body.years)            # a 422 now, not the job's error
@@ -620,9 +621,14 @@ def _index_admin(r: APIRouter) -> None:
         framework = check_framework(store, body.framework)
         args = {"store": str(store.path or store.url), "framework": framework, "years": years, "replications": body.replications,
                 "seed": body.seed, "name": label, "publish": body.publish, "who": user.name, "channel": "api"}
-        job = request.app.state.jobs.submit("index-build", args, owner=user.name, params={
+        from ..jobs import submit_one
+
+        job, submitted = submit_one(request.app.state.jobs, "index-build", args, owner=user.name, params={
             "task": "index build", "framework": body.framework, "years": body.years,
             "replications": body.replications, "name": label, "publish": body.publish})
+        if not submitted:
+            raise Problem(409, "Conflict", f"an index build is already {job.status} (job {job.id}, started by "
+                                           f"{job.owner}): wait for it to finish, then start yours")
         out = json_response(request, _job_json(request, job), private=True, status=202)
         out.headers["Location"] = f"/api/v1/jobs/{job.id}"
         return out

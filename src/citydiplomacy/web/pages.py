@@ -846,9 +846,13 @@ async def indices_build(request: Request):
                                                     "band": "", "top": "50", "build": ""}), build_form, 422)
     store = _obs(request).store
     args.update(store=str(store.path or store.url), publish=values["publish"], who=user.name, channel="web")
-    job = request.app.state.jobs.submit("index-build", args, owner=user.name, params={
-        "task": "index build", "framework": values["framework"] or "shipped", "years": values["years"] or None, "replications": args.get("replications"),
-        "name": args.get("name"), "publish": values["publish"]})
+    from ..jobs import submit_one
+
+    job, submitted = submit_one(request.app.state.jobs, "index-build", args, owner=user.name, params={
+        "task": "index build", "framework": values["framework"] or "shipped", "years": values["years"] or None,
+        "replications": args.get("replications"), "name": args.get("name"), "publish": values["publish"]})
+    if not submitted:           # one build at a time: follow the one in progress
+        return RedirectResponse(f"/indices/jobs/{job.id}?busy=1", status_code=303)
     return RedirectResponse(f"/indices/jobs/{job.id}", status_code=303)
 
 
@@ -869,7 +873,7 @@ async def indices_job(request: Request, job_id: str):
         name = state.result.get("label") or state.result.get("name")
         return RedirectResponse(f"/indices?build={quote(name)}&done=built", status_code=303)
     return await render(request, "index_progress.html", 200, section="indices", state=state.as_dict(),
-                        job_id=job_id)
+                        job_id=job_id, busy=bool(request.query_params.get("busy")))
 
 
 @edit_router.post("/indices/jobs/{job_id}/cancel", response_class=HTMLResponse)
