@@ -272,6 +272,24 @@ def test_one_index_build_at_a_time(web, tmp_path):
     finally:
         app.state.jobs = real
     assert r.status_code == 409 and third.id in r.json()["detail"]
+    # through the page: a second build follows the one in progress, whose page cancels it
+    c = web["client"]
+    login = c.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    c.post("/login", data={"name": "ada", "password": PASSWORD, "csrf_token": token})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/indices").text).group(1)
+    app.state.jobs = queue
+    try:
+        r = c.post("/indices/builds", data={"replications": "3", "csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/indices/jobs/{third.id}?busy=1"
+        page = c.get(r.headers["location"]).text
+        assert "Another index build is in progress" in page and "Waiting for another job" in page
+        r = c.post(f"/indices/jobs/{third.id}/cancel", data={"csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 303
+        assert "cancelled; nothing was written" in c.get(f"/indices/jobs/{third.id}").text
+        assert c.get("/indices/jobs/unknown-job-id").status_code == 404
+    finally:
+        app.state.jobs = real
 
 
 # -- the command line ----------------------------------------------------------------------------
