@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 
-from .errors import CitydipError, ValidationError
+from .errors import CitydipError
 from .render import Format, emit, table
 
 index_app = typer.Typer(

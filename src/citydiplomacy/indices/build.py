@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+
 from .. import countries
 from ..errors import ValidationError
 from ..store import Store
