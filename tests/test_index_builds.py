@@ -188,6 +188,8 @@ def test_the_pages_show_the_published_build_and_an_admin_switches_it(web):
     assert first.name in actor
     assert "ten" in c.get("/actors/a", params={"build": "ten"}).text
     assert c.get("/actors/a", params={"build": "nope"}).status_code == 404
+    unknown = c.get("/indices", params={"build": "nope"}).text
+    assert "no index build named" in unknown and "No index has been built" not in unknown
     # an administrator signs in and publishes through the page's form
     login = c.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)

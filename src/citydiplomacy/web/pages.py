@@ -748,9 +748,6 @@ async def _indices(request: Request, form: Form, build_form: Form | None = None,
         n = 50
     obs = _obs(request)
     builds = await run_in_threadpool(obs.index_builds)
-    from ..indices.builds import known_frameworks
-
-    frameworks = await run_in_threadpool(known_frameworks, obs.store)
     if not errors:
         try:
             ranking = await run_in_threadpool(lambda: obs.index_rank(
@@ -769,6 +766,11 @@ async def _indices(request: Request, form: Form, build_form: Form | None = None,
                 error = str(exc)
     user = await _user(request)
     is_admin = bool(user and user.can("admin")) and not _read_only(request)
+    frameworks: list[str] = []
+    if is_admin:
+        from ..indices.builds import known_frameworks
+
+        frameworks = await run_in_threadpool(known_frameworks, obs.store)
     return await render(request, "indices.html", status, section="indices", form=form,
                         ranking=ranking, total=total, error=error, axes=list(INDEX_AXES),
                         regions=[("", "all")] + [(r, r) for r in INDEX_REGIONS if r],
