@@ -35,6 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 EDITOR = ("editor1", "editor-password-1")
 VIEWER = ("viewer1", "viewer-password-1")
+ADMIN = ("admin1", "admin-password-1")
 
 
 def _free_port() -> int:
@@ -57,6 +58,7 @@ def server(built_home, tmp_path_factory):
     obs = citydiplomacy.open(home=home, build=False)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     accounts.add_user(obs.store, VIEWER[0], VIEWER[1], role="viewer")
+    accounts.add_user(obs.store, ADMIN[0], ADMIN[1], role="admin")
     obs.build_index(replications=100)
     obs.close()
     app = create_app(home=home, secret="test-secret-for-the-browser-tests")
@@ -564,3 +566,48 @@ def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
         srv.should_exit = True
         thread.join(timeout=10)
         app.state.obs.close()
+
+
+def test_an_admin_builds_an_index_follows_it_and_publishes_it(page, server):
+    """The published build is what /indices and the actor page show; an admin starts a build
+    from the page (a job in a process of its own, with its progress), lands on the new
+    build's ranking, publishes it with its button (audited), and publishes the first one back."""
+    from citydiplomacy import accounts
+    from citydiplomacy.store import Store
+
+    page.goto("/indices")
+    first = page.locator("#shown-build strong").inner_text()
+    assert "the published build" in page.locator("#shown-build").inner_text()
+    assert page.locator("form[action='/indices/builds']").count() == 0          # not signed in
+    sign_in(page, EDITOR)
+    page.goto("/indices")
+    assert page.locator("form[action='/indices/builds']").count() == 0          # an editor is no admin
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/\?done=logout"))
+    sign_in(page, ADMIN)
+    page.goto("/indices")
+    form = page.locator("#new-build")
+    form.get_by_label("Replications").fill("0")
+    form.get_by_label("Name").fill("browser-trial")
+    form.get_by_role("button", name="Build").click()
+    page.wait_for_url("**/indices/jobs/*")
+    assert page.get_by_role("heading", name="Building the indices: browser-trial").is_visible()
+    page.wait_for_url("**/indices?build=browser-trial*", timeout=600_000)
+    assert "browser-trial" in page.locator("#shown-build").inner_text()
+    assert "not published" in page.locator("#shown-build").inner_text()
+    shoot(page, "indices-builds")
+    row = page.locator("#builds tbody tr", has_text="browser-trial")
+    row.get_by_role("button", name="Publish browser-trial").click()
+    page.wait_for_url("**done=published*")
+    page.goto("/indices")
+    assert "browser-trial" in page.locator("#shown-build").inner_text()
+    page.goto("/actors/barcelona-es")
+    assert page.locator("#index .build-name").inner_text() == "browser-trial"
+    # back to the first build, as the other tests expect
+    page.goto("/indices")
+    page.locator("#builds tbody tr", has_text=first).get_by_role("button").click()
+    page.wait_for_url("**done=published*")
+    with Store(server["home"] / "citydip.sqlite") as st:
+        log = [e for e in accounts.audit_log(st, limit=20) if e["action"].startswith("index.")]
+    assert [(e["action"], e["user_name"], e["channel"]) for e in log[:3]] == [
+        ("index.publish", ADMIN[0], "web"), ("index.publish", ADMIN[0], "web"), ("index.build", ADMIN[0], "web")]

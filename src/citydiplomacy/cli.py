@@ -456,7 +456,8 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
 
         ix = p["index"]
         if ix["scored"]:
-            out.print(f"[bold]axis indices[/] (index run {ix['run']}; details: citydip index show {a['id']})")
+            out.print(f"[bold]axis indices[/] (published build {escape(ix['build'])}; details: "
+                      f"citydip index show {a['id']})")
             for x in index_renderables(ix):
                 out.print(x)
         else:
