@@ -1136,10 +1136,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         limits.check_settings()
         bar, update = _progress()
         if bar is None:
-            prepare(home=state.home, path=store)
+            prepare(home=state.home, path=store, log_level=log_level)
         else:
             with bar:
-                prepare(home=state.home, path=store, progress=update)
+                prepare(home=state.home, path=store, progress=update, log_level=log_level)
         run(host=host, port=port, home=state.home, path=store, workers=workers, read_only=read_only,
             secure_cookies=secure_cookies, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
     except CitydipError as exc:
