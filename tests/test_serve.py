@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,10 @@ def test_first_serve_to_a_pipe_logs_each_build_step(tmp_path):
     assert when[done] - first > 1.0
     assert text.index(done) < next(i for i, t in enumerate(text) if "citydiplomacy: serving" in t)
     assert not any(ch in "".join(text) for ch in "━\r\x1b")              # no progress bar in a pipe
+    # the example in docs/web.md is this log, but for the seconds
+    seconds = re.compile(r"(?<= in )\d+\.\d(?= s)")
+    told = {seconds.sub("N", t).replace(str(home), "/srv/observatory") for t in text}
+    doc = (Path(__file__).parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    shown = [seconds.sub("N", x.strip()) for x in doc.splitlines()
+             if x.startswith("    citydiplomacy: buil")]
+    assert len(shown) >= 4 and all(x in told for x in shown), sorted(set(shown) - told)
