@@ -671,6 +671,8 @@ def _print_report(rep, fmt: Format, importer: str, report_path: Optional[str] = 
     if rep.review_file:
         out.print(f"unsure rows written to [bold]{rep.review_file}[/]: fill the 'choice' column with an actor "
                   f"id (or 'skip') and run `citydip import review {rep.review_file}`")
+    for note in rep.notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
     if not rep.dry_run:
         out.print(f"store {verb}: {'yes' if rep.changed else 'no (already up to date)'}")
 

@@ -1449,7 +1449,8 @@ async def import_review(request: Request, token: str):
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         w.writerows(rows)
-    review_job = {"owner": user.name, "importer": "review", "file": "review.csv", "options": {},
+    review_job = {"owner": user.name, "importer": "review", "file": "review.csv",
+                  "options": {"within": str(_jobs_dir())},      # its dry run's upload, nobody else's file
                   "original": f"review of {job['original']}", "dir": str(d), "parent": token}
     _save_job(review_job)
     return RedirectResponse(f"/imports/{new}", status_code=303)
