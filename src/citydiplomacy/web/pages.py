@@ -35,13 +35,14 @@ from starlette.datastructures import UploadFile
 
 from .. import __version__, limits
 from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
-from . import charts
+from . import charts, i18n
 from .limiting import heavy_slot
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
+i18n.install(templates.env)         # the frame's words in the page's ui_lang (English by default)
 
 #: the reading pages (and the alignment of a posted text, which stores nothing)
 router = APIRouter(include_in_schema=False)
@@ -754,14 +755,21 @@ async def indices_page(request: Request, axis: str = "overall", region: str = ""
 
 
 @router.get("/frameworks", response_class=HTMLResponse)
-async def frameworks_page(request: Request):
+async def frameworks_page(request: Request, lang: str = "en"):
+    """Every framework, its titles in ``lang`` where it has them (else English); the
+    page's frame in ``lang`` when the frame is written in it (:mod:`.i18n`)."""
     obs = _obs(request)
     items = []
     for fw in obs.frameworks():
-        browse = obs.framework(fw["id"])
-        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"],
+        try:
+            browse = obs.framework(fw["id"], lang=lang)
+        except ValidationError:             # a language this framework lacks: its English titles
+            browse = obs.framework(fw["id"])
+        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"], "lang": browse["lang"],
                       "languages": browse["languages"], "children": browse["children"]})
-    return await render(request, "frameworks.html", section="frameworks", frameworks=items)
+    shown = lang if any(f["lang"] == lang for f in items) else "en"
+    return await render(request, "frameworks.html", section="frameworks", frameworks=items, lang=shown,
+                        ui_lang=i18n.frame_language(shown), language_names=LANGUAGE_NAMES)
 
 
 @router.get("/frameworks/{fw}", response_class=HTMLResponse)
@@ -797,7 +805,7 @@ async def _framework(request: Request, fw: str, code: str | None, lang: str) -> 
         trail.insert(0, p)
         parent = p.get("parent")
     return await render(request, "framework.html", section="frameworks", fw=fw, data=data, trail=trail,
-                        language_names=LANGUAGE_NAMES)
+                        language_names=LANGUAGE_NAMES, ui_lang=i18n.frame_language(data["lang"]))
 
 
 # ---------------------------------------------------------------------------------------
