@@ -27,6 +27,7 @@ the file, row and field; nothing is written.
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import json
 from collections import defaultdict
@@ -189,15 +190,23 @@ def _with_clean_rows(store, path: Path, lines, original: dict[str, Any], within:
     first = lines[0][0]
     file = Path(original["file"])
     name = file.name
+    if within is not None and not file.is_absolute():
+        # the API hands review files out without the server's folders: the upload is the
+        # file of that name, and that content, in one of the uploads' folders
+        root = Path(within)
+        found = [f for f in root.glob(f"*/{glob.escape(name)}")
+                 if f.is_file() and file_digest(f) == original.get("sha256")]
+        file = found[0] if found else root / name
     if within is not None and not file.resolve().is_relative_to(Path(within).resolve()):
         raise ValidationError(f"the review names a file ({name}) that is not one of your uploads; review the "
                               "file the dry run wrote", file=str(path), row=first, field="file")
+    shown = name if within is not None else str(file)      # the server's folders are nobody's business
     if not file.is_file():
-        raise ValidationError(f"{file} is not there any more: the review of a dry run writes that file's clean "
+        raise ValidationError(f"{shown} is not there any more: the review of a dry run writes that file's clean "
                               "rows too, so it reads it again. Put it back, or run the import again with "
                               "--review", file=str(path), row=first, field="file")
     if file_digest(file) != original.get("sha256"):
-        raise ValidationError(f"{file} has changed since its dry run wrote this review; run the dry run "
+        raise ValidationError(f"{shown} has changed since its dry run wrote this review; run the dry run "
                               "again with --review and review the new file", file=str(path), row=first,
                               field="file")
     plan = get_importer(original["importer"])(store, str(file), **original.get("options", {}))
@@ -236,7 +245,11 @@ def _with_clean_rows(store, path: Path, lines, original: dict[str, Any], within:
             finished += 1
     plan.problems = [p for p in plan.problems if (str(p.row), p.field) not in done]
     plan.review = []
-    plan.importer = "review"
+    plan.importer, plan.source = "review", str(path)
+    if within is not None:
+        for p in plan.problems:
+            if p.file == str(file):
+                p.file = name
     left = len({(p.file, p.row) for p in plan.problems if p.row is not None})
     plan.notes.append(f"the import of {name} was a dry run: this writes its {clean:,} row"
                       f"{'' if clean == 1 else 's'} that resolved cleanly with the {finished:,} finished here"
