@@ -838,7 +838,10 @@ def import_datapackage(path: str = typer.Argument(..., help="The package directo
 def import_review(file: str = typer.Argument(..., help="A review file whose 'choice' column you filled."),
                   dry_run: bool = DRY, report: Optional[str] = REPORT,
                   fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """Finish the rows of a review file: each line's 'choice' names the actor meant.
+    """Finish the rows of a review file: each line's 'choice' names the actor meant. When the
+    review came from a `--dry-run`, the import's rows that resolved cleanly are written too
+    (its file is read again: it must be unchanged); after an applied import, only the
+    finished rows. A `note:` line says which.
 
     Example: `citydip import review review.csv`
     """
