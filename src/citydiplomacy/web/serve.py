@@ -53,8 +53,8 @@ BUILD_LOGGERS = ("citydiplomacy.dataset",)
 @contextmanager
 def build_log(log_level: str = "info") -> Iterator[None]:
     """Show the default dataset's build, step by step, on standard error (the server's
-    log) while the block runs — "citydiplomacy: build step 3/11, cities: 14,352 actors, …
-    in 4.1 s" — unless ``log_level`` is above info. When the application configured
+    log) while the block runs — "citydiplomacy: build step 3/11, cities: N actors, … in
+    4.1 s" — unless ``log_level`` is above info. When the application configured
     logging itself (the root logger has handlers), its handlers get the lines instead."""
     level = logging.getLevelName(log_level.upper()) if log_level.lower() != "trace" else logging.DEBUG
     shown = isinstance(level, int) and level <= logging.INFO
