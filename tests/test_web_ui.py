@@ -380,8 +380,14 @@ def test_framework_browser_in_several_languages(page):
     assert page.locator("[lang=fr] h1").count() == 1
     page.locator("a[href^='/frameworks/sdg/11.6']").click()
     assert page.locator(".breadcrumb").get_by_text("11", exact=True).count() == 1
-    assert page.get_by_role("heading", name="Indicators").is_visible()
+    # the page's frame follows the text's language: French headings, navigation and buttons
+    assert page.get_by_role("heading", name="Indicateurs").is_visible()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("navigation", name="Principale").get_by_role("link", name="Vue d’ensemble").is_visible()
+    assert page.get_by_role("button", name="Rechercher").is_visible()
     shoot(page, "framework")
+    page.get_by_role("navigation", name="Fil d’Ariane").get_by_role("link", name="Cadres").click()
+    assert "lang=fr" in page.url and page.get_by_role("heading", name="Cadres mondiaux").is_visible()
 
 
 def test_indices_ranking_filters_and_the_city_radar(page):
@@ -452,6 +458,7 @@ def test_sign_out(page):
 # -- accessibility ------------------------------------------------------------------------
 
 PAGES = ["/", "/search?q=Nairobi", "/actors/nairobi-ke", "/frameworks", "/frameworks/sdg/13?lang=es",
+         "/frameworks/sdg/11?lang=de",
          "/align", "/login", "/indices"]
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -466,7 +473,8 @@ def test_every_control_has_a_label_and_one_h1(page, path):
     page.goto(path)
     assert page.evaluate(UNLABELLED) == []
     assert page.locator("h1").count() == 1
-    assert page.locator("html").get_attribute("lang") == "en"
+    # the framework browser's frame is in the language of its text (?lang=es), the rest in English
+    assert page.locator("html").get_attribute("lang") == (path.split("lang=")[1] if "lang=" in path else "en")
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -684,6 +684,8 @@ def _print_report(rep, fmt: Format, importer: str, report_path: Optional[str] = 
     if rep.review_file:
         out.print(f"unsure rows written to [bold]{rep.review_file}[/]: fill the 'choice' column with an actor "
                   f"id (or 'skip') and run `citydip import review {rep.review_file}`")
+    for note in rep.notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
     if not rep.dry_run:
         out.print(f"store {verb}: {'yes' if rep.changed else 'no (already up to date)'}")
 
@@ -849,7 +851,10 @@ def import_datapackage(path: str = typer.Argument(..., help="The package directo
 def import_review(file: str = typer.Argument(..., help="A review file whose 'choice' column you filled."),
                   dry_run: bool = DRY, report: Optional[str] = REPORT,
                   fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """Finish the rows of a review file: each line's 'choice' names the actor meant.
+    """Finish the rows of a review file: each line's 'choice' names the actor meant. When the
+    review came from a `--dry-run`, the import's rows that resolved cleanly are written too
+    (its file is read again: it must be unchanged); after an applied import, only the
+    finished rows. A `note:` line says which.
 
     Example: `citydip import review review.csv`
     """
@@ -1179,10 +1184,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         limits.check_settings()
         bar, update = _progress()
         if bar is None:
-            prepare(home=state.home, path=store)
+            prepare(home=state.home, path=store, log_level=log_level)
         else:
             with bar:
-                prepare(home=state.home, path=store, progress=update)
+                prepare(home=state.home, path=store, progress=update, log_level=log_level)
         run(host=host, port=port, home=state.home, path=store, workers=workers, read_only=read_only,
             secure_cookies=secure_cookies, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
     except CitydipError as exc:

@@ -1197,7 +1197,8 @@ def _writes(r: APIRouter) -> None:
                                                                    "(an actor id, or skip).")],
                       dry_run: Annotated[bool, Query(description="Report only (the default); false applies.")] = True
                       ) -> Response:
-        return _run_import(request, user, "review", file, dry_run, {}, lim)
+        # a review of a dry run reads that run's upload again: one of this server's uploads only
+        return _run_import(request, user, "review", file, dry_run, {"within": str(request.app.state.jobs.dir)}, lim)
 
 
 def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_run: bool,

@@ -35,13 +35,14 @@ from starlette.datastructures import UploadFile
 
 from .. import __version__, limits
 from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
-from . import charts
+from . import charts, i18n
 from .limiting import heavy_slot
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
+i18n.install(templates.env)         # the frame's words in the page's ui_lang (English by default)
 
 #: the reading pages (and the alignment of a posted text, which stores nothing)
 router = APIRouter(include_in_schema=False)
@@ -910,14 +911,21 @@ async def indices_job_cancel(request: Request, job_id: str):
 
 
 @router.get("/frameworks", response_class=HTMLResponse)
-async def frameworks_page(request: Request):
+async def frameworks_page(request: Request, lang: str = "en"):
+    """Every framework, its titles in ``lang`` where it has them (else English); the
+    page's frame in ``lang`` when the frame is written in it (:mod:`.i18n`)."""
     obs = _obs(request)
     items = []
     for fw in obs.frameworks():
-        browse = obs.framework(fw["id"])
-        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"],
+        try:
+            browse = obs.framework(fw["id"], lang=lang)
+        except ValidationError:             # a language this framework lacks: its English titles
+            browse = obs.framework(fw["id"])
+        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"], "lang": browse["lang"],
                       "languages": browse["languages"], "children": browse["children"]})
-    return await render(request, "frameworks.html", section="frameworks", frameworks=items)
+    shown = lang if any(f["lang"] == lang for f in items) else "en"
+    return await render(request, "frameworks.html", section="frameworks", frameworks=items, lang=shown,
+                        ui_lang=i18n.frame_language(shown), language_names=LANGUAGE_NAMES)
 
 
 @router.get("/frameworks/{fw}", response_class=HTMLResponse)
@@ -953,7 +961,7 @@ async def _framework(request: Request, fw: str, code: str | None, lang: str) -> 
         trail.insert(0, p)
         parent = p.get("parent")
     return await render(request, "framework.html", section="frameworks", fw=fw, data=data, trail=trail,
-                        language_names=LANGUAGE_NAMES)
+                        language_names=LANGUAGE_NAMES, ui_lang=i18n.frame_language(data["lang"]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1605,7 +1613,8 @@ async def import_review(request: Request, token: str):
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         w.writerows(rows)
-    review_job = {"owner": user.name, "importer": "review", "file": "review.csv", "options": {},
+    review_job = {"owner": user.name, "importer": "review", "file": "review.csv",
+                  "options": {"within": str(_jobs_dir())},      # its dry run's upload, nobody else's file
                   "original": f"review of {job['original']}", "dir": str(d), "parent": token}
     _save_job(review_job)
     return RedirectResponse(f"/imports/{new}", status_code=303)
