@@ -901,24 +901,36 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
                     bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
                     sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by."),
                     sample: Optional[int] = typer.Option(None, "--sample", help="Estimate betweenness from this "
-                                                         "many pivots (faster on big graphs)."),
+                                                         "many pivots (default: exact on small graphs, 256 pivots "
+                                                         "on large ones; see docs/network-centrality.md)."),
+                    exact: bool = typer.Option(False, "--exact", help="Exact betweenness whatever the graph's size "
+                                               "(minutes on the whole store)."),
+                    measure: list[str] = typer.Option([], "--measure", help="Only this measure (repeatable): degree, "
+                                                      "pagerank, betweenness, eigenvector, closeness, participation."),
+                    scope: list[str] = typer.Option(["all"], "--scope", help="The whole graph (all) or one layer's "
+                                                    "subgraph: macro, meso, micro (repeatable)."),
                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
-    overall and per layer, with the multiplex participation coefficient across tie types.
+    in the whole graph or a layer, with the multiplex participation coefficient across tie
+    types. Only the measures and scopes asked for are computed, and results are kept until
+    the store changes, so the next question is quick.
 
     Example: `citydip network metrics --type twinned_with --type member_of --top 10`
     """
-    from .network.metrics import metrics
+    from .network.metrics import COLUMNS, describe_betweenness, metrics
 
     try:
+        if exact and sample is not None:
+            raise ValidationError("give --exact or --sample, not both", field="sample")
         dg = _graph(layer, type_, axis, as_of, country, bloc)
-        rows, overall = metrics(dg, sort=sort, sample=sample)
+        rows, overall = metrics(dg, sort=sort, sample=None if exact else (sample or "auto"),
+                                measures=measure or None, scopes=scope)
     except CitydipError as exc:
         _fail(exc)
-    cols = ["id", "name", "kind", "layer", "degree", "pagerank", "betweenness", "eigenvector", "closeness",
-            "participation"]
+    cols = ["id", "name", "kind", "layer"] + [m for m in COLUMNS if not rows or m in rows[0]]
     emit(fmt, data=rows if fmt == Format.json else overall[:top], rows=rows, columns=["scope", *cols],
          renderables=[f"{dg.g.vcount():,} actors, {dg.g.ecount():,} ties",
+                      *[f"[dim]{line}[/]" for line in describe_betweenness(rows.betweenness)],
                       table(f"top {top} by {sort}", [{k: (f"{v:.4g}" if isinstance(v, float) else v)
                                                      for k, v in r.items()} for r in overall[:top]], cols)])
 

@@ -47,6 +47,8 @@ class DiplomacyGraph:
 
     g: ig.Graph
     filters: dict[str, Any] = field(default_factory=dict)
+    #: where results computed on this graph are kept (:class:`~.cache.GraphResults`), or None
+    results: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def ids(self) -> list[str]:
@@ -127,7 +129,7 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
                         actors.c.lat, actors.c.lon, actors.c.population, actors.c.axes)
         if layers:
             a_stmt = a_stmt.where(actors.c.layer.in_(layers))
-        nodes = {r.id: r for r in conn.execute(a_stmt)}
+        nodes = {r.id: r for r in conn.execute(a_stmt).all()}
         t_stmt = (select(ties.c.source, ties.c.target, ties.c.target_type, ties.c.type, ties.c.since,
                          ties.c.until, ties.c.status, ties.c.axes, ties.c.weight,
                          ties.c.attrs["suspended_since"].as_string().label("suspended_since"),
@@ -135,7 +137,7 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
                   .join(provenance, provenance.c.id == ties.c.provenance_id))
         if tie_types:
             t_stmt = t_stmt.where(ties.c.type.in_(tie_types))
-        edges = list(conn.execute(t_stmt.order_by(ties.c.id)))
+        edges = conn.execute(t_stmt.order_by(ties.c.id)).all()
         fw_names = {r.id: (r.name or {}).get("en", r.id) for r in conn.execute(select(frameworks.c.id, frameworks.c.name))}
         seeds = None
         if country or bloc:

@@ -48,31 +48,56 @@ def _upward_graph(dg: DiplomacyGraph, types: Iterable[str] | None) -> ig.Graph:
     return h
 
 
+class _UpwardArcs:
+    """The arcs of the traversal graph (:func:`_upward_graph`) out of one vertex at a
+    time, read from ``dg.g`` when asked: a search from one actor visits its surroundings,
+    not the 100,000 ties of the store."""
+
+    def __init__(self, dg: DiplomacyGraph, types: Iterable[str] | None):
+        self.g = dg.g
+        self.ends = self.g.get_edgelist()
+        self.types = self.g.es["type"] if self.g.ecount() else []
+        self.wanted = set(_layer_types(dg, types)) if types is not None else None
+
+    def out(self, u: int) -> list[tuple[int, str]]:
+        """(head, tie type) of each arc out of ``u``."""
+        arcs = []
+        ends, types, wanted = self.ends, self.types, self.wanted
+        for e in self.g.incident(u, mode="out"):
+            s, t = ends[e]
+            if s != t and (wanted is None or types[e] in wanted):
+                arcs.append((t, types[e]))
+        for e in self.g.incident(u, mode="in"):
+            typ = types[e]
+            if typ in _SYMMETRIC and (wanted is None or typ in wanted):
+                s, t = ends[e]
+                if s != t:
+                    arcs.append((s, typ))
+        return arcs
+
+
 def _macro(dg: DiplomacyGraph) -> list[int]:
     return [v.index for v in dg.g.vs.select(layer_eq="macro")]
 
 
-def _bfs(h: ig.Graph, source: int, max_depth: int) -> tuple[dict[int, int], dict[int, dict[int, str]]]:
+def _bfs(arcs: _UpwardArcs, source: int, max_depth: int) -> tuple[dict[int, int], dict[int, dict[int, str]]]:
     """Distances from ``source`` up to ``max_depth``, and for each vertex reached its
     predecessors on shortest routes with the tie type of the step."""
     dist = {source: 0}
     preds: dict[int, dict[int, str]] = {source: {}}
-    targets = h.get_edgelist()
-    types = h.es["type"] if h.ecount() else []
     frontier = [source]
     for depth in range(1, max_depth + 1):
         nxt = []
         for u in frontier:
-            for e in h.incident(u, mode="out"):
-                w = targets[e][1]
+            for w, typ in arcs.out(u):
                 if w not in dist:
                     dist[w] = depth
                     preds[w] = {}
                     nxt.append(w)
                 if dist[w] == depth:
                     old = preds[w].get(u)
-                    if old is None or _RANK.get(types[e], 99) < _RANK.get(old, 99):
-                        preds[w][u] = types[e]
+                    if old is None or _RANK.get(typ, 99) < _RANK.get(old, 99):
+                        preds[w][u] = typ
         frontier = nxt
         if not frontier:
             break
@@ -151,8 +176,7 @@ def reach(dg: DiplomacyGraph, actor_id: str, *, max_depth: int = 3,
     if max_depth < 1:
         raise ValidationError("max_depth must be at least 1", field="max_depth")
     src = dg.index(actor_id)
-    h = _upward_graph(dg, types)
-    dist, preds = _bfs(h, src, max_depth)
+    dist, preds = _bfs(_UpwardArcs(dg, types), src, max_depth)
     vs = dg.g.vs
     rows = []
     for m in _macro(dg):
@@ -215,8 +239,9 @@ def vertical_integration(dg: DiplomacyGraph, actor_id: str, *, max_depth: int = 
     macro = [m for m in _macro(dg) if m != src]
     if not macro:
         return 0.0
-    h = _upward_graph(dg, types)
-    dist = np.asarray(h.distances(source=[src], target=macro, mode="out"), dtype=float)
+    # only distances up to max_depth count: a search that far from the actor
+    reached, _ = _bfs(_UpwardArcs(dg, types), src, max_depth)
+    dist = np.array([[reached.get(m, np.inf) for m in macro]], dtype=float)
     return float(_scores(dist, max_depth, np.array([len(macro)]))[0])
 
 
