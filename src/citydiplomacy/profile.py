@@ -143,8 +143,7 @@ def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
     out: dict[str, Any] = {"among": f"{int(same_kind.sum()):,} actors of kind {kind}"}
     for name in ("degree", "pagerank"):
         values = _standing_column(dg, name)
-        mine = values[v]
-        out[name] = {"value": mine.item(), "rank": 1 + int((values[same_kind] > mine).sum())}
+        out[name] = {"value": values[v].item(), "rank": rank_among(values, same_kind, v)}
     roles = brokerage.brokerage_of(dg, actor_id, group="layer")
     out["brokerage"] = {k: roles[k] for k in brokerage.ROLES + ("total",)}
     routes = reach.reach(dg, actor_id, max_depth=3)
@@ -152,12 +151,25 @@ def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
                     "nearest": [{"name": r["name"], "distance": r["distance"],
                                  "path": r.get("path_labels", [])} for r in routes[:5]]}
     if kind == "city":
-        ranked = _standing_column(dg, "vertical_integration")     # every city's score, by vertex
-        scores = ranked[~np.isnan(ranked)]
-        mine = ranked[v]
-        out["vertical_integration"] = {"value": float(mine), "rank": 1 + int((scores > mine).sum()),
-                                       "of": len(scores)}
+        scores = _standing_column(dg, "vertical_integration")     # every city's score, by vertex
+        cities = ~np.isnan(scores)
+        out["vertical_integration"] = {"value": float(scores[v]), "rank": rank_among(scores, cities, v),
+                                       "of": int(cities.sum())}
     return out
+
+
+def rank_among(values, among, v: int) -> int:
+    """The rank of vertex ``v``'s value among the vertices ``among`` (a mask): 1 + how
+    many are higher. Values equal to 12 significant digits (of the largest) are equal, as
+    in :func:`citydiplomacy.network.centrality.compute`: a solver's round-off (PageRank's
+    sums run in varying order) does not reorder actors of equal standing."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    top = np.nanmax(np.abs(x[among])) if among.any() else 0.0
+    if top > 0:
+        x = np.round(x / top, 12)
+    return 1 + int((x[among] > x[v]).sum())
 
 
 def _standing_column(dg, name: str):
