@@ -182,12 +182,8 @@ def _standing_column(dg, name: str):
 
     def run():
         if name == "vertical_integration":
-            col = np.full(dg.g.vcount(), np.nan)
-            rows = reach.vertical_integration_all(dg)
-            if rows:
-                pos = {a: i for i, a in enumerate(dg.ids)}
-                col[[pos[r["id"]] for r in rows]] = [r["score"] for r in rows]
-            return col
+            scores = reach.vertical_integration_scores(dg, max_depth=2)
+            return np.where(np.asarray(dg.g.vs["kind"], dtype=object) == "city", scores, np.nan)
         values = (centrality.degree if name == "degree" else centrality.pagerank)(dg)
         return np.asarray([values[i] for i in dg.ids])
 

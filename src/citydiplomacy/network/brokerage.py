@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..vocab import SYMMETRIC_TIES
+from .arrays import distinct
 from .graph import DiplomacyGraph
 from .multiplex import _layer_types
 
@@ -57,7 +58,7 @@ def _arcs(dg: DiplomacyGraph, types: list[str] | None, directed: bool) -> np.nda
     arcs = arcs[arcs[:, 0] != arcs[:, 1]]
     # distinct (a, b) in (a, b) order, as one sorted key a·n + b (np.unique by rows is ~10x slower)
     n = g.vcount()
-    keys = np.unique(arcs[:, 0] * n + arcs[:, 1])
+    keys = distinct(arcs[:, 0] * n + arcs[:, 1])
     return np.stack([keys // n, keys % n], axis=1)
 
 

@@ -59,10 +59,11 @@ def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | str | N
 def _participation(dg: DiplomacyGraph) -> dict[str, float | None]:
     def run():
         try:
-            return {r["id"]: r["participation"] for r in multiplex.participation_coefficient(dg)}
+            return multiplex.participation_values(dg)
         except CitydipError:      # fewer than two tie types: no multiplex to speak of
-            return {}
-    return run() if dg.results is None else dg.results.get_or_compute(("participation",), run)
+            return ()
+    values = run() if dg.results is None else dg.results.get_or_compute(("participation",), run)
+    return dict(zip(dg.ids, values.tolist())) if len(values) else {}
 
 
 def describe_betweenness(methods: dict[str, dict[str, Any]]) -> list[str]:

@@ -16,10 +16,12 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..vocab import SYMMETRIC_TIES
+from .arrays import distinct
 from .graph import DiplomacyGraph
 from .multiplex import _layer_types
 
-__all__ = ["reach", "vertical_integration", "vertical_integration_all", "ego", "EgoNetwork"]
+__all__ = ["reach", "vertical_integration", "vertical_integration_all", "vertical_integration_scores", "ego",
+           "EgoNetwork"]
 
 _SYMMETRIC = {t.value for t in SYMMETRIC_TIES}
 #: Order in which tie types are preferred when one shortest route is shown among
@@ -296,6 +298,55 @@ def vertical_integration_all(dg: DiplomacyGraph, ids: Iterable[str] | None = Non
                      "reached": sum(by.values()), "by_distance": dict(sorted(by.items()))})
     rows.sort(key=lambda row: (-row["score"], row["id"]))
     return rows
+
+
+def vertical_integration_scores(dg: DiplomacyGraph, *, max_depth: int = 2,
+                                types: Iterable[str] | None = None) -> np.ndarray:
+    """:func:`vertical_integration` of every actor, by vertex (the same values as
+    :func:`vertical_integration_all`), for ``max_depth`` 1 or 2: the macro actors at one
+    step are the heads of the actor's upward arcs, those at two steps the heads of its
+    heads' arcs, so the whole store is a few array operations rather than a search
+    from each macro actor (0.05 s against 0.9 s on the default data).
+
+    Returns a float array in vertex order of ``dg.g``."""
+    if max_depth not in (1, 2):
+        raise ValidationError("the array form counts up to 2 steps; use vertical_integration_all",
+                              field="max_depth")
+    g = dg.g
+    n = g.vcount()
+    macro = np.zeros(n, dtype=bool)
+    macro[_macro(dg)] = True
+    if not n or not g.ecount():
+        return np.zeros(n)
+    edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    etypes = g.es["type"]
+    keep = edges[:, 0] != edges[:, 1]
+    if types is not None:
+        wanted = set(_layer_types(dg, types))
+        keep &= np.fromiter((t in wanted for t in etypes), dtype=bool, count=len(etypes))
+    both = keep & np.fromiter((t in _SYMMETRIC for t in etypes), dtype=bool, count=len(etypes))
+    src = np.concatenate([edges[keep, 0], edges[both, 1]])
+    dst = np.concatenate([edges[keep, 1], edges[both, 0]])
+    # one step: the distinct pairs (actor, macro actor), as sorted keys actor·n + macro
+    up = macro[dst]
+    one = distinct(src[up] * n + dst[up])
+    scores = np.bincount(one // n, minlength=n).astype(float)
+    if max_depth == 2:
+        # two steps: for each arc a -> x, the macro actors one step from x
+        x_of, m_of = one // n, one % n
+        count = np.bincount(x_of, minlength=n)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
+        via = count[dst] > 0
+        a, x = src[via], dst[via]
+        k = count[x]
+        offsets = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
+        pairs_a = np.repeat(a, k)
+        pairs_m = m_of[np.repeat(start[x], k) + offsets]
+        two = distinct(pairs_a[pairs_a != pairs_m] * n + pairs_m[pairs_a != pairs_m])
+        two = two[~np.isin(two, one, assume_unique=True)]
+        scores += 0.5 * np.bincount(two // n, minlength=n)
+    others = macro.sum() - macro.astype(float)       # the macro actors, the actor itself excluded
+    return np.divide(scores, others, out=np.zeros(n), where=others > 0)
 
 
 class EgoNetwork(NamedTuple):
