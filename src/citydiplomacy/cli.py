@@ -354,8 +354,8 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
 @app.command()
 def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
             network: bool = typer.Option(True, "--network/--no-network",
-                                         help="Include centrality ranks, brokerage and reach (builds the graph: "
-                                              "a few seconds)."),
+                                         help="Include centrality ranks, brokerage and reach (a few seconds the "
+                                              "first time after the store changes; then kept)."),
             fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """A city's diplomacy profile: ties to each layer, networks per axis, twinning
     partners by country and bloc, and how it reaches the macro layer.

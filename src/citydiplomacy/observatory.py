@@ -70,8 +70,9 @@ class Observatory:
 
     def profile(self, ref: str, *, network: bool = False) -> dict[str, Any]:
         """The diplomacy profile of a city (or any actor); with ``network``, also its
-        centrality ranks, brokerage roles and reach in the store's graph (a second or two
-        the first time, while the graph is built)."""
+        centrality ranks, brokerage roles and reach in the store's graph (a few seconds
+        the first time after the store changes, while the graph and the ranks of every
+        actor are computed; they are then kept beside the store)."""
         from .indices.stored import brief
 
         p = _profile.build_profile(self.store, ref, graph=self.graph() if network else None)

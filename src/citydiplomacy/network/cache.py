@@ -26,7 +26,7 @@ from typing import Any, Callable
 __all__ = ["GraphResults", "ResultCache", "data_version", "result_cache"]
 
 #: Bumped when what the files hold changes shape (old files are then never read).
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 #: The most bytes kept; the least recently used files go first beyond it.
 MAX_BYTES = 512 * 1024 * 1024
 SUFFIX = ".network-cache"
