@@ -923,8 +923,8 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
         if exact and sample is not None:
             raise ValidationError("give --exact or --sample, not both", field="sample")
         dg = _graph(layer, type_, axis, as_of, country, bloc)
-        rows, overall = metrics(dg, sort=sort, sample=None if exact else (sample or "auto"),
-                                measures=measure or None, scopes=scope)
+        pivots = None if exact else (sample if sample is not None else "auto")
+        rows, overall = metrics(dg, sort=sort, sample=pivots, measures=measure or None, scopes=scope)
     except CitydipError as exc:
         _fail(exc)
     cols = ["id", "name", "kind", "layer"] + [m for m in COLUMNS if not rows or m in rows[0]]

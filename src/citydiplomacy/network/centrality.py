@@ -236,8 +236,8 @@ def betweenness(dg: DiplomacyGraph, *, normalized: bool = True, sample: int | No
     actors), and in each larger component C, k pivots are drawn uniformly without
     replacement among its actors (``random.Random(seed).sample``: on a connected graph the
     draw of ``networkx.betweenness_centrality(G, k=k, seed=seed)`` on the same vertex
-    order); below, n is the size r_v of v's component for the population of sources. With δ_s(v) = Σ_t σ_st(v)/σ_st, the dependency
-    of source s on v, B_v = ½ Σ_{s≠v} δ_s(v). The L_v pendant partners ℓ of v (actors
+    order). With δ_s(v) = Σ_t σ_st(v)/σ_st, the dependency of source s on v,
+    B_v = ½ Σ_{s≠v} δ_s(v). The L_v pendant partners ℓ of v (actors
     whose only tie is to v) are not sampled for v but counted exactly: every path from ℓ
     passes through v, so δ_ℓ(v) = r_v − 2 (r_v: the size of v's component). The other
     sources of v's component form a population P_v of r_v − 1 − L_v; the k_v pivots that
