@@ -195,13 +195,18 @@ def library_table(home: Path, skip_old_full: bool) -> None:
 def import_table(env: dict[str, str]) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import citydiplomacy.cli"], env=env,
                           capture_output=True, text=True)
-    rows = []
+    rows, total = [], None
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
-        if m and len(m.group(3)) <= 2:        # top-level and first-level imports
-            rows.append((int(m.group(2)), m.group(4)))
+        if not m:
+            continue
+        cumulative, name = int(m.group(2)), m.group(4)
+        if name == "citydiplomacy.cli":
+            total = cumulative
+        # each package where it is first imported (its own line), and our modules
+        if "." not in name and name != "citydiplomacy" or name.count(".") == 1 and name.startswith("citydiplomacy."):
+            rows.append((cumulative, name))
     rows.sort(reverse=True)
-    total = next((c for c, name in rows if name == "citydiplomacy.cli"), None)
     walls = [run_cli(["--help"], env)[0] for _ in range(3)]
     print(f"\n`citydip --help`: {statistics.median(walls):.2f} s wall (median of 3)")
     table(f"Import of the command line: {total / 1e6:.2f} s (python -X importtime; cumulative)" if total
@@ -213,6 +218,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--home", required=True, help="a home directory holding a built store")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--imports-only", action="store_true", help="print the import table only")
     ap.add_argument("--skip-old-full", action="store_true",
                     help="leave out the old path's exact betweenness of the whole graph (minutes)")
     args = ap.parse_args()
@@ -222,6 +228,9 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env.update(CITYDIP_HOME=str(home), PYTHONPYCACHEPREFIX=pycache, COLUMNS="100")
         run_cli(["--help"], env)                                  # write the bytecode once
+        if args.imports_only:
+            import_table(env)
+            return
         print(f"# bench_speed: {home}, {os.cpu_count()} CPUs, load average "
               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         shell_table(obs, env, args.repeat)
