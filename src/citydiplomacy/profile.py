@@ -140,7 +140,8 @@ def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
     v = dg.index(actor_id)
     kinds = np.asarray(dg.g.vs["kind"], dtype=object)
     same_kind = kinds == kind
-    out: dict[str, Any] = {"among": f"{int(same_kind.sum()):,} actors of kind {kind}"}
+    n = int(same_kind.sum())
+    out: dict[str, Any] = {"among": f"{n:,} actor{'' if n == 1 else 's'} of kind {kind}"}
     for name in ("degree", "pagerank"):
         values = _standing_column(dg, name)
         out[name] = {"value": values[v].item(), "rank": rank_among(values, same_kind, v)}
