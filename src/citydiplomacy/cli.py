@@ -363,8 +363,8 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
 @app.command()
 def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
             network: bool = typer.Option(True, "--network/--no-network",
-                                         help="Include centrality ranks, brokerage and reach (builds the graph: "
-                                              "a few seconds)."),
+                                         help="Include centrality ranks, brokerage and reach (a few seconds the "
+                                              "first time after the store changes; then kept)."),
             fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """A city's diplomacy profile: ties to each layer, networks per axis, twinning
     partners by country and bloc, and how it reaches the macro layer.
@@ -913,9 +913,6 @@ def _graph(layer, type_, axis, as_of, country, bloc):
                          country=country, bloc=bloc)
 
 
-SCOPES = ("all", "macro", "meso", "micro", "each")
-
-
 @network_app.command("metrics")
 def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
                     as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
@@ -923,38 +920,50 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
                     sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by: degree, pagerank, "
                                                                         "betweenness, eigenvector, closeness or "
                                                                         "participation."),
-                    scope: str = typer.Option("all", "--scope", help="Measures on the whole graph (all), within one "
-                                                                     "layer's subgraph (macro, meso, micro), or the "
-                                                                     "top rows of each of these (each)."),
                     sample: Optional[int] = typer.Option(None, "--sample", help="Estimate betweenness from this "
-                                                         "many pivots (faster on big graphs)."),
+                                                         "many pivots (default: exact on small graphs, 256 pivots "
+                                                         "on large ones; see docs/network-centrality.md)."),
+                    exact: bool = typer.Option(False, "--exact", help="Exact betweenness whatever the graph's size "
+                                               "(minutes on the whole store)."),
+                    measure: list[str] = typer.Option([], "--measure", help="Only this measure (repeatable): degree, "
+                                                      "pagerank, betweenness, eigenvector, closeness, participation."),
+                    scope: list[str] = typer.Option(["all"], "--scope", help="The whole graph (all) or one layer's "
+                                                    "subgraph: macro, meso, micro (repeatable; each: all four)."),
                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
-    overall and per layer, with the multiplex participation coefficient across tie types.
-    The table, `--format csv` and `--format json` all hold the `--top` rows by `--sort`.
+    in the whole graph or a layer, with the multiplex participation coefficient across tie
+    types. Only the measures and scopes asked for are computed, and results are kept until
+    the store changes, so the next question is quick. The table, `--format csv` and
+    `--format json` all hold the `--top` rows by `--sort` of each scope asked.
 
     Example: `citydip network metrics --type twinned_with --type member_of --top 10`
     """
-    from .network.metrics import metrics
+    from .network.metrics import COLUMNS, describe_betweenness, metrics
 
     try:
-        if scope not in SCOPES:
-            raise ValidationError(f"unknown scope '{scope}'; use {', '.join(SCOPES)}", field="scope")
+        if exact and sample is not None:
+            raise ValidationError("give --exact or --sample, not both", field="sample")
+        if sort not in COLUMNS:
+            raise ValidationError(f"unknown measure '{sort}' for --sort; use {', '.join(COLUMNS)}", field="sort")
+        scopes = list(dict.fromkeys(x for sc in scope for x in (("all", "macro", "meso", "micro")
+                                                                 if sc == "each" else (sc,))))
+        wanted = list(dict.fromkeys([*measure, sort])) if measure else None
         dg = _graph(layer, type_, axis, as_of, country, bloc)
-        rows, _ = metrics(dg, sort=sort, sample=sample)
+        pivots = None if exact else (sample if sample is not None else "auto")
+        rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes)
     except CitydipError as exc:
         _fail(exc)
     shown = []
-    for sc in (("all", "macro", "meso", "micro") if scope == "each" else (scope,)):
+    for sc in scopes:
         ranked = sorted((r for r in rows if r.get("scope") == sc), key=lambda r: -(r.get(sort) or 0))
         shown += ranked[:top]
-    cols = ["id", "name", "kind", "layer", "degree", "pagerank", "betweenness", "eigenvector", "closeness",
-            "participation"]
-    what = {"all": "", "each": " in each scope"}.get(scope, f" within the {scope} layer")
+    cols = ["id", "name", "kind", "layer"] + [m for m in COLUMNS if not rows or m in rows[0]]
+    what = "" if scopes == ["all"] else (f" within the {scopes[0]} layer" if len(scopes) == 1 else " in each scope")
     emit(fmt, data=shown, rows=shown, columns=["scope", *cols],
          renderables=[f"{plural(dg.g.vcount(), 'actor')}, {plural(dg.g.ecount(), 'tie')}",
+                      *[f"[dim]{line}[/]" for line in describe_betweenness(rows.betweenness)],
                       table(f"top {top} by {sort}{what}", shown,
-                            (["scope"] if scope == "each" else []) + cols, keep=[sort])])
+                            (["scope"] if len(scopes) > 1 else []) + cols, keep=[sort])])
 
 
 @network_app.command("brokers")

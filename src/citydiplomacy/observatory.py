@@ -70,9 +70,10 @@ class Observatory:
 
     def profile(self, ref: str, *, network: bool = False, build: str | None = None) -> dict[str, Any]:
         """The diplomacy profile of a city (or any actor); with ``network``, also its
-        centrality ranks, brokerage roles and reach in the store's graph (a second or two
-        the first time, while the graph is built). Its index scores are the published
-        build's, or the build named ``build``."""
+        centrality ranks, brokerage roles and reach in the store's graph (a few seconds
+        the first time after the store changes, while the graph and the ranks of every
+        actor are computed; they are then kept beside the store). Its index scores are the
+        published build's, or the build named ``build``."""
         from .indices.stored import brief
 
         p = _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
@@ -115,18 +116,26 @@ class Observatory:
     # -- network ----------------------------------------------------------------------
     def graph(self, **filters: Any):
         """The store's graph (see :func:`citydiplomacy.network.build_graph` for the
-        filters), built once per set of filters and kept while the store is unchanged."""
-        from .network import build_graph
+        filters), built once per set of filters and kept while the store is unchanged:
+        in memory, and on disk beside the store (:mod:`citydiplomacy.network.cache`), so
+        that the next command reads it instead of building it again. Results computed
+        on it (centralities, vertical integration) are kept there too."""
+        from .network import DiplomacyGraph, build_graph
+        from .network.cache import GraphResults, data_version, result_cache
 
-        key = (self._data_version(), tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                                                  for k, v in filters.items() if v is not None)))
+        version = data_version(self.store)
+        fkey = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                            for k, v in filters.items() if v is not None))
+        key = (version, fkey)
         if key not in self._graphs:
             self._graphs = {k: v for k, v in self._graphs.items() if k[0] == key[0]}
-            self._graphs[key] = build_graph(self.store, **filters)
+            results = GraphResults(result_cache(self.store), version, fkey)
+            g, kept = results.get_or_compute(("graph",), lambda: _graph_parts(build_graph(self.store, **filters)))
+            self._graphs[key] = DiplomacyGraph(g, kept, results=results)
         return self._graphs[key]
 
     def _data_version(self) -> int:
-        """The latest import run: graphs built before it are stale."""
+        """The latest import run: results computed before it are stale."""
         from sqlalchemy import func, select
 
         from .store.schema import import_runs
@@ -272,6 +281,10 @@ class Observatory:
 
     def __repr__(self) -> str:
         return f"<Observatory {self.store.path or self.store.url}>"
+
+
+def _graph_parts(dg) -> tuple:
+    return dg.g, dg.filters
 
 
 def open(path: str | os.PathLike | None = None, *, home: str | os.PathLike | None = None,  # noqa: A001

@@ -128,29 +128,67 @@ def _initiatives(store: Store, actor_id: str | None) -> dict[str, Any]:
 def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
     """An actor's standing in the graph: its degree and PageRank with their ranks among
     actors of its kind, its Gould–Fernandez brokerage roles between layers, and its
-    reach to the macro layer with its vertical-integration score and rank."""
-    from .network import brokerage, centrality, reach
+    reach to the macro layer with its vertical-integration score and rank.
 
-    same_kind = [v["name"] for v in dg.g.vs if v["kind"] == kind]
-    out: dict[str, Any] = {"among": f"{len(same_kind):,} actor{'' if len(same_kind) == 1 else 's'} of kind {kind}"}
-    for name, values in (("degree", centrality.degree(dg)), ("pagerank", centrality.pagerank(dg))):
-        mine = values.get(actor_id, 0.0)
-        rank = 1 + sum(1 for i in same_kind if values.get(i, 0.0) > mine)
-        out[name] = {"value": mine, "rank": rank}
-    roles = next((r for r in brokerage.brokerage(dg, group="layer") if r["id"] == actor_id), None)
-    out["brokerage"] = {k: roles[k] for k in brokerage.ROLES + ("total",)} if roles else {}
+    What is the actor's own (brokerage, routes) is computed from its surroundings; what
+    ranks it among all (degree, PageRank, every city's vertical integration) is computed
+    once per data version and kept with the graph (``dg.results``)."""
+    import numpy as np
+
+    from .network import brokerage, reach
+
+    v = dg.index(actor_id)
+    kinds = np.asarray(dg.g.vs["kind"], dtype=object)
+    same_kind = kinds == kind
+    n = int(same_kind.sum())
+    out: dict[str, Any] = {"among": f"{n:,} actor{'' if n == 1 else 's'} of kind {kind}"}
+    for name in ("degree", "pagerank"):
+        values = _standing_column(dg, name)
+        out[name] = {"value": values[v].item(), "rank": rank_among(values, same_kind, v)}
+    roles = brokerage.brokerage_of(dg, actor_id, group="layer")
+    out["brokerage"] = {k: roles[k] for k in brokerage.ROLES + ("total",)}
     routes = reach.reach(dg, actor_id, max_depth=3)
     out["reach"] = {"macro_actors_within_3": len(routes),
                     "nearest": [{"name": r["name"], "distance": r["distance"],
                                  "path": r.get("path_labels", [])} for r in routes[:5]]}
     if kind == "city":
-        ranked = reach.vertical_integration_all(dg)   # highest score first
-        for i, r in enumerate(ranked, start=1):
-            if r["id"] == actor_id:
-                rank = 1 + sum(1 for x in ranked[:i] if x["score"] > r["score"])
-                out["vertical_integration"] = {"value": r["score"], "rank": rank, "of": len(ranked)}
-                break
+        scores = _standing_column(dg, "vertical_integration")     # every city's score, by vertex
+        cities = ~np.isnan(scores)
+        out["vertical_integration"] = {"value": float(scores[v]), "rank": rank_among(scores, cities, v),
+                                       "of": int(cities.sum())}
     return out
+
+
+def rank_among(values, among, v: int) -> int:
+    """The rank of vertex ``v``'s value among the vertices ``among`` (a mask): 1 + how
+    many are higher. Values equal to 12 significant digits (of the largest) are equal, as
+    in :func:`citydiplomacy.network.centrality.compute`: a solver's round-off (PageRank's
+    sums run in varying order) does not reorder actors of equal standing."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    top = np.nanmax(np.abs(x[among])) if among.any() else 0.0
+    if top > 0:
+        x = np.round(x / top, 12)
+    return 1 + int((x[among] > x[v]).sum())
+
+
+def _standing_column(dg, name: str):
+    """One value per vertex of ``dg.g``: ``degree``, ``pagerank`` (the definitions of
+    :mod:`citydiplomacy.network.centrality`) or ``vertical_integration`` (of each city;
+    NaN for other actors), kept per data version with the graph."""
+    import numpy as np
+
+    from .network import centrality, reach
+
+    def run():
+        if name == "vertical_integration":
+            scores = reach.vertical_integration_scores(dg, max_depth=2)
+            return np.where(np.asarray(dg.g.vs["kind"], dtype=object) == "city", scores, np.nan)
+        values = (centrality.degree if name == "degree" else centrality.pagerank)(dg)
+        return np.asarray([values[i] for i in dg.ids])
+
+    return run() if dg.results is None else dg.results.get_or_compute(("profile", name), run)
 
 
 # -- facts shared by many profiles ----------------------------------------------------------

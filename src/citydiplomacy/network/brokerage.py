@@ -14,10 +14,11 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..vocab import SYMMETRIC_TIES
+from .arrays import distinct
 from .graph import DiplomacyGraph
 from .multiplex import _layer_types
 
-__all__ = ["brokerage", "ROLES"]
+__all__ = ["brokerage", "brokerage_of", "ROLES"]
 
 #: The five roles, in the order of Gould and Fernandez.
 ROLES = ("coordinator", "consultant", "representative", "gatekeeper", "liaison")
@@ -55,7 +56,10 @@ def _arcs(dg: DiplomacyGraph, types: list[str] | None, directed: bool) -> np.nda
     both = np.ones(len(edges), dtype=bool) if not directed else np.isin(etypes, list(_SYMMETRIC))
     arcs = np.concatenate([edges[keep], edges[keep & both][:, ::-1]])
     arcs = arcs[arcs[:, 0] != arcs[:, 1]]
-    return np.unique(arcs, axis=0)
+    # distinct (a, b) in (a, b) order, as one sorted key a·n + b (np.unique by rows is ~10x slower)
+    n = g.vcount()
+    keys = distinct(arcs[:, 0] * n + arcs[:, 1])
+    return np.stack([keys // n, keys % n], axis=1)
 
 
 def _role_codes(ga: np.ndarray, gv: np.ndarray, gb: np.ndarray) -> np.ndarray:
@@ -164,3 +168,44 @@ def brokerage(dg: DiplomacyGraph, *, group: str | Mapping[str, Hashable] = "laye
         rows.append(row)
     rows.sort(key=lambda r: (-r["total"], r["id"]))
     return rows
+
+
+def brokerage_of(dg: DiplomacyGraph, actor_id: str, *, group: str | Mapping[str, Hashable] = "layer",
+                 directed: bool = True, types: Iterable[str] | None = None) -> dict[str, Any]:
+    """The row of :func:`brokerage` for one actor: the same definition and counts, from
+    its in- and out-neighbours and the arcs between them, without every actor's.
+
+    Returns ``{id, name, group, coordinator, consultant, representative, gatekeeper,
+    liaison, total}``."""
+    v = dg.index(actor_id)
+    n = dg.g.vcount()
+    values, gcode = _groups(dg, group)
+    arcs = _arcs(dg, _layer_types(dg, types) if types is not None else None, directed)
+    src, dst = arcs[:, 0], arcs[:, 1]
+    ins, outs = src[dst == v], dst[src == v]
+    gv = gcode[v]
+
+    def by_role(ga: np.ndarray, gb: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        if not len(ga):
+            return np.zeros(5)
+        return np.bincount(_role_codes(ga, np.full(len(ga), gv), gb), weights=weights, minlength=5)
+
+    # every pair In(v) x Out(v), by the groups of its ends ...
+    ga, ca = np.unique(gcode[ins], return_counts=True)
+    gb, cb = np.unique(gcode[outs], return_counts=True)
+    counts = by_role(np.repeat(ga, len(gb)), np.tile(gb, len(ga)), np.outer(ca, cb).ravel().astype(float))
+    # ... less the pairs that are not open two-paths: a = b, and a -> b tied
+    both = np.intersect1d(ins, outs)
+    counts -= by_role(gcode[both], gcode[both])
+    in_mask = np.zeros(n, dtype=bool)
+    out_mask = np.zeros(n, dtype=bool)
+    in_mask[ins] = True
+    out_mask[outs] = True
+    closed = in_mask[src] & out_mask[dst]
+    counts -= by_role(gcode[src[closed]], gcode[dst[closed]])
+    counts = np.rint(counts).astype(np.int64)
+    table, num = (counts, int) if directed else (counts / 2, float)
+    row = {"id": actor_id, "name": dg.g.vs[v]["label"], "group": values[v]}
+    row.update({r: num(table[j]) for j, r in enumerate(ROLES)})
+    row["total"] = num(table.sum())
+    return row

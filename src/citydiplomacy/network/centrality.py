@@ -31,8 +31,11 @@ from ..vocab import SYMMETRIC_TIES, Layer
 from .graph import DiplomacyGraph
 
 __all__ = [
+    "DEFAULT_PIVOTS",
+    "EXACT_WORK_MAX",
     "MEASURES",
     "Components",
+    "Rows",
     "Estimate",
     "betweenness",
     "closeness",
@@ -41,6 +44,7 @@ __all__ = [
     "degree",
     "eigenvector",
     "pagerank",
+    "resolve_sample",
 ]
 
 _SYMMETRIC = {t.value for t in SYMMETRIC_TIES}
@@ -184,8 +188,9 @@ def _pagerank_of(g: ig.Graph, damping: float, weights: str | None) -> list[float
     if g.vcount() == 0:
         return []
     # PRPACK (igraph's default) solves the linear system to 1e-10; ARPACK gives the same
-    # vector, ~3x faster on the dataset's hub-and-spoke graph but ~1.5x slower on large
-    # random graphs.
+    # vector to 1e-12 (L1), 4x faster on the default data (0.15 s against 0.64 s), but
+    # from a random start: its round-off differs from run to run and would reorder actors
+    # of equal PageRank. Results are kept per data version, so PRPACK's cost is paid once.
     return g.pagerank(directed=False, damping=damping, weights=weights, implementation="prpack")
 
 
@@ -226,16 +231,19 @@ def betweenness(dg: DiplomacyGraph, *, normalized: bool = True, sample: int | No
     of pairs not involving v, (n − 1)(n − 2)/2. Same as ``networkx.betweenness_centrality``
     (undirected, ``endpoints=False``). Exact by default (Brandes' algorithm, O(n·m)).
 
-    With ``sample=k``, an estimate from k pivots drawn uniformly without replacement
-    (``random.Random(seed).sample``: the draw of ``networkx.betweenness_centrality(G, k=k,
-    seed=seed)`` on the same vertex order). With δ_s(v) = Σ_t σ_st(v)/σ_st, the dependency
-    of source s on v, B_v = ½ Σ_{s≠v} δ_s(v). The L_v pendant partners ℓ of v (actors
+    With ``sample=k``, an estimate. Shortest paths stay inside a connected component, so
+    components of at most k actors are computed exactly (a search from each of their
+    actors), and in each larger component C, k pivots are drawn uniformly without
+    replacement among its actors (``random.Random(seed).sample``: on a connected graph the
+    draw of ``networkx.betweenness_centrality(G, k=k, seed=seed)`` on the same vertex
+    order). With δ_s(v) = Σ_t σ_st(v)/σ_st, the dependency of source s on v,
+    B_v = ½ Σ_{s≠v} δ_s(v). The L_v pendant partners ℓ of v (actors
     whose only tie is to v) are not sampled for v but counted exactly: every path from ℓ
     passes through v, so δ_ℓ(v) = r_v − 2 (r_v: the size of v's component). The other
-    sources form a population P_v of n − 1 − L_v; the k_v pivots that fall in it are a
-    simple random sample of it, and
+    sources of v's component form a population P_v of r_v − 1 − L_v; the k_v pivots that
+    fall in it are a simple random sample of it, and
 
-        B̂_v = ½ [L_v (r_v − 2) + (n − 1 − L_v) · mean_{s ∈ pivots ∩ P_v} δ_s(v)]
+        B̂_v = ½ [L_v (r_v − 2) + (r_v − 1 − L_v) · mean_{s ∈ pivots ∩ P_v} δ_s(v)]
 
     is unbiased. On a graph without pendant actors this is NetworkX's estimate (Brandes &
     Pich). The exact pendant term matters here: most cities hang from their state by one
@@ -252,13 +260,15 @@ def betweenness(dg: DiplomacyGraph, *, normalized: bool = True, sample: int | No
       squared error of all the estimates; for one actor it is a guide, not a guarantee:
       when an actor's betweenness comes from a few sources that no pivot hit (deeper
       pendant trees), both its estimate and its stderr come out too low.
-    - ``bound``: a guarantee. Each δ_s(v)/(n − 2) lies in [0, 1], so by Hoeffding's
+    - ``bound``: a guarantee. Each δ_s(v)/(r_v − 2) lies in [0, 1], so by Hoeffding's
       inequality (valid for sampling without replacement) and a union bound over the n
       actors, with probability ≥ 95 % every normalized estimate is within
-      max_v (|P_v|/(n − 1)) √(ln(2n/0.05) / (2 k_v)) of its exact value (times
-      (n − 1)(n − 2)/2 unnormalized). It is conservative: about √(ln(2n/0.05)/(2k)).
+      max_v |P_v| (r_v − 2) / ((n − 1)(n − 2)) · √(ln(2n/0.05) / (2 k_v)) of its exact
+      value (times (n − 1)(n − 2)/2 unnormalized). It is conservative: on a connected
+      graph about √(ln(2n/0.05)/(2k)), less when the largest component is smaller.
 
-    ``sample`` ≥ n computes the exact values (with zero error).
+    ``sample`` ≥ n computes the exact values (with zero error); so does a graph whose
+    components all have at most ``sample`` actors.
 
     Parameters: ``normalized`` divide by (n − 1)(n − 2)/2; ``sample`` pivots (≥ 2) or None
     for exact; ``seed`` of the pivot draw.
@@ -308,28 +318,68 @@ def _betweenness_of(u: ig.Graph, *, normalized: bool, sample: int | None, seed: 
             out.update(betweenness_stderr=np.zeros(n), bound=0.0, sample=n)
         return out
     cc = u.connected_components()
-    r = np.asarray(cc.sizes(), dtype=float)[cc.membership]
-    pendant = np.flatnonzero(np.asarray(u.degree()) == 1)
-    parent = np.full(n, -1)
+    membership = np.asarray(cc.membership, dtype=np.int64)
+    sizes = np.asarray(cc.sizes(), dtype=np.int64)
+    r = sizes.astype(float)[membership]
+    estimate = np.zeros(n)
+    stderr = np.zeros(n)
+    # Components of at most `sample` actors are searched from every actor (exact, and no
+    # dearer than the pivots' searches); the pivots are drawn inside each larger one.
+    small = np.flatnonzero(sizes[membership] <= sample)
+    if len(small):
+        sub = u.induced_subgraph(small.tolist())   # keeps the vertex order
+        estimate[small] = np.asarray(sub.betweenness(directed=False), dtype=float)
+    rng = random.Random(seed)
+    log_term = math.log(2 * n / (1 - BOUND_CONFIDENCE))
+    bound = 0.0
+    searched = len(small)
+    for c in sorted(np.flatnonzero(sizes > sample).tolist(), key=lambda c: -sizes[c]):
+        members = np.flatnonzero(membership == c)
+        est_c, err_c, width = _sampled_component(u, members, r, sample, rng, n, log_term)
+        estimate[members] = est_c
+        stderr[members] = err_c
+        bound = max(bound, width)
+        searched += sample
+    # (capped at 1: a normalized estimate and the exact value both lie in [0, 1])
+    bound = min(1.0, bound)
+    return {"betweenness": estimate * scale, "betweenness_stderr": stderr * scale,
+            "bound": bound * (pairs if not normalized else 1.0), "sample": sample, "searched": searched}
+
+
+def _sampled_component(u: ig.Graph, members: np.ndarray, r: np.ndarray, sample: int, rng: random.Random,
+                       n: int, log_term: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The estimate and stderr of the (unnormalized) betweenness of one component's
+    actors from ``sample`` pivots drawn in it, and the Hoeffding half-width of the
+    normalized estimates (see :func:`betweenness`)."""
+    deg = np.asarray(u.degree(members.tolist()))
+    pendant = members[deg == 1]
+    parent = np.full(u.vcount(), -1)
     parent[pendant] = [u.neighbors(int(v))[0] for v in pendant]
-    n_pendant = np.bincount(parent[pendant], minlength=n).astype(float)
-    pivots = random.Random(seed).sample(range(n), sample)
+    n_pendant = np.bincount(parent[pendant], minlength=u.vcount()).astype(float)
+    # a connected graph's only component is range(n): the draw of
+    # random.Random(seed).sample(range(n), k), NetworkX's
+    pivots = rng.sample(members.tolist(), sample)
     # Pivots are searched in g random groups (one igraph call each: a call costs a pass
     # over the graph besides its searches); the spread between groups gives the error.
     groups = [pivots[i::_groups(sample)] for i in range(_groups(sample))]
-    sums = np.zeros((len(groups), n))   # Σ δ_s(v) over the group's pivots in P_v
-    counts = np.zeros((len(groups), n))  # how many of the group's pivots are in P_v
+    sums = np.zeros((len(groups), len(members)))    # Σ δ_s(v) over the group's pivots in P_v
+    counts = np.zeros((len(groups), len(members)))  # how many of the group's pivots are in P_v
+    pos = np.full(u.vcount(), -1)
+    pos[members] = np.arange(len(members))
     for j, group in enumerate(groups):
         # igraph halves dependencies on undirected graphs: δ = 2 × its value.
-        sums[j] = 2.0 * np.asarray(u.betweenness(directed=False, sources=group), dtype=float)
+        sums[j] = 2.0 * np.asarray(u.betweenness(vertices=members.tolist(), directed=False, sources=group),
+                                   dtype=float)
         counts[j] = len(group)
-        counts[j, group] -= 1.0  # a pivot has no dependency on itself
+        counts[j, pos[group]] -= 1.0  # a pivot has no dependency on itself
         for s in group:
             p = parent[s]
             if p >= 0:  # a pendant pivot: counted exactly for its parent, not as a draw
-                sums[j, p] -= r[p] - 2.0
-                counts[j, p] -= 1.0
-    population = (n - 1) - n_pendant
+                sums[j, pos[p]] -= r[p] - 2.0
+                counts[j, pos[p]] -= 1.0
+    rc = r[members]
+    lc = n_pendant[members]
+    population = (rc - 1) - lc
     k_v = counts.sum(axis=0)
     drawn = np.maximum(k_v, 1.0)
     mean = sums.sum(axis=0) / drawn
@@ -337,15 +387,13 @@ def _betweenness_of(u: ig.Graph, *, normalized: bool, sample: int | None, seed: 
     g = len(groups)
     var_mean = g / (g - 1) * ((sums - mean * counts) ** 2).sum(axis=0) / drawn ** 2
     fpc = np.clip(1.0 - k_v / np.maximum(population, 1.0), 0.0, 1.0)
-    estimate = 0.5 * (n_pendant * (r - 2.0) + population * mean)
+    estimate = 0.5 * (lc * (rc - 2.0) + population * mean)
     stderr = 0.5 * population * np.sqrt(fpc * var_mean)
-    # Hoeffding half-width of each normalized estimate, the widest over the actors.
-    log_term = math.log(2 * n / (1 - BOUND_CONFIDENCE))
-    widths = population / (n - 1) * np.sqrt(log_term / (2 * drawn))
-    # (capped at 1: a normalized estimate and the exact value both lie in [0, 1])
-    bound = min(1.0, float(widths[population > 0].max())) if (population > 0).any() else 0.0
-    return {"betweenness": estimate * scale, "betweenness_stderr": stderr * scale,
-            "bound": bound * (pairs if not normalized else 1.0), "sample": sample}
+    # Hoeffding half-width of each normalized estimate, the widest over the actors: each
+    # δ_s(v) lies in [0, r − 2], and B̂_v/pairs moves by |P_v|(r − 2)/((n − 1)(n − 2)) per unit of mean.
+    widths = population * (rc - 2) / ((n - 1) * (n - 2)) * np.sqrt(log_term / (2 * drawn))
+    width = float(widths[population > 0].max()) if (population > 0).any() else 0.0
+    return estimate, stderr, width
 
 
 # ---------------------------------------------------------------------------------------
@@ -640,7 +688,13 @@ def _m_pagerank(u, o):
 
 def _m_betweenness(u, o):
     cols = _betweenness_of(u, normalized=True, sample=o.sample, seed=o.seed)
-    return {k: v for k, v in cols.items() if k in ("betweenness", "betweenness_stderr")}
+    out = {k: v for k, v in cols.items() if k in ("betweenness", "betweenness_stderr")}
+    # how it was computed, as a one-element column (kept with the values)
+    out["betweenness_method"] = np.array([{
+        "method": "sampled" if o.sample is not None else "exact", "pivots": o.sample, "seed": o.seed,
+        "bound": cols.get("bound", 0.0), "confidence": BOUND_CONFIDENCE,
+        "searched": cols.get("searched", u.vcount())}], dtype=object)
+    return out
 
 
 def _m_eigenvector(u, o):
@@ -674,10 +728,50 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return np.searchsorted(desc, -x, side="left") + 1
 
 
+#: Betweenness is computed exactly when a search from every actor visits at most this
+#: many (actor, tie) pairs — Σ over the connected components of actors × ties, about half
+#: a second on 2 cores — and estimated from :data:`DEFAULT_PIVOTS` pivots above it
+#: (``sample="auto"``, what ``citydip network metrics`` and the API do unless told).
+EXACT_WORK_MAX = 20_000_000
+#: Pivots of the default estimate of betweenness (see docs/network-centrality.md for its error).
+DEFAULT_PIVOTS = 256
+SCOPES = ("all",) + tuple(layer.value for layer in Layer)
+
+
+def betweenness_work(u: ig.Graph) -> int:
+    """The work of exact betweenness on the undirected graph ``u``: Σ_C |C| · |E(C)|
+    over its connected components (each search from an actor visits its component)."""
+    if u.vcount() == 0:
+        return 0
+    membership = np.asarray(u.connected_components().membership, dtype=np.int64)
+    sizes = np.bincount(membership)
+    ties = np.bincount(membership, weights=np.asarray(u.degree(), dtype=float)) / 2
+    return int((sizes * ties).sum())
+
+
+def resolve_sample(u: ig.Graph, sample: int | str | None) -> int | None:
+    """The pivots to use on ``u``: ``sample`` itself, or for ``"auto"`` None (exact) when
+    :func:`betweenness_work` is at most :data:`EXACT_WORK_MAX`, else :data:`DEFAULT_PIVOTS`."""
+    if sample == "auto":
+        return None if betweenness_work(u) <= EXACT_WORK_MAX else DEFAULT_PIVOTS
+    _check_sample(sample)
+    return sample
+
+
+class Rows(list):
+    """Rows of :func:`compute` (a ``list``), with ``betweenness``: scope → how its
+    betweenness was computed (``method`` exact or sampled, ``pivots``, ``seed``, ``bound``
+    at ``confidence``, ``searched``: single-source searches made)."""
+
+    def __init__(self, rows=(), betweenness: dict[str, dict[str, Any]] | None = None):
+        super().__init__(rows)
+        self.betweenness = betweenness or {}
+
+
 def compute(dg: DiplomacyGraph,
             measures: Iterable[str] = ("degree", "pagerank", "betweenness", "eigenvector", "closeness"),
-            *, per_layer: bool = True, top: int | None = None, sample: int | None = None,
-            seed: int | None = 0) -> list[dict[str, Any]]:
+            *, per_layer: bool = True, scopes: Iterable[str] | None = None, top: int | None = None,
+            sample: int | str | None = None, seed: int | None = 0) -> Rows:
     """A table of centralities with ranks, for the whole graph and each layer.
 
     Scopes: ``all`` (the whole graph) and, with ``per_layer``, each layer present
@@ -689,14 +783,20 @@ def compute(dg: DiplomacyGraph,
     :func:`closeness` (Wasserman–Faust); ``strength`` (weighted degree) is also known.
     Names are looked up in :data:`MEASURES`.
 
-    Parameters: ``measures`` names, in column order; ``per_layer`` add the layer scopes;
-    ``top`` keep, per scope, the actors ranked ≤ ``top`` in at least one measure;
-    ``sample`` estimate betweenness from that many pivots (adds ``betweenness_stderr``,
-    see :func:`betweenness`); ``seed`` of the pivots.
+    Parameters: ``measures`` names, in column order (only these are computed);
+    ``per_layer`` add the layer scopes; ``scopes`` compute only these (``all``, ``macro``,
+    ``meso``, ``micro``; overrides ``per_layer``); ``top`` keep, per scope, the actors
+    ranked ≤ ``top`` in at least one measure; ``sample`` estimate betweenness from that
+    many pivots (adds ``betweenness_stderr``, see :func:`betweenness`), None for the exact
+    value, ``"auto"`` for exact up to :data:`EXACT_WORK_MAX` and :data:`DEFAULT_PIVOTS`
+    pivots above (decided per scope); ``seed`` of the pivots.
 
-    Returns rows ``{"scope", "id", "name", "kind", "layer", "country", <measure>,
+    When ``dg.results`` is set (a graph from :meth:`Observatory.graph`), each column is
+    kept there per data version and read back on the next call instead of computed.
+
+    Returns :class:`Rows` ``{"scope", "id", "name", "kind", "layer", "country", <measure>,
     "<measure>_rank", ...}``, per scope ordered by the first measure's rank (1 = highest;
-    equal values share a rank).
+    equal values share a rank), with ``.betweenness`` saying per scope how it was computed.
 
     References: those of each measure; on centrality in multilayer networks read layer by
     layer, M. De Domenico et al. (2013), "Mathematical formulation of multilayer
@@ -709,31 +809,55 @@ def compute(dg: DiplomacyGraph,
                               f"{', '.join(MEASURES)}", field="measure")
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise ValidationError(f"top must be a positive whole number (got {top!r})", field="top")
-    _check_sample(sample)
-    options = _Options(sample=sample, seed=seed)
-    scopes: list[tuple[str, DiplomacyGraph]] = [("all", dg)]
-    if per_layer and dg.g.vcount():
-        present = set(dg.g.vs["layer"])
-        scopes += [(layer.value, dg.layer(layer.value)) for layer in Layer if layer.value in present]
-    rows: list[dict[str, Any]] = []
-    for scope, sdg in scopes:
-        rows += _scope_rows(scope, sdg, measures, options, top)
+    if sample != "auto":
+        _check_sample(sample)
+    if scopes is None:
+        wanted = list(SCOPES) if per_layer else ["all"]
+    else:
+        wanted = list(dict.fromkeys(scopes))
+        bad = [x for x in wanted if x not in SCOPES]
+        if bad or not wanted:
+            raise ValidationError(f"unknown scope '{bad[0] if bad else ''}'; choose from: {', '.join(SCOPES)}",
+                                  field="scope")
+    present = set(dg.g.vs["layer"]) if dg.g.vcount() else set()
+    rows = Rows()
+    for scope in wanted:
+        if scope != "all" and scope not in present:
+            continue
+        sdg = dg if scope == "all" else dg.layer(scope)
+        rows += _scope_rows(scope, sdg, measures, sample, seed, top, dg.results, rows.betweenness)
     return rows
 
 
-def _scope_rows(scope: str, dg: DiplomacyGraph, measures: list[str], options: _Options,
-                top: int | None) -> list[dict[str, Any]]:
-    u = _simple(dg, weighted=True)
-    n = u.vcount()
+def _scope_rows(scope: str, dg: DiplomacyGraph, measures: list[str], sample: int | str | None,
+                seed: int | None, top: int | None, results, method: dict[str, Any]) -> list[dict[str, Any]]:
+    n = dg.g.vcount()
     if n == 0:
         return []
+    simple: list[ig.Graph] = []
+
+    def u() -> ig.Graph:      # built only when a column must be computed
+        if not simple:
+            simple.append(_simple(dg, weighted=True))
+        return simple[0]
+
     columns: dict[str, list] = {}
     ranks: dict[str, np.ndarray] = {}
     for m in measures:
-        cols = MEASURES[m](u, options)
+        def run(m=m):
+            pivots = resolve_sample(u(), sample) if m == "betweenness" else None
+            return MEASURES[m](u(), _Options(sample=pivots, seed=seed))
+        if results is None:
+            cols = run()
+        else:
+            key = ("measure", scope, m) + ((sample, seed) if m == "betweenness" else ())
+            cols = results.get_or_compute(key, run)
         ranks[m] = _ranks(cols[m])
         for name, values in cols.items():
-            columns[name] = values.tolist()
+            if name == "betweenness_method":
+                method[scope] = dict(values[0])
+            else:
+                columns[name] = values.tolist()
     keep = np.ones(n, dtype=bool)
     if top is not None:
         keep = np.zeros(n, dtype=bool)
@@ -741,7 +865,7 @@ def _scope_rows(scope: str, dg: DiplomacyGraph, measures: list[str], options: _O
             keep |= r <= top
     first = ranks[measures[0]]
     order = sorted(np.flatnonzero(keep).tolist(), key=lambda i: (first[i], i))
-    vs = u.vs
+    vs = dg.g.vs   # the simple graph keeps this vertex order
     attrs = {a: vs[a] if a in vs.attributes() else [None] * n
              for a in ("name", "label", "kind", "layer", "country")}
     rank_lists = {m: r.tolist() for m, r in ranks.items()}

@@ -1,32 +1,79 @@
 """The table behind ``citydip network metrics``: centrality per scope plus the multiplex
-participation coefficient, ranked."""
+participation coefficient, ranked. Only the measures and scopes asked for are computed,
+and (on a graph from :meth:`Observatory.graph`) each is kept per data version."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import CitydipError, ValidationError
 from . import centrality, multiplex
 from .graph import DiplomacyGraph
 
-__all__ = ["metrics"]
+__all__ = ["metrics", "describe_betweenness", "SORTABLE", "COLUMNS"]
 
 SORTABLE = ("degree", "pagerank", "betweenness", "eigenvector", "closeness", "participation")
+#: the measures of the table, in column order (participation last)
+COLUMNS = SORTABLE[:-1] + ("participation",)
 
 
-def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | None = None
-            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(every row of :func:`centrality.compute` — overall and per layer — with the
-    actor's ``participation`` coefficient across tie types, and the overall rows sorted by
-    ``sort``, highest first). Participation is None when the graph has one tie type."""
+def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | str | None = "auto",
+            measures: Iterable[str] | None = None, scopes: Iterable[str] | None = None
+            ) -> tuple[centrality.Rows, list[dict[str, Any]]]:
+    """(the rows of :func:`centrality.compute` for ``scopes`` — default the whole graph
+    and each layer — with the actor's ``participation`` coefficient across tie types,
+    and the rows of scope ``all`` — or of the first scope asked for — sorted by ``sort``,
+    highest first).
+
+    ``measures``: the columns wanted (default all of :data:`COLUMNS`); ``sort`` is always
+    computed. ``sample``: betweenness pivots; ``"auto"`` (default) is exact on small
+    graphs and an estimate from :data:`centrality.DEFAULT_PIVOTS` pivots above
+    :data:`centrality.EXACT_WORK_MAX` (see :func:`centrality.resolve_sample`); None is
+    exact whatever the size. ``rows.betweenness`` says per scope which was done.
+    Participation is None when the graph has one tie type."""
     if sort not in SORTABLE:
         raise ValidationError(f"cannot sort by '{sort}'; use {', '.join(SORTABLE)}", field="sort")
-    rows = centrality.compute(dg, per_layer=True, sample=sample)
-    try:
-        part = {r["id"]: r["participation"] for r in multiplex.participation_coefficient(dg)}
-    except CitydipError:      # fewer than two tie types: no multiplex to speak of
-        part = {}
-    for r in rows:
-        r["participation"] = part.get(r["id"])
-    overall = sorted((r for r in rows if r.get("scope") == "all"), key=lambda r: -(r.get(sort) or 0))
+    wanted = list(COLUMNS) if measures is None else list(dict.fromkeys(measures))
+    bad = [m for m in wanted if m not in SORTABLE]
+    if bad:
+        raise ValidationError(f"unknown measure '{bad[0]}'; choose from: {', '.join(SORTABLE)}", field="measure")
+    if sort not in wanted:
+        wanted.append(sort)
+    central = [m for m in COLUMNS if m in wanted and m != "participation"]
+    scopes = list(scopes) if scopes is not None else None
+    if central:
+        rows = centrality.compute(dg, central, per_layer=True, scopes=scopes, sample=sample)
+    else:
+        rows = centrality.compute(dg, ["degree"], per_layer=True, scopes=scopes)
+        for r in rows:
+            del r["degree"], r["degree_rank"]
+    if "participation" in wanted:
+        part = _participation(dg)
+        for r in rows:
+            r["participation"] = part.get(r["id"])
+    first = "all" if scopes is None or "all" in scopes else scopes[0]
+    overall = sorted((r for r in rows if r.get("scope") == first), key=lambda r: -(r.get(sort) or 0))
     return rows, overall
+
+
+def _participation(dg: DiplomacyGraph) -> dict[str, float | None]:
+    def run():
+        try:
+            return multiplex.participation_values(dg)
+        except CitydipError:      # fewer than two tie types: no multiplex to speak of
+            return ()
+    values = run() if dg.results is None else dg.results.get_or_compute(("participation",), run)
+    return dict(zip(dg.ids, values.tolist())) if len(values) else {}
+
+
+def describe_betweenness(methods: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per scope saying how its betweenness was computed and its stated error."""
+    lines = []
+    for scope, m in methods.items():
+        if m["method"] == "exact":
+            lines.append(f"betweenness ({scope}): exact")
+        else:
+            lines.append(f"betweenness ({scope}): estimated from {m['pivots']} pivots per large component "
+                         f"(seed {m['seed']}); every value within ±{m['bound']:.3g} at "
+                         f"{m['confidence']:.0%}, betweenness_stderr per actor; --exact for the exact value")
+    return lines

@@ -14,9 +14,10 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..vocab import TieType, choices
+from .arrays import distinct
 from .graph import DiplomacyGraph
 
-__all__ = ["participation_coefficient", "multiplex_summary"]
+__all__ = ["participation_coefficient", "participation_values", "multiplex_summary"]
 
 
 def _layer_types(dg: DiplomacyGraph, types: Iterable[str] | None) -> list[str]:
@@ -50,7 +51,7 @@ def _layer_pairs(dg: DiplomacyGraph, types: list[str]) -> tuple[np.ndarray, np.n
     u = np.minimum(edges[keep, 0], edges[keep, 1])
     v = np.maximum(edges[keep, 0], edges[keep, 1])
     n = g.vcount()
-    key = np.unique((layer[keep] * n + u) * n + v)
+    key = distinct((layer[keep] * n + u) * n + v)
     return (key // n) % n, key % n, key // (n * n)
 
 
@@ -61,6 +62,28 @@ def _degrees(dg: DiplomacyGraph, types: list[str]) -> np.ndarray:
     counts = np.bincount(np.concatenate([u, v]) * m + np.concatenate([layer, layer]),
                          minlength=n * m)
     return counts.reshape(n, m)
+
+
+def _participation(dg: DiplomacyGraph, types: Iterable[str] | None):
+    """(types, k, o, P) of :func:`participation_coefficient`, as arrays by vertex."""
+    types = _layer_types(dg, types)
+    m = len(types)
+    if m < 2:
+        raise ValidationError(f"the participation coefficient needs at least two tie types; "
+                              f"this graph has {types or 'none'} (drop the tie-type filter "
+                              f"or pass more types)", field="type")
+    k = _degrees(dg, types)
+    o = k.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(o[:, None] > 0, k / np.maximum(o, 1)[:, None], 0.0)
+    p = np.where(o > 0, m / (m - 1) * (1.0 - (share ** 2).sum(axis=1)), 0.0)
+    return types, k, o, p
+
+
+def participation_values(dg: DiplomacyGraph, *, types: Iterable[str] | None = None) -> np.ndarray:
+    """The ``participation`` of :func:`participation_coefficient` alone, by vertex (an
+    array: no row per actor to build)."""
+    return np.maximum(_participation(dg, types)[3], 0.0)
 
 
 def participation_coefficient(dg: DiplomacyGraph, *, types: Iterable[str] | None = None
@@ -92,17 +115,7 @@ def participation_coefficient(dg: DiplomacyGraph, *, types: Iterable[str] | None
     F. Battiston, V. Nicosia, V. Latora (2014), "Structural measures for multiplex
     networks", Phys. Rev. E 89, 032804, doi:10.1103/PhysRevE.89.032804.
     """
-    types = _layer_types(dg, types)
-    m = len(types)
-    if m < 2:
-        raise ValidationError(f"the participation coefficient needs at least two tie types; "
-                              f"this graph has {types or 'none'} (drop the tie-type filter "
-                              f"or pass more types)", field="type")
-    k = _degrees(dg, types)
-    o = k.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(o[:, None] > 0, k / np.maximum(o, 1)[:, None], 0.0)
-    p = np.where(o > 0, m / (m - 1) * (1.0 - (share ** 2).sum(axis=1)), 0.0)
+    types, k, o, p = _participation(dg, types)
     g = dg.g
     return [{"id": name, "name": label, "layer": layer,
              "degree_by_type": dict(zip(types, map(int, row))),

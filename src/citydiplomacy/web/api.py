@@ -851,9 +851,7 @@ def _reads(r: APIRouter) -> None:
 
         def build():
             dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc))
-            rows, overall = metrics(dg, sort=sort, sample=sample)
-            if scope != "all":
-                overall = sorted((x for x in rows if x.get("scope") == scope), key=lambda x: -(x.get(sort) or 0))
+            rows, overall = metrics(dg, sort=sort, sample=sample, scopes=[scope])   # only the scope asked
             out = page(request, overall, limit, offset)
             out["graph"] = {"actors": dg.g.vcount(), "ties": dg.g.ecount()}
             return out
