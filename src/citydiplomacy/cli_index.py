@@ -61,7 +61,7 @@ def _bar():
 
 def _rank_text(a: dict[str, Any]) -> str:
     if a.get("rank") is None:
-        return "—"
+        return "withheld: low data" if a.get("low_data") else "—"
     text = f"{a['rank']:,}"
     if a.get("rank_lo") is not None:
         text += f" ({a['rank_lo']:,}–{a['rank_hi']:,})"
@@ -98,11 +98,19 @@ def index_renderables(r: dict[str, Any]) -> list[Any]:
     """Score bars and rank intervals of a city's index results (also used by
     ``citydip profile``)."""
     rows = [{"axis": a, "score": f"{v['score']:.1f}" if v["score"] is not None else "—",
-             "bar": _bar_text(v["score"]), "rank (5–95%)": _rank_text({**v, "of": None}),
-             "rank, log scale": _interval_text(v)} for a, v in r["axes"].items()]
-    n = max((v.get("of") or 0 for v in r["axes"].values()), default=0)
-    return [table(f"scores 0–100 and ranks among {n:,} cities", rows,
-                  ["axis", "score", "bar", "rank (5–95%)", "rank, log scale"])]
+             "bar": _bar_text(v["score"]), "rank (5–95%)": _rank_text({**v, "of": v.get("of")}),
+             "data coverage": _coverage_text(v), "rank, log scale": _interval_text(v)}
+            for a, v in r["axes"].items()]
+    return [table("scores 0–100; ranks among the cities ranked on each axis; data coverage: the share of "
+                  "the axis's indicators the store holds the city's record for", rows,
+                  ["axis", "score", "bar", "rank (5–95%)", "data coverage", "rank, log scale"])]
+
+
+def _coverage_text(a: dict[str, Any]) -> str:
+    """"75%", or "25% · low data" under the build's threshold."""
+    if a.get("coverage") is None:
+        return "—"
+    return f"{a['coverage']:.0%}" + (" · low data" if a.get("low_data") else "")
 
 
 @index_app.command("build")
@@ -136,6 +144,8 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
     d = rep.as_dict()
     rows = [{"what": "units (cities with ties)", "count": rep.units}, {"what": "scored", "count": rep.scored}]
     rows += [{"what": f"not scored: {why}", "count": n} for why, n in rep.not_scored.items()]
+    rows += [{"what": f"low data on {axis} (rank {'withheld' if rep.low_data_rule.get('rank') == 'withhold' else 'marked'})",
+              "count": n} for axis, n in rep.low_data.items()]
     emit(fmt, data=d, rows=rows, columns=["what", "count"], renderables=[
         f"[bold]index built[/] (run {rep.run_id}, {rep.seconds} s, {rep.replications:,} Monte Carlo "
         f"replications{', years ' + years if years else ''})",
@@ -144,7 +154,8 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
               [{"indicator": k, "weight": f"{v:.3f}"} for k, v in rep.weights.items()], ["indicator", "weight"]),
         table("indicators dropped", [{"indicator": k, "why": v} for k, v in rep.dropped_indicators.items()],
               ["indicator", "why"]) if rep.dropped_indicators else "",
-        table("top 10 overall", rep.top, ["rank", "name", "score"]),
+        table("top 10 overall", [{**t, "data coverage": f"{t['coverage']:.0%}"} for t in rep.top],
+              ["rank", "name", "score", "data coverage"]),
         *(f"[dim]note: {escape(n)}[/]" for n in rep.notes)])
 
 
@@ -171,7 +182,8 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         return
     flat = [{"axis": a, **v} for a, v in r["axes"].items()]
     if fmt != Format.table:
-        emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of"])
+        emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of",
+                                              "coverage", "low_data"])
         return
     out.print(Panel(f"index run {r['run']} built {r['built_at'][:16]} · framework {r['framework']} · "
                     f"{r['replications']:,} Monte Carlo replications" + (f" · year {r['year']}" if r["year"] else ""),
@@ -219,22 +231,34 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
          band: Optional[str] = typer.Option(None, "--band", help="A population band, e.g. '1M–5M'."),
          year: Optional[int] = typer.Option(None, "--year", help="A year of a panel build (default: the latest)."),
          top: int = typer.Option(20, "--top", min=1, max=100_000, help="How many cities."),
+         low_data: bool = typer.Option(False, "--low-data", help="Also list the cities whose rank is withheld "
+                                                                 "for low data (after the ranked ones, by score, "
+                                                                 "without a rank)."),
          fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """Cities ranked on an axis, best first, with their global rank and its interval.
+    """Cities ranked on an axis, best first, with their global rank and its interval and
+    their data coverage on the axis (the share of its indicators the store holds the
+    city's record for). A city under the framework's low-data threshold has its rank
+    withheld (or marked "low data"; see docs/indices.md).
 
     Example: `citydip index rank --axis digital --bloc eu --top 10`
     """
     _open, _fail, out, _ = _ctx()
     try:
-        r = _open().index_rank(axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top)
+        r = _open().index_rank(axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top,
+                               low_data=low_data)
     except CitydipError as exc:
         _fail(exc)
     rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["of"]})} for x in r["rows"]]
+    rows = [{**x, "data coverage": _coverage_text(x)} for x in rows]
+    rule = r["low_data_rule"]
+    withheld = (f"; {r['withheld']:,} more with their rank withheld for low data (under "
+                f"{rule['min_coverage']:.0%} data coverage){'' if low_data else ': --low-data lists them'}"
+                if r["withheld"] else "")
     emit(fmt, data=r, rows=r["rows"], columns=["position", "id", "name", "country", "score", "rank", "rank_lo",
-                                               "rank_hi"],
+                                               "rank_hi", "coverage", "low_data"],
          renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {r['count']:,} cities"
-                      + (f" · {r['year']}" if r["year"] else ""),
-                      table(None, rows, ["position", "name", "country", "score", "rank (5–95%)"])])
+                      + (f" · {r['year']}" if r["year"] else "") + escape(withheld),
+                      table(None, rows, ["position", "name", "country", "score", "rank (5–95%)", "data coverage"])])
 
 
 @index_app.command("sensitivity")
