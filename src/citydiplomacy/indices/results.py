@@ -81,7 +81,8 @@ def coverage(store: Store, run: dict[str, Any], year: int | None, ids: list[str]
                    .where(*where), ["id", "indicator", "known"])
     if ids is not None:
         v = v[v["id"].isin(ids)]
-    known = v.pivot(index="id", columns="indicator", values="known").reindex(columns=kept).fillna(False).astype(bool)
+    known = (v.pivot(index="id", columns="indicator", values="known").reindex(columns=kept).astype(float)
+             .fillna(0.0).astype(bool))
     rule = summary.get("low_data") or {}
     share, _ = data_coverage(known, {c: meta.get(c, {}).get("axis") for c in kept},
                              float(rule.get("min_coverage", 0.0)), exclude=rule.get("overall") == "exclude",

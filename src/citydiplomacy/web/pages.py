@@ -720,11 +720,13 @@ INDEX_REGIONS = ("", "Africa", "Asia", "Europe", "North America", "Oceania", "So
 
 @router.get("/indices", response_class=HTMLResponse)
 async def indices_page(request: Request, axis: str = "overall", region: str = "", bloc: str = "", country: str = "",
-                       band: str = "", top: str = "50"):
-    """The cities ranked on an axis, with filters, each rank with its interval."""
+                       band: str = "", top: str = "50", low_data: str = ""):
+    """The cities ranked on an axis, with filters, each rank with its interval and the
+    city's data coverage; cities with low data listed after them on request."""
     from ..indices.build import BANDS
 
-    values = {"axis": axis, "region": region, "bloc": bloc, "country": country, "band": band, "top": top}
+    values = {"axis": axis, "region": region, "bloc": bloc, "country": country, "band": band, "top": top,
+              "low_data": low_data}
     errors: dict[str, str] = {}
     ranking, total, error = None, 0, None
     try:
@@ -738,7 +740,7 @@ async def indices_page(request: Request, axis: str = "overall", region: str = ""
         try:
             ranking = await run_in_threadpool(lambda: _obs(request).index_rank(
                 axis=axis, region=region or None, bloc=bloc.strip() or None, country=country.strip() or None,
-                band=band or None, top=n))
+                band=band or None, top=n, low_data=bool(low_data)))
             total = ranking["of"]
         except NotFoundError:
             ranking = None
