@@ -279,9 +279,9 @@ def test_the_written_review_holds(built):
     assert round({d["indicator"]: d["raw"] for d in london["drivers"]}["digital_networks"]) == 3
     assert o.index_show("Lyon")["axes"]["digital"]["rank"] == 3
     assert {"Shanghai", "Beijing", "Istanbul", "Rio de Janeiro", "Ankara", "Bethlehem"} <= set(names["engagement"])
-    beth = {x["indicator"]: x for x in o.index_show("Bethlehem")["drivers"]["indicators"]}
+    beth = {x["indicator"]: x for x in o.index_show("bethlehem-ps")["drivers"]["indicators"]}
     assert beth["twinning_partners"]["raw"] == 70 and beth["brokerage"]["position"] == 1
-    paris = {x["indicator"]: x for x in o.index_show("Paris")["drivers"]["indicators"]}
+    paris = {x["indicator"]: x for x in o.index_show("paris-fr")["drivers"]["indicators"]}
     assert paris["twinning_partners"]["raw"] == 1 and paris["hosted_bodies"]["raw"] == 6
     # "0.4 for Mayors for Peace's 8,400 members of which the store holds 27"
     data = I.load(o.store)

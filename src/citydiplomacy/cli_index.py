@@ -206,6 +206,13 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
                               "value": _num(x["raw"]) + (" (imputed)" if x["imputed"] else ""),
                               "among the": f"top {_pct(x['top_share'])}"}
                              for x in d[key]], ["indicator", "axis", "value", "among the"]))
+    unknown = [x["name"] for x in d["indicators"] if not x.get("known", True) and not x.get("context")]
+    if unknown:
+        out.print(f"[dim]not in the store for {escape(r['name'])} (imputed or estimated, not counted as its "
+                  f"data): {escape('; '.join(unknown))}[/]")
+    context = [f"{x['name']} {_num(x['raw'])}" for x in d["indicators"] if x.get("context")]
+    if context:
+        out.print(f"[dim]context (its state's facts, not the city's): {escape('; '.join(context))}[/]")
     if r.get("series"):
         years = sorted({y for s in r["series"].values() for y in s})
         out.print(table("scores by year", [{"axis": a, **{str(y): f"{s.get(y, float('nan')):.1f}" for y in years}}
@@ -213,7 +220,7 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
 
 
 def _pct(share: float) -> str:
-    return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
+    return f"{share:.2%}" if share < 0.001 else f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
 def _num(v: Any) -> str:

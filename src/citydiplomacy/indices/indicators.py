@@ -24,7 +24,7 @@ misses) and flagged, as imputation would be. :func:`measure_table` returns the v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -58,6 +58,8 @@ class StoreData:
     networks: pd.DataFrame | None = None    # index id: published, complete (the networks' member facts)
     commitments: pd.DataFrame | None = None  # source, target, status, since, until, commitments (list)
     _graphs: dict | None = None
+    #: per-run memos of :func:`edges` and :func:`recorded` (several indicators share them)
+    _memo: dict = field(default_factory=dict)
 
     def graph(self, store: Store, types: tuple[str, ...], as_of: str | None):
         """The network graph of ``types`` (cached per run)."""
@@ -124,7 +126,15 @@ def _has_axis(axes: pd.Series, axis: str | None) -> pd.Series:
 
 
 def edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
-    """(unit, other) pairs of the active ties of ``types``, both ways for symmetric types."""
+    """(unit, other) pairs of the active ties of ``types``, both ways for symmetric types
+    (computed once per run and ``types``; do not modify the frame returned)."""
+    key = ("edges", tuple(sorted(types)), as_of)
+    if key not in data._memo:
+        data._memo[key] = _edges(data, types, as_of)
+    return data._memo[key]
+
+
+def _edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
     t = data.ties[data.ties["type"].isin(types) & (data.ties["target_type"] == "actor")]
     t = t[active(t, as_of)]
     out = [t[["source", "target"]].rename(columns={"source": "unit", "target": "other"})]
@@ -150,10 +160,14 @@ def _member(values, wanted) -> np.ndarray:
 def recorded(data: StoreData, types: list[str], units: pd.Index) -> pd.Index:
     """The units with at least one tie of ``types`` in the store, in force or not, at any
     date: those the store has a record of that kind for."""
-    t = data.ties[data.ties["type"].isin(types) & (data.ties["target_type"] == "actor")]
-    ends = set(t["source"])
-    if any(x in SYMMETRIC for x in types):
-        ends |= set(t.loc[t["type"].isin(SYMMETRIC), "target"])
+    key = ("recorded", tuple(sorted(types)))
+    ends = data._memo.get(key)
+    if ends is None:
+        t = data.ties[data.ties["type"].isin(types) & (data.ties["target_type"] == "actor")]
+        ends = set(t["source"])
+        if any(x in SYMMETRIC for x in types):
+            ends |= set(t.loc[t["type"].isin(SYMMETRIC), "target"])
+        data._memo[key] = ends
     return units[_member(units, ends)]
 
 
