@@ -107,6 +107,10 @@ def test_unknown_values_are_flagged_and_ranks_withheld_under_the_threshold(small
     assert {x["indicator"] for x in d["drivers"]["strengths"] + d["drivers"]["weaknesses"]} <= {"partners", "reach"}
     # the context indicator is kept, labelled
     assert ind["state"]["context"]
+    # no peer rank where the rank is withheld; peers compared among the ranked only
+    assert d["peers"] and all(p["sustainability"]["rank"] is None for p in d["peers"])
+    for p in small.index_show("a")["peers"]:
+        assert p["sustainability"]["of"] <= rep.scored - rep.low_data["sustainability"]
     # ranks among the cities with enough data: a has every axis; the others are withheld
     a = small.index_show("a")
     assert a["axes"]["overall"]["rank"] == 1 and a["axes"]["overall"]["of"] == rep.scored - rep.low_data["overall"]

@@ -192,8 +192,8 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         out.print(x)
     if r["peers"]:
         peer_rows = [{"peer group": f"{p['group']}: {p['name']}", "cities": p["size"],
-                      **{a: f"{p[a]['rank']} of {p[a]['of']}" for a in ("sustainability", "digital", "engagement",
-                                                                         "overall") if a in p}}
+                      **{a: (f"{p[a]['rank']} of {p[a]['of']}" if p[a]["rank"] is not None else "withheld")
+                         for a in ("sustainability", "digital", "engagement", "overall") if a in p}}
                      for p in r["peers"]]
         out.print(table("rank among peers", peer_rows, ["peer group", "cities", "sustainability", "digital",
                                                         "engagement", "overall"]))

@@ -165,7 +165,8 @@ def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
         blocs = _blocs_of(store, set(info["country"].dropna()))
         for b in blocs.get(actor["country"], []):
             groups.append(("bloc", b, info["country"].isin([c for c, bs in blocs.items() if b in bs])))
-    table = wide.reindex(info.index)
+    # peers are compared among the cities ranked on the axis (a withheld rank is no peer's)
+    table = wide.reindex(info.index).where(ranks_now.reindex(index=info.index, columns=wide.columns).notna())
     columns = {a: table[a].to_numpy(dtype=float) for a in AXES_ALL if a in table.columns}
     me = {a: float(table.at[actor["id"], a]) for a in columns}
     for kind, label, sel in groups:
@@ -175,7 +176,7 @@ def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
             continue
         entry = {"group": kind, "name": label, "size": size}
         for a, col in columns.items():
-            if axes.get(a, {}).get("rank") is None:
+            if axes.get(a, {}).get("rank") is None or np.isnan(me[a]):
                 entry[a] = {"rank": None, "of": None, "median": None}  # withheld: low data
                 continue
             values = col[mask]
