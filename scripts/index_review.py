@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     obs = citydiplomacy.open(home=args.home)
     try:
-        obs.build_index(replications=0)  # the review reads nominal ranks only
-        block = render_markdown(face_validity(obs.store))
+        # the review reads nominal ranks only; it reads this build, published or not
+        report = obs.build_index(replications=0)
+        block = render_markdown(face_validity(obs.store, build=report.name))
     finally:
         obs.close()
     text = DOC.read_text(encoding="utf-8")

@@ -600,6 +600,47 @@ def test_import_apply_then_review(client, tokens, app):
     assert any(t["other"].startswith("springfield-us") for t in partners["items"])
 
 
+def _review_upload(lines) -> bytes:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(lines[0]))
+    w.writeheader()
+    w.writerows(lines)
+    return buf.getvalue().encode()
+
+
+def test_import_dry_run_then_review_writes_the_clean_rows_too(client, tokens):
+    ed = auth(tokens, "editor")
+    twins = (b"city1,country1,city2,country2\nEscaldes-Engordany,AD,Tirana,AL\nSpringfield,US,Andorra la Vella,AD\n"
+             b"Andorra la Vella,,,\n")
+    r = client.post("/api/v1/imports", params={"importer": "twinning"}, headers=ed,
+                    files={"file": ("pairs.csv", twins, "text/csv")})
+    rep = imported(client, r, ed)
+    assert rep["dry_run"] is True and rep["created"] == {"ties": 1}
+    lines = list(csv.DictReader(io.StringIO(rep["review_csv"])))
+    assert [x["name"] for x in lines] == ["Springfield", ""]                          # row 4: no choice made
+    lines[0]["choice"] = lines[0]["candidates"].split(" | ")[0]
+    # a review naming a file that is none of this server's uploads is refused, nothing written
+    bad = [dict(lines[0])]
+    ctx = json.loads(bad[0]["context"])
+    ctx["original"]["file"] = "/etc/hostname"
+    bad[0]["context"] = json.dumps(ctx)
+    r = client.post("/api/v1/imports/review", params={"dry_run": "false"}, headers=ed,
+                    files={"file": ("review.csv", _review_upload(bad), "text/csv")})
+    job = finished(client, r, ed)
+    assert job["status"] == "failed" and job["error"]["field"] == "file"
+    assert "not one of your uploads" in job["error"]["detail"]
+    r = client.post("/api/v1/imports/review", params={"dry_run": "false"}, headers=ed,
+                    files={"file": ("review.csv", _review_upload(lines), "text/csv")})
+    done = imported(client, r, ed)
+    assert done["created"] == {"ties": 2} and "was a dry run" in done["notes"][0]
+    assert "/tmp" not in json.dumps(done) and done["source"] == "review.csv"
+    assert [(p["file"], p["row"]) for p in done["problems"]] == [("pairs.csv", 4)]      # the empty name: left
+    escaldes = client.get("/api/v1/actors/les-escaldes-ad/ties", params={"type": "twinned_with"}).json()
+    assert "tirana-al" in [t["other"] for t in escaldes["items"]]                       # the clean row
+    andorra = client.get("/api/v1/actors/andorra-la-vella-ad/ties", params={"type": "twinned_with"}).json()
+    assert any(t["other"].startswith("springfield-us") for t in andorra["items"])         # the reviewed one
+
+
 def test_import_table_with_mapping(client, tokens):
     members = b"City,Country\nAndorra la Vella,Andorra\nZzqxq,AD\n"
     r = client.post("/api/v1/imports", params={"importer": "table"}, headers=auth(tokens, "editor"),

@@ -30,7 +30,8 @@ def test_status_json_has_the_documented_shape(cli_env):
 
 def test_status_table(cli_env):
     out = citydip("status", env=cli_env).stdout
-    assert "actors by layer" in out and "twinned_with" in out and "provenance" in out
+    assert "actors by layer" in out and "twinned_with" in out and "citydip status --sources" in out
+    assert "sources" in citydip("status", "--sources", env=cli_env).stdout
 
 
 def test_search_json_records(cli_env):

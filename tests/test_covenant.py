@@ -26,7 +26,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import build_covenant  # noqa: E402
 
 EXCERPT = ROOT / "tests" / "data" / "covenant" / "excerpt.csv"
-WORKBOOK = ROOT.parent.parent / "shared" / "data" / "gcom" / "gcom_mycovenant_2024_df1_signatories.xlsx"
+#: the JRC's workbook as the workplace holds it, beside the repository (../shared/data/gcom)
+WORKBOOK = next((p for p in (base / "shared" / "data" / "gcom" / "gcom_mycovenant_2024_df1_signatories.xlsx"
+                             for base in (ROOT.parent, ROOT.parent.parent)) if p.exists()),
+                ROOT.parent / "shared" / "data" / "gcom" / "gcom_mycovenant_2024_df1_signatories.xlsx")
 
 # -- the script --------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ def test_map_actors_errors(obs):
 
 def test_map_ties_draws_a_line_to_each_located_partner(obs):
     fc = map_ties(obs.store, "Barcelona", type="twinned_with")
-    assert fc["actor"] == {"id": "barcelona-es", "name": "Barcelona"}
+    assert fc["actor"] == {"id": "barcelona-es", "name": "Barcelona", "kind": "city", "located": True}
     first = fc["features"][0]
     assert first["properties"]["role"] == "actor" and first["id"] == "barcelona-es"
     lines = [f for f in fc["features"] if f["geometry"]["type"] == "LineString"]

@@ -329,11 +329,12 @@ def test_a_build_is_stored_with_its_choices_and_the_unscored_say_why(small, tmp_
     e = small.index_show("e")
     assert not e["scored"] and "no diplomatic tie" in e["reason"]
     assert not small.index_show("fr")["scored"]
-    # a second build replaces the first
+    # a second build with other options lives beside the first, which stays published
     rep2 = small.build_index(str(fw), replications=0)
     with small.store.connect() as conn:
         runs = set(conn.execute(select(schema.index_scores.c.run_id).distinct()).scalars())
-    assert runs == {rep2.run_id} and rep2.replications == 0
+    assert runs == {rep.run_id, rep2.run_id} and rep2.replications == 0
+    assert rep.published and not rep2.published and rep.name != rep2.name
 
 
 def test_rank_filters_and_errors(small, tmp_path):

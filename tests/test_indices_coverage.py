@@ -159,7 +159,7 @@ def built(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("indexcov")
     shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
     o = citydiplomacy.open(home=home, build=False)
-    report = o.build_index(replications=0)
+    report = o.build_index(replications=0, publish=True)
     yield o, report, home
     o.close()
 
@@ -196,9 +196,9 @@ def test_covenant_commitments_are_observed_for_signatories(built):
 
 def test_no_city_ranked_under_the_threshold_without_a_mark(built):
     o, report, _ = built
-    from citydiplomacy.indices.results import _scores, latest_run
+    from citydiplomacy.indices.results import _scores, index_run
 
-    run = latest_run(o.store)
+    run = index_run(o.store, report.name)
     threshold = run["summary"]["low_data"]["min_coverage"]
     cov = coverage(o.store, run, None)
     scores = _scores(o.store, run["run_id"], year=None, scored_only=True)

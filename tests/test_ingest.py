@@ -102,6 +102,98 @@ def test_review_round_trip(work, tmp_path):
     assert work.import_("review", review).created == {}   # feeding it twice changes nothing
 
 
+def _fill(review, choices):
+    """Write ``choices`` ({(row, field): choice}) into the review file's 'choice' column."""
+    rows = list(csv.DictReader(review.open(encoding="utf-8")))
+    for r in rows:
+        r["choice"] = choices.get((r["row"], r["field"]), r["choice"])
+    with review.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+REVIEWED = [["Munich", "Germany", "Kraków", "Poland"],               # clean: a new tie
+            ["Lyon", "France", "Milan", "Italy"],                     # clean: already there
+            ["Lyon", "France", "Springfield", "United States"],      # unsure: to review
+            ["Seville", "Spain", "Springfield", "United States"]]    # unsure: left without a choice
+
+
+def test_review_of_a_dry_run_writes_the_clean_rows_with_the_reviewed_ones(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], REVIEWED)
+    review = tmp_path / "review.csv"
+    before = snapshot(work)
+    dry = work.import_("twinning", f, dry_run=True, review=str(review), source_name="Twins 2026")
+    assert snapshot(work) == before
+    assert any("will write the rows that resolved cleanly" in n for n in dry.notes)
+    _fill(review, {("4", "city2"): "springfield-us-4250542"})
+    done = work.import_("review", review)
+    assert done.created == {"ties": 2}                  # Munich–Kraków (clean) and Lyon–Springfield (reviewed)
+    assert done.unchanged == {"ties": 1}                # Lyon–Milan was there
+    assert done.matched["review"] == 1
+    assert [(p["row"], p["field"]) for p in done.as_dict()["problems"]] == [(5, "city2")]   # no choice: left
+    assert done.notes == ["the import of twins.csv was a dry run: this writes its 2 rows that resolved cleanly "
+                          "with the 1 finished here; 1 row left out (see the problems)"]
+    assert "krakow-pl" in {t["other"] for t in work.ties("munich-de", type="twinned_with")}
+    lyon = {t["other"]: t for t in work.ties("lyon-fr", type="twinned_with")}
+    assert "springfield-us-4250542" in lyon
+    assert lyon["springfield-us-4250542"]["provenance"]["source"] == "Twins 2026"     # the import's own source
+    after = snapshot(work)
+    again = work.import_("review", review)             # twice: nothing new
+    assert snapshot(work) == after and not again.changed
+
+
+def test_review_of_an_applied_import_writes_the_reviewed_rows_and_says_so(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], REVIEWED)
+    review = tmp_path / "review.csv"
+    applied = work.import_("twinning", f, review=str(review))
+    assert applied.created == {"ties": 1} and not applied.notes
+    _fill(review, {("4", "city2"): "springfield-us-4250542", ("5", "city2"): "skip"})
+    done = work.import_("review", review)
+    assert done.created == {"ties": 1} and not done.unchanged
+    assert done.notes[0].startswith("the import of twins.csv was applied")
+
+
+def test_a_bad_review_file_writes_nothing_and_names_the_row_and_field(work, tmp_path):
+    f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], REVIEWED)
+    review = tmp_path / "review.csv"
+    work.import_("twinning", f, dry_run=True, review=str(review))
+    before = snapshot(work)
+    _fill(review, {("4", "city2"): "springfeld-us"})                         # a typo
+    with pytest.raises(ValidationError) as e:
+        work.import_("review", review)
+    assert (e.value.file, e.value.row, e.value.field) == (str(review), 2, "choice")
+    assert "'springfeld-us' is no actor id in the store" in str(e.value) and "review.csv" in str(e.value)
+    rows = _fill(review, {("4", "city2"): "springfield-us-4250542"})
+    rows[1]["context"] = rows[1]["context"][:-5]                                # a context cut short
+    with review.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(ValidationError) as e:
+        work.import_("review", review)
+    assert (e.value.row, e.value.field) == (3, "context")
+    _fill(review, {})
+    rows[1]["context"] = rows[0]["context"]
+    with review.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    f.write_text(f.read_text(encoding="utf-8") + "Lyon,France,Porto,Portugal\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as e:                                   # the list changed since
+        work.import_("review", review)
+    assert e.value.field == "file" and "has changed since its dry run" in str(e.value)
+    f.unlink()
+    with pytest.raises(ValidationError) as e:
+        work.import_("review", review)
+    assert e.value.field == "file" and "is not there any more" in str(e.value)
+    with pytest.raises(ValidationError) as e:                                   # the web: only its uploads
+        work.import_("review", review, within=str(tmp_path / "uploads"))
+    assert e.value.field == "file" and "not one of your uploads" in str(e.value)
+    assert snapshot(work) == before
+
+
 def test_small_town_named_by_an_import_is_added_from_geonames(work, tmp_path):
     f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"],
                   [["Lyon", "France", "Zams", "Austria"]])

@@ -224,6 +224,7 @@ def test_coverage_is_computed_from_the_ties(small_build):
     (33, 200, False, 0, "33 of about 200 members held"),
     (97, 97, True, 0, "97 of 97 members held"),
     (1, None, False, 0, "1 member held; the network's own count is not recorded"),
+    (1, 200, False, 0, "1 of about 200 members held"),
     (85, 100, True, 85, "85 of 100 members held (85 former)"),
 ])
 def test_coverage_text(held, published, exact, former, text):
@@ -237,7 +238,7 @@ def test_default_store_counts_agree_with_the_docs(obs):
     they are checked against the built store (and the lists), so they cannot drift."""
     report = _build_report(obs)
     text = DOCS.read_text(encoding="utf-8")
-    table = text[text.index("<!-- memberships-table -->"):text.index("<!-- /memberships-table -->")]
+    table = text[text.index("<!-- figures:memberships-table -->"):text.index("<!-- /figures:memberships-table -->")]
     quoted = {}
     for line in table.splitlines():
         m = re.match(r"\| `([a-z0-9-]+)` \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+|–) \| ([\d,]+|–) \|", line)

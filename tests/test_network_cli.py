@@ -10,7 +10,7 @@ from test_cli import citydip
 
 def test_metrics_json_and_table(cli_env):
     rows = json.loads(citydip("network", "metrics", "--type", "twinned_with", "--country", "PT",
-                              "--format", "json", env=cli_env).stdout)
+                              "--scope", "each", "--format", "json", env=cli_env).stdout)
     scopes = {r["scope"] for r in rows}
     assert "all" in scopes and "micro" in scopes
     assert {"pagerank", "betweenness", "closeness", "eigenvector", "degree"} <= set(rows[0])

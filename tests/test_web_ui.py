@@ -35,6 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 EDITOR = ("editor1", "editor-password-1")
 VIEWER = ("viewer1", "viewer-password-1")
+ADMIN = ("admin1", "admin-password-1")
 
 
 def _free_port() -> int:
@@ -57,6 +58,7 @@ def server(built_home, tmp_path_factory):
     obs = citydiplomacy.open(home=home, build=False)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     accounts.add_user(obs.store, VIEWER[0], VIEWER[1], role="viewer")
+    accounts.add_user(obs.store, ADMIN[0], ADMIN[1], role="admin")
     obs.build_index(replications=100)
     obs.close()
     app = create_app(home=home, secret="test-secret-for-the-browser-tests")
@@ -161,8 +163,8 @@ def test_search_then_actor_page_with_map_and_graph(page):
     # the ego network graph
     page.wait_for_selector("#ego-graph[data-ready=true]")
     assert int(page.locator("#ego-graph").get_attribute("data-nodes")) > 10
-    assert page.locator("#ego-graph canvas").count() > 0
-    assert "actors and" in page.locator("#ego-summary").inner_text()
+    assert page.locator("#ego-graph svg text").count() > 10
+    assert "drawn one by one" in page.locator("#ego-summary").inner_text()
     # its standing in the whole network (computed on the store's graph)
     page.wait_for_selector("#standing[data-ready=true]", timeout=120_000)
     assert "Vertical integration" in page.locator("#standing").inner_text()
@@ -255,6 +257,12 @@ def test_a_form_without_its_csrf_token_is_refused(page, server):
     assert "expired" in resp.text()
 
 
+def reached_report(page, heading: str) -> None:
+    """An import runs as a job: its page shows progress, refreshing itself, until the
+    report is there (a loaded machine may take a while)."""
+    page.get_by_role("heading", name=heading).wait_for(state="visible", timeout=180_000)
+
+
 def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     f = tmp_path / "twins-2026.csv"
     with f.open("w", encoding="utf-8", newline="") as fh:
@@ -271,7 +279,7 @@ def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     page.get_by_label("Licence").fill("CC0 1.0")
     page.get_by_role("button", name="Upload and check (dry run)").click()
     page.wait_for_url("**/imports/*")
-    assert page.get_by_role("heading", name="Dry run: twins-2026.csv").is_visible()
+    reached_report(page, "Dry run: twins-2026.csv")
     problems = page.locator("#problems")
     assert problems.locator("tr", has_text="row 3").filter(has_text="Atlantis").count() >= 1
     assert problems.locator("tr", has_text="row 5").count() >= 1
@@ -283,7 +291,7 @@ def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     shoot(page, "import-report")
     page.get_by_role("button", name="Apply this import").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Imported: twins-2026.csv").is_visible()
+    reached_report(page, "Imported: twins-2026.csv")
     page.goto("/actors/munich-de?type=twinned_with")
     assert page.locator("#ties a", has_text="Kraków").count() == 1
 
@@ -296,16 +304,17 @@ def test_import_review_choice_becomes_a_review_import(page, tmp_path):
     page.get_by_label("File", exact=True).set_input_files(str(f))
     page.get_by_role("button", name="Upload and check (dry run)").click()
     page.wait_for_url("**/imports/*")
+    reached_report(page, "Dry run: springfield.csv")
     select = page.locator("select[id^=choice-]").first
     options = [o for o in select.locator("option").all_inner_texts()]
     springfield = next(o for o in options if "springfield" in o.lower())
     select.select_option(label=springfield)
     page.get_by_role("button", name="Check the chosen rows (dry run)").click()
     page.wait_for_url("**/imports/*")
-    assert page.get_by_role("heading", name="Dry run: review of springfield.csv").is_visible()
+    reached_report(page, "Dry run: review of springfield.csv")
     assert "1" in page.locator(".stat").nth(1).inner_text()             # one tie would be created
     page.get_by_role("button", name="Apply this import").click()
-    assert page.get_by_role("heading", name="Imported: review of springfield.csv").is_visible()
+    reached_report(page, "Imported: review of springfield.csv")
 
 
 def test_import_form_errors_are_next_to_the_fields(page, tmp_path):
@@ -371,8 +380,14 @@ def test_framework_browser_in_several_languages(page):
     assert page.locator("[lang=fr] h1").count() == 1
     page.locator("a[href^='/frameworks/sdg/11.6']").click()
     assert page.locator(".breadcrumb").get_by_text("11", exact=True).count() == 1
-    assert page.get_by_role("heading", name="Indicators").is_visible()
+    # the page's frame follows the text's language: French headings, navigation and buttons
+    assert page.get_by_role("heading", name="Indicateurs").is_visible()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("navigation", name="Principale").get_by_role("link", name="Vue d’ensemble").is_visible()
+    assert page.get_by_role("button", name="Rechercher").is_visible()
     shoot(page, "framework")
+    page.get_by_role("navigation", name="Fil d’Ariane").get_by_role("link", name="Cadres").click()
+    assert "lang=fr" in page.url and page.get_by_role("heading", name="Cadres mondiaux").is_visible()
 
 
 def test_indices_ranking_filters_and_the_city_radar(page):
@@ -443,6 +458,7 @@ def test_sign_out(page):
 # -- accessibility ------------------------------------------------------------------------
 
 PAGES = ["/", "/search?q=Nairobi", "/actors/nairobi-ke", "/frameworks", "/frameworks/sdg/13?lang=es",
+         "/frameworks/sdg/11?lang=de",
          "/align", "/login", "/indices"]
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -457,7 +473,8 @@ def test_every_control_has_a_label_and_one_h1(page, path):
     page.goto(path)
     assert page.evaluate(UNLABELLED) == []
     assert page.locator("h1").count() == 1
-    assert page.locator("html").get_attribute("lang") == "en"
+    # the framework browser's frame is in the language of its text (?lang=es), the rest in English
+    assert page.locator("html").get_attribute("lang") == (path.split("lang=")[1] if "lang=" in path else "en")
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -557,3 +574,48 @@ def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
         srv.should_exit = True
         thread.join(timeout=10)
         app.state.obs.close()
+
+
+def test_an_admin_builds_an_index_follows_it_and_publishes_it(page, server):
+    """The published build is what /indices and the actor page show; an admin starts a build
+    from the page (a job in a process of its own, with its progress), lands on the new
+    build's ranking, publishes it with its button (audited), and publishes the first one back."""
+    from citydiplomacy import accounts
+    from citydiplomacy.store import Store
+
+    page.goto("/indices")
+    first = page.locator("#shown-build strong").inner_text()
+    assert "the published build" in page.locator("#shown-build").inner_text()
+    assert page.locator("form[action='/indices/builds']").count() == 0          # not signed in
+    sign_in(page, EDITOR)
+    page.goto("/indices")
+    assert page.locator("form[action='/indices/builds']").count() == 0          # an editor is no admin
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/\?done=logout"))
+    sign_in(page, ADMIN)
+    page.goto("/indices")
+    form = page.locator("#new-build")
+    form.get_by_label("Replications").fill("0")
+    form.get_by_label("Name").fill("browser-trial")
+    form.get_by_role("button", name="Build").click()
+    page.wait_for_url("**/indices/jobs/*")
+    assert page.get_by_role("heading", name="Building the indices: browser-trial").is_visible()
+    page.wait_for_url("**/indices?build=browser-trial*", timeout=600_000)
+    assert "browser-trial" in page.locator("#shown-build").inner_text()
+    assert "not published" in page.locator("#shown-build").inner_text()
+    shoot(page, "indices-builds")
+    row = page.locator("#builds tbody tr", has_text="browser-trial")
+    row.get_by_role("button", name="Publish browser-trial").click()
+    page.wait_for_url("**done=published*")
+    page.goto("/indices")
+    assert "browser-trial" in page.locator("#shown-build").inner_text()
+    page.goto("/actors/barcelona-es")
+    assert page.locator("#index .build-name").inner_text() == "browser-trial"
+    # back to the first build, as the other tests expect
+    page.goto("/indices")
+    page.locator("#builds tbody tr", has_text=first).get_by_role("button").click()
+    page.wait_for_url("**done=published*")
+    with Store(server["home"] / "citydip.sqlite") as st:
+        log = [e for e in accounts.audit_log(st, limit=20) if e["action"].startswith("index.")]
+    assert [(e["action"], e["user_name"], e["channel"]) for e in log[:3]] == [
+        ("index.publish", ADMIN[0], "web"), ("index.publish", ADMIN[0], "web"), ("index.build", ADMIN[0], "web")]

@@ -8,7 +8,6 @@ from enum import Enum
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,18 +15,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from . import __version__, limits
 from .errors import CitydipError, NotFoundError, ValidationError
 from .observatory import Observatory
-from .render import Format, emit, table, to_csv, to_json
+from .render import FORMAT_HELP, Format, emit, make_console, number, plural, table, text, to_csv, to_json
 
 app = typer.Typer(
     name="citydip", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
     help="The City Diplomacy Observatory: actors, ties and frameworks of city diplomacy "
          "across the macro, meso and micro layers.\n\n"
          "Example: `citydip init && citydip profile Barcelona`")
-out = Console()
-err = Console(stderr=True)
+out = make_console()
+err = make_console(stderr=True)
 
 HOME_HELP = "Directory of the store (default: $CITYDIP_HOME or the per-user data directory)."
-FORMAT_HELP = "Output: a table on the terminal, or json/csv for scripts."
 
 
 class State:
@@ -121,7 +119,7 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
               f"{tw.get('rows', 0):,} rows resolved on both sides; Covenant of Mayors: {tied:,} of "
               f"{cov.get('municipality_rows', 0):,} signatories tied; member lists: "
-              f"{sum(r['ties_written'] for r in ms.values()):,} memberships from {len(ms)} lists, "
+              f"{plural(sum(r['ties_written'] for r in ms.values()), 'membership')} from {plural(len(ms), 'list')}, "
               f"{(n := sum(r['ambiguous'] + r['unresolved'] for r in ms.values())):,} "
               f"row{'' if n == 1 else 's'} reported (see `citydip status`, `citydip network coverage`).",
               highlight=False)
@@ -135,10 +133,14 @@ def _network_label(n: dict) -> str:
 
 
 @app.command()
-def status(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """What the store holds: actors by layer and kind, ties by type, frameworks, sources.
+def status(sources: bool = typer.Option(False, "--sources", help="Also list the sources behind the actors and "
+                                                                 "ties (a few hundred lines)."),
+           fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP + " json holds the whole "
+                                                                                          "record, sources too.")):
+    """What the store holds: actors by layer and kind, ties by type and status, frameworks;
+    with `--sources`, the source of every actor and tie and how many each gave.
 
-    Example: `citydip status --format json`
+    Example: `citydip status --sources`
     """
     from .status import permission_warnings
 
@@ -153,15 +155,21 @@ def status(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMA
     rows = ([{"group": "actors by layer", "key": k, "count": v} for k, v in s["actors"]["by_layer"].items()]
             + [{"group": "actors by kind", "key": k, "count": v} for k, v in s["actors"]["by_kind"].items()]
             + [{"group": "ties by type", "key": k, "count": v} for k, v in s["ties"]["by_type"].items()]
+            + [{"group": "ties by status", "key": k, "count": v} for k, v in s["ties"]["by_status"].items()]
             + [{"group": f"framework {f}", "key": k, "count": v}
                for f, levels in s["frameworks"].items() for k, v in levels.items()])
-    sources = ([{"what": "actors", "source": k, "count": v} for k, v in s["actors"]["by_source"].items()]
-               + [{"what": "ties", "source": k, "count": v} for k, v in s["ties"]["by_source"].items()])
-    emit(fmt, data=s, rows=rows, columns=["group", "key", "count"], renderables=[
-        f"[bold]{s['store']}[/] (schema {s['schema']}): {s['actors']['total']:,} actors, "
-        f"{s['ties']['total']:,} ties, {s['framework_items']:,} framework items",
-        table(None, rows, ["group", "key", "count"]),
-        table("provenance", sources, ["what", "source", "count"])])
+    source_rows = ([{"group": "actors by source", "key": k, "count": v} for k, v in s["actors"]["by_source"].items()]
+                   + [{"group": "ties by source", "key": k, "count": v} for k, v in s["ties"]["by_source"].items()])
+    n_act, n_tie = len(s["actors"]["by_source"]), len(s["ties"]["by_source"])
+    sources_part: list[Any] = (
+        [table("sources", [{"what": r["group"].split()[0], "source": r["key"], "count": r["count"]}
+                           for r in source_rows], ["what", "source", "count"])] if sources else
+        [f"[dim]{plural(n_act, 'source')} of actors and {plural(n_tie, 'source')} of ties: "
+         "`citydip status --sources` lists them[/]"])
+    emit(fmt, data=s, rows=rows + (source_rows if sources else []), columns=["group", "key", "count"], renderables=[
+        f"[bold]{escape(s['store'])}[/] (schema {s['schema']}): {plural(s['actors']['total'], 'actor')}, "
+        f"{plural(s['ties']['total'], 'tie')}, {plural(s['framework_items'], 'framework item')}",
+        table(None, rows, ["group", "key", "count"]), *sources_part])
 
 
 # -- search / show / ties ----------------------------------------------------------------
@@ -223,7 +231,7 @@ def resolve(name: str = typer.Argument(..., help="A name as a list writes it."),
             head = f"[bold]{r['status']}[/] ({r['rule']}): {escape(str(r['evidence'].get('reason') or ''))}"
         ev = {k: v for k, v in r["evidence"].items() if k != "reason"}
         if ev:
-            head += "\n[dim]evidence: " + escape(", ".join(f"{k}={v}" for k, v in ev.items())) + "[/]"
+            head += "\n[dim]evidence: " + escape("; ".join(f"{k}={text(v)}" for k, v in ev.items())) + "[/]"
         out.print(Panel(head, title=escape(name), expand=False))
         if r["candidates"] and r["status"] != "resolved":
             out.print(table("candidates", r["candidates"], CANDIDATE_COLUMNS))
@@ -262,12 +270,13 @@ def _tie_dates(t: dict[str, Any]) -> str:
 def _tie_table(title: str, ts: list[dict[str, Any]]) -> list[Any]:
     rows, sources = _tie_rows(ts)
     legend = "\n".join(f"[{i}] {s}" for i, s in enumerate(sources, 1))
-    return [table(title, rows, TIE_COLUMNS, TIE_HEADERS), f"[dim]sources:\n{legend}[/]" if sources else ""]
+    return [table(title, rows, TIE_COLUMNS, TIE_HEADERS, keep=["arrow"]),
+            f"[dim]sources:\n{escape(legend)}[/]" if sources else ""]
 
 
-TIE_COLUMNS = ["type", "arrow", "other_name", "other", "other_layer", "other_country", "when",
-               "status", "src"]
-TIE_HEADERS = ["type", "", "name", "id", "layer", "country", "dates", "status", "src"]
+# left out from the right on a narrow terminal: the source reference first, status and dates last
+TIE_COLUMNS = ["type", "arrow", "other_name", "other", "status", "when", "other_country", "other_layer", "src"]
+TIE_HEADERS = ["type", "", "name", "id", "status", "dates", "country", "layer", "src"]
 TIE_CSV = ["source", "target", "type", "since", "until", "status", "suspended_since", "state", "axes", "weight",
            "direction", "other", "other_name", "other_kind", "other_layer", "other_country", "provenance",
            "status_source"]
@@ -345,7 +354,7 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
         ts = _open().ties(actor, type=type, layer=layer, axis=axis, as_of=as_of)
     except CitydipError as exc:
         _fail(exc)
-    title = f"{len(ts)} ties" + (f" in force at {as_of}" if as_of else "")
+    title = plural(len(ts), "tie") + (f" in force at {as_of}" if as_of else "")
     emit(fmt, data=ts, rows=_tie_csv_rows(ts), columns=TIE_CSV, renderables=_tie_table(title, ts))
 
 
@@ -400,11 +409,12 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     out.print(table("networks by axis", [{"axis": axis, "networks": ", ".join(_network_label(n) for n in ns) or "—"}
                                          for axis, ns in p["networks_by_axis"].items()], ["axis", "networks"]))
     tw = p["twinning"]
-    out.print(f"[bold]twinning[/]: {len(tw['partners'])} partners in {len(tw['by_country'])} countries")
+    out.print(f"[bold]twinning[/]: {plural(len(tw['partners']), 'partner')} in "
+              f"{plural(len(tw['by_country']), 'country', 'countries')}")
     out.print(table(None, [{"country": k, "partners": v} for k, v in list(tw["by_country"].items())[:12]],
                     ["country", "partners"]))
     if tw["not_in_force"]:
-        out.print(table(f"suspended or ended partnerships ({len(tw['not_in_force'])}; not counted above)",
+        out.print(table(f"suspended or ended partnerships ({len(tw['not_in_force']):,}; not counted above)",
                         [{**x, "when": _tie_dates({**x, "attrs": {"suspended_since": x["suspended_since"]}}),
                           "source": f"{x['source'].get('source', '')} {x['source'].get('url') or ''}".strip()}
                          for x in tw["not_in_force"]],
@@ -414,8 +424,8 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                         [{"bloc": k, "partners": v} for k, v in list(tw["by_bloc"].items())[:10]],
                         ["bloc", "partners"]))
     r = p["reach"]
-    out.print(f"[bold]reach to the macro layer[/]: {r['count']} global institutions and blocs, "
-              f"by channel {r['by_channel'] or '—'}")
+    reached = plural(r["count"], "global institution or bloc", "global institutions and blocs")
+    out.print(f"[bold]reach to the macro layer[/]: {reached}, by channel {escape(text(r['by_channel'])) or '—'}")
     out.print(table(None, [{"macro actor": m["name"], "via": "; ".join(
         v.get("through_name", "direct") + f" ({v['tie']})" for v in m["via"])} for m in r["macro_actors"]],
         ["macro actor", "via"]))
@@ -423,7 +433,7 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
     if ini["count"]:
         cov = ", ".join(f"{g}×{n}" for g, n in ini["by_sdg"].items() if n)
         par = ", ".join(f"art. {a}×{n}" for a, n in ini["by_paris"].items() if n)
-        out.print(Panel(f"{ini['count']} initiatives · SDGs {cov or '—'}\nParis Agreement: {par or '—'}\n"
+        out.print(Panel(f"{plural(ini['count'], 'initiative')} · SDGs {cov or '—'}\nParis Agreement: {par or '—'}\n"
                         f"[dim]gaps — SDGs with no initiative: {' '.join(map(str, ini['sdg_gaps'])) or 'none'}; "
                         f"Paris articles: {' '.join(map(str, ini['paris_gaps'])) or 'none'}[/]",
                         title="initiatives and their coverage", expand=False))
@@ -431,21 +441,23 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
         out.print("[bold]initiatives[/]: none recorded ([dim]citydip initiative add|import[/])")
     if "network" in p:
         n = p["network"]
-        lines = [f"degree {n['degree']['value']:.0f} (rank {n['degree']['rank']:,}), PageRank "
-                 f"{n['pagerank']['value']:.2e} (rank {n['pagerank']['rank']:,}) among {n['among']}"]
+        lines = [f"degree {number(n['degree']['value'])} (rank {number(n['degree']['rank'])}), PageRank "
+                 f"{number(n['pagerank']['value'])} (rank {number(n['pagerank']['rank'])}) among {n['among']}"]
         if "vertical_integration" in n:
             vi = n["vertical_integration"]
-            lines.append(f"vertical integration {vi['value']:.3f} (rank {vi['rank']:,} of {vi['of']:,} cities); "
-                         f"{n['reach']['macro_actors_within_3']} macro actors within 3 steps")
+            lines.append(f"vertical integration {number(vi['value'])} (rank {number(vi['rank'])} of "
+                         f"{plural(vi['of'], 'city', 'cities')}); "
+                         f"{plural(n['reach']['macro_actors_within_3'], 'macro actor')} within 3 steps")
         if n["brokerage"]:
-            lines.append("brokerage between layers: " + ", ".join(f"{k} {v:g}" for k, v in n["brokerage"].items()))
+            lines.append("brokerage between layers: " + text(n["brokerage"]))
         out.print(Panel("\n".join(lines), title="in the network", expand=False))
     if p.get("index"):
         from .cli_index import index_renderables
 
         ix = p["index"]
         if ix["scored"]:
-            out.print(f"[bold]axis indices[/] (index run {ix['run']}; details: citydip index show {a['id']})")
+            out.print(f"[bold]axis indices[/] (published build {escape(ix['build'])}; details: "
+                      f"citydip index show {a['id']})")
             for x in index_renderables(ix):
                 out.print(x)
         else:
@@ -467,7 +479,7 @@ def framework(name: str = typer.Argument("sdg", help="The framework: sdg or pari
         r = _open().framework(name, code, lang=lang)
     except CitydipError as exc:
         _fail(exc)
-    renderables: list[Any] = [f"[bold]{r['name']}[/] — {', '.join(f'{n} {k}s' for k, n in r['counts'].items())}"]
+    renderables: list[Any] = [f"[bold]{r['name']}[/] — {', '.join(plural(n, k) for k, n in r['counts'].items())}"]
     if r.get("item"):
         it = r["item"]
         renderables.append(Panel(it.get("title", ""), title=f"{it['code']} ({it['level']})", expand=False))
@@ -562,7 +574,7 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
         if out_file:
             from pathlib import Path
             Path(out_file).write_text(body, encoding="utf-8")
-            err.print(f"{len(results) - len(failed)} of {len(results)} texts aligned ({aligner.method}) "
+            err.print(f"{len(results) - len(failed):,} of {plural(len(results), 'text')} aligned ({aligner.method}) "
                       f"→ {out_file}", highlight=False)
         else:
             sys.stdout.write(body)
@@ -572,7 +584,8 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
                       highlight=False, soft_wrap=True)
         if len(failed) > 20:
             err.print(f"... and {len(failed) - 20} more", highlight=False)
-        err.print(f"{len(failed)} of {len(results)} texts could not be aligned; the others are in the output",
+        err.print(f"{len(failed):,} of {plural(len(results), 'text')} could not be aligned; the others are in "
+                  "the output",
                   highlight=False)
         raise typer.Exit(1)
 
@@ -599,7 +612,7 @@ def _align_table(passages, results, kind: str, method: str) -> None:
     rows = [{"id": r.id, "where": r.ref or "", "sdgs": " ".join(map(str, r.sdgs)) or "—",
              "targets": " ".join(r.targets) or "—", "paris": " ".join(map(str, r.paris)) or "—",
              "axes": ", ".join(r.axes) or "—", "note": r.error or ""} for r in results]
-    out.print(table(f"{len(results)} texts ({method})", rows,
+    out.print(table(f"{plural(len(results), 'text')} ({method})", rows,
                     ["id", "where", "sdgs", "targets", "paris", "axes", "note"]))
     from collections import Counter
     c = Counter(g for r in results for g in r.sdgs)
@@ -671,6 +684,8 @@ def _print_report(rep, fmt: Format, importer: str, report_path: Optional[str] = 
     if rep.review_file:
         out.print(f"unsure rows written to [bold]{rep.review_file}[/]: fill the 'choice' column with an actor "
                   f"id (or 'skip') and run `citydip import review {rep.review_file}`")
+    for note in rep.notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
     if not rep.dry_run:
         out.print(f"store {verb}: {'yes' if rep.changed else 'no (already up to date)'}")
 
@@ -750,7 +765,7 @@ def initiative_list(actor: str = typer.Argument(..., help="The city (name, id, Q
              "source": i["provenance"]["source"]} for i in items]
     emit(fmt, data=items, rows=rows, columns=["id", "title", "since", "status", "sdgs", "targets", "paris", "axes",
                                               "source"],
-         title=f"{len(items)} initiatives" if items else "no initiatives recorded (add one: citydip initiative add)")
+         title=plural(len(items), "initiative") if items else "no initiatives recorded (add one: citydip initiative add)")
 
 
 @import_app.command("twinning")
@@ -836,7 +851,10 @@ def import_datapackage(path: str = typer.Argument(..., help="The package directo
 def import_review(file: str = typer.Argument(..., help="A review file whose 'choice' column you filled."),
                   dry_run: bool = DRY, report: Optional[str] = REPORT,
                   fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """Finish the rows of a review file: each line's 'choice' names the actor meant.
+    """Finish the rows of a review file: each line's 'choice' names the actor meant. When the
+    review came from a `--dry-run`, the import's rows that resolved cleanly are written too
+    (its file is read again: it must be unchanged); after an applied import, only the
+    finished rows. A `note:` line says which.
 
     Example: `citydip import review review.csv`
     """
@@ -887,7 +905,7 @@ AXIS_OPT = typer.Option([], "--axis", help="Only ties serving this axis (repeata
 ASOF_OPT = typer.Option(None, "--as-of", help="Only ties in force at this date (2015, 2015-06, ...).")
 COUNTRY_OPT = typer.Option(None, "--country", help="Only actors of this country and what they tie to.")
 BLOC_OPT = typer.Option(None, "--bloc", help="Only actors of the member states of this bloc (e.g. eu).")
-TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows.")
+TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows (in the table, csv and json alike).")
 
 
 def _graph(layer, type_, axis, as_of, country, bloc):
@@ -895,32 +913,48 @@ def _graph(layer, type_, axis, as_of, country, bloc):
                          country=country, bloc=bloc)
 
 
+SCOPES = ("all", "macro", "meso", "micro", "each")
+
+
 @network_app.command("metrics")
 def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
                     as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
                     bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
-                    sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by."),
+                    sort: str = typer.Option("pagerank", "--sort", help="Measure to rank by: degree, pagerank, "
+                                                                        "betweenness, eigenvector, closeness or "
+                                                                        "participation."),
+                    scope: str = typer.Option("all", "--scope", help="Measures on the whole graph (all), within one "
+                                                                     "layer's subgraph (macro, meso, micro), or the "
+                                                                     "top rows of each of these (each)."),
                     sample: Optional[int] = typer.Option(None, "--sample", help="Estimate betweenness from this "
                                                          "many pivots (faster on big graphs)."),
                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
     overall and per layer, with the multiplex participation coefficient across tie types.
+    The table, `--format csv` and `--format json` all hold the `--top` rows by `--sort`.
 
     Example: `citydip network metrics --type twinned_with --type member_of --top 10`
     """
     from .network.metrics import metrics
 
     try:
+        if scope not in SCOPES:
+            raise ValidationError(f"unknown scope '{scope}'; use {', '.join(SCOPES)}", field="scope")
         dg = _graph(layer, type_, axis, as_of, country, bloc)
-        rows, overall = metrics(dg, sort=sort, sample=sample)
+        rows, _ = metrics(dg, sort=sort, sample=sample)
     except CitydipError as exc:
         _fail(exc)
+    shown = []
+    for sc in (("all", "macro", "meso", "micro") if scope == "each" else (scope,)):
+        ranked = sorted((r for r in rows if r.get("scope") == sc), key=lambda r: -(r.get(sort) or 0))
+        shown += ranked[:top]
     cols = ["id", "name", "kind", "layer", "degree", "pagerank", "betweenness", "eigenvector", "closeness",
             "participation"]
-    emit(fmt, data=rows if fmt == Format.json else overall[:top], rows=rows, columns=["scope", *cols],
-         renderables=[f"{dg.g.vcount():,} actors, {dg.g.ecount():,} ties",
-                      table(f"top {top} by {sort}", [{k: (f"{v:.4g}" if isinstance(v, float) else v)
-                                                     for k, v in r.items()} for r in overall[:top]], cols)])
+    what = {"all": "", "each": " in each scope"}.get(scope, f" within the {scope} layer")
+    emit(fmt, data=shown, rows=shown, columns=["scope", *cols],
+         renderables=[f"{plural(dg.g.vcount(), 'actor')}, {plural(dg.g.ecount(), 'tie')}",
+                      table(f"top {top} by {sort}{what}", shown,
+                            (["scope"] if scope == "each" else []) + cols, keep=[sort])])
 
 
 @network_app.command("brokers")
@@ -941,8 +975,8 @@ def network_brokers(group: str = typer.Option("layer", "--group", help="Groups: 
     except CitydipError as exc:
         _fail(exc)
     cols = ["id", "name", "group", "coordinator", "consultant", "representative", "gatekeeper", "liaison", "total"]
-    emit(fmt, data=rows, rows=rows, columns=cols, title=f"top {top} brokers between {group}s", renderables=[
-        table(f"top {top} brokers between {group}s", rows[:top], cols)])
+    emit(fmt, data=rows[:top], rows=rows[:top], columns=cols, renderables=[
+        table(f"top {top} brokers between {group}s", rows[:top], cols, keep=["total"])])
 
 
 def _coverage_line(m: dict[str, Any]) -> str:
@@ -976,8 +1010,8 @@ def network_coverage(network: Optional[str] = typer.Argument(
         rows = [{**r, "coverage": f"{r['coverage']:.1%}" if r["coverage"] is not None else "",
                  "published": r["published"] or ""} for r in data]
         emit(fmt, data=data, rows=data, columns=["name", *cols], renderables=[
-            f"{len(data)} city networks; {sum(r['held'] for r in data):,} members held; the published count "
-            f"recorded for {sum(1 for r in data if r['published'])}",
+            f"{plural(len(data), 'city network')}; {plural(sum(r['held'] for r in data), 'member')} held; the "
+            f"published count recorded for {sum(1 for r in data if r['published']):,}",
             table(None, rows, cols)])
         return
     sources = data.get("sources", [])
@@ -1011,8 +1045,8 @@ def network_reach(city: str = typer.Argument(..., help="A city (name, id, QID or
     rows = [{**r, "path": " → ".join(r.get("path_labels", [])), "intermediaries": len(r.get("intermediaries", []))}
             for r in routes]
     emit(fmt, data=data, rows=rows, columns=["id", "name", "distance", "routes", "intermediaries", "path"],
-         renderables=[f"[bold]{actor['name']}[/] reaches {len(routes)} macro actors within {depth} steps; "
-                      f"vertical integration {score:.3f}",
+         renderables=[f"[bold]{escape(actor['name'])}[/] reaches {plural(len(routes), 'macro actor')} within "
+                      f"{plural(depth, 'step')}; vertical integration {number(score)}",
                       table(None, rows, ["name", "distance", "routes", "intermediaries", "path"])])
 
 
@@ -1041,12 +1075,15 @@ def network_communities(weighting: str = typer.Option("shared", "--weighting", h
                "countries": ", ".join(f"{c} {n}" for c, n in g_["countries"][:4])} for g_ in com.groups]
     left_out = proj.graph.filters.get("left_out") or {}
     data = {"modularity": com.modularity, "quality": com.quality, "resolution": com.resolution,
-            "communities": com.groups, "connectivity": proj.table[:top], "left_out": left_out}
+            "count": len(com.groups), "communities": com.groups[:top], "connectivity": proj.table[:top],
+            "left_out": left_out}
     note = ("; left out (more than {:,} member cities): ".format(max_members)
             + ", ".join(f"{n} ({c:,})" for n, c in left_out.items())) if left_out else ""
-    emit(fmt, data=data, rows=groups, columns=["community", "size", "top", "countries"], renderables=[
-        f"{len(com.groups)} communities of {proj.graph.g.vcount():,} cities; modularity {com.modularity:.3f}{note}",
-        table(None, groups[:top], ["community", "size", "top", "countries"]),
+    emit(fmt, data=data, rows=groups[:top], columns=["community", "size", "top", "countries"], renderables=[
+        f"{plural(len(com.groups), 'community', 'communities')} of {plural(proj.graph.g.vcount(), 'city', 'cities')}; "
+        f"modularity {com.modularity:.3f}{note}",
+        table(f"the {top} largest communities" if len(groups) > top else None, groups[:top],
+              ["community", "size", "top", "countries"]),
         table(f"top {top} by network connectivity ({weighting})", proj.table[:top],
               ["id", "label", "network_count", "gnc", "gnc_relative"])])
 
@@ -1055,11 +1092,14 @@ def network_communities(weighting: str = typer.Option("shared", "--weighting", h
 def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID or GeoNames id)."),
                 depth: int = typer.Option(2, "--depth", min=1, max=4, help="Steps from the actor."),
                 type_: list[str] = TYPE_OPT, as_of: Optional[str] = ASOF_OPT,
+                nodes: bool = typer.Option(False, "--nodes", help="List the actors (id, name, kind, layer, "
+                                                                  "country) instead of the counts."),
                 out_file: Optional[str] = typer.Option(
                     None, "--out", help="Also write it: .graphml, .gexf, .json or .geojson."),
                 fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """The ego network of an actor to depth k: everyone within k ties, and the ties among them
-    (those in force now, or at `--as-of`).
+    (those in force now, or at `--as-of`): counts by layer, kind, distance and tie type, or
+    with `--nodes` the actors themselves.
 
     Example: `citydip network ego c40 --depth 1 --out c40.gexf`
     """
@@ -1073,12 +1113,20 @@ def network_ego(actor: str = typer.Argument(..., help="An actor (name, id, QID o
             io.write_graph(eg.graph, out_file)
     except CitydipError as exc:
         _fail(exc)
-    nodes = [{"id": v["name"], "name": v["label"], "kind": v["kind"], "layer": v["layer"], "country": v["country"]}
-             for v in eg.graph.g.vs]
-    emit(fmt, data=eg.summary, rows=nodes, columns=["id", "name", "kind", "layer", "country"], renderables=[
-        f"ego network of [bold]{a['name']}[/] to depth {depth}: {eg.graph.g.vcount():,} actors, "
-        f"{eg.graph.g.ecount():,} ties" + (f"; written to {out_file}" if out_file else ""),
-        to_json(eg.summary)])
+    head = (f"ego network of [bold]{escape(a['name'])}[/] to depth {depth}: {plural(eg.graph.g.vcount(), 'actor')}, "
+            f"{plural(eg.graph.g.ecount(), 'tie')}" + (f"; written to {escape(out_file)}" if out_file else ""))
+    if nodes:
+        rows = [{"id": v["name"], "name": v["label"], "kind": v["kind"], "layer": v["layer"],
+                 "country": v["country"]} for v in eg.graph.g.vs]
+        emit(fmt, data=rows, rows=rows, columns=["id", "name", "kind", "layer", "country"],
+             renderables=[head, table(None, rows, ["id", "name", "kind", "layer", "country"])])
+        return
+    groups = (("by_layer", "actors by layer"), ("by_kind", "actors by kind"),
+              ("by_distance", "actors at distance"), ("by_tie_type", "ties by type"))
+    rows = [{"group": label, "key": str(k), "count": n} for key, label in groups
+            for k, n in (eg.summary.get(key) or {}).items()]
+    emit(fmt, data=eg.summary, rows=rows, columns=["group", "key", "count"],
+         renderables=[head, table(None, rows, ["group", "key", "count"])])
 
 
 @network_app.command("export")
@@ -1100,7 +1148,7 @@ def network_export(out_file: str = typer.Option(..., "--out", help="File to writ
         path = io.write_graph(dg, out_file, fmt)
     except CitydipError as exc:
         _fail(exc)
-    err.print(f"wrote {dg.g.vcount():,} actors and {dg.g.ecount():,} ties to {path}", highlight=False)
+    err.print(f"wrote {plural(dg.g.vcount(), 'actor')} and {plural(dg.g.ecount(), 'tie')} to {path}", highlight=False)
 
 
 # -- the web observatory ------------------------------------------------------------------
@@ -1136,10 +1184,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         limits.check_settings()
         bar, update = _progress()
         if bar is None:
-            prepare(home=state.home, path=store)
+            prepare(home=state.home, path=store, log_level=log_level)
         else:
             with bar:
-                prepare(home=state.home, path=store, progress=update)
+                prepare(home=state.home, path=store, progress=update, log_level=log_level)
         run(host=host, port=port, home=state.home, path=store, workers=workers, read_only=read_only,
             secure_cookies=secure_cookies, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
     except CitydipError as exc:

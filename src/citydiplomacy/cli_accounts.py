@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from .errors import CitydipError, NotFoundError, ValidationError
-from .render import Format, emit
+from .render import FORMAT_HELP, Format, emit, table
 
 user_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown",
@@ -31,7 +31,6 @@ token_app = typer.Typer(
          "Only a hash is stored, so a token is shown once, when created.\n\n"
          "Example: `citydip token create maria --label 'nightly import'`")
 
-FORMAT_HELP = "Output: a table on the terminal, or json/csv for scripts."
 
 
 class Channel(str, Enum):
@@ -228,8 +227,11 @@ def audit_log(limit: int = typer.Option(100, "--limit", min=1, help="How many re
         _fail(exc)
     rows = [{**r, "channel": r["channel"] or "", "detail": json.dumps(r["detail"], ensure_ascii=False)
              if r["detail"] else ""} for r in records]
-    emit(fmt, data=records, rows=rows, columns=["at", "user_name", "channel", "action", "target", "detail"],
-         title="audit log (newest first)")
+    columns = ["at", "user_name", "channel", "action", "target", "detail"]
+    # the table reads a detail as "key value, ..." (render.text); csv keeps it as JSON
+    emit(fmt, data=records, rows=rows, columns=columns,
+         renderables=[table("audit log (newest first)", [{**r, "channel": r["channel"] or ""} for r in records],
+                            columns)])
 
 
 # -- tokens -----------------------------------------------------------------------------------

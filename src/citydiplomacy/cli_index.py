@@ -4,7 +4,6 @@ with their uncertainty, rank cities, measure which choice moves the ranking, exp
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any, Optional
 
@@ -12,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 
-from .errors import CitydipError, ValidationError
-from .render import Format, emit, table
+from .errors import CitydipError
+from .render import FORMAT_HELP, Format, emit, number, plural, table
 
 index_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown",
@@ -21,8 +20,8 @@ index_app = typer.Typer(
          "intervals from a Monte Carlo over the method's choices; see docs/indices.md.\n\n"
          "Example: `citydip index build && citydip index show Barcelona`")
 
-FORMAT_HELP = "Output: a table on the terminal, or json/csv for scripts."
 AXIS_HELP = "sustainability, digital, engagement or overall."
+BUILD_HELP = "A build by its name (see `citydip index builds`); default: the published one."
 
 
 def _ctx():
@@ -32,15 +31,9 @@ def _ctx():
 
 
 def _years(text: Optional[str]) -> list[int] | None:
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
-    if not m:
-        raise ValidationError(f"'{text}' is not a year or a range of years such as 2015-2025", field="years")
-    a, b = int(m.group(1)), int(m.group(2) or m.group(1))
-    if b < a:
-        raise ValidationError(f"'{text}': the range ends before it starts", field="years")
-    return list(range(a, b + 1))
+    from .indices.builds import parse_years
+
+    return parse_years(text)
 
 
 def _bar():
@@ -122,23 +115,32 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
                                                      help="Monte Carlo replications (default: the framework's, "
                                                           "1000; 0 skips the uncertainty analysis)."),
           seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
+          name: Optional[str] = typer.Option(None, "--name", help="A name of your own for the build (letters, "
+                                                                 "digits, . _ -), besides its stable name."),
+          publish: Optional[bool] = typer.Option(None, "--publish/--no-publish",
+                                                 help="Make it the published build, what the web and the API "
+                                                      "show (default: only the store's first build is)."),
           fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Compute every indicator of the framework from the store, build the three axis
-    scores and the overall score with rank intervals, and store them (replacing the
-    previous build). Cities without enough data are listed with the reason.
+    scores and the overall score with rank intervals, and store them as a named build
+    beside the earlier ones. The build is named after its framework (and the hash of its
+    content), years, options and the store's data version; a build of the same name is
+    replaced. Only the store's first build is published unless you say `--publish`.
+    Cities without enough data are listed with the reason.
 
-    Example: `citydip index build --replications 1000`
+    Example: `citydip index build --years 2015-2025 --name panel --publish`
     """
     _open, _fail, out, _ = _ctx()
     try:
         obs = _open()
         bar, update = _bar()
+        kwargs = dict(years=_years(years), replications=replications, seed=seed, name=name, publish=publish)
         if bar is None:
-            rep = obs.build_index(config, years=_years(years), replications=replications, seed=seed)
+            rep = obs.build_index(config, **kwargs)
         else:
             with bar:
-                rep = obs.build_index(config, years=_years(years), replications=replications, seed=seed,
-                                      progress=update)
+                rep = obs.build_index(config, progress=update, **kwargs)
+        shown = rep.name if rep.published else obs.index_build()["name"]
     except CitydipError as exc:
         _fail(exc)
     d = rep.as_dict()
@@ -146,12 +148,21 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
     rows += [{"what": f"not scored: {why}", "count": n} for why, n in rep.not_scored.items()]
     rows += [{"what": f"low data on {axis} (rank {'withheld' if rep.low_data_rule.get('rank') == 'withhold' else 'marked'})",
               "count": n} for axis, n in rep.low_data.items()]
+    ref = escape(rep.label or rep.name)
+    if rep.published:
+        state = "[green]published[/]: the web and the API show it" + (
+            f" (instead of {escape(rep.previous)})" if rep.previous else "")
+    else:
+        state = (f"[yellow]not published[/]: the web and the API show {escape(shown)}\n"
+                 f"publish it with: citydip index publish {ref}")
     emit(fmt, data=d, rows=rows, columns=["what", "count"], renderables=[
-        f"[bold]index built[/] (run {rep.run_id}, {rep.seconds} s, {rep.replications:,} Monte Carlo "
-        f"replications{', years ' + years if years else ''})",
+        f"[bold]index built[/]: {escape(rep.name)}" + (f" ({escape(rep.label)})" if rep.label else "")
+        + (", replacing the build of the same name" if rep.replaced else ""), state,
+        f"run {rep.run_id}, {rep.seconds} s, {plural(rep.replications, 'Monte Carlo replication')}"
+        f"{', years ' + years if years else ''}\nread it with: citydip index show CITY --build {ref}",
         table(None, rows, ["what", "count"]),
         table("indicators kept (weight within the axis)",
-              [{"indicator": k, "weight": f"{v:.3f}"} for k, v in rep.weights.items()], ["indicator", "weight"]),
+              [{"indicator": k, "weight": v} for k, v in rep.weights.items()], ["indicator", "weight"]),
         table("indicators dropped", [{"indicator": k, "why": v} for k, v in rep.dropped_indicators.items()],
               ["indicator", "why"]) if rep.dropped_indicators else "",
         table("top 10 overall", [{**t, "data coverage": f"{t['coverage']:.0%}"} for t in rep.top],
@@ -161,6 +172,7 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
 
 @index_app.command("show")
 def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
+         build_name: Optional[str] = typer.Option(None, "--build", help=BUILD_HELP),
          fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """A city's axis scores and overall score, with its rank and rank interval (5th–95th
     percentile over the Monte Carlo), its rank in its peer groups (population band,
@@ -170,7 +182,7 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
     """
     _open, _fail, out, _ = _ctx()
     try:
-        r = _open().index_show(city)
+        r = _open().index_show(city, build=build_name)
     except CitydipError as exc:
         _fail(exc)
     if not r["scored"]:
@@ -185,14 +197,17 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of",
                                               "coverage", "low_data"])
         return
-    out.print(Panel(f"index run {r['run']} built {r['built_at'][:16]} · framework {r['framework']} · "
-                    f"{r['replications']:,} Monte Carlo replications" + (f" · year {r['year']}" if r["year"] else ""),
+    out.print(Panel(f"build {escape(r['build_label'] or r['build'])}"
+                    + (" (published)" if r["published"] else " (not published)")
+                    + f" · run {r['run']} built {r['built_at'][:16]} · framework {r['framework']} · "
+                    f"{plural(r['replications'], 'Monte Carlo replication')}" + (f" · year {r['year']}" if r["year"] else ""),
                     title=f"{r['name']} ({r['id']})", expand=False))
     for x in index_renderables(r):
         out.print(x)
     if r["peers"]:
         peer_rows = [{"peer group": f"{p['group']}: {p['name']}", "cities": p["size"],
-                      **{a: (f"{p[a]['rank']} of {p[a]['of']}" if p[a]["rank"] is not None else "withheld")
+                      **{a: (f"{number(p[a]['rank'])} of {number(p[a]['of'])}" if p[a]["rank"] is not None
+                             else "withheld")
                          for a in ("sustainability", "digital", "engagement", "overall") if a in p}}
                      for p in r["peers"]]
         out.print(table("rank among peers", peer_rows, ["peer group", "cities", "sustainability", "digital",
@@ -241,6 +256,7 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
          low_data: bool = typer.Option(False, "--low-data", help="Also list the cities whose rank is withheld "
                                                                  "for low data (after the ranked ones, by score, "
                                                                  "without a rank)."),
+         build_name: Optional[str] = typer.Option(None, "--build", help=BUILD_HELP),
          fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Cities ranked on an axis, best first, with their global rank and its interval and
     their data coverage on the axis (the share of its indicators the store holds the
@@ -252,7 +268,7 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
     _open, _fail, out, _ = _ctx()
     try:
         r = _open().index_rank(axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top,
-                               low_data=low_data)
+                               low_data=low_data, build=build_name)
     except CitydipError as exc:
         _fail(exc)
     rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["of"]})} for x in r["rows"]]
@@ -263,8 +279,10 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
                 if r["withheld"] else "")
     emit(fmt, data=r, rows=r["rows"], columns=["position", "id", "name", "country", "score", "rank", "rank_lo",
                                                "rank_hi", "coverage", "low_data"],
-         renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {r['count']:,} cities"
-                      + (f" · {r['year']}" if r["year"] else "") + escape(withheld),
+         renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {plural(r['count'], 'city', 'cities')}"
+                      + (f" · {r['year']}" if r["year"] else "")
+                      + f" · build {escape(r['build_label'] or r['build'])}"
+                      + ("" if r["published"] else " (not published)") + escape(withheld),
                       table(None, rows, ["position", "name", "country", "score", "rank (5–95%)", "data coverage"])])
 
 
@@ -285,7 +303,7 @@ def sensitivity(config: Optional[str] = typer.Option(None, "--config", help="A f
         df = _open().index_sensitivity(config, n_base=n_base, seed=seed)
     except CitydipError as exc:
         _fail(exc)
-    rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in df.to_dict("records")]
+    rows = df.to_dict("records")
     emit(fmt, data=rows, rows=rows, columns=list(df.columns), renderables=[
         table("Sobol indices of the mean absolute rank shift (overall ranking)", rows, list(df.columns)),
         "[dim]S1: the share of the ranking's variance due to the choice alone; ST: with its interactions.[/]"])
@@ -293,8 +311,9 @@ def sensitivity(config: Optional[str] = typer.Option(None, "--config", help="A f
 
 @index_app.command("export")
 def export(out_dir: str = typer.Option(..., "--out", help="Directory to write into (created if needed)."),
-           fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet.")):
-    """Write the latest build: index_scores (scores, ranks and intervals per city, or why
+           fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet."),
+           build_name: Optional[str] = typer.Option(None, "--build", help=BUILD_HELP)):
+    """Write the published build (or the one named with --build): index_scores (scores, ranks and intervals per city, or why
     it is not scored), index_values (each indicator, raw and normalised) and
     index_run.json (the framework and every choice: the figures' provenance).
 
@@ -302,11 +321,79 @@ def export(out_dir: str = typer.Option(..., "--out", help="Directory to write in
     """
     _open, _fail, out, _ = _ctx()
     try:
-        written = _open().index_export(out_dir, fmt=fmt)
+        written = _open().index_export(out_dir, fmt=fmt, build=build_name)
     except CitydipError as exc:
         _fail(exc)
     for name, n in written.items():
-        out.print(f"wrote {name} ({n:,} rows)" if name.endswith(fmt) else f"wrote {name}")
+        out.print(f"wrote {name} ({plural(n, 'row')})" if name.endswith(fmt) else f"wrote {name}")
+
+
+@index_app.command("builds")
+def builds(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """The builds of the indices, newest first: each one's name (and the name given to
+    it), whether it is the published one (what the web and the API show), its framework
+    and the hash of its content, years, options, the store's data version it read, when
+    it was built and how many cities it scored.
+
+    Example: `citydip index builds`
+    """
+    _open, _fail, out, _ = _ctx()
+    try:
+        rows = _open().index_builds()
+    except CitydipError as exc:
+        _fail(exc)
+    flat = [{"published": "yes" if b["published"] else "", "name": b["name"], "label": b["label"] or "",
+             "framework": b["framework"], "framework_hash": (b["framework_hash"] or "")[:12],
+             "years": b["years"] or "snapshot", "replications": b["options"].get("replications"),
+             "seed": b["options"].get("seed"), "data_version": b["data_version"], "built_at": b["built_at"],
+             "scored": b["scored"]} for b in rows]
+    if not rows and fmt == Format.table:
+        out.print("no index has been built in this store yet: run citydip index build")
+        return
+    # the name holds the framework, its hash, the years, replications, seed and data version
+    shown = [{"": "[green]●[/]" if r["published"] else "",
+              "build": (f"[bold]{escape(r['label'])}[/]\n" if r["label"] else "") + escape(r["name"]),
+              "built (UTC)": r["built_at"][:16].replace("T", " "), "scored": f"{r['scored']:,}" if r["scored"] else "–"}
+             for r in flat]
+    emit(fmt, data=rows, rows=flat, columns=list(flat[0]) if flat else ["name"], renderables=[
+        table(f"{len(rows)} index build{'s' if len(rows) != 1 else ''} ([green]●[/] published)", shown,
+              ["", "build", "built (UTC)", "scored"]),
+        "[dim]publish another with: citydip index publish NAME\nread one with: --build NAME[/]"])
+
+
+@index_app.command("publish")
+def publish(build_name: str = typer.Argument(..., metavar="NAME", help="The build's name or the name given to it."),
+            fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Make a build the published one: what the web pages, the actor pages and the API
+    show by default. The switch is written to the audit log (who, from which build to
+    which, through the command line).
+
+    Example: `citydip index publish panel`
+    """
+    _open, _fail, out, _ = _ctx()
+    try:
+        r = _open().index_publish(build_name)
+    except CitydipError as exc:
+        _fail(exc)
+    text = (f"[bold]published[/] {escape(r['name'])}" + (f" (before: {escape(r['previous'])})" if r["previous"]
+                                                          else "")
+            if r["changed"] else f"{escape(r['name'])} is already the published build; nothing changed")
+    emit(fmt, data=r, rows=[r], columns=["name", "label", "previous", "changed"], renderables=[text])
+
+
+@index_app.command("remove")
+def remove(build_name: str = typer.Argument(..., metavar="NAME", help="The build's name or the name given to it."),
+           fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
+    """Delete a build and its results (not the published one: publish another first).
+
+    Example: `citydip index remove shipped-1a2b3c4d-snapshot-n100-s0-d57`
+    """
+    _open, _fail, out, _ = _ctx()
+    try:
+        r = _open().index_remove(build_name)
+    except CitydipError as exc:
+        _fail(exc)
+    emit(fmt, data=r, rows=[r], columns=["name", "label"], renderables=[f"removed {escape(r['name'])}"])
 
 
 @index_app.command("framework")

@@ -18,7 +18,7 @@ from .store import Store
 from .store.schema import actors, ties
 from .tiestate import in_force_clause
 
-__all__ = ["iso_numeric", "map_actors", "map_ties", "world_map"]
+__all__ = ["iso_numeric", "map_actors", "map_ties", "shaded_countries", "world_map"]
 
 
 def map_actors(store: Store, *, kind: str | None = None, layer: str | None = None,
@@ -88,9 +88,50 @@ def map_ties(store: Store, ref: str, *, type: str | None = None) -> dict[str, An
                                             "status": t["status"], "since": t["since"], "until": t["until"],
                                             "suspended_since": t["attrs"].get("suspended_since"),
                                             "other": other, "other_name": t["other_name"]}})
-    return {"type": "FeatureCollection", "actor": {"id": aid, "name": actor["name"]},
+    placed = sum(1 for t in ties_ if t["other"] in coords and t["other"] != aid)
+    return {"type": "FeatureCollection",
+            "actor": {"id": aid, "name": actor["name"], "kind": actor["kind"], "located": here is not None},
             "ties": len(ties_), "mapped": sum(1 for f in features if f["geometry"]["type"] == "LineString"),
+            "placed": placed, "points": sum(1 for f in features if f["geometry"]["type"] == "Point"),
+            "shade": shaded_countries(store, actor, ties_),
             "features": features}
+
+
+#: kinds whose members are states: their map shades the member states
+_STATE_BODIES = ("geopolitical_bloc", "international_organization", "regional_organization")
+
+
+def shaded_countries(store: Store, actor: dict[str, Any], ties_: list[dict[str, Any]]) -> dict[str, Any]:
+    """The countries an actor's map shades, and what they are, from its ties in force
+    (``ties_`` as :func:`~citydiplomacy.actors.list_ties` gives them):
+
+    - a bloc or an international or regional organisation: its member states;
+    - a city network: the countries of its members;
+    - a state: itself;
+    - any other actor (a city): its country and those of its twinning partners.
+
+    Returns ``{"what": "member states", "countries": [ISO alpha-3 ...], "numeric": [ISO numeric ...]}``
+    (numeric codes are the ids of the map's country outlines, :func:`iso_numeric`)."""
+    from .tiestate import IN_FORCE
+
+    live = [t for t in ties_ if t["state"] in IN_FORCE and t["target_type"] == "actor"]
+    kind = actor["kind"]
+    if kind in _STATE_BODIES:
+        what = "member states"
+        codes = {t["other_country"] for t in live
+                 if t["type"] == "member_of" and t["direction"] == "in" and t["other_kind"] == "state"}
+    elif kind == "city_network":
+        what = "countries of its members"
+        codes = {t["other_country"] for t in live if t["type"] == "member_of" and t["direction"] == "in"}
+    elif kind == "state":
+        what = "the state"
+        codes = {actor["country"]}
+    else:
+        what = "its country and its twinning partners' countries"
+        codes = {actor["country"]} | {t["other_country"] for t in live if t["type"] == "twinned_with"}
+    codes.discard(None)
+    numeric = iso_numeric()
+    return {"what": what, "countries": sorted(codes), "numeric": sorted(numeric[c] for c in codes if c in numeric)}
 
 
 def _point(fid: str, lonlat: list[float], properties: dict[str, Any]) -> dict[str, Any]:

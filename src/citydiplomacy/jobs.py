@@ -347,6 +347,25 @@ def job_queue(directory: str | os.PathLike) -> JobQueue:
     return ProcessJobs(directory) if kind == "process" else ThreadJobs(directory)
 
 
+def submit_one(queue: JobQueue, task: str, args: dict[str, Any], *, owner: str,
+               params: dict[str, Any] | None = None) -> tuple[Job, bool]:
+    """Submit ``task`` unless a job of the same task is still queued or running (an index
+    build holds a core and several hundred MB for minutes: one at a time per store). Returns
+    (the job, True) when it was submitted, (the job in progress, False) otherwise. The job
+    in progress is remembered in a file of the queue's folder, so every worker process of
+    the server sees it."""
+    marker = Path(queue.dir) / f"{task}.active"      # type: ignore[attr-defined]
+    try:
+        current = queue.status(marker.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        current = None
+    if current is not None and not current.done:
+        return current, False
+    job = queue.submit(task, args, owner=owner, params=params)
+    marker.write_text(job.id, encoding="utf-8")
+    return job, True
+
+
 def _check_id(job_id: str) -> str:
     if not job_id or len(job_id) > 64 or not all(c.isalnum() or c in "-_" for c in job_id):
         raise ValueError(f"not a job id: {job_id!r}")
@@ -402,5 +421,32 @@ def import_task(*, store: str, importer: str, file: str, options: dict[str, Any]
         st.close()
 
 
+@task("index-build")
+def index_build_task(*, store: str, framework: str | None = None, years: list[int] | None = None,
+                     replications: int | None = None,
+                     seed: int | None = None, name: str | None = None, publish: bool = False,
+                     who: str | None = None, channel: str | None = None,
+                     busy_timeout: float | None = None) -> dict[str, Any]:
+    """Build the indices of ``framework`` (a YAML path; None: the shipped one) with
+    :func:`citydiplomacy.indices.build.build_index` on the store at ``store``, reporting each step as the job's progress; the build (and its
+    publication, with ``publish``) is recorded in the audit log as ``who``'s, from
+    ``channel`` (web or api), in the build's own transaction. Returns the build's report."""
+    from .indices.build import build_index
+    from .store import Store
+    from .store.audit import acting_as
+    from .store.db import BUSY_TIMEOUTS
+
+    wait = BUSY_TIMEOUTS["job"] if busy_timeout is None else busy_timeout
+    st = Store(url=store, busy_timeout=wait) if "://" in store else Store(store, busy_timeout=wait)
+    try:
+        with acting_as(who or "unknown", channel or "python"):
+            report = build_index(st, framework, years=years, replications=replications, seed=seed, name=name,
+                                 publish=True if publish else None,
+                                 progress=lambda phase, done, total: progress.report(phase, done, total))
+        return report.as_dict()
+    finally:
+        st.close()
+
+
 __all__ = ["Job", "JobQueue", "ThreadJobs", "ProcessJobs", "job_queue", "STATES", "FINAL", "TASKS", "task", "describe_error", "import_task",
-           "new_job_id"]
+           "index_build_task", "new_job_id", "submit_one"]

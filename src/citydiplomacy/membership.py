@@ -34,7 +34,7 @@ def coverage_text(held: int, published: int | None, exact: bool = False, former:
     current = held - former
     if current and former:
         held = current
-    noun = "member" if held == 1 else "members"
+    noun = "member" if (published or held) == 1 else "members"     # "1 of about 200 members held"
     past = f" (and {former:,} former)" if former and current else (f" ({former:,} former)" if former else "")
     if not published:
         return f"{held:,} {noun} held{past}; the network's own count is not recorded"

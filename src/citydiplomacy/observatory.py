@@ -68,14 +68,15 @@ class Observatory:
         return _actors.list_ties(self.store, actor["id"], type=type, layer=layer, axis=axis, kind=kind,
                                  country=country, bloc=bloc, as_of=as_of)
 
-    def profile(self, ref: str, *, network: bool = False) -> dict[str, Any]:
+    def profile(self, ref: str, *, network: bool = False, build: str | None = None) -> dict[str, Any]:
         """The diplomacy profile of a city (or any actor); with ``network``, also its
         centrality ranks, brokerage roles and reach in the store's graph (a second or two
-        the first time, while the graph is built)."""
+        the first time, while the graph is built). Its index scores are the published
+        build's, or the build named ``build``."""
         from .indices.stored import brief
 
         p = _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
-        index = brief(self.store, p["actor"]["id"])
+        index = brief(self.store, p["actor"]["id"], build)
         if index is not None:
             p["index"] = index
         return p
@@ -194,23 +195,52 @@ class Observatory:
     # -- composite indices (citydiplomacy.indices) --------------------------------------
     def build_index(self, framework: Any = None, *, years: list[int] | None = None,
                     replications: int | None = None, seed: int | None = None,
-                    progress: Callable[[str, int, int], None] | None = None):
-        """Build the axis indices from the store and keep them (replaces the last build);
-        ``framework``: a YAML path or :class:`~citydiplomacy.indices.framework.Framework`
-        (default: the shipped one). Returns a :class:`~citydiplomacy.indices.build.BuildReport`."""
+                    progress: Callable[[str, int, int], None] | None = None, name: str | None = None,
+                    publish: bool | None = None):
+        """Build the axis indices from the store and keep them as a named build beside the
+        others (the first is published; later ones when ``publish`` is True); ``framework``:
+        a YAML path or :class:`~citydiplomacy.indices.framework.Framework` (default: the
+        shipped one); ``name``: a name of its own. Returns a
+        :class:`~citydiplomacy.indices.build.BuildReport`."""
         from .indices.build import build_index
 
         return build_index(self.store, framework, years=years, replications=replications, seed=seed,
-                           progress=progress)
+                           progress=progress, name=name, publish=publish)
 
-    def index_show(self, ref: str) -> dict[str, Any]:
-        """A city's scores, rank intervals, peer ranks and drivers from the latest build."""
+    def index_builds(self) -> list[dict[str, Any]]:
+        """The index builds, newest first: name, own name, published or not, framework and
+        its hash, years, options, data version, date, cities scored."""
+        from .indices.builds import list_builds
+
+        return list_builds(self.store)
+
+    def index_build(self, build: str | None = None) -> dict[str, Any]:
+        """The published build (or the one named ``build``): its name, run and choices."""
+        from .indices.results import index_run
+
+        return index_run(self.store, build)
+
+    def index_publish(self, build: str) -> dict[str, Any]:
+        """Make the build named ``build`` the one the web and the API show (audited)."""
+        from .indices.builds import publish_build
+
+        return publish_build(self.store, build)
+
+    def index_remove(self, build: str) -> dict[str, Any]:
+        """Delete a build that is not the published one, with its results."""
+        from .indices.builds import remove_build
+
+        return remove_build(self.store, build)
+
+    def index_show(self, ref: str, *, build: str | None = None) -> dict[str, Any]:
+        """A city's scores, rank intervals, peer ranks and drivers from the published build
+        (or the build named ``build``)."""
         from .indices.results import show
 
-        return show(self.store, ref)
+        return show(self.store, ref, build=build)
 
     def index_rank(self, *, axis: str = "overall", top: int = 20, **filters: Any) -> dict[str, Any]:
-        """The cities ranked on ``axis`` (filters: region, bloc, country, band, year;
+        """The cities ranked on ``axis`` (filters: region, bloc, country, band, year, build;
         ``low_data=True`` also lists the cities whose rank is withheld for low data)."""
         from .indices.results import ranking
 
@@ -222,11 +252,12 @@ class Observatory:
 
         return sensitivity(self.store, framework, n_base=n_base, seed=seed)
 
-    def index_export(self, out: str | os.PathLike, *, fmt: str = "csv") -> dict[str, Any]:
-        """Write the latest build's scores, indicator values and run description."""
+    def index_export(self, out: str | os.PathLike, *, fmt: str = "csv", build: str | None = None) -> dict[str, Any]:
+        """Write the published build's (or the build ``build``'s) scores, indicator values
+        and run description."""
         from .indices.results import export_results
 
-        return export_results(self.store, out, fmt=fmt)
+        return export_results(self.store, out, fmt=fmt, build=build)
 
     def status(self) -> dict[str, Any]:
         return _status.store_status(self.store)

@@ -132,7 +132,7 @@ def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:
     from .network import brokerage, centrality, reach
 
     same_kind = [v["name"] for v in dg.g.vs if v["kind"] == kind]
-    out: dict[str, Any] = {"among": f"{len(same_kind):,} actors of kind {kind}"}
+    out: dict[str, Any] = {"among": f"{len(same_kind):,} actor{'' if len(same_kind) == 1 else 's'} of kind {kind}"}
     for name, values in (("degree", centrality.degree(dg)), ("pagerank", centrality.pagerank(dg))):
         mine = values.get(actor_id, 0.0)
         rank = 1 + sum(1 for i in same_kind if values.get(i, 0.0) > mine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from typing import Callable
 
@@ -11,6 +12,10 @@ from ..resolve import geonames
 from . import (cities, covenant, frameworks, memberships, micro_actors, organizations, states, territories,
                tie_changes, twinning)
 from .context import BuildContext
+
+#: the build's log: a line as it starts, one per step (what it added, its seconds), one at
+#: the end; ``citydip serve`` shows them in its log (docs/web.md)
+log = logging.getLogger(__name__)
 
 #: (step name, builder) in the order they run; later steps use what earlier ones built.
 STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
@@ -62,17 +67,46 @@ def _build(store: Store, *, force: bool, progress, t0: float) -> dict:
         run_id = store.start_run(conn, "default-dataset", "citydiplomacy default dataset")
         ctx = BuildContext(store=store, conn=conn, run_id=run_id)
         timings = {}
+        log.info("building the default dataset into %s: %d steps", store.path or store.url, len(STEPS))
         for i, (name, step) in enumerate(STEPS):
             if progress:
                 progress(name, i, len(STEPS))
             t = time.perf_counter()
+            before = dict(ctx.counts)
             step(ctx)
             timings[name] = round(time.perf_counter() - t, 2)
+            log.info("build step %d/%d, %s: %s in %.1f s", i + 1, len(STEPS), name,
+                     describe_counts(_added(before, ctx.counts)), timings[name])
         if progress:
             progress("done", len(STEPS), len(STEPS))
         summary = {"counts": ctx.counts, "report": ctx.report, "seconds": timings,
                    "total_seconds": round(time.perf_counter() - t0, 2)}
         store.finish_run(conn, run_id, summary)
+        t = time.perf_counter()
         store.analyze(conn)
+        log.info("build: planner statistics in %.1f s; committing", time.perf_counter() - t)
     geonames.clear_caches()  # the GeoNames records and their name index are large; free them
+    c = ctx.counts
+    log.info("built the default dataset in %.1f s: %s actors, %s ties, %s aliases", time.perf_counter() - t0,
+             f"{c.get('actors', 0):,}", f"{sum(v for k, v in c.items() if k.startswith('ties.')):,}",
+             f"{c.get('aliases', 0):,}")
     return summary
+
+
+def _added(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """A step's counts (what it added to ``BuildContext.counts``) in one phrase:
+    "34,006 actors, 34,006 ties (34,006 located_in), 259,310 aliases; cities 34,006"."""
+    ties = {k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("ties.")}
+    parts = [f"{counts['actors']:,} actors"] if counts.get("actors") else []
+    if ties:
+        kinds = ", ".join(f"{v:,} {k}" for k, v in sorted(ties.items(), key=lambda kv: -kv[1]))
+        parts.append(f"{sum(ties.values()):,} ties ({kinds})")
+    if counts.get("aliases"):
+        parts.append(f"{counts['aliases']:,} aliases")
+    other = [f"{k.removeprefix('framework.').replace('.', ' ').replace('_', ' ')} {v:,}"
+             for k, v in counts.items() if k not in ("actors", "aliases") and not k.startswith("ties.")]
+    return "; ".join(x for x in (", ".join(parts), ", ".join(other)) if x) or "nothing added"

@@ -4,8 +4,9 @@
 at least ``units.min_ties`` diplomatic ties), runs the pipeline (:mod:`.pipeline`), the
 Monte Carlo uncertainty analysis (:mod:`.uncertainty`), and writes, in one transaction,
 each city's axis and overall scores with their rank intervals — or the reason it is not
-scored — and the indicator values behind them. A new build replaces the previous one;
-its run (kind ``index``) stays in the store's import runs with the choices and counts.
+scored — and the indicator values behind them, as a named build beside the others
+(:mod:`.builds`: the first one is published, later ones when asked); its run (kind
+``index``) stays in the store's import runs with the choices and counts.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete
 
 from .. import countries
 from ..errors import ValidationError
 from ..store import Store
 from ..store.schema import index_scores, index_values
+from . import builds as _builds
 from . import indicators as _ind
 from .framework import AXES, Framework, load_framework
 
@@ -71,6 +72,13 @@ class BuildReport:
     low_data: dict[str, int] = field(default_factory=dict)
     #: the framework's low-data rule (min_coverage, rank, overall, overall_coverage)
     low_data_rule: dict[str, Any] = field(default_factory=dict)
+    #: the build's stable name, the name given to it, whether it is the published one,
+    #: the build of the same name it replaced, the published build it displaced
+    name: str = ""
+    label: str | None = None
+    published: bool = False
+    replaced: str | None = None
+    previous: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -190,13 +198,17 @@ def _f(v: Any) -> float | None:
 
 def build_index(store: Store, framework: Framework | str | None = None, *, years: list[int] | None = None,
                 replications: int | None = None, seed: int | None = None,
-                progress: Progress | None = None) -> BuildReport:
+                progress: Progress | None = None, name: str | None = None,
+                publish: bool | None = None) -> BuildReport:
     """Compute the indices of ``framework`` (a :class:`Framework`, a YAML path, or the
-    shipped default) and store them, replacing the previous build.
+    shipped default) and store them as a named build (:mod:`.builds`) beside the others.
 
     ``years``: a panel build, scored per year (ties in force at the end of each year,
     observations of that year); the rank intervals are those of the latest year.
     ``replications``: Monte Carlo runs (default: the framework's; 0 skips the analysis).
+    ``name``: a name of the build's own, besides its stable default name.
+    ``publish``: True makes it the published build (what the web and the API show), False
+    never, None (the default) only when no build is published yet.
     """
     from . import pipeline, steps, uncertainty
 
@@ -212,10 +224,18 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
     if fw.pipeline.imputation == "locf" and not years:
         raise ValidationError("locf imputation carries values forward from earlier years: build a panel "
                               "with --years (e.g. 2015-2025) or choose another imputation", field="imputation")
+    label = _builds.check_label(name)
+    fw_label = fw.path or "shipped"
+    fw_hash = _builds.framework_hash(fw)
     indicators = fw.to_indicators()
     step = (lambda name, i, n: progress(name, i, n)) if progress else (lambda *a: None)
 
     step("reading the store", 0, 1)
+    with store.connect() as conn:
+        data_version = _builds.data_version(conn)
+        # a name taken by another build is an error now, not after the computation
+        _builds.check_label_free(conn, label, _builds.default_name(fw_label, fw_hash, years, uc.n, uc.seed,
+                                                                    data_version))
     data = _ind.load(store)
     last_as_of = f"{years[-1]}-12-31" if years else None
     units, unscored, groups = _universe(data, fw, last_as_of)
@@ -299,8 +319,9 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
     cols = list(AXES) + ["overall"]
     with store.transaction() as conn:
         run_id = store.start_run(conn, "index", fw.path or "shipped framework (data/indices/framework.yaml)")
-        conn.execute(delete(index_values))
-        conn.execute(delete(index_scores))
+        named = _builds.record_build(conn, run_id, framework=fw_label, fw_hash=fw_hash, years=years,
+                                     options={"replications": uc.n, "seed": uc.seed}, data=data_version,
+                                     label=label, publish=publish)
         score_rows: list[dict[str, Any]] = []
         value_rows: list[dict[str, Any]] = []
         for year, res in results.items():
@@ -348,7 +369,8 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
         overall = main.scores["overall"].dropna()
         ranked = main.ranks["overall"].dropna()
         top = [{"id": u, "name": data.actors.at[u, "name"], "score": round(float(overall[u]), 2),
-                "rank": int(ranked[u]), "coverage": round(float(coverage[main_year].at[u, "overall"]), 3)}
+                "rank": int(ranked[u]),     # ranks are whole (method "min")
+                "coverage": round(float(coverage[main_year].at[u, "overall"]), 3)}
                for u in ranked.sort_values().index[:10]]
         low_counts = {axis: int(low[main_year][axis].sum()) for axis in low[main_year].columns}
         report = BuildReport(
@@ -360,9 +382,10 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
             axis_weights={k: round(float(v), 4) for k, v in main.axis_weights.items()},
             checks=_axis_checks(main.checks), notes=list(main.notes),
             replications=uc.n if mc is not None else 0, seconds=0.0, top=top, low_data=low_counts,
-            low_data_rule=fw.low_data.model_dump(mode="json"))
+            low_data_rule=fw.low_data.model_dump(mode="json"), **named)
         report.seconds = round(time.perf_counter() - t0, 1)
-        summary = report.as_dict() | {"pipeline": fw.pipeline.model_dump(mode="json"),
+        summary = report.as_dict() | {"framework_hash": fw_hash, "data_version": data_version,
+                                      "pipeline": fw.pipeline.model_dump(mode="json"),
                                       "uncertainty": uc.model_dump(mode="json"),
                                       # the median scored city's normalised value per indicator and
                                       # year ("" = the snapshot): what a city is compared with

@@ -13,22 +13,20 @@ import pandas as pd
 from sqlalchemy import case, func, select
 
 from ..actors import resolve_actor
-from ..errors import NotFoundError, ValidationError
+from ..errors import ValidationError
 from ..store import Store
-from ..store.schema import actors, import_runs, index_scores, index_values, ties
+from ..store.schema import actors, index_scores, index_values, ties
 from ..tiestate import in_force_clause
 from .build import BANDS, data_coverage, population_band, region_of
 from .stored import AXES_ALL, _i, _main_year
 
-def latest_run(store: Store) -> dict[str, Any]:
-    """The latest finished index build (id, dates, source and its summary)."""
-    with store.connect() as conn:
-        row = conn.execute(select(import_runs).where(import_runs.c.kind == "index", import_runs.c.status == "ok")
-                           .order_by(import_runs.c.id.desc()).limit(1)).first()
-    if row is None:
-        raise NotFoundError("no index has been built in this store yet: run citydip index build")
-    return {"run_id": row.id, "built_at": row.finished_at, "source": row.source,
-            "software_version": row.software_version, "summary": row.summary or {}}
+def index_run(store: Store, build: str | None = None) -> dict[str, Any]:
+    """The published index build, or the build named ``build`` (its stable name or the
+    name given to it): its run (id, dates, source, summary) and its name, options and
+    data version (see :func:`.builds.find_build`)."""
+    from .builds import find_build
+
+    return find_build(store, build)
 
 
 SCORE_COLUMNS = ["id", "year", "axis", "score", "rank", "rank_median", "rank_lo", "rank_hi", "reason", "name",
@@ -117,19 +115,20 @@ def _blocs_of(store: Store, country_codes: set[str]) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def show(store: Store, ref: str, *, drivers: int = 3) -> dict[str, Any]:
-    """A city's index results: each axis's and the overall score, rank and rank interval
-    (5th–95th percentile of the Monte Carlo ranks), its rank in each peer group, the
-    indicators behind its strengths and weaknesses, the yearly series of a panel build —
-    or the reason it is not scored."""
+def show(store: Store, ref: str, *, drivers: int = 3, build: str | None = None) -> dict[str, Any]:
+    """A city's index results in the published build (or the build named ``build``): each
+    axis's and the overall score, rank and rank interval (5th–95th percentile of the Monte
+    Carlo ranks), its rank in each peer group, the indicators behind its strengths and
+    weaknesses, the yearly series of a panel build — or the reason it is not scored."""
     actor = resolve_actor(store, ref)
-    run = latest_run(store)
+    run = index_run(store, build)
     summary = run["summary"]
     year = _main_year(summary)
     mine = _scores(store, run["run_id"], actor_id=actor["id"])
     base = {"id": actor["id"], "name": actor["name"], "country": actor.get("country"), "run": run["run_id"],
             "built_at": run["built_at"], "year": year, "framework": summary.get("framework"),
-            "replications": summary.get("replications", 0)}
+            "replications": summary.get("replications", 0), "build": run["name"], "build_label": run["label"],
+            "published": run["published"]}
     now = mine[mine["year"].isna()] if year is None else mine[mine["year"] == year]
     if now.empty:
         return base | {"scored": False, "reason": f"{actor['name']} is not a unit of this index (only cities "
@@ -246,24 +245,24 @@ def _round(v: Any, nd: int = 3) -> float | None:
 
 def ranking(store: Store, *, axis: str = "overall", region: str | None = None, bloc: str | None = None,
             country: str | None = None, band: str | None = None, top: int = 20,
-            year: int | None = None, low_data: bool = False) -> dict[str, Any]:
-    """The ranking on ``axis`` (best first), optionally within a region (continent), a
-    bloc's member states, a country or a population band. Each row has the global rank
-    (among ``of`` cities), its position in the selection (of ``count``), the Monte
-    Carlo rank interval, the city's data ``coverage`` on the axis and its ``low_data``
-    mark. Cities whose rank the low-data rule withholds are left out (``withheld``
-    counts them) unless ``low_data`` is true: then they follow the ranked ones, by
-    score, without a rank."""
+            year: int | None = None, low_data: bool = False, build: str | None = None) -> dict[str, Any]:
+    """The ranking on ``axis`` (best first) in the published build (or the build named
+    ``build``), optionally within a region (continent), a bloc's member states, a country
+    or a population band. Each row has the global rank (among ``of`` cities), its position
+    in the selection (of ``count``), the Monte Carlo rank interval, the city's data
+    ``coverage`` on the axis and its ``low_data`` mark. Cities whose rank the low-data rule
+    withholds are left out (``withheld`` counts them) unless ``low_data`` is true: then
+    they follow the ranked ones, by score, without a rank."""
     if axis not in AXES_ALL:
         raise ValidationError(f"axis '{axis}' is not one of {', '.join(AXES_ALL)}", field="axis")
     if top < 1:
         raise ValidationError("top must be 1 or more", field="top")
-    run = latest_run(store)
+    run = index_run(store, build)
     summary = run["summary"]
     if year is None:
         year = _main_year(summary)
     elif year not in (summary.get("years") or []):
-        raise ValidationError(f"the latest build has no year {year} (years: "
+        raise ValidationError(f"the build {run['label'] or run['name']} has no year {year} (years: "
                               f"{', '.join(map(str, summary.get('years') or [])) or 'none, a snapshot'})",
                               field="year")
     df = _scores(store, run["run_id"], year=year, axis=axis, scored_only=True)
@@ -312,17 +311,18 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
                      "rank_hi": _i(r.rank_hi), **_flag(share, rule)})
     return {"axis": axis, "year": year, "selection": ", ".join(what) or "all scored cities",
             "count": int(len(df)), "of": ranked, "withheld": withheld, "low_data_rule": rule,
-            "rows": rows, "run": run["run_id"], "built_at": run["built_at"]}
+            "rows": rows, "run": run["run_id"], "built_at": run["built_at"],
+            "build": run["name"], "build_label": run["label"], "published": run["published"]}
 
 
-def export_results(store: Store, out: str | Path, *, fmt: str = "csv") -> dict[str, Any]:
-    """Write ``index_scores`` (one row per city and year: each axis's score, rank and rank
+def export_results(store: Store, out: str | Path, *, fmt: str = "csv", build: str | None = None) -> dict[str, Any]:
+    """Write the published build (or the build named ``build``): ``index_scores`` (one row per city and year: each axis's score, rank and rank
     interval, or the reason it is not scored), ``index_values`` (the indicator values,
     raw and normalised, imputed or not) and ``index_run.json`` (the framework, the choices,
     the counts: the provenance of the figures) into the directory ``out``."""
     if fmt not in ("csv", "json", "parquet"):
         raise ValidationError(f"format '{fmt}' is not csv, json or parquet", field="format")
-    run = latest_run(store)
+    run = index_run(store, build)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValidationError("exists and is not a directory; give a directory with --out", file=str(out))
@@ -369,7 +369,9 @@ def export_results(store: Store, out: str | Path, *, fmt: str = "csv") -> dict[s
                                       field="format") from None
         written[path.name] = int(len(frame))
     meta = {"run": run["run_id"], "built_at": run["built_at"], "framework": run["source"],
-            "software_version": run["software_version"]} | run["summary"]
+            "software_version": run["software_version"]} | run["summary"] | {
+        "build": run["name"], "build_label": run["label"], "published": run["published"],
+        "framework_hash": run["framework_hash"], "data_version": run["data_version"]}
     (out / "index_run.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str),
                                         encoding="utf-8")
     written["index_run.json"] = 1

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..store import Store
 from ..store.schema import index_values
-from .results import _frame, latest_run, ranking
+from .results import _frame, index_run, ranking
 from .stored import AXES_ALL, _main_year
 
 __all__ = ["face_validity", "render_markdown", "BEGIN", "END"]
@@ -45,16 +45,18 @@ def _contributions(store: Store, run: dict[str, Any], year: int | None, ids: lis
     return v
 
 
-def face_validity(store: Store, *, top: int = 25, axis_top: int = 10, drivers: int = 3) -> dict[str, Any]:
-    """The overall top ``top`` and each axis's top ``axis_top`` of the latest build, each
-    city with its score, rank, data coverage and its ``drivers`` largest contributions
-    among the indicators the store holds its record for (raw value, unit)."""
-    run = latest_run(store)
+def face_validity(store: Store, *, top: int = 25, axis_top: int = 10, drivers: int = 3,
+                  build: str | None = None) -> dict[str, Any]:
+    """The overall top ``top`` and each axis's top ``axis_top`` of the published build (or
+    the build named ``build``), each city with its score, rank, data coverage and its
+    ``drivers`` largest contributions among the indicators the store holds its record for
+    (raw value, unit)."""
+    run = index_run(store, build)
     year = _main_year(run["summary"])
     tables: dict[str, Any] = {}
     for axis in AXES_ALL:
         n = top if axis == "overall" else axis_top
-        r = ranking(store, axis=axis, top=n, year=year)
+        r = ranking(store, axis=axis, top=n, year=year, build=build)
         ids = [x["id"] for x in r["rows"]]
         c = _contributions(store, run, year, ids) if ids else pd.DataFrame()
         rows = []

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 
 from ..store import Store
 from ..store.schema import import_runs, index_scores, index_values
+from .builds import build_run
 
 AXES_ALL = ("sustainability", "digital", "engagement", "overall")
 
@@ -24,9 +25,6 @@ def _i(v: Any) -> int | None:
 
 #: statements built once: a profile request runs them, and building a SQLAlchemy
 #: expression costs more than the SQLite query itself
-_LATEST = (select(import_runs.c.id, import_runs.c.finished_at)
-           .where(import_runs.c.kind == "index", import_runs.c.status == "ok")
-           .order_by(import_runs.c.id.desc()).limit(1))
 _SUMMARY = select(import_runs.c.summary).where(import_runs.c.id == bindparam("run"))
 _ROWS = select(index_scores.c.axis, index_scores.c.year, index_scores.c.score, index_scores.c.rank,
                index_scores.c.rank_lo, index_scores.c.rank_hi, index_scores.c.rank_median,
@@ -76,11 +74,12 @@ def coverage_of(known: dict[str, bool], facts: dict[str, Any]) -> dict[str, floa
     return share
 
 
-def brief(store: Store, actor_id: str) -> dict[str, Any] | None:
-    """A city's scores and rank intervals from the latest build, for its profile (two
-    small queries); None when no index has been built."""
+def brief(store: Store, actor_id: str, build: str | None = None) -> dict[str, Any] | None:
+    """A city's scores, rank intervals and data coverage from the published build (or the
+    build named ``build``), for its profile (three small queries); None when no index has
+    been built."""
     with store.connect() as conn:
-        run = conn.execute(_LATEST).first()
+        run = build_run(conn, build)
         if run is None:
             return None
         facts = _facts(conn, store, run)
@@ -90,7 +89,8 @@ def brief(store: Store, actor_id: str) -> dict[str, Any] | None:
                  if r[2] == year}
     share = coverage_of(known, facts) if known else {}
     threshold = float(facts["rule"].get("min_coverage", 0.0))
-    base = {"run": run.id, "built_at": run.finished_at, "year": year, "replications": facts["replications"]}
+    base = {"run": run.id, "built_at": run.finished_at, "year": year, "replications": facts["replications"],
+            "build": run.name, "build_label": run.label, "published": bool(run.published)}
     overall = [r for r in rows if r.axis == "overall"]
     if not overall:
         return base | {"scored": False, "reason": "not a unit of the index (only cities are scored)"}

@@ -11,6 +11,7 @@ Adding a format means adding a module that calls ``register`` — nothing else c
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 from typing import Any, Callable
 
 from .base import Plan, Problem, Report, ReviewRow
@@ -65,14 +66,19 @@ def run_import(store, name: str, source: Any, *, dry_run: bool = False, review: 
     from .. import limits as _limits
     from .. import progress
     from .apply import apply_plan
-    from .review import write_review
+    from .review import original_of, write_review
 
     with _limits.applied(limits) if limits is not None else nullcontext():
         progress.report("reading and resolving the file")
         plan = get_importer(name)(store, source, **options)
         report = apply_plan(store, plan, dry_run=dry_run, audit=audit)
     if review and plan.review:
-        report.review_file = str(write_review(review, plan))
+        # the review of a dry run writes the import's clean rows too: it keeps how to run it again
+        original = original_of(name, source, options, dry_run=dry_run)
+        report.review_file = str(write_review(review, plan, original))
+        if dry_run and original:
+            report.notes.append(f"`citydip import review {Path(review).name}` will write the rows that resolved "
+                                "cleanly with the ones you finish (this dry run wrote nothing)")
     return report
 
 

@@ -73,7 +73,8 @@ def apply_plan(store: Store, plan: Plan, *, dry_run: bool = False, busy_timeout:
     """
     for _attempt in range(ATTEMPTS):
         report = Report(importer=plan.importer, source=plan.source, dry_run=dry_run,
-                        rows_read=plan.rows_read, matched=dict(plan.matched), problems=list(plan.problems))
+                        rows_read=plan.rows_read, matched=dict(plan.matched), problems=list(plan.problems),
+                        notes=list(plan.notes))
         progress.report("checking against the store")
         with store.snapshot() as conn:
             changes = _Preparer(conn, plan, report).run()

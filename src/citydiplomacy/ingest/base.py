@@ -71,6 +71,8 @@ class Plan:
     #: this version no longer lists are closed (status ended, until = as_of)
     supersedes: tuple[str, ...] = ()
     options: dict[str, Any] = _field(default_factory=dict)
+    #: what a person should know of this run, in a sentence each (a review: which rows it writes)
+    notes: list[str] = _field(default_factory=list)
 
     def count_resolution(self, res: Resolution) -> None:
         if res.resolved:
@@ -105,6 +107,8 @@ class Report:
     changes: dict[str, list] = _field(default_factory=dict)
     #: for editing.add_actor: the id of the actor added (or already there)
     actor: str | None = None
+    #: the plan's notes (a review: which rows it writes and why)
+    notes: list[str] = _field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -135,4 +139,5 @@ class Report:
                 "ended": self.ended, "rows_resolved": self.rows_resolved, **self.counts,
                 "problems": [p.as_dict() for p in self.problems], "review_file": self.review_file,
                 **({"changes": self.changes} if self.changes else {}),
-                **({"actor": self.actor} if self.actor else {})}
+                **({"actor": self.actor} if self.actor else {}),
+                **({"notes": self.notes} if self.notes else {})}

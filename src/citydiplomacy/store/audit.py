@@ -103,12 +103,13 @@ def write_audit(conn: Connection, user_name: str, action: str, target: str, deta
 
 
 #: the audit action of each kind of write run (an import's kind is ``import:<importer>``)
-RUN_ACTIONS = {"default-dataset": "store.init", "index": "index.build", "edit": "actor.edit",
+RUN_ACTIONS = {"default-dataset": "store.init", "index": "index.build", "index-publish": "index.publish",
+               "index-remove": "index.remove", "edit": "actor.edit",
                "import:initiative": "initiative.add", "import:edit": "data.edit"}
 #: what the audit row keeps of a run's summary: what changed, not its problems or results
 SUMMARY_KEYS = ("rows_read", "rows_resolved", "created", "updated", "unchanged", "ended", "rejected",
                 "ambiguous", "unresolved", "changes", "actor", "counts", "framework", "units", "scored",
-                "replications", "years")
+                "replications", "years", "name", "label", "published", "replaced", "build", "previous")
 
 
 def audit_run(conn: Connection, run_id: int, summary: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ create exactly these; a test compares the two."""
 from __future__ import annotations
 
 from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData,
-                        String, Table, Text, false, func)
+                        String, Table, Text, false, func, text)
 
 metadata = MetaData()
 
@@ -229,8 +229,8 @@ login_failures = Table(
 )
 
 # --- revision 0004: composite indices (derived: rebuilt by `citydip index build`) ---
-# One build's results; a new build replaces them (its run stays in import_runs, with the
-# framework, the choices and the counts in its summary).
+# The results of each build, keyed by the build's run (its framework, choices and counts
+# are in the run's summary); revision 0008: several builds side by side (index_builds).
 
 index_scores = Table(
     "index_scores", metadata,
@@ -248,8 +248,11 @@ index_scores = Table(
     Column("rank_hi", Float),
     # why the actor is not scored (score NULL)
     Column("reason", Text),
-    Index("ix_index_scores_actor", "actor_id"),
+    # revision 0008: (actor, run) — a profile reads one city's rows of one build — and
+    # (run, axis, year): a ranking reads one build's rows
+    Index("ix_index_scores_actor", "actor_id", "run_id"),
     Index("ix_index_scores_axis_year", "axis", "year"),
+    Index("ix_index_scores_run", "run_id", "axis", "year"),
 )
 
 index_values = Table(
@@ -263,7 +266,40 @@ index_values = Table(
     Column("raw", Float),
     Column("value", Float),
     Column("imputed", Boolean, nullable=False, server_default=false()),
-    Index("ix_index_values_actor", "actor_id"),
+    # revision 0008: a city's strengths and weaknesses compare it within one build
+    Index("ix_index_values_actor", "actor_id", "run_id"),
+    Index("ix_index_values_run", "run_id", "indicator", "year"),
+)
+
+# --- revision 0008: named index builds, one of them published ---
+# Each build of the indices is named after what it was built from (see
+# citydiplomacy.indices.builds): the framework and the hash of its content, the years, the
+# options, the store's data version; a person may give it a name of their own (label).
+# Exactly one build is published: what the web and the API show unless asked for another.
+
+index_builds = Table(
+    "index_builds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("import_runs.id"), nullable=False, unique=True),
+    # the stable default name, e.g. shipped-1a2b3c4d-snapshot-n1000-s0-d57
+    Column("name", String(200), nullable=False, unique=True),
+    # a name a person gave it (optional)
+    Column("label", String(64), unique=True),
+    # "shipped" or the YAML file's path; the SHA-256 of its content (NULL: built before 0008)
+    Column("framework", Text, nullable=False),
+    Column("framework_hash", String(64)),
+    # "2015-2025" (a panel), NULL (the snapshot)
+    Column("years", String(200)),
+    # the choices given at build time: replications, seed
+    Column("options", JSON),
+    # the store's latest data run (an import, an edit, the dataset's build) the build read
+    Column("data_version", Integer),
+    Column("built_at", String(32), nullable=False),
+    Column("published", Boolean, nullable=False, server_default=false()),
+    Column("published_at", String(32)),
+    # at most one published build, whatever writes to the store
+    Index("ux_index_builds_published", "published", unique=True,
+          sqlite_where=text("published = 1"), postgresql_where=text("published")),
 )
 
 #: Tables that hold accounts and their history rather than data: kept by Store.clear().

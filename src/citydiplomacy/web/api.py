@@ -436,6 +436,28 @@ class AlignIn(_Body):
         "text": "Bus lanes and 2,000 new social housing units cut commuting emissions."}})
 
 
+class IndexBuildIn(_Body):
+    """An index build, run as a job."""
+
+    framework: str = Field("shipped", max_length=1000, description="shipped, or the framework file of an "
+                                                                    "earlier build (see GET /index/builds).")
+    years: str | None = Field(None, max_length=9, description="A year or a range (a panel), e.g. 2015-2025; "
+                                                              "none: the current snapshot.")
+    replications: int | None = Field(None, ge=0, le=10_000, description="Monte Carlo replications (default: "
+                                                                         "the framework's, 1000; 0 skips it).")
+    seed: int | None = Field(None, ge=0, le=2**31, description="The Monte Carlo's random seed.")
+    name: str | None = Field(None, max_length=64, description="A name of its own, besides its stable name.")
+    publish: bool = Field(False, description="Publish it when it is built (default: only a store's first "
+                                             "build is published).")
+
+    model_config = ConfigDict(json_schema_extra={"example": {"years": "2015-2025", "replications": 200,
+                                                             "name": "panel", "publish": False}})
+
+
+class PublishIn(_Body):
+    build: str = Field(min_length=1, max_length=200, description="The build's name or the name given to it.")
+
+
 class LoginIn(_Body):
     name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=1000)
@@ -512,6 +534,7 @@ def build_router(*, read_only: bool = False) -> APIRouter:
     _align(r)
     if not read_only:
         _writes(r)
+        _index_admin(r)
         _jobs(r)
         _account(r)
     return r
@@ -520,18 +543,31 @@ def build_router(*, read_only: bool = False) -> APIRouter:
 IndexAxis = Literal["sustainability", "digital", "engagement", "overall"]
 
 
-def _indices(r: APIRouter) -> None:
-    """The axis indices of the latest build (``citydip index build``): read-only."""
-    @r.get("/index", tags=["indices"], responses={**READ_ERRORS, **NOT_MODIFIED},
-           summary="The latest index build")
-    async def index_run(request: Request) -> Response:
-        """When and how the latest index was built: the framework, every choice of the pipeline
-        and of the Monte Carlo, the weights, the multivariate checks, the indicators dropped
-        and why, how many cities are scored and why the others are not. 404 when no index has
-        been built (``citydip index build``)."""
-        from ..indices.results import latest_run
+BuildQ = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                     description="An index build by its name or the name given to it "
+                                                 "(GET /index/builds); default: the published build.")]
 
-        return await cached(request, lambda: latest_run(_obs(request).store))
+
+def _indices(r: APIRouter) -> None:
+    """The axis indices (``citydip index build``): the published build, or another by name."""
+    @r.get("/index", tags=["indices"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The published index build (or another, by name)")
+    async def index_run(request: Request, build: BuildQ = None) -> Response:
+        """How the published build (or the build named ``build``) was made: its ``name`` (the
+        framework, the hash of its content, the years, the options and the data version), the
+        name given to it (``label``), whether it is ``published``, and in its ``summary`` every
+        choice of the pipeline and of the Monte Carlo, the weights, the multivariate checks, the
+        indicators dropped and why, how many cities are scored and why the others are not. 404
+        when no index has been built (``citydip index build``) or no build has that name."""
+        return await cached(request, lambda: _obs(request).index_build(build))
+
+    @r.get("/index/builds", tags=["indices"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The index builds")
+    async def index_builds(request: Request, limit: Limit = 100, offset: Offset = 0) -> Response:
+        """Every build, newest first: ``name``, ``label``, ``published``, ``framework`` and
+        ``framework_hash``, ``years``, ``options`` (replications, seed), ``data_version``,
+        ``built_at``, ``scored``. Any of them can be read with ``?build=NAME``."""
+        return await cached(request, lambda: page(request, _obs(request).index_builds(), limit, offset))
 
     @r.get("/index/rank", tags=["indices"], responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="Cities ranked on an axis")
@@ -548,26 +584,89 @@ def _indices(r: APIRouter) -> None:
                          top: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many cities.")] = 20,
                          low_data: Annotated[bool, Query(description="Also list the cities whose rank is "
                                                          "withheld for low data (after the ranked ones, "
-                                                         "without a rank).")] = False
-                         ) -> Response:
+                                                         "without a rank).")] = False,
+                         build: BuildQ = None) -> Response:
         """Best first: each city's score, its rank among the cities ranked on the axis, the
         5th–95th percentile of that rank over the Monte Carlo replications (``rank_lo``,
         ``rank_hi``), its data ``coverage`` on the axis (the share of the axis's indicators the
         store holds its record for) and its ``low_data`` mark; ``withheld`` counts the cities
-        whose rank the build's low-data rule (``low_data_rule``) withholds."""
+        whose rank the build's low-data rule (``low_data_rule``) withholds. From the published
+        build, or the one named ``build``."""
         return await cached(request, lambda: _obs(request).index_rank(
             axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top,
-            low_data=low_data))
+            low_data=low_data, build=build))
 
     @r.get("/actors/{ref}/index", tags=["indices", "actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="A city's axis scores, rank intervals, peers, strengths and weaknesses")
-    async def actor_index(request: Request, ref: Ref) -> Response:
+    async def actor_index(request: Request, ref: Ref, build: BuildQ = None) -> Response:
         """Per axis and overall: score, rank, rank interval and median rank, data coverage and
         the low-data mark (``note`` says why a rank is withheld); its rank in each peer group
         (population band, continent, blocs); the indicators where it stands highest and lowest
         among those the store holds its record for; the yearly series of a panel build — or why
-        it is not scored."""
-        return await cached(request, lambda: _obs(request).index_show(ref))
+        it is not scored. From the published build, or the one named ``build``."""
+        return await cached(request, lambda: _obs(request).index_show(ref, build=build))
+
+
+def _index_admin(r: APIRouter) -> None:
+    """An administrator builds the indices (as a job), publishes a build, removes one."""
+    responses = _problems(401, 403, 404, 409, 422, 503)
+
+    @r.post("/index/builds", tags=["indices"], status_code=202, responses={
+        202: {"description": "Accepted: the build runs as a job; poll the job's url (also in Location)"},
+        **responses}, summary="Build the indices (admin)")
+    def index_build(request: Request, body: IndexBuildIn, user: AdminWrites) -> Response:
+        """Builds the indices of the shipped framework (or of the framework file of an earlier
+        build) as a job (``GET /jobs/{id}`` follows its
+        steps; its result is the build's report, with its ``name``). The build lives beside
+        the others; it is published only with ``publish`` (or when it is the store's first).
+        The build is written to the audit log (``index.build``, channel api). One build at a
+        time: 409 while another is queued or running."""
+        from ..indices.builds import check_framework, check_label, parse_years
+
+        years = parse_years(body.years)            # a 422 now, not the job's error
+        label = check_label(body.name)
+        store = _obs(request).store
+        framework = check_framework(store, body.framework)
+        args = {"store": str(store.path or store.url), "framework": framework, "years": years, "replications": body.replications,
+                "seed": body.seed, "name": label, "publish": body.publish, "who": user.name, "channel": "api"}
+        from ..jobs import submit_one
+
+        job, submitted = submit_one(request.app.state.jobs, "index-build", args, owner=user.name, params={
+            "task": "index build", "framework": body.framework, "years": body.years,
+            "replications": body.replications, "name": label, "publish": body.publish})
+        if not submitted:
+            raise Problem(409, "Conflict", f"an index build is already {job.status} (job {job.id}, started by "
+                                           f"{job.owner}): wait for it to finish, then start yours")
+        out = json_response(request, _job_json(request, job), private=True, status=202)
+        out.headers["Location"] = f"/api/v1/jobs/{job.id}"
+        return out
+
+    @r.post("/index/publish", tags=["indices"], responses={200: {"description": "Published (or already)"},
+                                                           **responses}, summary="Publish a build (admin)")
+    def index_publish(request: Request, body: PublishIn, user: AdminWrites) -> Response:
+        """Make the build named ``build`` the one the web pages and these routes show by
+        default; ``changed`` is false when it already was. Written to the audit log
+        (``index.publish``: the build and the ``previous`` one, channel api)."""
+        from ..store.audit import acting_as
+
+        with acting_as(user.name, "api"):
+            result = _obs(request).index_publish(body.build)
+        store_changed(request)
+        return json_response(request, result, private=True)
+
+    @r.delete("/index/builds/{name}", tags=["indices"], responses={200: {"description": "Removed"}, **responses},
+              summary="Remove a build (admin)")
+    def index_remove(request: Request, user: AdminWrites,
+                     name: Annotated[str, PathParam(min_length=1, max_length=200,
+                                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]) -> Response:
+        """Delete a build and its results; the published build cannot be removed (422:
+        publish another first)."""
+        from ..store.audit import acting_as
+
+        with acting_as(user.name, "api"):
+            result = _obs(request).index_remove(name)
+        store_changed(request)
+        return json_response(request, result, private=True)
 
 
 def _reads(r: APIRouter) -> None:
@@ -677,6 +776,29 @@ def _reads(r: APIRouter) -> None:
             from ..network.reach import ego_node_link
 
             return ego_node_link(dg, actor_id, depth=depth, max_nodes=max_nodes)
+        return await cached(request, build)
+
+    @r.get("/actors/{ref}/ego/layout", tags=["actors", "network"], responses={**READ_ERRORS, **NOT_MODIFIED},
+           summary="The ego network of an actor, aggregated and laid out for drawing")
+    async def actor_ego_layout(request: Request, ref: Ref,
+                               depth: Annotated[int, Query(ge=1, le=3, description="Steps from the actor.")] = 1,
+                               type: Types = None,  # noqa: A002
+                               group_by: Annotated[Literal["auto", "kind", "layer", "country"], Query(
+                                   description="How the actors not drawn one by one are grouped.")] = "auto",
+                               expand: Annotated[list[str] | None, Query(
+                                   max_length=50, description="Group nodes to open (an id given k times opens "
+                                                              "k pages of its actors).")] = None
+                               ) -> Response:
+        """The ego network as a hub's page draws it: on each ring, the actors drawn one by one
+        and "+85 more" group nodes for the others, one edge per pair of drawn nodes with its
+        count, positions and label boxes placed so that no two labels overlap (see
+        ``citydiplomacy.network.ego``)."""
+        def build():
+            actor_id = _obs(request).get(ref)["id"]
+            dg = _graph(request, tie_types=[t.value for t in type] if type else None)
+            from ..network.ego import ego_view
+
+            return ego_view(dg, actor_id, depth=depth, group_by=group_by, expand=expand or ())
         return await cached(request, build)
 
     @r.get("/actors/{ref}/initiatives", tags=["actors"], response_model=Page,
@@ -960,6 +1082,7 @@ Editor = Annotated[Any, Depends(writer("editor"))]
 Viewer = Annotated[Any, Depends(security.require("viewer"))]
 ViewerWrites = Annotated[Any, Depends(writer("viewer"))]
 Admin = Annotated[Any, Depends(security.require("admin"))]
+AdminWrites = Annotated[Any, Depends(writer("admin"))]
 
 WRITTEN = {200: {"description": "A dry run, or nothing changed: the report says what would change"},
            201: {"description": "Written: the report says what changed"}}
@@ -1082,7 +1205,8 @@ def _writes(r: APIRouter) -> None:
                                                                    "(an actor id, or skip).")],
                       dry_run: Annotated[bool, Query(description="Report only (the default); false applies.")] = True
                       ) -> Response:
-        return _run_import(request, user, "review", file, dry_run, {}, lim)
+        # a review of a dry run reads that run's upload again: one of this server's uploads only
+        return _run_import(request, user, "review", file, dry_run, {"within": str(request.app.state.jobs.dir)}, lim)
 
 
 def _run_import(request: Request, user, importer: str, upload: UploadFile, dry_run: bool,

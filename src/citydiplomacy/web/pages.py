@@ -35,13 +35,14 @@ from starlette.datastructures import UploadFile
 
 from .. import __version__, limits
 from ..errors import CitydipError, NotFoundError, StoreError, ValidationError
-from . import charts
+from . import charts, i18n
 from .limiting import heavy_slot
 from ..vocab import Axis, Kind, Layer, Status, TieType
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
+i18n.install(templates.env)         # the frame's words in the page's ui_lang (English by default)
 
 #: the reading pages (and the alignment of a posted text, which stores nothing)
 router = APIRouter(include_in_schema=False)
@@ -74,6 +75,8 @@ DONE = {
     "login": "You are signed in.",
     "logout": "You are signed out.",
     "token": "The token was revoked.",
+    "published": "The build is published: the indices pages, the actor pages and the API show it now.",
+    "built": "The index was built.",
 }
 
 
@@ -291,13 +294,6 @@ def _map_overview(obs, top: int) -> bytes:
     from ..geo import world_map
 
     return json.dumps(world_map(obs.store, top), ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _numeric_codes() -> dict[str, str]:
-    """ISO alpha-3 → ISO numeric (the ids of the Natural Earth outlines)."""
-    from ..geo import iso_numeric
-
-    return iso_numeric()
 
 
 @router.get("/overview/map.json")
@@ -518,7 +514,7 @@ async def _not_found(request: Request, exc: CitydipError) -> HTMLResponse:
 
 @router.get("/actors/{ref}", response_class=HTMLResponse)
 async def actor_page(request: Request, ref: str, type: str = "", layer: str = "", axis: str = "",  # noqa: A002
-                     all: bool = False, as_of: str = ""):  # noqa: A002
+                     all: bool = False, as_of: str = "", build: str = ""):  # noqa: A002
     obs = _obs(request)
     try:
         actor = obs.get(ref)
@@ -527,40 +523,65 @@ async def actor_page(request: Request, ref: str, type: str = "", layer: str = ""
     if actor["id"] != ref:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"/actors/{quote(actor['id'])}{query}", status_code=303)
-    data = await run_in_threadpool(_actor_data, obs, actor["id"], type, layer, axis, as_of)
-    return await render(request, "actor.html", section="search", actor=actor, **data,
+    try:
+        data = await run_in_threadpool(_actor_data, obs, actor["id"], type, layer, axis, as_of, build.strip())
+    except NotFoundError as exc:            # an unknown build
+        return await error_page(request, 404, "No such index build", str(exc))
+    return await render(request, "actor.html", section="search", actor=actor, **data, build=build.strip(),
                         filters={"type": type, "layer": layer, "axis": axis, "as_of": as_of},
                         group_limit=None if all else GROUP_LIMIT,
-                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego?depth=1",
+                        ego_url=f"/api/v1/actors/{quote(actor['id'])}/ego/layout",
                         map_url=f"/api/v1/map/ties?actor={quote(actor['id'])}",
                         standing_url=f"/api/v1/actors/{quote(actor['id'])}/profile?network=true")
 
 
 def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A002
-                as_of: str = "") -> dict[str, Any]:
-    """What the actor page shows: the profile, the ties (filtered; with ``as_of``, those in
-    force at that date), the initiatives."""
-    profile = obs.profile(actor_id)
+                as_of: str = "", build: str = "") -> dict[str, Any]:
+    """What the actor page shows: the profile (its index scores from the published build,
+    or the build named ``build``), the ties (filtered; with ``as_of``, those in force at
+    that date), the initiatives."""
+    profile = obs.profile(actor_id, build=build or None)
     filter_error = None
     try:
         ties = obs.ties(actor_id, type=type or None, layer=layer or None, axis=axis or None, as_of=as_of or None)
     except ValidationError as exc:
         filter_error = exc.detail
         ties = obs.ties(actor_id)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for t in ties:
-        groups.setdefault(t["type"], []).append(t)
-    from .. import countries
+    from .. import countries, tieroles
+
+    initiatives = obs.initiatives(actor_id)
+
+    groups = tieroles.group_ties(ties)
+    with obs.store.connect() as conn:
+        roles_by_layer = tieroles.count_roles(conn, actor_id)
 
     all_count = sum(sum(c.values()) for c in profile["ties_by_layer"].values())
     code = profile["actor"].get("country")
     found = countries.lookup_code(code) if code else None
-    numeric = _numeric_codes()
-    highlight = sorted({numeric[c] for c in [code, *profile["twinning"]["by_country"]] if c in numeric})
-    return {"profile": profile, "ties": ties, "groups": groups, "initiatives": obs.initiatives(actor_id),
+    return {"profile": profile, "ties": ties, "groups": groups, "initiatives": initiatives,
+            "roles_by_layer": roles_by_layer, "cards": _cards(profile, bool(initiatives)),
             "partners": profile["twinning"]["partners"], "not_in_force": profile["twinning"]["not_in_force"],
             "filter_error": filter_error,
-            "tie_count": all_count, "country_name": found.name if found else None, "highlight": highlight}
+            "tie_count": all_count, "country_name": found.name if found else None}
+
+
+#: kinds of actor that join city networks and act locally: their pages always show the
+#: networks-by-axis and initiatives cards, empty or not (an empty one says something)
+LOCAL_KINDS = ("city", "region")
+
+
+def _cards(profile: dict[str, Any], has_initiatives: bool) -> dict[str, bool]:
+    """Which optional cards the actor page shows: a card that has nothing to say for this
+    kind of actor (a bloc's networks by axis, a network's initiatives) is left out."""
+    kind = profile["actor"]["kind"]
+    local = kind in LOCAL_KINDS
+    reach = profile["reach"]
+    return {
+        "networks": local or any(profile["networks_by_axis"].values()),
+        "initiatives": local or has_initiatives,
+        # a macro actor's own "route to the macro layer" is only worth a line when it has one
+        "reach": bool(reach["count"]) or profile["actor"]["layer"] != "macro",
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -720,50 +741,194 @@ INDEX_REGIONS = ("", "Africa", "Asia", "Europe", "North America", "Oceania", "So
 
 @router.get("/indices", response_class=HTMLResponse)
 async def indices_page(request: Request, axis: str = "overall", region: str = "", bloc: str = "", country: str = "",
-                       band: str = "", top: str = "50", low_data: str = ""):
-    """The cities ranked on an axis, with filters, each rank with its interval and the
-    city's data coverage; cities with low data listed after them on request."""
+                       band: str = "", top: str = "50", low_data: str = "", build: str = ""):
+    """The cities ranked on an axis in the published build (or the build named ``build``),
+    with filters, each rank with its interval and the city's data coverage (cities with low
+    data listed after them on request); the builds, and for an administrator the controls
+    that publish one and start a new one."""
+    return await _indices(request, Form(values={"axis": axis, "region": region, "bloc": bloc, "country": country,
+                                                "band": band, "top": top, "low_data": low_data,
+                                                "build": build.strip()}))
+
+
+async def _indices(request: Request, form: Form, build_form: Form | None = None, status: int = 200) -> HTMLResponse:
     from ..indices.build import BANDS
 
-    values = {"axis": axis, "region": region, "bloc": bloc, "country": country, "band": band, "top": top,
-              "low_data": low_data}
-    errors: dict[str, str] = {}
+    values, errors = form.values, form.errors
     ranking, total, error = None, 0, None
     try:
-        n = int(top)
+        n = int(values["top"])
         if not 1 <= n <= 500:
             raise ValueError
     except ValueError:
         errors["top"] = "Give a number from 1 to 500."
         n = 50
+    obs = _obs(request)
+    builds = await run_in_threadpool(obs.index_builds)
     if not errors:
         try:
-            ranking = await run_in_threadpool(lambda: _obs(request).index_rank(
-                axis=axis, region=region or None, bloc=bloc.strip() or None, country=country.strip() or None,
-                band=band or None, top=n, low_data=bool(low_data)))
+            ranking = await run_in_threadpool(lambda: obs.index_rank(
+                axis=values["axis"], region=values["region"] or None, bloc=values["bloc"].strip() or None,
+                country=values["country"].strip() or None, band=values["band"] or None, top=n,
+                low_data=bool(values.get("low_data")), build=values["build"] or None))
             total = ranking["of"]
-        except NotFoundError:
+        except NotFoundError as exc:
             ranking = None
+            if values["build"] and builds:
+                errors["build"] = str(exc)
         except ValidationError as exc:
             if exc.field in values:
                 errors[exc.field] = exc.detail
             else:
                 error = str(exc)
-    return await render(request, "indices.html", section="indices", form=Form(values=values, errors=errors),
+    user = await _user(request)
+    is_admin = bool(user and user.can("admin")) and not _read_only(request)
+    frameworks: list[str] = []
+    if is_admin:
+        from ..indices.builds import known_frameworks
+
+        frameworks = await run_in_threadpool(known_frameworks, obs.store)
+    return await render(request, "indices.html", status, section="indices", form=form,
                         ranking=ranking, total=total, error=error, axes=list(INDEX_AXES),
                         regions=[("", "all")] + [(r, r) for r in INDEX_REGIONS if r],
-                        bands=[("", "all")] + [(b, b) for _, b in BANDS])
+                        bands=[("", "all")] + [(b, b) for _, b in BANDS],
+                        builds=builds, build_options=[("", "the published build")] + [
+                            (b["label"] or b["name"], (b["label"] or b["name"]) + (" (published)" if b["published"]
+                                                                                  else "")) for b in builds],
+                        is_admin=is_admin, frameworks=[(f, f) for f in frameworks],
+                        build_form=build_form or Form(values={"replications": "1000", "framework": "shipped"}))
+
+
+@edit_router.post("/indices/publish", response_class=HTMLResponse)
+async def indices_publish(request: Request):
+    """An administrator publishes a build (audited: index.publish, channel web)."""
+    from ..store.audit import acting_as
+
+    user = await _need(request, "admin")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    name = str(data.get("build") or "").strip()
+    if not await _csrf_ok(request):
+        return await error_page(request, 403, "Not published", CSRF_MESSAGE)
+
+    def work():
+        with acting_as(user.name, "web"):
+            return _obs(request).index_publish(name)
+    try:
+        result = await run_in_threadpool(work)
+    except NotFoundError as exc:
+        return await error_page(request, 404, "No such index build", str(exc))
+    return RedirectResponse(f"/indices?build={quote(result['label'] or result['name'])}&done=published",
+                            status_code=303)
+
+
+@edit_router.post("/indices/builds", response_class=HTMLResponse)
+async def indices_build(request: Request):
+    """An administrator starts a build of the shipped framework as a job; its progress page
+    follows it (audited: index.build, channel web)."""
+    from ..indices.builds import check_framework, check_label, parse_years
+
+    user = await _need(request, "admin")
+    if isinstance(user, Response):
+        return user
+    data = await request.form()
+    values = {k: str(data.get(k) or "").strip() for k in ("framework", "years", "replications", "seed", "name")}
+    values["publish"] = bool(data.get("publish"))
+    build_form = Form(values=values)
+    args: dict[str, Any] = {}
+    if not await _csrf_ok(request):
+        build_form.error("_form", CSRF_MESSAGE)
+    else:
+        for key, low, high in (("replications", 0, 10_000), ("seed", 0, 2**31)):
+            if values[key]:
+                try:
+                    args[key] = int(values[key])
+                    if not low <= args[key] <= high:
+                        raise ValueError
+                except ValueError:
+                    build_form.error(key, f"Give a whole number from {low:,} to {high:,}.")
+        try:
+            args["years"] = parse_years(values["years"])
+        except ValidationError as exc:
+            build_form.error("years", exc.detail)
+        try:
+            args["name"] = check_label(values["name"] or None)
+        except ValidationError as exc:
+            build_form.error("name", exc.detail)
+        try:
+            args["framework"] = await run_in_threadpool(check_framework, _obs(request).store, values["framework"])
+        except ValidationError as exc:
+            build_form.error("framework", exc.detail)
+    if build_form.errors:
+        return await _indices(request, Form(values={"axis": "overall", "region": "", "bloc": "", "country": "",
+                                                    "band": "", "top": "50", "low_data": "", "build": ""}),
+                              build_form, 422)
+    store = _obs(request).store
+    args.update(store=str(store.path or store.url), publish=values["publish"], who=user.name, channel="web")
+    from ..jobs import submit_one
+
+    job, submitted = submit_one(request.app.state.jobs, "index-build", args, owner=user.name, params={
+        "task": "index build", "framework": values["framework"] or "shipped", "years": values["years"] or None,
+        "replications": args.get("replications"), "name": args.get("name"), "publish": values["publish"]})
+    if not submitted:           # one build at a time: follow the one in progress
+        return RedirectResponse(f"/indices/jobs/{job.id}?busy=1", status_code=303)
+    return RedirectResponse(f"/indices/jobs/{job.id}", status_code=303)
+
+
+@edit_router.get("/indices/jobs/{job_id}", response_class=HTMLResponse)
+async def indices_job(request: Request, job_id: str):
+    """The progress of an index build; when it is done, the new build's ranking."""
+    user = await _need(request, "admin")
+    if isinstance(user, Response):
+        return user
+    try:
+        state = request.app.state.jobs.status(job_id)
+    except ValueError:
+        state = None
+    if state is None or state.task != "index-build":
+        return await error_page(request, 404, "No such build", "This index build is unknown or has expired "
+                                "(jobs are kept a day after they finish).")
+    if state.status == "succeeded":
+        name = state.result.get("label") or state.result.get("name")
+        return RedirectResponse(f"/indices?build={quote(name)}&done=built", status_code=303)
+    return await render(request, "index_progress.html", 200, section="indices", state=state.as_dict(),
+                        job_id=job_id, busy=bool(request.query_params.get("busy")))
+
+
+@edit_router.post("/indices/jobs/{job_id}/cancel", response_class=HTMLResponse)
+async def indices_job_cancel(request: Request, job_id: str):
+    user = await _need(request, "admin")
+    if isinstance(user, Response):
+        return user
+    if not await _csrf_ok(request):
+        return await error_page(request, 403, "Not cancelled", CSRF_MESSAGE)
+    try:
+        job = request.app.state.jobs.cancel(job_id)
+    except ValueError:
+        job = None
+    if job is None or job.task != "index-build":
+        return await error_page(request, 404, "No such build", "This index build is unknown or has expired.")
+    _audit(request, user, "job.cancel", job_id, {"task": job.task, **job.params})
+    return RedirectResponse(f"/indices/jobs/{job_id}", status_code=303)
 
 
 @router.get("/frameworks", response_class=HTMLResponse)
-async def frameworks_page(request: Request):
+async def frameworks_page(request: Request, lang: str = "en"):
+    """Every framework, its titles in ``lang`` where it has them (else English); the
+    page's frame in ``lang`` when the frame is written in it (:mod:`.i18n`)."""
     obs = _obs(request)
     items = []
     for fw in obs.frameworks():
-        browse = obs.framework(fw["id"])
-        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"],
+        try:
+            browse = obs.framework(fw["id"], lang=lang)
+        except ValidationError:             # a language this framework lacks: its English titles
+            browse = obs.framework(fw["id"])
+        items.append({"id": fw["id"], "name": browse["name"], "counts": browse["counts"], "lang": browse["lang"],
                       "languages": browse["languages"], "children": browse["children"]})
-    return await render(request, "frameworks.html", section="frameworks", frameworks=items)
+    shown = lang if any(f["lang"] == lang for f in items) else "en"
+    return await render(request, "frameworks.html", section="frameworks", frameworks=items, lang=shown,
+                        ui_lang=i18n.frame_language(shown), language_names=LANGUAGE_NAMES)
 
 
 @router.get("/frameworks/{fw}", response_class=HTMLResponse)
@@ -799,7 +964,7 @@ async def _framework(request: Request, fw: str, code: str | None, lang: str) -> 
         trail.insert(0, p)
         parent = p.get("parent")
     return await render(request, "framework.html", section="frameworks", fw=fw, data=data, trail=trail,
-                        language_names=LANGUAGE_NAMES)
+                        language_names=LANGUAGE_NAMES, ui_lang=i18n.frame_language(data["lang"]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1451,7 +1616,8 @@ async def import_review(request: Request, token: str):
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         w.writerows(rows)
-    review_job = {"owner": user.name, "importer": "review", "file": "review.csv", "options": {},
+    review_job = {"owner": user.name, "importer": "review", "file": "review.csv",
+                  "options": {"within": str(_jobs_dir())},      # its dry run's upload, nobody else's file
                   "original": f"review of {job['original']}", "dir": str(d), "parent": token}
     _save_job(review_job)
     return RedirectResponse(f"/imports/{new}", status_code=303)

@@ -11,9 +11,11 @@ worker then opens it with :func:`app_from_env`. Settings reach the workers throu
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 ENV_HOME = "CITYDIP_WEB_HOME"
 ENV_PATH = "CITYDIP_WEB_PATH"
@@ -31,13 +33,60 @@ def app_from_env():
                       secure_cookies=None if not secure else secure == "1")
 
 
-def prepare(*, home: Any = None, path: Any = None, progress=None) -> str:
-    """Open the store (building the default dataset on a fresh install) and make sure the
-    signing secret exists; returns the store's path."""
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the ``sys.stderr`` of the moment (a progress bar on a terminal replaces
+    it, and prints the lines above itself)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+#: the loggers whose lines a first start shows while it builds the store
+BUILD_LOGGERS = ("citydiplomacy.dataset",)
+
+
+@contextmanager
+def build_log(log_level: str = "info") -> Iterator[None]:
+    """Show the default dataset's build, step by step, on standard error (the server's
+    log) while the block runs — "citydiplomacy: build step 3/11, cities: N actors, … in
+    4.1 s" — unless ``log_level`` is above info. When the application configured
+    logging itself (the root logger has handlers), its handlers get the lines instead."""
+    level = logging.getLevelName(log_level.upper()) if log_level.lower() != "trace" else logging.DEBUG
+    shown = isinstance(level, int) and level <= logging.INFO
+    loggers = [logging.getLogger(name) for name in BUILD_LOGGERS]
+    saved = [(lg, lg.level) for lg in loggers]
+    handler = None
+    if shown:
+        if not logging.getLogger().handlers:
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("citydiplomacy: %(message)s"))
+        for lg in loggers:
+            lg.setLevel(logging.INFO)
+            if handler is not None:
+                lg.addHandler(handler)
+    try:
+        yield
+    finally:
+        for lg, lvl in saved:
+            lg.setLevel(lvl)
+            if handler is not None:
+                lg.removeHandler(handler)
+
+
+def prepare(*, home: Any = None, path: Any = None, progress=None, log_level: str = "info") -> str:
+    """Open the store (building the default dataset on a fresh install, its steps shown
+    in the log: :func:`build_log`) and make sure the signing secret exists; returns the
+    store's path."""
     from ..observatory import open as open_observatory
     from .app import load_secret
 
-    obs = open_observatory(path, home=home, progress=progress)
+    with build_log(log_level):
+        obs = open_observatory(path, home=home, progress=progress)
     try:
         load_secret(obs.store.path)
         return str(obs.store.path or obs.store.url)
@@ -94,7 +143,7 @@ def run(*, host: str = "127.0.0.1", port: int = 8000, home: Any = None, path: An
 
     if workers < 1:
         raise ValueError("workers must be 1 or more")
-    store = prepare(home=home, path=path, progress=progress)
+    store = prepare(home=home, path=path, progress=progress, log_level=log_level)
     os.environ[ENV_PATH] = store
     os.environ.pop(ENV_HOME, None)
     os.environ[ENV_READ_ONLY] = "1" if read_only else "0"

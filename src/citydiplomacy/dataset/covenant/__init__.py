@@ -43,7 +43,7 @@ from ...text import normalize, slugify
 from .. import cities
 from ..context import BuildContext, data_path
 from . import bodies
-from .locate import GROUP_KM, Entry, Locator
+from .locate import GROUP_KM, REGION_KM, Entry, Locator
 from .names import group_parts, is_body_of_municipalities, place_name, place_names
 
 __all__ = ["PROVENANCE", "NETWORK", "GLOBAL_NETWORK", "Signatory", "read_signatories", "chapter", "build"]
@@ -348,11 +348,14 @@ def _write_new_actors(st: _State, locator: Locator) -> None:
         country = countries.lookup_code(s.country)
         actor_id = _free_id(ctx, f"{slugify(name)}-{s.country.lower()}",
                             f"{slugify(name)}-{s.country.lower()}-covenant")
+        region = locator.region_near(s.lat, s.lon, s.country)
         attrs = {"from": "JRC MyCovenant signatories: a municipality that no gazetteer of ours holds",
+                 "admin1_from": f"the nearest known place within {REGION_KM:g} km" if region else None,
                  "population_at_adhesion": s.population, "population_year": s.since[:4] if s.population else None,
                  "gcom_id": s.gcom_id or None}
         actor = Actor.parse({"id": actor_id, "name": name, "kind": "city", "country": country.alpha3,
                              "lat": s.lat, "lon": s.lon, "population": s.population,
+                             "admin1": region,
                              "attrs": {k: v for k, v in attrs.items() if v is not None}})
         actors.append(ctx.actor_row(actor, st.prov_id))
         ctx.actor_ids.add(actor_id)

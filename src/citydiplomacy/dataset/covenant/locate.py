@@ -31,7 +31,7 @@ from ...text import normalize
 from .names import place_names
 
 __all__ = ["NEAR_KM", "COARSE_KM", "GROUP_KM", "RADIUS", "NEARBY_KM", "NEARBY_CLOSE_KM", "NEARBY_SAME",
-           "NEARBY_RATIO", "POPULATION_FACTOR", "NAME_PART_FACTOR", "Entry", "Locator", "degrees_minutes",
+           "NEARBY_RATIO", "POPULATION_FACTOR", "NAME_PART_FACTOR", "REGION_KM", "Entry", "Locator", "degrees_minutes",
            "name_similarity", "related_names", "adjective_stems"]
 
 #: Coordinates of quality ``ok`` lie within this distance of the place they name.
@@ -56,6 +56,9 @@ NEARBY_RATIO = 88.0
 POPULATION_FACTOR = 2.0
 #: ... and a place near the point whose name is part of the signatory's, within this one.
 NAME_PART_FACTOR = 1.5
+#: A municipality no gazetteer holds takes the region of the nearest known place of its
+#: country within this distance (the grid reaches about 15 km).
+REGION_KM = 15.0
 
 
 @dataclass
@@ -172,6 +175,14 @@ class Locator:
 
     def place(self, pid: str) -> Place:
         return self._place(pid)
+
+    def region_near(self, lat: float, lon: float, cc: str, km: float = REGION_KM) -> str | None:
+        """The first-level region of the nearest place of country ``cc`` within ``km`` of a
+        point: the region of a municipality no gazetteer holds (regions are large, so a
+        neighbour a few kilometres away is almost always in the same one)."""
+        found = sorted(((d, p) for d, p in self.near(lat, lon, km) if p.cc == cc and p.admin1_name),
+                       key=lambda dp: dp[0])
+        return found[0][1].admin1_name if found else None
 
     def nearby(self, query: dict, name: str, lat: float, lon: float) -> Resolution | None:
         """The one place within :data:`NEARBY_KM` of the point whose name is the

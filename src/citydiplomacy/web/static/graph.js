@@ -1,204 +1,235 @@
-/* The ego network of an actor as an interactive graph (Cytoscape.js), read from the
-   REST API's node-link JSON (/api/v1/actors/{id}/ego?depth=k). The same actors are
-   listed as links under the graph for keyboard and screen-reader users. */
+/* The ego network of an actor as an SVG drawing of the layout the library computes
+   (/api/v1/actors/{id}/ego/layout: citydiplomacy.network.ego.ego_view): positions, group
+   nodes ("+85 more cities") and label boxes come from the server, placed so that no two
+   labels overlap; this script only draws them, pans and zooms, and opens a group when it
+   is selected. The same actors and groups are listed under the drawing for keyboard and
+   screen-reader users. */
 (function () {
   "use strict";
+  var SVG = "http://www.w3.org/2000/svg";
   var COLORS = { macro: "#6a3d9a", meso: "#1a6ea5", micro: "#c2410c", framework: "#4d7c0f" };
   var EDGE_COLORS = { member_of: "#6b7f99", twinned_with: "#c2410c", partner_of: "#b7791f",
                       located_in: "#9aa3ad", signatory_of: "#4d7c0f", party_to: "#4d7c0f", hosts: "#6a3d9a",
                       funds: "#2b6cb0", participates_in: "#2f855a" };
-  var SHAPES = { city: "ellipse", region: "round-rectangle", city_network: "diamond", state: "rectangle",
-                 regional_organization: "triangle", international_organization: "triangle",
-                 geopolitical_bloc: "triangle", framework: "star" };
-  var MAX_NODES = 600;
+  // DejaVu Sans: ascent and descent in em (the library measures labels in this font)
+  var ASCENT = 0.928, DESCENT = 0.236;
 
   var el = document.getElementById("ego-graph");
-  if (!el || typeof cytoscape === "undefined") return;
-  var ego = el.dataset.ego;
+  if (!el) return;
   var summary = document.getElementById("ego-summary");
   var list = document.getElementById("ego-list");
   var depthSel = document.getElementById("ego-depth");
   var typeSel = document.getElementById("ego-type");
-  var cy = null, data = null;
+  var groupSel = document.getElementById("ego-group");
+  var resetBtn = document.getElementById("ego-collapse");
+  var expand = [];
+  var data = null, svg = null, view = null, home = null;
 
   function say(text) { if (summary) summary.textContent = text; }
+  function make(tag, attrs, parent) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function fmt(n) { return Number(n).toLocaleString("en"); }
 
   function url() {
     var u = new URL(el.dataset.src, window.location.href);
     u.searchParams.set("depth", depthSel ? depthSel.value : "1");
-    u.searchParams.set("max_nodes", String(MAX_NODES));
-    if (typeSel && typeSel.value) u.searchParams.set("type", typeSel.value); else u.searchParams.delete("type");
+    u.searchParams.delete("type");
+    if (typeSel && typeSel.value) u.searchParams.set("type", typeSel.value);
+    u.searchParams.set("group_by", groupSel ? groupSel.value : "auto");
+    u.searchParams.delete("expand");
+    expand.forEach(function (g) { u.searchParams.append("expand", g); });
     return u.toString();
   }
 
-  function nodeName(n) { return n.label || n.name || n.id; }
-  var KIND_ORDER = ["international_organization", "geopolitical_bloc", "state", "regional_organization",
-                    "city_network", "region", "city"];
-  function kindRank(n) { var i = KIND_ORDER.indexOf(n.kind); return i < 0 ? KIND_ORDER.length : i; }
+  function color(n) { return n.kind === "framework" ? COLORS.framework : (COLORS[n.layer] || "#555"); }
+  function actorHref(n) {
+    return (n.kind === "framework" ? "/frameworks/" : "/actors/") + encodeURIComponent(n.id);
+  }
 
-  function build() {
-    var type = typeSel ? typeSel.value : "";
-    var nodes = data.nodes || [];
-    var edges = (data.edges || data.links || []).filter(function (e) { return !type || e.type === type; });
-    var byId = {};
-    nodes.forEach(function (n) { byId[n.id] = n; });
-    // distance from the ego over the kept ties (breadth-first)
-    var adj = {};
-    edges.forEach(function (e) {
-      (adj[e.source] = adj[e.source] || []).push(e.target);
-      (adj[e.target] = adj[e.target] || []).push(e.source);
-    });
-    var dist = {}; dist[ego] = 0;
-    var queue = [ego];
-    while (queue.length) {
-      var v = queue.shift();
-      (adj[v] || []).forEach(function (w) { if (dist[w] === undefined) { dist[w] = dist[v] + 1; queue.push(w); } });
+  /* the node's mark: its shape says its kind (circle: city, diamond: network, square:
+     state, triangle: organisation or bloc; a group is a dashed ring) */
+  function mark(n, parent) {
+    var x = n.x, y = n.y, r = n.r, c = color(n);
+    var attrs = { fill: c, stroke: "#fff", "stroke-width": 1, class: "ego-mark" };
+    if (n.group) {
+      return make("circle", { cx: x, cy: y, r: r, fill: "#fff", stroke: n.layer ? c : "#555", "stroke-width": 2,
+                              "stroke-dasharray": "3 2", class: "ego-mark group" }, parent);
     }
-    var degree = {};
-    edges.forEach(function (e) { degree[e.source] = (degree[e.source] || 0) + 1; degree[e.target] = (degree[e.target] || 0) + 1; });
-    var keep = Object.keys(dist).filter(function (id) { return byId[id]; });
-    var total = keep.length;
-    // nearest first; on each ring, actors of one kind sit together, in alphabetical order
-    keep.sort(function (a, b) {
-      return (dist[a] - dist[b]) || (kindRank(byId[a]) - kindRank(byId[b])) ||
-             String(nodeName(byId[a])).localeCompare(String(nodeName(byId[b])));
-    });
-    keep = keep.slice(0, MAX_NODES);
-    var kept = {};
-    keep.forEach(function (id) { kept[id] = true; });
-    var elements = keep.map(function (id) {
-      var n = byId[id];
-      var layer = n.kind === "framework" ? "framework" : n.layer;
-      return { group: "nodes", data: { id: id, label: nodeName(n), kind: n.kind, layer: layer, country: n.country,
-               dist: dist[id], degree: degree[id] || 0, color: COLORS[layer] || "#555",
-               shape: SHAPES[n.kind] || "hexagon", ego: id === ego ? 1 : 0 } };
-    });
-    var shownEdges = 0;
-    edges.forEach(function (e, i) {
-      if (!kept[e.source] || !kept[e.target]) return;
-      shownEdges++;
-      elements.push({ group: "edges", data: { id: "e" + i, source: e.source, target: e.target, type: e.type,
-                      status: e.status, color: EDGE_COLORS[e.type] || "#888" } });
-    });
-    return { elements: elements, total: total, shown: keep.length, edges: shownEdges, keep: keep, byId: byId,
-             dist: dist };
+    if (n.ego) { attrs.stroke = "#111"; attrs["stroke-width"] = 3; }
+    var k = n.kind;
+    if (k === "city_network") {
+      attrs.points = [x, y - r, x + r, y, x, y + r, x - r, y].join(" ");
+      return make("polygon", attrs, parent);
+    }
+    if (k === "state" || k === "region") {
+      var s = r * 0.9;
+      return make("rect", Object.assign(attrs, { x: x - s, y: y - s, width: 2 * s, height: 2 * s }), parent);
+    }
+    if (k === "international_organization" || k === "geopolitical_bloc" || k === "regional_organization") {
+      attrs.points = [x, y - r, x + r, y + r * 0.8, x - r, y + r * 0.8].join(" ");
+      return make("polygon", attrs, parent);
+    }
+    return make("circle", Object.assign(attrs, { cx: x, cy: y, r: r }), parent);
+  }
+
+  function label(n, parent) {
+    var b = n.label_box;
+    if (!b) return null;
+    var f = data.font;
+    var x = b.anchor === "start" ? b.x + 1 : b.anchor === "end" ? b.x + b.w - 1 : b.x + b.w / 2;
+    var y = b.y + (b.h - (ASCENT + DESCENT) * f) / 2 + ASCENT * f;
+    if (b.leader) {
+      var tx = Math.max(b.x, Math.min(n.x, b.x + b.w)), ty = Math.max(b.y, Math.min(n.y, b.y + b.h));
+      make("line", { x1: n.x, y1: n.y, x2: tx, y2: ty, class: "ego-leader" }, parent);
+    }
+    var t = make("text", { x: x, y: y, "text-anchor": b.anchor, "font-size": f,
+                           class: "ego-label" + (n.ego ? " ego" : "") + (n.group ? " group" : "") }, parent);
+    t.textContent = n.label;
+    return t;
   }
 
   function render() {
-    var g = build();
-    if (cy) cy.destroy();
-    cy = cytoscape({
-      container: el, elements: g.elements, minZoom: 0.05, maxZoom: 4,
-      style: [
-        { selector: "node", style: {
-          "background-color": "data(color)", shape: "data(shape)", width: "mapData(degree, 1, 40, 10, 30)",
-          height: "mapData(degree, 1, 40, 10, 30)", label: "data(label)", "font-size": 9, color: "#1b1f24",
-          "text-valign": "bottom", "text-margin-y": 2, "min-zoomed-font-size": 7,
-          "text-background-color": "#fff", "text-background-opacity": 0.7, "text-background-padding": 1,
-          "border-width": 1, "border-color": "#fff" } },
-        { selector: "node[ego = 1]", style: { width: 36, height: 36, "border-width": 4, "border-color": "#111",
-          "font-size": 13, "font-weight": "bold", "z-index": 10 } },
-        { selector: "node:selected", style: { "border-width": 4, "border-color": "#f2a900" } },
-        { selector: "edge", style: { width: 1.2, "line-color": "data(color)", opacity: 0.55, "curve-style": "haystack" } },
-        { selector: "edge[status = 'ended']", style: { "line-style": "dashed", opacity: 0.35 } },
-        { selector: ".faded", style: { opacity: 0.12 } },
-        { selector: "edge.hl", style: { opacity: 1, width: 2.5 } }
-      ],
-      layout: { name: "preset", positions: radial(g), fit: true, padding: 20, animate: false }
+    el.textContent = "";
+    el.classList.toggle("deep", data.depth > 1);     // more rings: a taller drawing
+    var b = data.bounds;
+    home = { x: b[0], y: b[1], w: b[2] - b[0], h: b[3] - b[1] };
+    view = Object.assign({}, home);
+    svg = make("svg", { class: "ego-svg", role: "img", "aria-labelledby": "ego-svg-title", focusable: "false" }, el);
+    make("title", { id: "ego-svg-title" }, svg).textContent = "Ego network of " + data.ego.name;
+    setView();
+    var gEdges = make("g", { class: "ego-edges" }, svg);
+    var gNodes = make("g", { class: "ego-nodes" }, svg);
+    var byId = {}, adj = {};
+    data.nodes.forEach(function (n) { byId[n.id] = n; adj[n.id] = []; });
+    var lines = [];
+    data.edges.forEach(function (e) {
+      var s = byId[e.source], t = byId[e.target];
+      if (!s || !t) return;
+      var main = Object.keys(e.types)[0];
+      var types = Object.keys(e.types).map(function (k) { return fmt(e.types[k]) + " " + k.replace(/_/g, " "); });
+      var l = make("line", { x1: s.x, y1: s.y, x2: t.x, y2: t.y, stroke: EDGE_COLORS[main] || "#888",
+                             "stroke-width": Math.min(6, 1 + Math.log2(e.count)),
+                             class: "ego-edge" + (s.ego || t.ego ? "" : " among"),
+                             "data-source": e.source, "data-target": e.target }, gEdges);
+      make("title", {}, l).textContent = s.name + " — " + t.name + ": " + types.join(", ");
+      lines.push(l);
+      adj[e.source].push(l);
+      adj[e.target].push(l);
     });
-    cy.on("tap", "node", function (evt) {
-      var n = evt.target;
-      cy.elements().addClass("faded");
-      n.closedNeighborhood().removeClass("faded");
-      n.connectedEdges().addClass("hl");
-      say(n.data("label") + " — " + (n.data("kind") || "").replace(/_/g, " ") + ", " + (n.data("layer") || "") +
-          " layer, " + n.degree() + " ties in this graph. Double-click to open it.");
-    });
-    cy.on("tap", function (evt) {
-      if (evt.target === cy) { cy.elements().removeClass("faded hl"); sayTotals(g); }
-    });
-    cy.on("dbltap", "node", function (evt) {
-      var id = evt.target.id();
-      if (id !== ego && evt.target.data("kind") !== "framework") window.location.href = "/actors/" + encodeURIComponent(id);
-    });
-    sayTotals(g);
-    el.dataset.nodes = g.shown;
-    el.dataset.edges = g.edges;
-    el.dataset.ready = "true";
-    fillList(g);
-  }
-
-  /* A radial layout: the ego in the middle, each further step on a wider ring. Ring 1
-     is ordered by kind and name; on each outer ring an actor sits at the angle of its
-     neighbours on the ring inside (circular mean), so that neighbourhoods stay together,
-     and the ring is then spread evenly. */
-  function radial(g) {
-    var pos = {}, angle = {};
-    pos[ego] = { x: 0, y: 0 };
-    var rings = [];
-    g.keep.forEach(function (id) { var d = g.dist[id]; if (d > 0) (rings[d] = rings[d] || []).push(id); });
-    var adj = {};
-    g.elements.forEach(function (e) {
-      if (e.group !== "edges") return;
-      (adj[e.data.source] = adj[e.data.source] || []).push(e.data.target);
-      (adj[e.data.target] = adj[e.data.target] || []).push(e.data.source);
-    });
-    // radii first: an outer ring of many actors is laid in up to 4 bands, and ring 1 is
-    // widened so that it is not lost in the middle of a large ring 2
-    var radii = [], bands = [];
-    for (var d = 1; d < rings.length; d++) {
-      var n = (rings[d] || []).length;
-      bands[d] = d === 1 ? 1 : Math.min(4, Math.max(1, Math.ceil(n / 150)));
-      var need = (n / bands[d]) * (d === 1 ? 22 : 14) / (2 * Math.PI);
-      radii[d] = d === 1 ? Math.max(110, need) : Math.max(radii[d - 1] + 120, need);
-    }
-    if (radii[2]) radii[1] = Math.max(radii[1], 0.45 * radii[2]);
-    for (d = 1; d < rings.length; d++) {
-      var ring = rings[d] || [];
-      if (!ring.length) continue;
-      if (d > 1) {
-        var want = {};
-        ring.forEach(function (id) {
-          var sx = 0, sy = 0;
-          (adj[id] || []).forEach(function (w) {
-            if (g.dist[w] === d - 1 && angle[w] !== undefined) { sx += Math.cos(angle[w]); sy += Math.sin(angle[w]); }
-          });
-          want[id] = (sx || sy) ? Math.atan2(sy, sx) : 0;
+    var shownLabels = 0;
+    data.nodes.forEach(function (n) {
+      var g;
+      if (n.group) {
+        g = make("g", { class: "ego-node group", tabindex: "0", role: "button", "data-id": n.id,
+                        "aria-label": n.name + ": show " + Math.min(30, n.group.count) + " of them" }, gNodes);
+        g.addEventListener("click", function () { open(n.id); });
+        g.addEventListener("keydown", function (ev) {
+          if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(n.id); }
         });
-        ring.sort(function (a, b) { return want[a] - want[b]; });
+      } else {
+        g = make("a", { class: "ego-node", href: actorHref(n), "data-id": n.id }, gNodes);
+        if (n.ego) g.setAttribute("class", "ego-node ego");
       }
-      var start = d > 1 ? -Math.PI : -Math.PI / 2;
-      ring.forEach(function (id, i) {
-        var a = start + 2 * Math.PI * i / ring.length;
-        var r = radii[d] + (i % bands[d]) * 40;
-        angle[id] = a;
-        pos[id] = { x: r * Math.cos(a), y: r * Math.sin(a) };
-      });
+      make("title", {}, g).textContent = n.group
+        ? n.name + " (" + n.group.members.slice(0, 8).map(function (m) { return m.name; }).join(", ") +
+          (n.group.count > 8 ? ", …" : "") + "). Select to show them."
+        : n.name + " — " + (n.kind || "").replace(/_/g, " ") + (n.country ? ", " + n.country : "");
+      mark(n, g);
+      if (label(n, g)) shownLabels++;
+      g.addEventListener("mouseenter", function () { focusOn(n.id); });
+      g.addEventListener("focus", function () { focusOn(n.id); });
+      g.addEventListener("mouseleave", unfocus);
+      g.addEventListener("blur", unfocus);
+    });
+    function focusOn(id) {
+      svg.classList.add("focused");
+      lines.forEach(function (l) { l.classList.remove("hl"); });
+      adj[id].forEach(function (l) { l.classList.add("hl"); });
     }
-    return pos;
+    function unfocus() {
+      svg.classList.remove("focused");
+      lines.forEach(function (l) { l.classList.remove("hl"); });
+    }
+    panZoom();
+    var s = data.summary;
+    el.dataset.nodes = data.nodes.length;
+    el.dataset.actors = s.actors;
+    el.dataset.groups = s.groups;
+    el.dataset.labels = shownLabels;
+    el.dataset.hiddenLabels = data.hidden_labels;
+    el.dataset.ready = "true";
+    if (resetBtn) resetBtn.hidden = !expand.length;
+    say(fmt(s.actors - 1) + " actors within " + data.depth + (data.depth === 1 ? " step" : " steps") + " (" +
+        fmt(s.ties) + " ties): " + fmt(s.shown) + " drawn one by one" +
+        (s.groups ? ", " + fmt(s.grouped) + " in " + fmt(s.groups) + (s.groups === 1 ? " group" : " groups") +
+                    " (dashed rings: select one to show its actors)" : "") + ".");
+    fillList();
   }
 
-  function sayTotals(g) {
-    var text = g.shown + " actors and " + g.edges + " ties";
-    var all = data.summary && data.summary.nodes;
-    if (data.truncated && all) text += " (the " + g.shown + " nearest of " + all.toLocaleString() + ")";
-    else if (g.total > g.shown) text += " (the " + g.shown + " nearest of " + g.total + ")";
-    say(text + ". Select an actor to highlight its ties.");
+  function setView() {
+    svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
   }
 
-  function fillList(g) {
+  function panZoom() {
+    var drag = null;
+    function scale() { var r = svg.getBoundingClientRect(); return Math.max(view.w / r.width, view.h / r.height); }
+    svg.addEventListener("wheel", function (ev) {
+      ev.preventDefault();
+      var r = svg.getBoundingClientRect(), k = ev.deltaY > 0 ? 1.15 : 1 / 1.15, s = scale();
+      // the point under the cursor stays put
+      var px = view.x + (ev.clientX - r.left - (r.width - view.w / s) / 2) * s;
+      var py = view.y + (ev.clientY - r.top - (r.height - view.h / s) / 2) * s;
+      var w = Math.min(home.w * 4, Math.max(home.w / 12, view.w * k));
+      var f = w / view.w;
+      view = { x: px - (px - view.x) * f, y: py - (py - view.y) * f, w: view.w * f, h: view.h * f };
+      setView();
+    }, { passive: false });
+    svg.addEventListener("pointerdown", function (ev) {
+      if (ev.target.closest && ev.target.closest(".ego-node")) return;
+      drag = { x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, s: scale() };
+      svg.setPointerCapture(ev.pointerId);
+    });
+    svg.addEventListener("pointermove", function (ev) {
+      if (!drag) return;
+      view.x = drag.vx - (ev.clientX - drag.x) * drag.s;
+      view.y = drag.vy - (ev.clientY - drag.y) * drag.s;
+      setView();
+    });
+    svg.addEventListener("pointerup", function () { drag = null; });
+  }
+
+  function open(id) {
+    expand.push(id);
+    load();
+  }
+
+  function fillList() {
     if (!list) return;
     list.textContent = "";
-    g.keep.forEach(function (id) {
-      if (id === ego) return;
-      var n = g.byId[id];
+    data.nodes.forEach(function (n) {
+      if (n.ego) return;
       var li = document.createElement("li");
-      var a = document.createElement("a");
-      a.href = n.kind === "framework" ? "/frameworks/" + encodeURIComponent(id) : "/actors/" + encodeURIComponent(id);
-      a.textContent = nodeName(n);
-      li.appendChild(a);
-      li.appendChild(document.createTextNode(" — " + (n.kind || "").replace(/_/g, " ") + ", " +
-                                             (g.dist[id] === 1 ? "1 step" : g.dist[id] + " steps")));
+      if (n.group) {
+        li.appendChild(document.createTextNode(n.name + ": " + n.group.members.map(function (m) { return m.name; })
+          .join(", ") + (n.group.count > n.group.members.length ? ", …" : "") + " "));
+        var btn = document.createElement("button");
+        btn.type = "button";
+        btn.className = "secondary small";
+        btn.textContent = "Show " + Math.min(30, n.group.count) + " of them";
+        btn.addEventListener("click", function () { open(n.id); });
+        li.appendChild(btn);
+      } else {
+        var a = document.createElement("a");
+        a.href = actorHref(n);
+        a.textContent = n.name;
+        li.appendChild(a);
+        li.appendChild(document.createTextNode(" — " + (n.kind || "").replace(/_/g, " ") + ", " +
+                                               (n.dist === 1 ? "1 step" : n.dist + " steps")));
+      }
       list.appendChild(li);
     });
   }
@@ -212,7 +243,7 @@
       });
       return r.json();
     }).then(function (json) {
-      data = json.graph || json;
+      data = json;
       render();
     }).catch(function (e) {
       el.dataset.ready = "error";
@@ -220,9 +251,12 @@
     });
   }
 
-  if (depthSel) depthSel.addEventListener("change", load);
-  if (typeSel) typeSel.addEventListener("change", load);
+  function reload() { expand = []; load(); }
+  if (depthSel) depthSel.addEventListener("change", reload);
+  if (typeSel) typeSel.addEventListener("change", reload);
+  if (groupSel) groupSel.addEventListener("change", reload);
+  if (resetBtn) resetBtn.addEventListener("click", reload);
   var fit = document.getElementById("ego-fit");
-  if (fit) fit.addEventListener("click", function () { if (cy) cy.fit(undefined, 20); });
+  if (fit) fit.addEventListener("click", function () { if (svg) { view = Object.assign({}, home); setView(); } });
   load();
 })();

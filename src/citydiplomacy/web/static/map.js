@@ -68,8 +68,8 @@
         style: function (f) {
           var c = counts && counts[f.id];
           var hi = highlight && highlight.indexOf(f.id) >= 0;
-          return { color: "#a39b87", weight: 0.6, fillOpacity: 1,
-                   fillColor: hi ? "#f5d9a8" : shade(c ? c.ties : 0, max) };
+          return { color: hi ? "#8a6d3b" : "#a39b87", weight: hi ? 0.9 : 0.6, fillOpacity: 1,
+                   fillColor: hi ? "#ecc17a" : shade(c ? c.ties : 0, max) };
         },
         onEachFeature: function (f, lyr) {
           if (!counts) return;
@@ -174,26 +174,79 @@
     return map;
   }
 
+  /* the bounds of a country's largest polygon (France without French Guiana), to frame a map */
+  function mainland(g) {
+    var polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    var best = null;
+    polys.forEach(function (p) { if (!best || p[0].length > best[0].length) best = p; });
+    if (!best) return null;
+    return L.latLngBounds(best[0].map(function (c) { return [c[1], c[0]]; }));
+  }
+
+  function plural(n, one, many) { return n.toLocaleString() + " " + (n === 1 ? one : many); }
+
+  /* The caption of an actor's map, from what the map shows: the dots and lines drawn
+     (counted as they are added), the ties left out and the countries shaded. */
+  function actorCaption(data, drawn, shaded) {
+    var a = data.actor || {};
+    var name = a.name || "This actor";
+    var parts = [];
+    if (drawn.lines) {
+      parts.push(plural(drawn.points, "place", "places") + " and " + plural(drawn.lines, "tie", "ties") +
+                 " drawn (the ties with a location at both ends).");
+    } else if (drawn.points) {
+      var others = drawn.points - (a.located ? 1 : 0);
+      parts.push(a.located
+        ? name + " is drawn, and " + plural(others, "place", "places") + " it is tied to."
+        : plural(drawn.points, "place", "places") + " " + name + " is tied to, drawn as " +
+          (drawn.points === 1 ? "a dot; " : "dots; ") + name +
+          " has no location of its own, so no lines are drawn.");
+    } else {
+      parts.push("None of the places " + name + " is tied to has a location" +
+                 (a.located ? "; only " + name + " itself is drawn." : "."));
+    }
+    var unplaced = (data.ties || 0) - (data.placed || 0);
+    if (unplaced > 0) parts.push(plural(unplaced, "tie leads", "ties lead") +
+                                 " to actors without a location (states, organisations, networks): not drawn.");
+    if (shaded) parts.push("Shaded: " + (data.shade.what || "countries") + " (" + shaded + ").");
+    return parts.join(" ");
+  }
+
   function actorMap(el) {
     var map = baseMap(el);
     var ego = el.dataset.ego;
-    var hl = (el.dataset.highlight || "").split(",").filter(Boolean);
-    drawCountries(map, el, null, hl).then(function () {
-      return fetch(el.dataset.src);
-    }).then(function (r) {
+    var data = null, shadedBounds = null;
+    fetch(el.dataset.src).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
-    }).then(function (data) {
+    }).then(function (json) {
+      data = json;
+      var hl = (data.shade && data.shade.numeric) || [];
+      return drawCountries(map, el, null, hl).then(function (layer) {
+        var shaded = 0;
+        shadedBounds = null;
+        layer.eachLayer(function (l) {
+          if (!l.feature || hl.indexOf(l.feature.id) < 0) return;
+          shaded++;
+          var b = mainland(l.feature.geometry);
+          if (b) shadedBounds = shadedBounds ? shadedBounds.extend(b) : b;
+        });
+        return shaded;
+      });
+    }).then(function (shaded) {
       var n = addFeatures(map, data, { ego: ego, lineOpacity: 0.7, lineWeight: 1.6, lineTips: true,
                                         lineColor: "#c2410c" });
-      if (n.bounds.length > 1) map.fitBounds(n.bounds, { padding: [20, 20], maxZoom: 5 });
+      // a bloc or a state without located ties is framed on the countries it shades
+      if (n.bounds.length <= 1 && shadedBounds) map.fitBounds(shadedBounds, { padding: [10, 10], maxZoom: 5 });
+      else if (n.bounds.length > 1) map.fitBounds(n.bounds, { padding: [20, 20], maxZoom: 5 });
       else if (n.bounds.length === 1) map.setView(n.bounds[0], 4);
       el.dataset.points = n.points;
       el.dataset.lines = n.lines;
+      el.dataset.shaded = shaded;
       el.dataset.ready = "true";
-      status(el, n.lines ? n.points + " places, " + n.lines + " ties with a location at both ends." :
-                          "None of this actor's ties link two places with a location.");
+      status(el, actorCaption(data, n, shaded));
     }).catch(function (e) {
+      if (!data) drawCountries(map, el, null);
       el.dataset.ready = "error";
       status(el, "The map data could not be loaded (" + e.message + ").");
     });

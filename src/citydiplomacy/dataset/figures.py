@@ -1,0 +1,276 @@
+"""Figures of a build that the documentation quotes, as markdown blocks generated from the
+store, so that they cannot drift from the data.
+
+A block sits in a page between ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``;
+:func:`write_blocks` replaces what is between the markers with :data:`BLOCKS`' markdown
+(``python scripts/doc_figures.py`` runs it on a build), and ``tests/test_doc_figures.py``
+checks that every block in ``docs/`` and the README is the current build's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import func, select
+
+from ..store import schema
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..observatory import Observatory
+
+__all__ = ["BLOCKS", "block", "memberships_table", "build_counts", "find_blocks", "write_blocks"]
+
+_MARK = re.compile(r"<!-- figures:([a-z0-9-]+) -->\n(.*?)<!-- /figures:\1 -->", re.S)
+
+
+def _summary(obs: "Observatory") -> dict[str, Any]:
+    with obs.store.connect() as conn:
+        return conn.execute(select(schema.import_runs.c.summary)
+                            .where(schema.import_runs.c.kind == "default-dataset")
+                            .order_by(schema.import_runs.c.id)).scalar() or {}
+
+
+def _n(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _sources(rows: list[dict[str, Any]]) -> str:
+    """What a member list's rows come from: how many sources, and the one most rows cite."""
+    names = Counter(r.get("source_name") or "" for r in rows)
+    (top, count), kinds = names.most_common(1)[0], len(names)
+    where = f"{kinds} sources; the most rows ({count:,}) from" if kinds > 1 else "from"
+    return f"{where} {top}".replace("|", "/")
+
+
+def memberships_table(obs: "Observatory") -> str:
+    """Per city network with a member list or a published count: rows of its list, rows
+    resolved, members held (current and former, with the curated ones), the network's own
+    count, the coverage, and what the rows come from."""
+    from .memberships import read_lists
+
+    report = _summary(obs).get("report", {}).get("memberships", {})
+    lists = {nl.network: nl for nl in read_lists()}
+    cover = {r["id"]: r for r in obs.coverage()}
+    ids = sorted(set(report) | {i for i, r in cover.items() if r["published"]})
+    lines = ["| network | rows | resolved | held | published | coverage % | sources of the rows |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for net in ids:
+        fig = cover.get(net) or obs.coverage(net)
+        rep = report.get(net, {"rows": 0, "resolved": 0})
+        nl = lists.get(net)
+        if nl is not None and nl.rows:
+            what = _sources(nl.rows)
+        elif fig["held"]:
+            what = "the members curated in `curated/city_networks.yaml`"
+        else:
+            what = "count only"
+        pct = "–" if fig["coverage"] is None else f"{round(100 * fig['coverage'])}"
+        lines.append(f"| `{net}` | {rep['rows']:,} | {rep['resolved']:,} | {fig['held']:,} | "
+                     f"{_n(fig['published'] or None)} | {pct} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def _attr_counts(conn, key: str, *where) -> Counter:
+    a = schema.actors
+    value = func.json_extract(a.c.attrs, f"$.{key}")
+    return Counter(dict(conn.execute(select(value, func.count()).where(*where).group_by(value)).all()))
+
+
+def build_counts(obs: "Observatory") -> str:
+    """The build's actors by kind (with where they come from) and its ties by type, read
+    from the store and the build's summary."""
+    a, t = schema.actors, schema.ties
+    counts = _summary(obs).get("counts", {})
+    with obs.store.connect() as conn:
+        kinds = Counter(dict(conn.execute(select(a.c.kind, func.count()).group_by(a.c.kind)).all()))
+        by_layer = Counter({f"{k} {layer}": n for k, layer, n in conn.execute(
+            select(a.c.kind, a.c.layer, func.count()).group_by(a.c.kind, a.c.layer))})
+        types = conn.execute(select(t.c.type, func.count()).group_by(t.c.type)
+                             .order_by(func.count().desc(), t.c.type)).all()
+        aliases = conn.execute(select(func.count()).select_from(schema.aliases)).scalar()
+        lists = _attr_counts(conn, "subdivision_list", a.c.kind == "region")
+        role = func.json_extract(a.c.attrs, "$.covenant_role")
+        roles = Counter({f"{r} {k}": n for r, k, n in conn.execute(
+            select(role, a.c.kind, func.count()).where(role.is_not(None)).group_by(role, a.c.kind))})
+        groups = _attr_counts(conn, "covenant_group", a.c.kind == "region")[1]
+        bodies = conn.execute(select(func.count()).where(
+            a.c.kind == "region", func.json_extract(a.c.attrs, "$.covenant_body").is_not(None))).scalar()
+        status = Counter(dict(conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()))
+        parties = conn.execute(select(func.count()).where(t.c.type == "party_to", t.c.status == "active")).scalar()
+        primary = Counter((axes or "").split(",")[0] for (axes,) in
+                          conn.execute(select(a.c.axes).where(a.c.kind == "city_network")))
+    micro = {k: counts.get(f"micro_actors.{k}", 0) for k in ("civil_society", "private_actor", "academia")}
+    covenant_bodies = {k: roles[f"coordinator {k}"] + roles[f"supporter {k}"] for k in ("civil_society", "private_actor")}
+    cov_regions = roles["coordinator region"] + roles["supporter region"]
+    new_cov = kinds["city"] - sum(counts.get(k, 0) for k in ("cities", "towns", "supplement_places", "districts"))
+    sub = " · ".join(f"{lists[k]:,} {label}" for k, label in (
+        ("iso3166-2", "ISO 3166-2 subdivisions"), ("geonames_admin2", "GeoNames second-level divisions"),
+        ("destatis_kreise", "German Kreise (Destatis, with population)"), ("ons_districts", "English districts (ONS)"),
+        ("us_counties", "US counties"), ("current_regions", "current regions (curated)")) if lists[k])
+    rows = [
+        ("states (meso)", f"{kinds['state']:,}: the 193 UN members, 2 observers (Holy See, Palestine), Kosovo, "
+         "Taiwan, Cook Islands, Niue and the Sahrawi Arab Democratic Republic (`curated/states.yaml`)"),
+        ("territories (meso)", f"{counts.get('territories', 0):,}: every other ISO 3166-1 entry (Åland, Faroe "
+         "Islands, Greenland, Hong Kong, Macao, French Polynesia, Réunion, Puerto Rico, Western Sahara, "
+         "Antarctica, ...), kind `region`, `located_in` their sovereign state"),
+        ("international organisations (macro)", f"{kinds['international_organization']:,} (UN system bodies and "
+         "specialised agencies, development banks, OECD, WTO, OPEC, INTERPOL, IAEA, WMO, WIPO, IRENA, Green "
+         "Climate Fund, ...)"),
+        ("geopolitical blocs (macro)", f"{kinds['geopolitical_bloc']:,} (EU, African Union, ASEAN, Mercosur, G7, "
+         "G20, BRICS, Commonwealth, NATO, Eurasian Economic Union, IGAD, ECCAS, ...)"),
+        ("regional organisations (meso)", f"{kinds['regional_organization']:,} (Nordic Council, CBSS, Visegrád "
+         "Group, Benelux, Arctic Council, EFTA, CIS, SICA, Pacific Alliance, Alliance of Sahel States, ...)"),
+        ("city networks (micro)", f"{kinds['city_network']:,} ("
+         + ", ".join(f"{primary[ax]:,} {ax}" for ax in ("sustainability", "digital", "engagement"))
+         + " by primary axis): `curated/city_networks.yaml` and the networks the member lists add"),
+        ("private actors, civil society, academia (micro)", f"{sum(micro.values()):,}: "
+         f"{micro['civil_society']:,} civil society (national associations of local and regional governments "
+         "that are CEMR members, philanthropies, NGOs, think tanks), "
+         f"{micro['private_actor']:,} companies, {micro['academia']:,} academic centres "
+         "(`curated/micro_actors.yaml`); besides them the Covenant of Mayors' coordinators and supporters "
+         f"that are associations ({covenant_bodies['civil_society']:,}) or companies "
+         f"({covenant_bodies['private_actor']:,}): {kinds['civil_society']:,} civil society and "
+         f"{kinds['private_actor']:,} companies in all"),
+        ("cities (micro)", f"{kinds['city']:,}: {counts.get('cities', 0):,} of 15,000+ inhabitants, "
+         f"{counts.get('towns', 0):,} smaller places a twinning or membership tie names, "
+         f"{counts.get('supplement_places', 0):,} municipalities only the supplementary gazetteers list "
+         "(`attrs.supplement_id`), "
+         f"{counts.get('districts', 0):,} districts of cities the twinning list names "
+         f"(`attrs.district_of`; located at their city) and {new_cov:,} Covenant signatories no gazetteer "
+         "holds (from the JRC's row)"),
+        ("subnational regions (micro)", f"{by_layer['region micro']:,}: {counts.get('regions', 0):,} that the "
+         f"twinning and member lists name ({sub}), {groups:,} Covenant groups, {bodies:,} bodies of "
+         f"municipalities that signed the Covenant themselves, {cov_regions:,} Covenant coordinators and "
+         "supporters that are regional or local bodies"),
+        ("aliases", f"{aliases:,} names in any script"),
+        ("ties", " · ".join(f"`{k}` {n:,}" for k, n in types)),
+        ("ties not in force", f"{sum(n for k, n in status.items() if k != 'active'):,}: "
+         + ", ".join(f"{n:,} {k}" for k, n in status.most_common() if k != "active")
+         + f" (the {counts.get('tie_changes', 0):,} curated changes below, the Covenant's signatories on hold, "
+         "memberships the organisations file marks ended, dormant or proposed)"),
+        ("SDG framework", f"{counts.get('framework.sdg.goal', 0)} goals, {counts.get('framework.sdg.target', 0)} "
+         f"targets, {counts.get('framework.sdg.indicator', 0)} indicators, titles in en, fr, es, de, ru, ar, zh-Hans"),
+        ("Paris Agreement", f"{counts.get('framework.paris.article', 0)} articles (titles in en, fr, es, de); "
+         f"{parties:,} parties in force (`party_to`: the states and the EU); the United States' two spells as a "
+         "party end on 4 November 2020 and 27 January 2026 (ended `party_to`); the United States, Iran, Libya "
+         "and Yemen are signatories that are not parties (`signatory_of`)"),
+    ]
+    lines = ["| | count |", "| --- | --- |", *(f"| {label} | {text} |" for label, text in rows)]
+    return "\n".join(lines) + "\n"
+
+
+#: how the twinning report's rules and reasons read in the docs
+_RULE_WORDS = {"admin_seat": "regional capital", "fuzzy_unsure": "fuzzy not clear",
+               "qualifier_disagrees": "qualifier contradicts the match", "composite_name": "two-part name",
+               "ambiguous_subdivision": "several subdivisions", "qualifier_unknown": "qualifier names nothing checkable",
+               "qualifier_unsettled": "qualifier's county not settled",
+               "same_pair_unsettled": "same pair, qualified mention unsettled", "division": "state or province",
+               "supplement_confirms": "supplement confirms a fuzzy match"}
+
+
+def _by(counts: dict[str, int]) -> str:
+    return " · ".join(f"{_RULE_WORDS.get(k, k.replace('_', ' '))} {n:,}"
+                      for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def twinning_resolution(obs: "Observatory") -> str:
+    """How the build resolved the twinning list: rows, names, rules, reasons."""
+    tw = _summary(obs).get("report", {}).get("twinning", {})
+    rows = tw.get("rows", 0) or 1
+    both, without = tw.get("rows_resolved_both_sides", 0), tw.get("rows_resolved_both_sides_without_new_districts", 0)
+    names = tw.get("distinct_names", 0) or 1
+    lines = ["| | |", "| --- | --- |",
+             f"| rows | {tw.get('rows', 0):,} |",
+             f"| distinct (name, country) pairs | {tw.get('distinct_names', 0):,} |",
+             f"| pairs resolved | {tw.get('names_resolved', 0):,} ({tw.get('names_resolved', 0) / names:.1%}); "
+             f"ambiguous {tw.get('names_ambiguous', 0):,}; the rest unresolved |",
+             f"| rows resolved on both sides | **{both:,} ({both / rows:.1%})**; without the new districts "
+             f"{without:,} ({without / rows:.1%}) |",
+             f"| ties loaded (a pair listed on both cities' pages loads once) | {tw.get('ties_loaded', 0):,} |",
+             f"| places added | {tw.get('regions_loaded', 0):,} regions (subdivisions), "
+             f"{tw.get('supplement_places_loaded', 0):,} supplementary places, "
+             f"{tw.get('districts_created', 0):,} new districts of cities |",
+             f"| name sides matched by rule | {_by(tw.get('matched_by_rule', {}))} |",
+             f"| name sides not resolved | {_by(tw.get('unresolved_by_reason', {}))} |"]
+    return "\n".join(lines) + "\n"
+
+
+def projection_example(obs: "Observatory") -> str:
+    """The worked example of docs/network-exports.md: the city–network projection of the
+    build, its top ten cities by GNC and its Leiden communities."""
+    from ..network import build_graph
+    from ..network.projection import communities, membership_projection
+
+    dg = build_graph(obs.store, tie_types=["member_of"])
+    proj, table = membership_projection(dg)
+    g, left = proj.g, proj.filters.get("left_out", {})
+    names = dict(zip(dg.ids, dg.g.vs["label"]))
+    memberships = sum(1 for e in dg.g.es.select(type_eq="member_of")
+                      if dg.g.vs[e.source]["kind"] == "city" and dg.g.vs[e.target]["kind"] == "city_network")
+    isolated = [v["label"] for v in g.vs if v.degree() == 0]
+    out = [f"`build_graph(obs.store, tie_types=[\"member_of\"])` holds {memberships:,} city → city-network "
+           "memberships. "
+           + ("Left out of the projection by `max_members`: "
+              + ", ".join(f"{names.get(j, j)} ({n:,} member cities)" for j, n in sorted(left.items(), key=lambda kv: -kv[1]))
+              + ": a network that large would link every pair of its members and say only that both joined it. "
+              if left else "")
+           + f"The projection has {g.vcount():,} cities and {g.ecount():,} co-membership links "
+           f"(density {g.density():.3f}); "
+           + (f"{len(isolated):,} {'city shares' if len(isolated) == 1 else 'cities share'} no network with "
+              "another city." if isolated else "every city shares a network with another."),
+           "", "| city | country | networks | partners | GNC | relative GNC |", "| --- | --- | --- | --- | --- | --- |"]
+    out += [f"| {r['label']} | {r['country']} | {r['network_count']} | {r['partners']} | {r['gnc']:.0f} | "
+            f"{r['gnc_relative']:.3f} |" for r in table[:10]]
+    weighted, plain = communities(proj), communities(proj, weights=None)
+    out += ["", f"Leiden on the weighted projection (γ = 1, seed 0) finds {len(weighted.groups)} communities with "
+            f"Q = {weighted.modularity:.3f}; on the unweighted projection {len(plain.groups)} with "
+            f"Q = {plain.modularity:.3f}. The five largest weighted communities:", "",
+            "| size | top members by degree | main countries |", "| --- | --- | --- |"]
+    for grp in weighted.groups[:5]:
+        top = ", ".join(t["label"] for t in grp["top"])
+        countries = ", ".join(f"{c} {n}" for c, n in grp["countries"][:3])
+        out.append(f"| {grp['size']} | {top} | {countries} |")
+    return "\n".join(out) + "\n"
+
+
+#: the blocks the docs may hold, by name
+BLOCKS: dict[str, Callable[["Observatory"], str]] = {
+    "memberships-table": memberships_table,
+    "build-counts": build_counts,
+    "twinning-resolution": twinning_resolution,
+    "projection-example": projection_example,
+}
+
+
+def block(name: str, obs: "Observatory") -> str:
+    return BLOCKS[name](obs)
+
+
+def find_blocks(text: str) -> dict[str, str]:
+    """The generated blocks of a page: name → what is between its markers."""
+    return {m.group(1): m.group(2) for m in _MARK.finditer(text)}
+
+
+def write_blocks(paths: list[Path], obs: "Observatory") -> list[str]:
+    """Regenerate every block of these pages; return the ``page: block`` pairs changed."""
+    changed, cache = [], {}
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+
+        def fill(m: re.Match) -> str:
+            name = m.group(1)
+            if name not in BLOCKS:
+                raise KeyError(f"{path}: unknown figures block {name!r} (known: {', '.join(BLOCKS)})")
+            if name not in cache:
+                cache[name] = block(name, obs)
+            if cache[name] != m.group(2):
+                changed.append(f"{path.name}: {name}")
+            return f"<!-- figures:{name} -->\n{cache[name]}<!-- /figures:{name} -->"
+
+        new = _MARK.sub(fill, text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+    return changed
