@@ -274,8 +274,9 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
     rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["of"]})} for x in r["rows"]]
     rows = [{**x, "data coverage": _coverage_text(x)} for x in rows]
     rule = r["low_data_rule"]
-    withheld = (f"; {r['withheld']:,} more with their rank withheld for low data (under "
-                f"{rule['min_coverage']:.0%} data coverage){'' if low_data else ': --low-data lists them'}"
+    # with --low-data the count includes the cities whose rank is withheld
+    withheld = (f"; {number(r['withheld'])} {'of them' if low_data else 'more'} with their rank withheld for low "
+                f"data (under {rule['min_coverage']:.0%} data coverage){'' if low_data else ': --low-data lists them'}"
                 if r["withheld"] else "")
     emit(fmt, data=r, rows=r["rows"], columns=["position", "id", "name", "country", "score", "rank", "rank_lo",
                                                "rank_hi", "coverage", "low_data"],
