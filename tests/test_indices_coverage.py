@@ -140,6 +140,37 @@ def test_marking_instead_of_withholding(small, tmp_path):  # noqa: F811
     assert r["count"] == 4 and any(x["low_data"] for x in r["rows"])
 
 
+def test_coverage_and_the_rule_are_the_named_builds(small, tmp_path):  # noqa: F811
+    """Two builds side by side, one withholding, one marking: each reading (show, rank, the
+    profile's brief, export) takes the rule, ranks and coverage of the build it names,
+    the published one by default."""
+    withhold, mark = tmp_path / "withhold.yaml", tmp_path / "mark.yaml"
+    withhold.write_text(WORLD, encoding="utf-8")
+    mark.write_text(WORLD.replace("low_data: {min_coverage: 0.6}", "low_data: {min_coverage: 0.6, rank: mark}"),
+                    encoding="utf-8")
+    first = small.build_index(str(withhold), replications=0, name="withhold")
+    second = small.build_index(str(mark), replications=0, name="mark")
+    assert first.published and not second.published
+    for build, rank_is_kept in ((None, False), ("withhold", False), ("mark", True), (second.name, True)):
+        d = small.index_show("d", build=build)
+        assert d["build_label"] == (build if build in ("withhold", "mark") else ("mark" if build else "withhold"))
+        s = d["axes"]["sustainability"]
+        assert s["coverage"] == 0.0 and s["low_data"] and (s["rank"] is not None) == rank_is_kept, build
+        assert d["low_data_rule"]["rank"] == ("mark" if rank_is_kept else "withhold")
+        light = brief(small.store, "d", build)["axes"]["sustainability"]
+        assert (light["coverage"], light["low_data"], light["rank"]) == (s["coverage"], s["low_data"], s["rank"])
+        r = small.index_rank(axis="sustainability", build=build)
+        assert r["low_data_rule"]["rank"] == d["low_data_rule"]["rank"]
+        assert (r["withheld"] == 0) == rank_is_kept and r["build_label"] == d["build_label"]
+    small.index_export(tmp_path / "out", build="mark")
+    scores = pd.read_csv(tmp_path / "out" / "index_scores.csv").set_index("id")
+    assert bool(scores.at["d", "sustainability_low_data"]) and pd.notna(scores.at["d", "sustainability_rank"])
+    # publishing the marking build changes what the default reading shows
+    small.index_publish("mark")
+    assert small.index_show("d")["axes"]["sustainability"]["rank"] is not None
+    assert small.index_rank(axis="sustainability")["withheld"] == 0
+
+
 def test_export_carries_coverage_and_the_mark(small, tmp_path):  # noqa: F811
     fw = tmp_path / "fw.yaml"
     fw.write_text(WORLD, encoding="utf-8")
