@@ -32,3 +32,10 @@ def test_ranks_lie_on_a_log_scale():
     # without a Monte Carlo the interval collapses on the rank
     assert charts.interval({"rank": 10, "rank_lo": None, "rank_hi": None, "of": 10_000}) == \
         {"rank": 25.0, "lo": 25.0, "hi": 25.0}
+
+
+def test_radar_marks_an_axis_with_low_data():
+    g = charts.radar({"sustainability": {"score": 60}, "digital": {"score": 0, "low_data": True},
+                      "engagement": 40})
+    marks = {s["axis"]: s["low_data"] for s in g["spokes"]}
+    assert marks == {"sustainability": False, "digital": True, "engagement": False}

@@ -93,8 +93,16 @@ CITIES = pd.Index(["a", "b", "c", "d", "e"])
 
 
 def m(obs, spec, as_of=None):
+    """The measure's values (NaN: not known)."""
     data = I.load(obs.store)
-    return I.measure(obs.store, data, CITIES, spec, as_of, code="x").to_dict()
+    return I.measure(obs.store, data, CITIES, spec, as_of, code="x").values.to_dict()
+
+
+def estimate(obs, spec, as_of=None):
+    """The measure's estimates of the units not known (None: the measure has none)."""
+    data = I.load(obs.store)
+    got = I.measure(obs.store, data, CITIES, spec, as_of, code="x").estimate
+    return None if got is None else got.reindex(CITIES).to_dict()
 
 
 def same(got, expected):
@@ -107,29 +115,88 @@ def same(got, expected):
 
 
 def test_twinning_counts_partners_countries_and_blocs(small):
-    # b-c ended in 2010, so b has a and d, c only a
-    same(m(small, {"kind": "ties", "type": "twinned_with"}), {"a": 2, "b": 2, "c": 1, "d": 1, "e": 0})
-    # at the end of 2012 a-c (2015) had not started; d-b has no dates: in force
-    same(m(small, {"kind": "ties", "type": "twinned_with"}, "2012-12-31"), {"a": 1, "b": 2, "c": 0, "d": 1, "e": 0})
+    # b-c ended in 2010, so b has a and d, c only a; e has no twinning tie at all: not
+    # known (NaN), not 0
+    same(m(small, {"kind": "ties", "type": "twinned_with"}), {"a": 2, "b": 2, "c": 1, "d": 1, "e": None})
+    # at the end of 2012 a-c (2015) had not started; d-b has no dates: in force. c has a
+    # twinning record (ended, not yet begun): a known 0 then
+    same(m(small, {"kind": "ties", "type": "twinned_with"}, "2012-12-31"),
+         {"a": 1, "b": 2, "c": 0, "d": 1, "e": None})
     # in 2005 b-c was in force
-    same(m(small, {"kind": "ties", "type": "twinned_with"}, "2005"), {"a": 1, "b": 3, "c": 1, "d": 1, "e": 0})
+    same(m(small, {"kind": "ties", "type": "twinned_with"}, "2005"), {"a": 1, "b": 3, "c": 1, "d": 1, "e": None})
     # foreign countries: a's partners are in DEU and JPN; b's two partners both in FRA
-    same(m(small, {"kind": "ties", "count": "countries"}), {"a": 2, "b": 1, "c": 1, "d": 1, "e": 0})
+    same(m(small, {"kind": "ties", "count": "countries"}), {"a": 2, "b": 1, "c": 1, "d": 1, "e": None})
     # blocs of those countries: DEU {eu, g7} + JPN {g7} = 2 for a; FRA {eu, g7} for b, c; DEU for d
-    same(m(small, {"kind": "ties", "count": "blocs"}), {"a": 2, "b": 2, "c": 2, "d": 2, "e": 0})
-    same(m(small, {"kind": "ties", "type": "hosts"}), {"a": 1, "b": 0, "c": 0, "d": 0, "e": 0})
+    same(m(small, {"kind": "ties", "count": "blocs"}), {"a": 2, "b": 2, "c": 2, "d": 2, "e": None})
+    # hosts: without a record, not known; with absent: zero (the source lists every
+    # body's seat), a known 0
+    same(m(small, {"kind": "ties", "type": "hosts"}), {"a": 1, "b": None, "c": None, "d": None, "e": None})
+    same(m(small, {"kind": "ties", "type": "hosts", "absent": "zero"}), {"a": 1, "b": 0, "c": 0, "d": 0, "e": 0})
+    with pytest.raises(ValidationError, match="absent 'maybe'"):
+        m(small, {"kind": "ties", "absent": "maybe"})
 
 
 def test_network_memberships_by_axis_and_by_id(small):
-    same(m(small, {"kind": "networks"}), {"a": 2, "b": 1, "c": 1, "d": 0, "e": 0})
-    same(m(small, {"kind": "networks", "axis": "sustainability"}), {"a": 2, "b": 0, "c": 1, "d": 0, "e": 0})
-    same(m(small, {"kind": "networks", "axis": "digital"}), {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0})
-    same(m(small, {"kind": "networks", "ids": ["c40"]}), {"a": 1, "b": 0, "c": 1, "d": 0, "e": 0})
+    # no network of the small world has a published member count: a city listed by none
+    # of an indicator's networks is not known (NaN), its estimate the listed count, 0
+    same(m(small, {"kind": "networks"}), {"a": 2, "b": 1, "c": 1, "d": None, "e": None})
+    same(estimate(small, {"kind": "networks"}), {"a": None, "b": None, "c": None, "d": 0, "e": 0})
+    same(m(small, {"kind": "networks", "axis": "sustainability"}), {"a": 2, "b": None, "c": 1, "d": None, "e": None})
+    same(m(small, {"kind": "networks", "axis": "digital"}), {"a": 1, "b": 1, "c": None, "d": None, "e": None})
+    same(m(small, {"kind": "networks", "ids": ["c40"]}), {"a": 1, "b": None, "c": 1, "d": None, "e": None})
     with pytest.raises(ValidationError, match="nowhere-net"):
         m(small, {"kind": "networks", "ids": ["nowhere-net"]})
     # partners in digital networks: a's partner b (smartnet); b's partner a (eurocities); c's
-    # partner a; d's partner b
-    same(m(small, {"kind": "partners_in_networks", "axis": "digital"}), {"a": 1, "b": 1, "c": 1, "d": 1, "e": 0})
+    # partner a; d's partner b; e has no twinning record
+    same(m(small, {"kind": "partners_in_networks", "axis": "digital"}), {"a": 1, "b": 1, "c": 1, "d": 1, "e": None})
+
+
+def test_network_counts_follow_the_lists_coverage(small):
+    """A complete list makes absence a known 0; a partial list with a published count
+    gives every city it does not list the chance of being an unlisted member,
+    (published - held) / units."""
+    from sqlalchemy import update
+
+    with small.store.transaction() as conn:
+        conn.execute(update(schema.actors).where(schema.actors.c.id == "c40")
+                     .values(attrs={"members": {"published": 2, "complete": True}}))
+        conn.execute(update(schema.actors).where(schema.actors.c.id == "smartnet")
+                     .values(attrs={"members": {"published": 3}}))
+    # c40 complete: b, d, e are known non-members
+    same(m(small, {"kind": "networks", "ids": ["c40"]}), {"a": 1, "b": 0, "c": 1, "d": 0, "e": 0})
+    # smartnet lists b of about 3: each of the 4 others has a (3 - 1) / 5 = 0.4 chance
+    same(m(small, {"kind": "networks", "ids": ["smartnet"]}), {"a": None, "b": 1, "c": None, "d": None, "e": None})
+    same(estimate(small, {"kind": "networks", "ids": ["smartnet"]}),
+         {"a": 0.4, "b": None, "c": 0.4, "d": 0.4, "e": 0.4})
+    # both: b listed by smartnet, c by c40 only (+ 0.4 for smartnet), a by c40 (+ 0.4)
+    same(m(small, {"kind": "networks", "ids": ["c40", "smartnet"]}),
+         {"a": 1.4, "b": 1, "c": 1.4, "d": None, "e": None})
+    data = I.load(small.store)
+    facts = I.network_chances(data, pd.Index(["c40", "smartnet"]), CITIES, None)
+    assert facts.loc["c40", "chance"] == 0 and facts.loc["smartnet", "chance"] == pytest.approx(0.4)
+
+
+def test_covenant_commitments_and_status(small):
+    """The commitments of a signatory in force; a suspended one counts 0; a city of a
+    country without signatories is not known."""
+    with small.store.transaction() as conn:
+        prov = conn.execute(select(schema.provenance.c.id)).scalars().first()
+        conn.execute(insert(schema.actors).values(id="covenant-of-mayors-eu", name="Covenant", kind="city_network",
+                                                  layer="micro", axes="sustainability", provenance_id=prov))
+        conn.execute(insert(schema.ties).values(source="a", target="covenant-of-mayors-eu", type="member_of",
+                                                status="active", provenance_id=prov,
+                                                attrs={"commitments": ["CoM2020", "CoM2030", "MayorsAdapt"]}))
+        conn.execute(insert(schema.ties).values(source="b", target="covenant-of-mayors-eu", type="member_of",
+                                                status="suspended", provenance_id=prov,
+                                                attrs={"commitments": ["CoM2030"], "jrc_status": "on_hold"}))
+    # a: 3 commitments; b suspended: 0; d (France) and e (Germany) are not signatories of
+    # the complete list in countries it covers: 0; c (Japan): not known
+    same(m(small, {"kind": "commitments"}), {"a": 3, "b": 0, "c": None, "d": 0, "e": 0})
+    with pytest.raises(ValidationError, match="carries no commitments"):
+        m(small, {"kind": "commitments", "network": "c40"})
+    # the list is complete (the JRC's register): climate networks of d are a known 0
+    same(m(small, {"kind": "networks", "ids": ["covenant-of-mayors-eu"]}),
+         {"a": 1, "b": 0, "c": 0, "d": 0, "e": 0})
 
 
 def test_macro_reach_counts_what_the_profile_counts(small):
@@ -163,7 +230,7 @@ def test_centrality_and_brokerage_come_from_the_network_module(small):
     br = m(small, {"kind": "brokerage", "types": ["twinned_with"], "group": "country"})
     # a mediates between b (DEU) and c (JPN), and b between a and d (both FRA): one open
     # two-path each (b-c has ended)
-    assert br["a"] == 1 and br["b"] == 1 and br["c"] == 0 and br["e"] == 0
+    assert br["a"] == 1 and br["b"] == 1 and br["c"] == 0 and np.isnan(br["e"])  # e: no twinning record
     with pytest.raises(ValidationError, match="katz"):
         m(small, {"kind": "centrality", "measure": "katz"})
 
@@ -212,6 +279,7 @@ def test_a_missing_or_binary_framework_file_is_a_clear_error(tmp_path):
 
 SMALL_FRAMEWORK = """
 units: {kind: city, min_ties: 1}
+low_data: {min_coverage: 0.6, rank: mark}
 pipeline: {min_unit_coverage: 0.5, min_indicator_coverage: 0.1, imputation: mean, outliers: false,
            normalisation: minmax, weighting: equal, aggregation: arithmetic}
 uncertainty: {n: 200, seed: 1, weight_noise: 0.2, imputations: [mean], normalisations: [minmax, rank],

@@ -147,6 +147,42 @@ def test_the_fast_path_equals_the_naive_path(seed):
     assert fast.notes == naive.notes
 
 
+def test_withheld_ranks_and_axes_left_out_of_the_overall_in_both_paths():
+    """The low-data rule in the Monte Carlo: units that may not be ranked at a level get
+    no rank there in any replication, the others are ranked among themselves; an axis
+    left out of a unit's overall does not enter its overall score."""
+    X, inds, groups = make_table(units=40, missing=0.15, seed=3)
+    uc = UncertaintyConfig(n=30, seed=3, weight_noise=0.3, imputations=["mean", "median"],
+                           normalisations=["minmax", "rank"], aggregations=["arithmetic", "geometric"])
+    config = PipelineConfig(imputation="mean")
+    nominal = monte_carlo(X, inds, config, uc.model_copy(update={"n": 8}), groups=groups).nominal
+    axes = [c for c in nominal.scores.columns if c != "overall"]
+    units = nominal.scores.index
+    rng = np.random.default_rng(3)
+    rankable = pd.DataFrame({lv: rng.random(len(units)) > 0.3 for lv in [*axes, "overall"]}, index=units)
+    in_overall = pd.DataFrame({a: rng.random(len(units)) > 0.2 for a in axes}, index=units)
+    kw = dict(groups=groups, rankable=rankable, in_overall=in_overall)
+    fast = monte_carlo(X, inds, config, uc, **kw)
+    naive = monte_carlo(X, inds, config, uc, engine="naive", **kw)
+    np.testing.assert_array_equal(fast.ranks, naive.ranks)
+    pd.testing.assert_frame_equal(fast.summary, naive.summary, rtol=1e-6)
+    s = fast.summary
+    for lv in [*axes, "overall"]:
+        out = ~rankable[lv].reindex(s.index)
+        assert s.loc[out, f"{lv}_rank_lo"].isna().all() and s.loc[out, f"{lv}_nominal_rank"].isna().all()
+        # ranks among the rankable units only
+        assert s.loc[~out, f"{lv}_rank_hi"].max() <= (~out).sum()
+    # every replication ranks the same (rankable) units overall
+    col = list(s.index)
+    ok = rankable["overall"].reindex(col).to_numpy()
+    assert (fast.ranks[:, ~ok] == 0).all() and (fast.ranks[:, ok] > 0).all()
+    # with every axis left out for a unit but one, its overall equals that axis's score
+    only = pd.DataFrame({a: a == axes[0] for a in axes}, index=units)
+    one = monte_carlo(X, inds, config, uc.model_copy(update={"n": 5}), groups=groups, in_overall=only)
+    pd.testing.assert_series_equal(one.summary["overall_score_lo"], one.summary[f"{axes[0]}_score_lo"],
+                                   check_names=False, rtol=1e-5)
+
+
 def test_a_unit_without_any_score_gets_nan_summaries():
     X, inds, groups = make_table(units=30, missing=0.0)
     X.loc["blank"] = np.nan

@@ -54,7 +54,7 @@ def _bar():
 
 def _rank_text(a: dict[str, Any]) -> str:
     if a.get("rank") is None:
-        return "—"
+        return "withheld: low data" if a.get("low_data") else "—"
     text = f"{a['rank']:,}"
     if a.get("rank_lo") is not None:
         text += f" ({a['rank_lo']:,}–{a['rank_hi']:,})"
@@ -91,11 +91,19 @@ def index_renderables(r: dict[str, Any]) -> list[Any]:
     """Score bars and rank intervals of a city's index results (also used by
     ``citydip profile``)."""
     rows = [{"axis": a, "score": f"{v['score']:.1f}" if v["score"] is not None else "—",
-             "bar": _bar_text(v["score"]), "rank (5–95%)": _rank_text({**v, "of": None}),
-             "rank, log scale": _interval_text(v)} for a, v in r["axes"].items()]
-    n = max((v.get("of") or 0 for v in r["axes"].values()), default=0)
-    return [table(f"scores 0–100 and ranks among {plural(n, 'city', 'cities')}", rows,
-                  ["axis", "score", "bar", "rank (5–95%)", "rank, log scale"])]
+             "bar": _bar_text(v["score"]), "rank (5–95%)": _rank_text({**v, "of": v.get("of")}),
+             "data coverage": _coverage_text(v), "rank, log scale": _interval_text(v)}
+            for a, v in r["axes"].items()]
+    return [table("scores 0–100; ranks among the cities ranked on each axis; data coverage: the share of "
+                  "the axis's indicators the store holds the city's record for", rows,
+                  ["axis", "score", "bar", "rank (5–95%)", "data coverage", "rank, log scale"])]
+
+
+def _coverage_text(a: dict[str, Any]) -> str:
+    """"75%", or "25% · low data" under the build's threshold."""
+    if a.get("coverage") is None:
+        return "—"
+    return f"{a['coverage']:.0%}" + (" · low data" if a.get("low_data") else "")
 
 
 @index_app.command("build")
@@ -138,6 +146,8 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
     d = rep.as_dict()
     rows = [{"what": "units (cities with ties)", "count": rep.units}, {"what": "scored", "count": rep.scored}]
     rows += [{"what": f"not scored: {why}", "count": n} for why, n in rep.not_scored.items()]
+    rows += [{"what": f"low data on {axis} (rank {'withheld' if rep.low_data_rule.get('rank') == 'withhold' else 'marked'})",
+              "count": n} for axis, n in rep.low_data.items()]
     ref = escape(rep.label or rep.name)
     if rep.published:
         state = "[green]published[/]: the web and the API show it" + (
@@ -155,7 +165,8 @@ def build(config: Optional[str] = typer.Option(None, "--config", help="A framewo
               [{"indicator": k, "weight": v} for k, v in rep.weights.items()], ["indicator", "weight"]),
         table("indicators dropped", [{"indicator": k, "why": v} for k, v in rep.dropped_indicators.items()],
               ["indicator", "why"]) if rep.dropped_indicators else "",
-        table("top 10 overall", rep.top, ["rank", "name", "score"]),
+        table("top 10 overall", [{**t, "data coverage": f"{t['coverage']:.0%}"} for t in rep.top],
+              ["rank", "name", "score", "data coverage"]),
         *(f"[dim]note: {escape(n)}[/]" for n in rep.notes)])
 
 
@@ -183,7 +194,8 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         return
     flat = [{"axis": a, **v} for a, v in r["axes"].items()]
     if fmt != Format.table:
-        emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of"])
+        emit(fmt, data=r, rows=flat, columns=["axis", "score", "rank", "rank_lo", "rank_hi", "rank_median", "of",
+                                              "coverage", "low_data"])
         return
     out.print(Panel(f"build {escape(r['build_label'] or r['build'])}"
                     + (" (published)" if r["published"] else " (not published)")
@@ -194,8 +206,9 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
         out.print(x)
     if r["peers"]:
         peer_rows = [{"peer group": f"{p['group']}: {p['name']}", "cities": p["size"],
-                      **{a: f"{number(p[a]['rank'])} of {number(p[a]['of'])}" for a in ("sustainability", "digital", "engagement",
-                                                                         "overall") if a in p}}
+                      **{a: (f"{number(p[a]['rank'])} of {number(p[a]['of'])}" if p[a]["rank"] is not None
+                             else "withheld")
+                         for a in ("sustainability", "digital", "engagement", "overall") if a in p}}
                      for p in r["peers"]]
         out.print(table("rank among peers", peer_rows, ["peer group", "cities", "sustainability", "digital",
                                                         "engagement", "overall"]))
@@ -208,6 +221,13 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
                               "value": _num(x["raw"]) + (" (imputed)" if x["imputed"] else ""),
                               "among the": f"top {_pct(x['top_share'])}"}
                              for x in d[key]], ["indicator", "axis", "value", "among the"]))
+    unknown = [x["name"] for x in d["indicators"] if not x.get("known", True) and not x.get("context")]
+    if unknown:
+        out.print(f"[dim]not in the store for {escape(r['name'])} (imputed or estimated, not counted as its "
+                  f"data): {escape('; '.join(unknown))}[/]")
+    context = [f"{x['name']} {_num(x['raw'])}" for x in d["indicators"] if x.get("context")]
+    if context:
+        out.print(f"[dim]context (its state's facts, not the city's): {escape('; '.join(context))}[/]")
     if r.get("series"):
         years = sorted({y for s in r["series"].values() for y in s})
         out.print(table("scores by year", [{"axis": a, **{str(y): f"{s.get(y, float('nan')):.1f}" for y in years}}
@@ -215,7 +235,7 @@ def show(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames
 
 
 def _pct(share: float) -> str:
-    return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
+    return f"{share:.2%}" if share < 0.001 else f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
 def _num(v: Any) -> str:
@@ -233,26 +253,38 @@ def rank(axis: str = typer.Option("overall", "--axis", help=AXIS_HELP),
          band: Optional[str] = typer.Option(None, "--band", help="A population band, e.g. '1M–5M'."),
          year: Optional[int] = typer.Option(None, "--year", help="A year of a panel build (default: the latest)."),
          top: int = typer.Option(20, "--top", min=1, max=100_000, help="How many cities."),
+         low_data: bool = typer.Option(False, "--low-data", help="Also list the cities whose rank is withheld "
+                                                                 "for low data (after the ranked ones, by score, "
+                                                                 "without a rank)."),
          build_name: Optional[str] = typer.Option(None, "--build", help=BUILD_HELP),
          fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """Cities ranked on an axis, best first, with their global rank and its interval.
+    """Cities ranked on an axis, best first, with their global rank and its interval and
+    their data coverage on the axis (the share of its indicators the store holds the
+    city's record for). A city under the framework's low-data threshold has its rank
+    withheld (or marked "low data"; see docs/indices.md).
 
     Example: `citydip index rank --axis digital --bloc eu --top 10`
     """
     _open, _fail, out, _ = _ctx()
     try:
         r = _open().index_rank(axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top,
-                               build=build_name)
+                               low_data=low_data, build=build_name)
     except CitydipError as exc:
         _fail(exc)
     rows = [{**x, "rank (5–95%)": _rank_text({**x, "of": r["of"]})} for x in r["rows"]]
+    rows = [{**x, "data coverage": _coverage_text(x)} for x in rows]
+    rule = r["low_data_rule"]
+    # with --low-data the count includes the cities whose rank is withheld
+    withheld = (f"; {number(r['withheld'])} {'of them' if low_data else 'more'} with their rank withheld for low "
+                f"data (under {rule['min_coverage']:.0%} data coverage){'' if low_data else ': --low-data lists them'}"
+                if r["withheld"] else "")
     emit(fmt, data=r, rows=r["rows"], columns=["position", "id", "name", "country", "score", "rank", "rank_lo",
-                                               "rank_hi"],
+                                               "rank_hi", "coverage", "low_data"],
          renderables=[f"[bold]{axis}[/] · {escape(r['selection'])} · {plural(r['count'], 'city', 'cities')}"
                       + (f" · {r['year']}" if r["year"] else "")
                       + f" · build {escape(r['build_label'] or r['build'])}"
-                      + ("" if r["published"] else " (not published)"),
-                      table(None, rows, ["position", "name", "country", "score", "rank (5–95%)"])])
+                      + ("" if r["published"] else " (not published)") + escape(withheld),
+                      table(None, rows, ["position", "name", "country", "score", "rank (5–95%)", "data coverage"])])
 
 
 @index_app.command("sensitivity")

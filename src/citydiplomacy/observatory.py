@@ -249,7 +249,8 @@ class Observatory:
         return show(self.store, ref, build=build)
 
     def index_rank(self, *, axis: str = "overall", top: int = 20, **filters: Any) -> dict[str, Any]:
-        """The cities ranked on ``axis`` (filters: region, bloc, country, band, year, build)."""
+        """The cities ranked on ``axis`` (filters: region, bloc, country, band, year, build;
+        ``low_data=True`` also lists the cities whose rank is withheld for low data)."""
         from .indices.results import ranking
 
         return ranking(self.store, axis=axis, top=top, **filters)

@@ -68,6 +68,10 @@ class BuildReport:
     replications: int
     seconds: float
     top: list[dict[str, Any]] = field(default_factory=list)
+    #: scored cities whose coverage is under the low-data threshold, per axis and overall
+    low_data: dict[str, int] = field(default_factory=dict)
+    #: the framework's low-data rule (min_coverage, rank, overall, overall_coverage)
+    low_data_rule: dict[str, Any] = field(default_factory=dict)
     #: the build's stable name, the name given to it, whether it is the published one,
     #: the build of the same name it replaced, the published build it displaced
     name: str = ""
@@ -136,6 +140,53 @@ def _axis_checks(checks: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
+def data_coverage(known: pd.DataFrame, axis_of: dict[str, str], min_coverage: float,
+                  exclude: bool = True, axis_weights: dict[str, float] | None = None,
+                  overall: str = "min") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A city's data coverage: ``known`` (units x indicator codes, bool: the store holds
+    the unit's record; context indicators left out by the caller) and each code's axis.
+
+    Returns ``(share, entered)``: ``share`` (units x axes + ``overall``) is the share of
+    an axis's indicators known, and for ``overall`` the least of the axes' shares
+    (``overall="min"``) or their mean weighted as the axes are in the overall score
+    (``"weighted"``, with ``axis_weights``; equal by default); ``entered`` (units x
+    axes, bool) says which axes enter the unit's overall score: with ``exclude``, the
+    axes whose share reaches ``min_coverage`` (all of them when none does), else all."""
+    axes = list(dict.fromkeys(axis_of[c] for c in known.columns))
+    k = pd.DataFrame({a: known[[c for c in known.columns if axis_of[c] == a]].sum(axis=1) for a in axes},
+                     index=known.index, dtype=float)
+    n = pd.Series({a: sum(axis_of[c] == a for c in known.columns) for a in axes}, dtype=float)
+    share = k / n
+    entered = share.ge(min_coverage - 1e-9) if exclude else pd.DataFrame(True, index=k.index, columns=axes)
+    if axes:
+        entered = entered.where(entered.any(axis=1), True, axis=0)
+    v = pd.Series({a: float((axis_weights or {}).get(a, 1.0)) for a in axes})
+    if not axes:
+        share["overall"] = np.nan
+    elif overall == "min":
+        share["overall"] = share[axes].min(axis=1)
+    else:
+        share["overall"] = (share[axes] * v).sum(axis=1) / v.sum()
+    return share, entered.astype(bool)
+
+
+def axis_counts(axis_of: dict[str, str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for a in axis_of.values():
+        out[a] = out.get(a, 0) + 1
+    return out
+
+
+def low_data_reason(axis: str, share: float, n: int | None, threshold: float, rule: str) -> str:
+    """The sentence kept beside a low-data score (``reason`` of a scored row)."""
+    if axis == "overall" or not n:
+        what = f"too few indicators of an axis ({share:.0%})"
+    else:
+        what = f"{int(round(share * n))} of the {n} {axis} indicators ({share:.0%})"
+    return (f"low data: the store holds the city's record for {what}, under the {threshold:.0%} threshold"
+            + ("; rank withheld" if rule == "withhold" else ""))
+
+
 def _unscored_row(run_id: int, unit: str, year: int | None, why: str) -> dict[str, Any]:
     return {"run_id": run_id, "actor_id": unit, "year": year, "axis": "overall", "score": None, "rank": None,
             "rank_median": None, "rank_lo": None, "rank_hi": None, "reason": why}
@@ -159,7 +210,7 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
     ``publish``: True makes it the published build (what the web and the API show), False
     never, None (the default) only when no build is published yet.
     """
-    from . import pipeline, uncertainty
+    from . import pipeline, steps, uncertainty
 
     t0 = time.perf_counter()
     fw = _framework(framework)
@@ -189,9 +240,13 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
     last_as_of = f"{years[-1]}-12-31" if years else None
     units, unscored, groups = _universe(data, fw, last_as_of)
 
+    measured: dict[int | None, _ind.MeasuredTable] = {}
+
     def table_at(as_of: str | None, label: str) -> pd.DataFrame:
-        return _ind.table(store, data, units, indicators, as_of,
-                          progress=lambda i, n: step(f"indicators {label}", i, n))
+        m = _ind.measure_table(store, data, units, indicators, as_of,
+                               progress=lambda i, n: step(f"indicators {label}", i, n))
+        measured[int(as_of[:4]) if as_of else None] = m
+        return m.values
 
     results: dict[int | None, Any] = {}
     if years:
@@ -224,10 +279,41 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
         mc_config = fw.pipeline
     main = results[main_year]
 
+    # data coverage and the low-data rule, per year: ranks withheld (or marked) where the
+    # store holds the city's record for too few of an axis's indicators
+    rule = fw.low_data
+    coverage: dict[int | None, pd.DataFrame] = {}
+    low: dict[int | None, pd.DataFrame] = {}
+    entered: dict[int | None, pd.DataFrame] = {}
+    for year, res in results.items():
+        own = [i for i in res.indicators if not i.context]
+        axis_of = {i.code: i.axis for i in own}
+        obs = measured[year].observed
+        if years and fw.pipeline.imputation == "locf":
+            obs = obs & ~res.imputed_mask.reindex(index=obs.index, columns=obs.columns, fill_value=False)
+        cov, ent = data_coverage(obs.reindex(res.scores.index)[list(axis_of)], axis_of, rule.min_coverage,
+                                 exclude=rule.overall == "exclude", axis_weights=res.axis_weights.to_dict(),
+                                 overall=rule.overall_coverage)
+        coverage[year], entered[year] = cov, ent
+        low[year] = cov.lt(rule.min_coverage - 1e-9) & cov.notna()
+        axes_here = [a for a in res.axis_weights.index if a in ent.columns]
+        if rule.overall == "exclude" and axes_here:
+            res.scores["overall"] = steps.aggregate(res.scores[axes_here].where(ent[axes_here]),
+                                                    res.axis_weights.reindex(axes_here), fw.pipeline.aggregation)
+            res.ranks["overall"] = steps.rank(res.scores["overall"])
+        if rule.rank == "withhold":
+            for axis in res.ranks.columns:
+                if axis in low[year].columns:
+                    res.ranks[axis] = steps.rank(res.scores[axis].where(~low[year][axis]))
+    n_ind = axis_counts({i.code: i.axis for i in main.indicators if not i.context})
+
     mc = None
     if uc.n > 0:
+        rankable = ~low[main_year] if rule.rank == "withhold" else None
+        in_overall = entered[main_year] if rule.overall == "exclude" else None
         mc = uncertainty.monte_carlo(X, indicators, mc_config, uc, groups=groups,
-                                     progress=lambda i, n: step("Monte Carlo", i, n))
+                                     progress=lambda i, n: step("Monte Carlo", i, n), rankable=rankable,
+                                     in_overall=in_overall)
 
     step("writing the results", 0, 1)
     cols = list(AXES) + ["overall"]
@@ -244,20 +330,31 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
                     continue
                 s, r = res.scores[axis], res.ranks[axis]
                 summ = mc.summary if (mc is not None and year == main_year) else None
+                cov = coverage[year][axis] if axis in coverage[year].columns else None
+                flag = low[year][axis] if axis in low[year].columns else None
                 for unit in res.scores.index:
+                    why = None
+                    if flag is not None and flag[unit] and pd.notna(s[unit]):
+                        why = low_data_reason(axis, float(cov[unit]), n_ind.get(axis, 0), rule.min_coverage,
+                                              rule.rank)
                     row = {"run_id": run_id, "actor_id": unit, "year": year, "axis": axis,
-                           "score": _f(s[unit]), "rank": _f(r[unit]), "reason": None,
+                           "score": _f(s[unit]), "rank": _f(r[unit]), "reason": why,
                            "rank_median": None, "rank_lo": None, "rank_hi": None}
-                    if summ is not None and unit in summ.index:
+                    if summ is not None and unit in summ.index and r[unit] == r[unit]:
                         row.update(rank_median=_f(summ.at[unit, f"{axis}_median_rank"]),
                                    rank_lo=_f(summ.at[unit, f"{axis}_rank_lo"]),
                                    rank_hi=_f(summ.at[unit, f"{axis}_rank_hi"]))
                     score_rows.append(row)
             for unit, why in res.dropped_units.items():
                 score_rows.append(_unscored_row(run_id, unit, year, why))
-            raw = res.raw.reindex(index=res.normalised.index)
+            # raw: what the store observed (NULL: not known); imputed: filled in by the
+            # pipeline's imputation or estimated from a source's coverage
+            obs = measured[year].observed.reindex(index=res.normalised.index, columns=res.raw.columns,
+                                                  fill_value=False)
+            raw = res.raw.reindex(index=res.normalised.index).where(obs)
             mask = res.imputed_mask.reindex(index=res.normalised.index, columns=res.normalised.columns,
                                             fill_value=False)
+            mask = mask | ~obs.reindex(columns=res.normalised.columns, fill_value=False)
             for code in res.normalised.columns:
                 rv, nv, iv = raw[code].to_numpy(), res.normalised[code].to_numpy(), mask[code].to_numpy()
                 for k, unit in enumerate(res.normalised.index):
@@ -270,9 +367,12 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
         not_scored = Counter(unscored.values())
         not_scored.update(main.dropped_units.values())
         overall = main.scores["overall"].dropna()
+        ranked = main.ranks["overall"].dropna()
         top = [{"id": u, "name": data.actors.at[u, "name"], "score": round(float(overall[u]), 2),
-                "rank": int(main.ranks.at[u, "overall"])}     # ranks are whole (method "min")
-               for u in overall.sort_values(ascending=False).index[:10]]
+                "rank": int(ranked[u]),     # ranks are whole (method "min")
+                "coverage": round(float(coverage[main_year].at[u, "overall"]), 3)}
+               for u in ranked.sort_values().index[:10]]
+        low_counts = {axis: int(low[main_year][axis].sum()) for axis in low[main_year].columns}
         report = BuildReport(
             run_id=run_id, framework=fw.path or "shipped", years=years, units=len(units),
             scored=int(overall.size), not_scored=dict(not_scored),
@@ -281,7 +381,8 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
             weights={k: round(float(v), 4) for k, v in main.weights.items()},
             axis_weights={k: round(float(v), 4) for k, v in main.axis_weights.items()},
             checks=_axis_checks(main.checks), notes=list(main.notes),
-            replications=uc.n if mc is not None else 0, seconds=0.0, top=top, **named)
+            replications=uc.n if mc is not None else 0, seconds=0.0, top=top, low_data=low_counts,
+            low_data_rule=fw.low_data.model_dump(mode="json"), **named)
         report.seconds = round(time.perf_counter() - t0, 1)
         summary = report.as_dict() | {"framework_hash": fw_hash, "data_version": data_version,
                                       "pipeline": fw.pipeline.model_dump(mode="json"),
@@ -293,7 +394,13 @@ def build_index(store: Store, framework: Framework | str | None = None, *, years
                                           for y, r in results.items()},
                                       "indicator_meta": {i.code: {"name": i.name, "axis": i.axis,
                                                                   "direction": i.direction, "unit": i.unit,
-                                                                  "source": i.source}
-                                                         for i in indicators}}
+                                                                  "source": i.source, "context": i.context}
+                                                         for i in indicators},
+                                      # the rule, the kept indicators counted per axis, and how
+                                      # many scored cities it marks per axis
+                                      "low_data": fw.low_data.model_dump(mode="json") | {
+                                          "indicators": n_ind, "cities": low_counts},
+                                      # cities ranked on each axis (the others withheld or unscored)
+                                      "ranked": {a: int(main.ranks[a].notna().sum()) for a in main.ranks.columns}}
         store.finish_run(conn, run_id, summary)
     return report

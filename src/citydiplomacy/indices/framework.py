@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, field_validator, model_validator
 
 from ..errors import ValidationError
 from ..vocab import Axis, TieType
-from .indicators import MEASURES
+from .indicators import CONTEXT_KINDS, MEASURES
 from .spec import Indicator, PipelineConfig
 from .uncertainty import UncertaintyConfig
 
@@ -47,6 +47,9 @@ class IndicatorSpec(BaseModel):
     weight: float = Field(1.0, gt=0)
     goalposts: tuple[float, float] | None = None
     target: float | None = None
+    #: a context indicator describes the city's setting (its state's facts), not the city:
+    #: labelled so wherever it is shown, never a strength or weakness, outside data coverage
+    context: bool = False
     measure: dict[str, Any]
 
     @field_validator("measure")
@@ -56,10 +59,37 @@ class IndicatorSpec(BaseModel):
             raise ValueError(f"measure kind '{v.get('kind')}' is not one of {', '.join(sorted(MEASURES))}")
         return v
 
+    @model_validator(mode="after")
+    def _context(self) -> "IndicatorSpec":
+        kind = self.measure.get("kind")
+        if kind in CONTEXT_KINDS and not self.context:
+            raise ValueError(f"measure kind '{kind}' describes the city's state, not the city: set "
+                             f"context: true to keep it as a labelled context indicator")
+        return self
+
     def indicator(self) -> Indicator:
         return Indicator(code=self.code, name=self.name, axis=self.axis, direction=self.direction,
                          unit=self.unit, source=self.source, weight=self.weight, goalposts=self.goalposts,
-                         target=self.target, measure=dict(self.measure))
+                         target=self.target, context=self.context, measure=dict(self.measure))
+
+
+class LowDataSpec(BaseModel):
+    """When a city's rank on an axis is withheld or marked "low data": its data coverage
+    on the axis (the share of the axis's indicators the store holds the city's record
+    for; context indicators aside) is under ``min_coverage``."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_coverage: float = Field(0.6, ge=0.0, le=1.0)
+    #: withhold: no rank (nor interval) on that axis, the others ranked among themselves;
+    #: mark: ranked among all, with the mark
+    rank: Literal["withhold", "mark"] = "withhold"
+    #: exclude: an axis the city has low data on is left out of its overall score (the
+    #: other axes' weights renormalised), as a missing indicator is left out of an axis
+    overall: Literal["exclude", "include"] = "exclude"
+    #: the overall's data coverage: ``min``, its least covered axis's (an overall rank
+    #: only for a city known on every axis); ``weighted``, the axes' coverages weighted
+    #: as the axes are in the overall
+    overall_coverage: Literal["min", "weighted"] = "min"
 
 
 class Framework(BaseModel):
@@ -69,6 +99,7 @@ class Framework(BaseModel):
     units: UnitsSpec = UnitsSpec()
     pipeline: PipelineConfig = PipelineConfig()
     uncertainty: UncertaintyConfig = UncertaintyConfig()
+    low_data: LowDataSpec = LowDataSpec()
     indicators: list[IndicatorSpec]
     #: where it was read from (set by :func:`load_framework`)
     path: str | None = None

@@ -8,15 +8,23 @@ adding a kind of measure means adding one function here (and a line in the metho
 Everything is read once (:func:`load`) and computed with pandas, never one query per city:
 the default dataset's 40,000 cities take about a second.
 
-A count taken from ties is an observation: a city with no twinning tie in the store gets
-0 twinning partners. A measure that needs data a city may simply not have reported —
-its initiatives, an imported observation series — is missing (NaN) for a city without
-that data, not 0: screening and imputation then decide what to do, visibly.
+"Not known" is not "zero". Every measure returns NaN for a city the store holds no
+record of that kind for, and a number only where the record exists: twinning counts for a
+city with at least one twinning tie in the store (in force or not), initiative counts for
+a city with initiatives, an observation where one was imported. Two sources enumerate
+their whole population, so their absence is a known zero: the seats of the international
+bodies (every body of the store has its host recorded: ``hosts`` ties, ``absent: zero``)
+and a complete network member list (C40's, the JRC's list of Covenant signatories).
+Network memberships are counted with the lists' coverage (:mod:`citydiplomacy.membership`):
+a city listed by none of the networks of an indicator, where some list is partial, is not
+known; its value is *estimated* (the expected memberships given the members each list
+misses) and flagged, as imputation would be. :func:`measure_table` returns the values
+(estimates filled in), what was observed, and what was estimated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -31,6 +39,11 @@ from ..tiestate import in_force_mask
 from ..vocab import SYMMETRIC_TIES
 
 SYMMETRIC = tuple(t.value for t in SYMMETRIC_TIES)
+#: networks whose member_of ties carry ``commitments`` (read by the ``commitments`` measure)
+_COMMITMENT_NETWORKS = ("covenant-of-mayors-eu", "gcom")
+#: member lists taken as complete although the network actor does not say so: the JRC's
+#: list of the Covenant's signatories is the Covenant's own register (see docs/data.md)
+COMPLETE_LISTS = ("covenant-of-mayors-eu",)
 
 
 @dataclass
@@ -42,7 +55,11 @@ class StoreData:
     initiatives: pd.DataFrame   # id, actor_id, axes, since, until, status
     alignments: pd.DataFrame    # initiative_id, item_code, score
     observations: pd.DataFrame  # actor_id, indicator, year, value, unit
+    networks: pd.DataFrame | None = None    # index id: published, complete (the networks' member facts)
+    commitments: pd.DataFrame | None = None  # source, target, status, since, until, commitments (list)
     _graphs: dict | None = None
+    #: per-run memos of :func:`edges` and :func:`recorded` (several indicators share them)
+    _memo: dict = field(default_factory=dict)
 
     def graph(self, store: Store, types: tuple[str, ...], as_of: str | None):
         """The network graph of ``types`` (cached per run)."""
@@ -78,9 +95,19 @@ def load(store: Store) -> StoreData:
         o = frame(conn, select(observations.c.actor_id, observations.c.indicator, observations.c.year,
                                observations.c.value, observations.c.unit),
                   ["actor_id", "indicator", "year", "value", "unit"])
+        nets = conn.execute(select(actors.c.id, actors.c.attrs).where(actors.c.kind == "city_network")).all()
+        # the attrs of member_of ties that carry commitments (the Covenant of Mayors')
+        com = frame(conn, select(ties.c.source, ties.c.target, ties.c.status, ties.c.since, ties.c.until,
+                                 ties.c.attrs).where(ties.c.type == "member_of",
+                                                     ties.c.target.in_(_COMMITMENT_NETWORKS)),
+                    ["source", "target", "status", "since", "until", "attrs"])
     a["axes"] = a["axes"].fillna("")
     t["axes"] = t["axes"].fillna("")
-    return StoreData(a, t, i, al, o)
+    n = pd.DataFrame([{"id": k, "published": ((v or {}).get("members") or {}).get("published"),
+                       "complete": bool(((v or {}).get("members") or {}).get("complete"))} for k, v in nets],
+                     columns=["id", "published", "complete"]).set_index("id")
+    com["commitments"] = com["attrs"].map(lambda v: list((v or {}).get("commitments") or []))
+    return StoreData(a, t, i, al, o, n, com.drop(columns="attrs"))
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -99,7 +126,15 @@ def _has_axis(axes: pd.Series, axis: str | None) -> pd.Series:
 
 
 def edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
-    """(unit, other) pairs of the active ties of ``types``, both ways for symmetric types."""
+    """(unit, other) pairs of the active ties of ``types``, both ways for symmetric types
+    (computed once per run and ``types``; do not modify the frame returned)."""
+    key = ("edges", tuple(sorted(types)), as_of)
+    if key not in data._memo:
+        data._memo[key] = _edges(data, types, as_of)
+    return data._memo[key]
+
+
+def _edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
     t = data.ties[data.ties["type"].isin(types) & (data.ties["target_type"] == "actor")]
     t = t[active(t, as_of)]
     out = [t[["source", "target"]].rename(columns={"source": "unit", "target": "other"})]
@@ -113,6 +148,32 @@ def edges(data: StoreData, types: list[str], as_of: str | None) -> pd.DataFrame:
 def _count(pairs: pd.DataFrame, units: pd.Index, column: str = "other") -> pd.Series:
     n = pairs.dropna(subset=[column]).drop_duplicates(["unit", column]).groupby("unit").size()
     return n.reindex(units, fill_value=0).astype(float)
+
+
+def _member(values, wanted) -> np.ndarray:
+    """Which of ``values`` are in ``wanted``, by a Python set (pandas' ``isin`` on Arrow
+    strings converts every value, about 50 ms a call on the default data)."""
+    wanted = wanted if isinstance(wanted, (set, frozenset)) else set(wanted)
+    return np.fromiter((v in wanted for v in values), dtype=bool, count=len(values))
+
+
+def recorded(data: StoreData, types: list[str], units: pd.Index) -> pd.Index:
+    """The units with at least one tie of ``types`` in the store, in force or not, at any
+    date: those the store has a record of that kind for."""
+    key = ("recorded", tuple(sorted(types)))
+    ends = data._memo.get(key)
+    if ends is None:
+        t = data.ties[data.ties["type"].isin(types) & (data.ties["target_type"] == "actor")]
+        ends = set(t["source"])
+        if any(x in SYMMETRIC for x in types):
+            ends |= set(t.loc[t["type"].isin(SYMMETRIC), "target"])
+        data._memo[key] = ends
+    return units[_member(units, ends)]
+
+
+def _known(values: pd.Series, known: pd.Index) -> pd.Series:
+    """``values`` where the unit has a record, NaN elsewhere (not known, not zero)."""
+    return values.where(_member(values.index, known))
 
 
 def _state_blocs(data: StoreData, as_of: str | None) -> pd.DataFrame:
@@ -139,33 +200,116 @@ def _network_ids(data: StoreData, params: Mapping[str, Any]) -> pd.Index:
 
 # -- the measures ----------------------------------------------------------------------------
 
+def _absent(params: Mapping[str, Any]) -> str:
+    absent = params.get("absent", "missing")
+    if absent not in ("missing", "zero"):
+        raise ValidationError(f"absent '{absent}' is not missing or zero", field="measure.absent")
+    return absent
+
+
 def m_ties(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
     """Ties of ``type`` (one or a list). ``count``: ``partners`` (distinct other ends,
     default), ``countries`` (distinct countries of the other ends, other than the unit's
-    own) or ``blocs`` (distinct blocs those foreign countries belong to)."""
+    own) or ``blocs`` (distinct blocs those foreign countries belong to). ``absent``:
+    ``missing`` (default: NaN for a unit with no tie of ``type`` in the store at all) or
+    ``zero`` (the source lists every such tie, so no tie means none)."""
     types = params.get("type") or "twinned_with"
     types = [types] if isinstance(types, str) else list(types)
+    absent = _absent(params)
     e = edges(data, types, as_of)
     e = e[e["unit"].isin(units)]
     what = params.get("count", "partners")
     if what == "partners":
-        return _count(e, units)
-    country = data.actors["country"]
-    e = e.assign(country=e["other"].map(country).to_numpy(), own=e["unit"].map(country).to_numpy())
-    foreign = e[e["country"].notna() & (e["country"] != e["own"])]
-    if what == "countries":
-        return _count(foreign, units, "country")
-    if what == "blocs":
-        sb = _state_blocs(data, as_of)
-        return _count(foreign.merge(sb, on="country"), units, "bloc")
-    raise ValidationError(f"count '{what}' is not one of partners, countries, blocs", field="measure.count")
+        out = _count(e, units)
+    else:
+        country = data.actors["country"]
+        e = e.assign(country=e["other"].map(country).to_numpy(), own=e["unit"].map(country).to_numpy())
+        foreign = e[e["country"].notna() & (e["country"] != e["own"])]
+        if what == "countries":
+            out = _count(foreign, units, "country")
+        elif what == "blocs":
+            sb = _state_blocs(data, as_of)
+            out = _count(foreign.merge(sb, on="country"), units, "bloc")
+        else:
+            raise ValidationError(f"count '{what}' is not one of partners, countries, blocs",
+                                  field="measure.count")
+    return out if absent == "zero" else _known(out, recorded(data, types, units))
 
 
-def m_networks(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
-    """Memberships of city networks: all, those serving ``axis``, or the listed ``ids``."""
-    nets = _network_ids(data, params)
+@dataclass
+class Measured:
+    """A measure's result: ``values`` (NaN: not known) and, for the units not known, an
+    ``estimate`` the source's own coverage supports (None: nothing to estimate from)."""
+
+    values: pd.Series
+    estimate: pd.Series | None = None
+
+
+def network_chances(data: StoreData, nets: pd.Index, units: pd.Index, as_of: str | None,
+                    complete: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Per network of ``nets``: its members in force among the units (``held``), its
+    published member count, whether its list is complete, and ``chance``: how likely a
+    unit it does not list is a member all the same, ``(published - held) / (units -
+    held)`` in [0, 1] (0 for a complete list, NaN when the network's count is unknown)."""
     e = edges(data, ["member_of"], as_of)
-    return _count(e[e["unit"].isin(units) & e["other"].isin(nets)], units)
+    e = e[e["other"].isin(nets) & e["unit"].isin(units)]
+    held = e.groupby("other")["unit"].nunique().reindex(nets, fill_value=0)
+    facts = (data.networks if data.networks is not None else pd.DataFrame(columns=["published", "complete"]))
+    facts = facts.reindex(nets)
+    published = pd.to_numeric(facts["published"], errors="coerce")
+    whole = facts["complete"].fillna(False).astype(bool) | nets.isin(list(COMPLETE_LISTS) + list(complete))
+    whole = whole | (published.notna() & (held >= published))
+    chance = ((published - held) / max(len(units), 1)).clip(0, 1)
+    chance = chance.where(~whole, 0.0)
+    return pd.DataFrame({"held": held, "published": published, "complete": whole, "chance": chance})
+
+
+def m_networks(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> Measured:
+    """Memberships of city networks (all, those serving ``axis``, or the listed ``ids``),
+    adjusted by the lists' coverage: a listed membership in force counts 1, each other
+    network of the set counts the chance that a city it does not list is a member (see
+    :func:`network_chances`; 0 for a complete list). Known for a unit listed by a network
+    of the set (in force or not) or when every list of the set is complete; otherwise
+    NaN, with the same sum as the estimate. ``complete``: more network ids whose lists
+    are taken as complete."""
+    nets = _network_ids(data, params)
+    facts = network_chances(data, nets, units, as_of, tuple(params.get("complete") or ()))
+    e = edges(data, ["member_of"], as_of)
+    e = e[e["unit"].isin(units) & e["other"].isin(nets)].drop_duplicates(["unit", "other"])
+    listed = _count(e, units)
+    chances = facts["chance"].fillna(0.0)
+    got = e.assign(c=e["other"].map(chances)).groupby("unit")["c"].sum().reindex(units, fill_value=0.0)
+    value = listed + (float(chances.sum()) - got)
+    if bool(facts["complete"].all()):
+        return Measured(value)
+    t = data.ties[(data.ties["type"] == "member_of") & data.ties["target"].isin(nets)]
+    known = units[_member(units, set(t["source"]))]
+    return Measured(_known(value, known), value.where(~_member(value.index, known)))
+
+
+def m_commitments(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
+    """The commitments a unit has made as a signatory of ``network`` (default: the
+    Covenant of Mayors – Europe): the distinct commitments (CoM2020, CoM2030, CoM2050,
+    Mayors Adapt) of its memberships in force; 0 for a signatory whose membership is
+    suspended or ended (its commitments are on hold). The signatories' list is complete,
+    so a unit of a country where the network has signatories and that is not one has
+    made none (0); elsewhere it is not known (NaN: the network does not work there)."""
+    network = params.get("network", "covenant-of-mayors-eu")
+    if network not in _COMMITMENT_NETWORKS:
+        raise ValidationError(f"network '{network}' carries no commitments; use one of "
+                              f"{', '.join(_COMMITMENT_NETWORKS)}", field="measure.network")
+    c = data.commitments if data.commitments is not None else pd.DataFrame(
+        columns=["source", "target", "status", "since", "until", "commitments"])
+    c = c[(c["target"] == network) & c["source"].isin(units)]
+    now = c[active(c, as_of)] if not c.empty else c
+    n = (now.explode("commitments").dropna(subset=["commitments"]).drop_duplicates(["source", "commitments"])
+         .groupby("source").size())
+    out = n.reindex(units, fill_value=0).astype(float)
+    country = data.actors["country"].reindex(units)
+    scope = set(country.reindex(c["source"].unique()).dropna())
+    signatories = set(c["source"])
+    in_scope = _member(country, scope) | _member(units, signatories)
+    return out.where(in_scope)
 
 
 def m_partners_in_networks(data: StoreData, units: pd.Index, params: Mapping[str, Any],
@@ -176,7 +320,8 @@ def m_partners_in_networks(data: StoreData, units: pd.Index, params: Mapping[str
     members = edges(data, ["member_of"], as_of)
     members = set(members.loc[members["other"].isin(nets), "unit"])
     e = edges(data, ["twinned_with"], as_of)
-    return _count(e[e["unit"].isin(units) & e["other"].isin(members)], units)
+    out = _count(e[e["unit"].isin(units) & e["other"].isin(members)], units)
+    return _known(out, recorded(data, ["twinned_with"], units))
 
 
 def m_macro_reach(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
@@ -235,7 +380,8 @@ def m_brokerage(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_
     types = tuple(params.get("types") or ("twinned_with",))
     role = params.get("role", "total")
     rows = brokerage(data.graph(store, types, as_of), group=params.get("group", "country"), directed=False)
-    return pd.Series({r["id"]: r[role] for r in rows}, dtype=float).reindex(units, fill_value=0.0)
+    out = pd.Series({r["id"]: r[role] for r in rows}, dtype=float).reindex(units, fill_value=0.0)
+    return _known(out, recorded(data, list(types), units))
 
 
 def m_state_tie(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
@@ -301,32 +447,67 @@ MEASURES: dict[str, Callable[..., pd.Series]] = {
     "centrality": m_centrality,
     "brokerage": m_brokerage,
     "state_tie": m_state_tie,
+    "commitments": m_commitments,
     "initiatives": m_initiatives,
     "coverage": m_coverage,
     "observation": m_observation,
 }
 NEEDS_STORE = frozenset({"centrality", "brokerage"})
+#: measure kinds about the unit's state, not the unit: allowed only as labelled context
+#: indicators (``context: true`` in the framework)
+CONTEXT_KINDS = frozenset({"state_tie"})
 
 
 def measure(store: Store, data: StoreData, units: pd.Index, spec: Mapping[str, Any],
-            as_of: str | None = None, *, code: str = "") -> pd.Series:
-    """One indicator's values for ``units`` from its ``measure`` mapping."""
+            as_of: str | None = None, *, code: str = "") -> Measured:
+    """One indicator's values for ``units`` from its ``measure`` mapping (NaN: not
+    known) and the estimate of the units not known, where the measure has one."""
     spec = dict(spec or {})
     kind = spec.pop("kind", None)
     if kind not in MEASURES:
         raise ValidationError(f"indicator '{code}': measure kind '{kind}' is not one of "
                               f"{', '.join(sorted(MEASURES))}", field="measure.kind")
     fn = MEASURES[kind]
-    values = fn(data, units, spec, as_of, store=store) if kind in NEEDS_STORE else fn(data, units, spec, as_of)
-    return values.rename(code)
+    got = fn(data, units, spec, as_of, store=store) if kind in NEEDS_STORE else fn(data, units, spec, as_of)
+    if not isinstance(got, Measured):
+        got = Measured(got)
+    got.values = got.values.rename(code)
+    return got
+
+
+@dataclass
+class MeasuredTable:
+    """The units x indicators table: ``values`` (estimates filled in; NaN: not known and
+    not estimated), ``observed`` (the store holds the unit's record of that kind) and
+    ``estimated`` (filled in from the source's coverage)."""
+
+    values: pd.DataFrame
+    observed: pd.DataFrame
+    estimated: pd.DataFrame
+
+
+def measure_table(store: Store, data: StoreData, units: pd.Index, indicators, as_of: str | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> MeasuredTable:
+    """Every indicator of the framework for ``units``, with what is observed and what
+    is estimated."""
+    vals, est = {}, {}
+    for k, ind in enumerate(indicators):
+        got = measure(store, data, units, ind.measure or {}, as_of, code=ind.code)
+        vals[ind.code] = got.values
+        est[ind.code] = (got.estimate.reindex(units) if got.estimate is not None
+                         else pd.Series(np.nan, index=units))
+        if progress:
+            progress(k + 1, len(indicators))
+    raw = pd.DataFrame(vals, index=units, dtype=float)
+    estimate = pd.DataFrame(est, index=units, dtype=float)
+    observed = raw.notna()
+    estimated = ~observed & estimate.notna()
+    return MeasuredTable(raw.where(observed, estimate), observed, estimated)
 
 
 def table(store: Store, data: StoreData, units: pd.Index, indicators, as_of: str | None = None,
           progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """The units x indicators table of every indicator (units as index, codes as columns)."""
-    cols = {}
-    for k, ind in enumerate(indicators):
-        cols[ind.code] = measure(store, data, units, ind.measure or {}, as_of, code=ind.code)
-        if progress:
-            progress(k + 1, len(indicators))
-    return pd.DataFrame(cols, index=units, dtype=float)
+    """The units x indicators table of every indicator (units as index, codes as
+    columns): observed values, and the estimates of the units not known where a measure
+    has them (see :func:`measure_table`)."""
+    return measure_table(store, data, units, indicators, as_of, progress).values

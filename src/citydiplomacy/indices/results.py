@@ -17,7 +17,7 @@ from ..errors import ValidationError
 from ..store import Store
 from ..store.schema import actors, index_scores, index_values, ties
 from ..tiestate import in_force_clause
-from .build import BANDS, population_band, region_of
+from .build import BANDS, data_coverage, population_band, region_of
 from .stored import AXES_ALL, _i, _main_year
 
 def index_run(store: Store, build: str | None = None) -> dict[str, Any]:
@@ -61,6 +61,44 @@ def _scores(store: Store, run_id: int, *, year: Any = _YEAR_ALL, axis: str | Non
         return _frame(conn, stmt, SCORE_COLUMNS)
 
 
+def coverage(store: Store, run: dict[str, Any], year: int | None, ids: list[str] | None = None) -> pd.DataFrame:
+    """Per city (index) and axis plus ``overall`` (columns): its data coverage, the share
+    of the build's kept indicators of the axis that the store holds its record for
+    (a raw value stored), context indicators aside; the overall's is the axes' shares
+    weighted as the axes are (:func:`citydiplomacy.indices.build.data_coverage`, as the
+    build computed it). ``ids``: only these cities."""
+    summary = run["summary"]
+    meta = summary.get("indicator_meta", {})
+    kept = [c for c in summary.get("indicators", []) if not meta.get(c, {}).get("context")]
+    where = [index_values.c.run_id == run["run_id"], index_values.c.indicator.in_(kept),
+             index_values.c.year.is_(None) if year is None else index_values.c.year == year]
+    if ids is not None and len(ids) <= 900:
+        where.append(index_values.c.actor_id.in_(list(ids)))
+    with store.connect() as conn:
+        v = _frame(conn, select(index_values.c.actor_id, index_values.c.indicator, index_values.c.raw.is_not(None))
+                   .where(*where), ["id", "indicator", "known"])
+    if ids is not None:
+        v = v[v["id"].isin(ids)]
+    known = (v.pivot(index="id", columns="indicator", values="known").reindex(columns=kept).astype(float)
+             .fillna(0.0).astype(bool))
+    rule = summary.get("low_data") or {}
+    share, _ = data_coverage(known, {c: meta.get(c, {}).get("axis") for c in kept},
+                             float(rule.get("min_coverage", 0.0)), exclude=rule.get("overall") == "exclude",
+                             axis_weights=summary.get("axis_weights"), overall=rule.get("overall_coverage", "weighted"))
+    return share
+
+
+def low_data_rule(summary: dict[str, Any]) -> dict[str, Any]:
+    """The build's low-data rule: ``min_coverage`` and ``rank`` (withhold or mark)."""
+    rule = summary.get("low_data") or {}
+    return {"min_coverage": float(rule.get("min_coverage", 0.0)), "rank": rule.get("rank", "mark")}
+
+
+def _flag(share: Any, rule: dict[str, Any]) -> dict[str, Any]:
+    share = None if share is None or pd.isna(share) else round(float(share), 3)
+    return {"coverage": share, "low_data": share is not None and share < rule["min_coverage"] - 1e-9}
+
+
 def _blocs_of(store: Store, country_codes: set[str]) -> dict[str, list[str]]:
     """country -> the blocs (ids) its state is a member of."""
     with store.connect() as conn:
@@ -100,12 +138,17 @@ def show(store: Store, ref: str, *, drivers: int = 3, build: str | None = None) 
         return base | {"scored": False, "reason": overall["reason"]}
     current = _scores(store, run["run_id"], year=year, scored_only=True)
     wide = current.pivot_table(index="id", columns="axis", values="score", dropna=False)
-    n_ranked = {a: int(wide[a].notna().sum()) for a in wide.columns}
+    ranks_now = current.pivot_table(index="id", columns="axis", values="rank", dropna=False)
+    n_ranked = {a: int(ranks_now[a].notna().sum()) for a in ranks_now.columns}
+    rule = low_data_rule(summary)
+    cov = coverage(store, run, year, [actor["id"]])
     axes = {}
     for _, r in now.iterrows():
+        share = cov.at[actor["id"], r["axis"]] if (actor["id"] in cov.index and r["axis"] in cov.columns) else None
         axes[r["axis"]] = {"score": round(r["score"], 2) if pd.notna(r["score"]) else None,
                            "rank": _i(r["rank"]), "rank_lo": _i(r["rank_lo"]), "rank_hi": _i(r["rank_hi"]),
-                           "rank_median": _i(r["rank_median"]), "of": n_ranked.get(r["axis"], 0)}
+                           "rank_median": _i(r["rank_median"]), "of": n_ranked.get(r["axis"], 0),
+                           **_flag(share, rule), "note": r["reason"] if pd.notna(r["reason"]) else None}
     # peer groups: same population band, same region, same bloc(s)
     info = current[current["axis"] == "overall"].drop_duplicates("id").set_index("id")
     info = info[info["score"].notna()]
@@ -121,7 +164,8 @@ def show(store: Store, ref: str, *, drivers: int = 3, build: str | None = None) 
         blocs = _blocs_of(store, set(info["country"].dropna()))
         for b in blocs.get(actor["country"], []):
             groups.append(("bloc", b, info["country"].isin([c for c, bs in blocs.items() if b in bs])))
-    table = wide.reindex(info.index)
+    # peers are compared among the cities ranked on the axis (a withheld rank is no peer's)
+    table = wide.reindex(info.index).where(ranks_now.reindex(index=info.index, columns=wide.columns).notna())
     columns = {a: table[a].to_numpy(dtype=float) for a in AXES_ALL if a in table.columns}
     me = {a: float(table.at[actor["id"], a]) for a in columns}
     for kind, label, sel in groups:
@@ -131,12 +175,15 @@ def show(store: Store, ref: str, *, drivers: int = 3, build: str | None = None) 
             continue
         entry = {"group": kind, "name": label, "size": size}
         for a, col in columns.items():
+            if axes.get(a, {}).get("rank") is None or np.isnan(me[a]):
+                entry[a] = {"rank": None, "of": None, "median": None}  # withheld: low data
+                continue
             values = col[mask]
             values = values[~np.isnan(values)]
             entry[a] = {"rank": int((values > me[a]).sum()) + 1, "of": int(values.size),
                         "median": round(float(np.median(values)), 2) if values.size else None}
         peers.append(entry)
-    out = base | {"scored": True, "axes": axes, "peers": peers,
+    out = base | {"scored": True, "axes": axes, "peers": peers, "low_data_rule": rule,
                   "drivers": _drivers(store, run, actor["id"], year, drivers)}
     if summary.get("years"):
         series = mine[mine["year"].notna() & mine["score"].notna()]
@@ -179,10 +226,14 @@ def _drivers(store: Store, run: dict[str, Any], unit: str, year: int | None, k: 
         known = pd.notna(r["value"]) and c is not None and c.n
         rows.append({"indicator": code, "name": m.get("name", code), "axis": m.get("axis"), "unit": m.get("unit"),
                      "raw": _round(r["raw"]), "value": _round(r["value"]), "median": _round(medians.get(code)),
-                     "imputed": bool(r["imputed"]), "position": int(c.above) + 1 if known else None,
+                     "imputed": bool(r["imputed"]), "known": pd.notna(r["raw"]),
+                     "context": bool(m.get("context")), "position": int(c.above) + 1 if known else None,
                      "of": int(c.n) if c is not None else 0,
                      "top_share": _round(c.at_or_above / c.n, 4) if known else None})
-    ranked = sorted((r for r in rows if r["top_share"] is not None), key=lambda r: (r["top_share"], r["indicator"]))
+    # strengths and weaknesses only among the indicators the store holds the city's record
+    # for (not imputed, not estimated) and that are about the city (not context)
+    ranked = sorted((r for r in rows if r["top_share"] is not None and r["known"] and not r["context"]),
+                    key=lambda r: (r["top_share"], r["indicator"]))
     strengths = ranked[:k]
     weaknesses = [r for r in reversed(ranked) if r not in strengths][:k]
     return {"strengths": strengths, "weaknesses": weaknesses, "indicators": rows}
@@ -194,11 +245,14 @@ def _round(v: Any, nd: int = 3) -> float | None:
 
 def ranking(store: Store, *, axis: str = "overall", region: str | None = None, bloc: str | None = None,
             country: str | None = None, band: str | None = None, top: int = 20,
-            year: int | None = None, build: str | None = None) -> dict[str, Any]:
+            year: int | None = None, low_data: bool = False, build: str | None = None) -> dict[str, Any]:
     """The ranking on ``axis`` (best first) in the published build (or the build named
     ``build``), optionally within a region (continent), a bloc's member states, a country
     or a population band. Each row has the global rank (among ``of`` cities), its position
-    in the selection (of ``count``) and the Monte Carlo rank interval."""
+    in the selection (of ``count``), the Monte Carlo rank interval, the city's data
+    ``coverage`` on the axis and its ``low_data`` mark. Cities whose rank the low-data rule
+    withholds are left out (``withheld`` counts them) unless ``low_data`` is true: then
+    they follow the ranked ones, by score, without a rank."""
     if axis not in AXES_ALL:
         raise ValidationError(f"axis '{axis}' is not one of {', '.join(AXES_ALL)}", field="axis")
     if top < 1:
@@ -212,7 +266,9 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
                               f"{', '.join(map(str, summary.get('years') or [])) or 'none, a snapshot'})",
                               field="year")
     df = _scores(store, run["run_id"], year=year, axis=axis, scored_only=True)
-    ranked = int(len(df))
+    rule = low_data_rule(summary)
+    withheld_all = df["rank"].isna()
+    ranked = int((~withheld_all).sum())
     what = []
     if region:
         known = sorted({r for r in df["country"].map(region_of).dropna()})
@@ -241,14 +297,21 @@ def ranking(store: Store, *, axis: str = "overall", region: str | None = None, b
             raise ValidationError(f"band '{band}' is not one of {', '.join(labels)}", field="band")
         df = df[df["population"].map(population_band) == band]
         what.append(band)
-    df = df.sort_values(["score", "name"], ascending=[False, True])
+    withheld = int(df["rank"].isna().sum())
+    if not low_data:
+        df = df[df["rank"].notna()]
+    df = df.assign(_w=df["rank"].isna()).sort_values(["_w", "score", "name"], ascending=[True, False, True])
+    head = df.head(top)
+    cov = coverage(store, run, year, list(head["id"]))
     rows = []
-    for k, r in enumerate(df.head(top).itertuples(index=False), 1):
+    for k, r in enumerate(head.itertuples(index=False), 1):
+        share = cov.at[r.id, axis] if (r.id in cov.index and axis in cov.columns) else None
         rows.append({"position": k, "id": r.id, "name": r.name, "country": r.country,
                      "score": round(r.score, 2), "rank": _i(r.rank), "rank_lo": _i(r.rank_lo),
-                     "rank_hi": _i(r.rank_hi)})
+                     "rank_hi": _i(r.rank_hi), **_flag(share, rule)})
     return {"axis": axis, "year": year, "selection": ", ".join(what) or "all scored cities",
-            "count": int(len(df)), "of": ranked, "rows": rows, "run": run["run_id"], "built_at": run["built_at"],
+            "count": int(len(df)), "of": ranked, "withheld": withheld, "low_data_rule": rule,
+            "rows": rows, "run": run["run_id"], "built_at": run["built_at"],
             "build": run["name"], "build_label": run["label"], "published": run["published"]}
 
 
@@ -268,10 +331,22 @@ def export_results(store: Store, out: str | Path, *, fmt: str = "csv", build: st
     wide = df.pivot_table(index=["id", "year"], columns="axis", values=["score", "rank", "rank_lo", "rank_hi"],
                           dropna=False) if not df.empty else pd.DataFrame()
     wide.columns = [f"{a}_{m}" for m, a in wide.columns]
-    info = df.drop_duplicates(["id", "year"]).set_index(["id", "year"])[["name", "country", "reason"]]
+    info = (df.sort_values("axis", key=lambda a: a != "overall").drop_duplicates(["id", "year"])
+            .set_index(["id", "year"])[["name", "country", "reason"]])
     scores = info.join(wide).reset_index()
-    order = ["id", "name", "country", "year"] + [f"{a}_{m}" for a in AXES_ALL for m in ("score", "rank", "rank_lo",
-                                                                                        "rank_hi")
+    # each axis's data coverage and low-data mark (the rule is in index_run.json)
+    rule = low_data_rule(run["summary"])
+    for y in scores["year"].drop_duplicates().tolist():
+        cov = coverage(store, run, None if pd.isna(y) else int(y))
+        sel = scores["year"].isna() if pd.isna(y) else scores["year"] == y
+        for a in AXES_ALL:
+            if a in cov.columns:
+                share = scores.loc[sel, "id"].map(cov[a])
+                scores.loc[sel, f"{a}_coverage"] = share.round(3)
+                scores.loc[sel, f"{a}_low_data"] = (share < rule["min_coverage"] - 1e-9) & share.notna()
+    order = ["id", "name", "country", "year"] + [f"{a}_{m}" for a in AXES_ALL
+                                                 for m in ("score", "rank", "rank_lo", "rank_hi", "coverage",
+                                                           "low_data")
                                                  if f"{a}_{m}" in scores.columns] + ["reason"]
     scores = scores[order].sort_values(["year", "overall_rank", "id"], na_position="last")
     with store.connect() as conn:

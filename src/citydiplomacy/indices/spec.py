@@ -45,7 +45,8 @@ class Indicator:
     the ``expert`` weighting). ``goalposts`` (low, high) are needed by the ``goalposts``
     normalisation and ``target`` by ``distance_to_target``; both are in the indicator's
     own unit. ``measure`` says how the indicator is computed from the store; the
-    pipeline ignores it.
+    pipeline ignores it, as it ignores ``context`` (an indicator of the city's setting,
+    such as its state's treaties, rather than of the city: labelled when shown).
     """
 
     code: str
@@ -58,6 +59,7 @@ class Indicator:
     goalposts: tuple[float, float] | None = None
     target: float | None = None
     measure: dict | None = field(default=None, hash=False)
+    context: bool = False
 
     def __post_init__(self) -> None:
         if self.direction not in (1, -1):

@@ -236,10 +236,24 @@ class _Setup:
     config: PipelineConfig
     groups: pd.Series | None
     notes: list[str]
+    #: per level (axes, then overall): the units that may be ranked (None: all)
+    rankable: list[np.ndarray | None] | None = None
+    #: per axis: the units whose axis score enters their overall score (None: all)
+    in_overall: list[np.ndarray | None] | None = None
 
     @property
     def levels(self) -> list[str]:
         return [*self.axes, "overall"]
+
+    def ranked(self, S: np.ndarray, level: int) -> np.ndarray:
+        """``S`` (b x units) with the scores of the units that may not be ranked at
+        ``level`` set to NaN: the others are ranked among themselves."""
+        mask = self.rankable[level] if self.rankable else None
+        if mask is None or mask.all():
+            return S
+        S = S.copy()
+        S[:, ~mask] = np.nan
+        return S
 
 
 def _setup(X: pd.DataFrame, indicators: Sequence[Indicator], config: PipelineConfig,
@@ -459,21 +473,26 @@ def _scores_fast(m: _Matrices, s: _Setup, W: np.ndarray, V: np.ndarray, aggregat
         obs = m.observed[a]
         den = Wa.sum(axis=1, keepdims=True) if obs is None else Wa @ obs
         out.append(_mean_of(num, den, aggregation, obs is None))
-    # overall: the same mean over the axis scores, skipping an axis without a score
+    # overall: the same mean over the axis scores, skipping an axis without a score (or
+    # one left out of the unit's overall: low data)
+    masks = s.in_overall or [None] * len(out)
+    complete = m.complete and all(k is None for k in masks)
     num = np.zeros_like(out[0])
-    den = np.zeros((len(V), 1)) if m.complete else np.zeros_like(out[0])
+    den = np.zeros((len(V), 1)) if complete else np.zeros_like(out[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         for a, S in enumerate(out):
             T = S if aggregation == "arithmetic" else np.log(S) if aggregation == "geometric" else 1.0 / S
             w = V[:, a:a + 1]
-            if m.complete:
+            if complete:
                 num += w * T
                 den += w
             else:
                 seen = ~np.isnan(S)
+                if masks[a] is not None:
+                    seen &= masks[a][None, :]
                 num += np.where(seen, w * T, 0.0)
                 den += w * seen
-    out.append(_mean_of(num, den, aggregation, m.complete))
+    out.append(_mean_of(num, den, aggregation, complete))
     return out
 
 
@@ -589,9 +608,11 @@ def _run_fast(s: _Setup, d: _Draws, tables: _Tables, sink: Callable[[int, np.nda
         for start in range(0, len(idx), _BATCH):
             chunk = idx[start:start + _BATCH]
             scores = _scores_fast(m, s, d.W[chunk], d.V[chunk], agg)
+            levels = list(range(len(s.levels)))
             if overall_only:
-                scores = scores[-1:]
-            sink(int(offsets[g]) + start, chunk, scores, [_rank_rows(S) for S in scores])
+                scores, levels = scores[-1:], levels[-1:]
+            sink(int(offsets[g]) + start, chunk, scores,
+                 [_rank_rows(s.ranked(S, lv)) for S, lv in zip(scores, levels)])
         return len(idx)
 
     done, total = 0, len(d)
@@ -623,11 +644,15 @@ def _run_naive(s: _Setup, d: _Draws, sink: Callable, *, overall_only: bool,
         axis_scores = {a: steps.aggregate(Xn[[s.codes[j] for j in cols]], w.iloc[cols], agg)
                        for a, cols in zip(s.axes, s.axis_cols)}
         frame = pd.DataFrame(axis_scores)
+        for a, mask in zip(s.axes, s.in_overall or []):
+            if mask is not None:
+                frame[a] = frame[a].where(pd.Series(mask, index=s.X.index).reindex(frame.index))
         overall = steps.aggregate(frame, pd.Series(d.V[r], index=s.axes), agg)
         levels = [overall] if overall_only else [*axis_scores.values(), overall]
+        numbers = [len(s.levels) - 1] if overall_only else list(range(len(s.levels)))
         scores = [lv.reindex(s.X.index).to_numpy(dtype=float)[None, :] for lv in levels]
-        ranks = [steps.rank(lv).reindex(s.X.index).fillna(0).to_numpy().astype(np.int32)[None, :]
-                 for lv in levels]
+        ranks = [steps.rank(pd.Series(s.ranked(S, k)[0], index=s.X.index)).fillna(0).to_numpy()
+                 .astype(np.int32)[None, :] for S, k in zip(scores, numbers)]
         sink(r, np.array([r]), scores, ranks)
         if progress is not None:
             progress(r + 1, len(d))
@@ -666,7 +691,8 @@ def _order_stats(A: np.ndarray, wanted: Sequence[tuple[float, str]]) -> list[np.
 def monte_carlo(X: pd.DataFrame, indicators: Sequence[Indicator], config: PipelineConfig,
                 uc: UncertaintyConfig, *, groups: pd.Series | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                engine: Literal["fast", "naive"] = "fast") -> MonteCarlo:
+                engine: Literal["fast", "naive"] = "fast",
+                rankable: pd.DataFrame | None = None, in_overall: pd.DataFrame | None = None) -> MonteCarlo:
     """Rank intervals of every unit under ``uc.n`` random constructions of the index.
 
     Each replication draws an imputation, an outlier treatment, a normalisation and an
@@ -681,12 +707,24 @@ def monte_carlo(X: pd.DataFrame, indicators: Sequence[Indicator], config: Pipeli
     ``engine="naive"`` runs the ``steps`` functions for every replication (slow; the
     reference the fast path is tested against) with the same draws.
 
+    ``rankable`` (units x levels, bool; a level missing: all): the units each axis and
+    ``overall`` ranks, the others taking no rank there (the "low data" rule's
+    ``withhold``): ranks and intervals are among the rankable units. ``in_overall``
+    (units x axes, bool): whether a unit's axis score enters its overall score (the
+    low-data rule leaves out an axis the unit has too little data on).
+
     Returns a :class:`MonteCarlo`. Raises :class:`~citydiplomacy.errors.ValidationError` for a
     bad configuration (and whatever the nominal pipeline raises).
     """
     if engine not in ("fast", "naive"):
         raise ValidationError(f"engine is {engine!r}; use 'fast' or 'naive'")
     s = _setup(X, indicators, config, uc, groups)
+    if in_overall is not None:
+        s.in_overall = [in_overall[a].reindex(s.X.index, fill_value=True).to_numpy(dtype=bool)
+                        if a in in_overall.columns else None for a in s.axes]
+    if rankable is not None:
+        s.rankable = [rankable[lv].reindex(s.X.index, fill_value=False).to_numpy(dtype=bool)
+                      if lv in rankable.columns else None for lv in s.levels]
     d = _draw(s, uc)
     units = s.X.index
     n, u = uc.n, len(units)
@@ -719,6 +757,9 @@ def monte_carlo(X: pd.DataFrame, indicators: Sequence[Indicator], config: Pipeli
     columns: dict[str, np.ndarray] = {}
     for level, name in enumerate(s.levels):
         nominal = s.nominal.ranks[name].reindex(units).to_numpy(dtype=float)
+        if s.rankable and s.rankable[level] is not None:
+            nominal = s.ranked(s.nominal.scores[name].reindex(units).to_numpy(dtype=float)[None, :], level)[0]
+            nominal = pd.Series(nominal).rank(ascending=False, method="min").to_numpy(dtype=float)
         (lo, median, hi), (score_lo, score_hi) = rank_q[level], score_q[level]
         columns |= {f"{name}_nominal_rank": nominal, f"{name}_median_rank": median,
                     f"{name}_rank_lo": lo, f"{name}_rank_hi": hi,

@@ -582,20 +582,28 @@ def _indices(r: APIRouter) -> None:
                          year: Annotated[int | None, Query(ge=1900, le=2100, description="A year of a panel "
                                                            "build (default: the latest).")] = None,
                          top: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many cities.")] = 20,
+                         low_data: Annotated[bool, Query(description="Also list the cities whose rank is "
+                                                         "withheld for low data (after the ranked ones, "
+                                                         "without a rank).")] = False,
                          build: BuildQ = None) -> Response:
-        """Best first: each city's score, its rank among all scored cities and the 5th–95th
-        percentile of that rank over the Monte Carlo replications (``rank_lo``, ``rank_hi``),
-        in the published build or the one named ``build``."""
+        """Best first: each city's score, its rank among the cities ranked on the axis, the
+        5th–95th percentile of that rank over the Monte Carlo replications (``rank_lo``,
+        ``rank_hi``), its data ``coverage`` on the axis (the share of the axis's indicators the
+        store holds its record for) and its ``low_data`` mark; ``withheld`` counts the cities
+        whose rank the build's low-data rule (``low_data_rule``) withholds. From the published
+        build, or the one named ``build``."""
         return await cached(request, lambda: _obs(request).index_rank(
-            axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top, build=build))
+            axis=axis, region=region, bloc=bloc, country=country, band=band, year=year, top=top,
+            low_data=low_data, build=build))
 
     @r.get("/actors/{ref}/index", tags=["indices", "actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="A city's axis scores, rank intervals, peers, strengths and weaknesses")
     async def actor_index(request: Request, ref: Ref, build: BuildQ = None) -> Response:
-        """Per axis and overall: score, rank, rank interval and median rank; its rank in each
-        peer group (population band, continent, blocs); the indicators where it stands highest
-        and lowest; the yearly series of a panel build — or why it is not scored. From the
-        published build, or the one named ``build``."""
+        """Per axis and overall: score, rank, rank interval and median rank, data coverage and
+        the low-data mark (``note`` says why a rank is withheld); its rank in each peer group
+        (population band, continent, blocs); the indicators where it stands highest and lowest
+        among those the store holds its record for; the yearly series of a panel build — or why
+        it is not scored. From the published build, or the one named ``build``."""
         return await cached(request, lambda: _obs(request).index_show(ref, build=build))
 
 

@@ -14,7 +14,8 @@ AXES = ("sustainability", "digital", "engagement")
 def radar(scores: dict[str, Any], *, size: float = 220.0, pad: float = 40.0) -> dict[str, Any]:
     """Points of a radar chart of ``scores`` (axis -> {"score": 0..100} or a number) in a
     square of ``size`` plus ``pad`` on each side: the data polygon, the grid rings (25,
-    50, 75, 100) and each axis's spoke end and label anchor."""
+    50, 75, 100) and each axis's spoke end and label anchor (with its ``low_data`` mark,
+    when the scores carry one)."""
     r = size / 2
     c = pad + r
     n = len(AXES)
@@ -34,8 +35,10 @@ def radar(scores: dict[str, Any], *, size: float = 220.0, pad: float = 40.0) -> 
     for k, a in enumerate(AXES):
         x, y = point(k, 100)
         # labels centred on their vertex: above the top one, below the others
+        v = scores.get(a)
         spokes.append({"axis": a, "x": x, "y": y, "lx": x, "ly": round(y - 12 if y < c else y + 22, 1),
-                       "anchor": "middle", "score": value_of(a)})
+                       "anchor": "middle", "score": value_of(a),
+                       "low_data": bool(v.get("low_data")) if isinstance(v, dict) else False})
     return {"width": round(2 * c, 1), "height": round(2 * c, 1), "cx": c, "cy": c,
             "polygon": " ".join(f"{x},{y}" for x, y in poly), "points": poly, "rings": rings, "spokes": spokes}
 

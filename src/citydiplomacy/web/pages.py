@@ -741,12 +741,14 @@ INDEX_REGIONS = ("", "Africa", "Asia", "Europe", "North America", "Oceania", "So
 
 @router.get("/indices", response_class=HTMLResponse)
 async def indices_page(request: Request, axis: str = "overall", region: str = "", bloc: str = "", country: str = "",
-                       band: str = "", top: str = "50", build: str = ""):
+                       band: str = "", top: str = "50", low_data: str = "", build: str = ""):
     """The cities ranked on an axis in the published build (or the build named ``build``),
-    with filters, each rank with its interval; the builds, and for an administrator the
-    controls that publish one and start a new one."""
+    with filters, each rank with its interval and the city's data coverage (cities with low
+    data listed after them on request); the builds, and for an administrator the controls
+    that publish one and start a new one."""
     return await _indices(request, Form(values={"axis": axis, "region": region, "bloc": bloc, "country": country,
-                                                "band": band, "top": top, "build": build.strip()}))
+                                                "band": band, "top": top, "low_data": low_data,
+                                                "build": build.strip()}))
 
 
 async def _indices(request: Request, form: Form, build_form: Form | None = None, status: int = 200) -> HTMLResponse:
@@ -768,7 +770,7 @@ async def _indices(request: Request, form: Form, build_form: Form | None = None,
             ranking = await run_in_threadpool(lambda: obs.index_rank(
                 axis=values["axis"], region=values["region"] or None, bloc=values["bloc"].strip() or None,
                 country=values["country"].strip() or None, band=values["band"] or None, top=n,
-                build=values["build"] or None))
+                low_data=bool(values.get("low_data")), build=values["build"] or None))
             total = ranking["of"]
         except NotFoundError as exc:
             ranking = None
@@ -860,7 +862,8 @@ async def indices_build(request: Request):
             build_form.error("framework", exc.detail)
     if build_form.errors:
         return await _indices(request, Form(values={"axis": "overall", "region": "", "bloc": "", "country": "",
-                                                    "band": "", "top": "50", "build": ""}), build_form, 422)
+                                                    "band": "", "top": "50", "low_data": "", "build": ""}),
+                              build_form, 422)
     store = _obs(request).store
     args.update(store=str(store.path or store.url), publish=values["publish"], who=user.name, channel="web")
     from ..jobs import submit_one
