@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from webserver import CHROMIUM, chromium, serving  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -41,42 +38,21 @@ OVERLAPS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(built_home, tmp_path_factory):
-    import uvicorn
-
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("web-ego-home")
     shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
     app = create_app(home=home, secret="test-secret-for-the-ego-pages")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        if time.time() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.obs.close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    with chromium(sync_api) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

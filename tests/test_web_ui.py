@@ -16,14 +16,11 @@ import csv
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from webserver import CHROMIUM, chromium, serving  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -38,17 +35,9 @@ VIEWER = ("viewer1", "viewer-password-1")
 ADMIN = ("admin1", "admin-password-1")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(built_home, tmp_path_factory):
     """A uvicorn server on a private copy of the built store, with an editor and a viewer."""
-    import uvicorn
-
     import citydiplomacy
     from citydiplomacy import accounts
     from citydiplomacy.web import create_app
@@ -62,27 +51,14 @@ def server(built_home, tmp_path_factory):
     obs.build_index(replications=100)
     obs.close()
     app = create_app(home=home, secret="test-secret-for-the-browser-tests")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        if time.time() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "app": app, "home": home}
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.obs.close()
+    with serving(app) as url:
+        yield {"url": url, "app": app, "home": home}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    with chromium(sync_api) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -541,39 +517,25 @@ def test_contrast_of_text_and_links(page):
 def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
     """``citydip serve --read-only``: no sign-in link, no form that writes, and the
     write pages are not there (404; a post is refused with 405)."""
-    import uvicorn
-
     from citydiplomacy.web import create_app
 
     home = tmp_path / "ro"
     home.mkdir()
     shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
     app = create_app(home=home, read_only=True, secret="read-only-secret")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.time() + 30
-        while not srv.started:
-            assert time.time() < deadline and thread.is_alive(), "the web server did not start"
-            time.sleep(0.05)
-        ctx = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+    with serving(app) as url:
+        ctx = browser.new_context(base_url=url)
         pg = ctx.new_page()
         pg.goto("/")
         assert pg.locator(".who a", has_text="Sign in").count() == 0
         assert pg.locator("form[method=post]:not([action^='/align'])").count() == 0
         for path in ("/ties/new", "/imports", "/login", "/account"):
             assert pg.goto(path).status == 404, path
-        resp = pg.request.post(f"http://127.0.0.1:{port}/ties/new", form={"actor": "x"})
+        resp = pg.request.post(f"{url}/ties/new", form={"actor": "x"})
         assert resp.status == 405
         # reading and aligning still work
         assert pg.goto("/actors/barcelona-es").status == 200
         ctx.close()
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-        app.state.obs.close()
 
 
 def test_an_admin_builds_an_index_follows_it_and_publishes_it(page, server):

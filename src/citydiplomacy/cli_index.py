@@ -352,12 +352,12 @@ def builds(fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMA
         out.print("no index has been built in this store yet: run citydip index build")
         return
     # the name holds the framework, its hash, the years, replications, seed and data version
-    shown = [{"": "[green]●[/]" if r["published"] else "",
-              "build": (f"[bold]{escape(r['label'])}[/]\n" if r["label"] else "") + escape(r["name"]),
+    shown = [{"": "●" if r["published"] else "",
+              "build": (f"{r['label']}\n" if r["label"] else "") + r["name"],
               "built (UTC)": r["built_at"][:16].replace("T", " "), "scored": f"{r['scored']:,}" if r["scored"] else "–"}
              for r in flat]
     emit(fmt, data=rows, rows=flat, columns=list(flat[0]) if flat else ["name"], renderables=[
-        table(f"{len(rows)} index build{'s' if len(rows) != 1 else ''} ([green]●[/] published)", shown,
+        table(f"{plural(len(rows), 'index build')} (● published)", shown,
               ["", "build", "built (UTC)", "scored"]),
         "[dim]publish another with: citydip index publish NAME\nread one with: --build NAME[/]"])
 
