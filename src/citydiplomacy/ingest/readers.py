@@ -325,13 +325,7 @@ def precheck(path: str | Path, *, limits: Limits | None = None, encoding: str = 
                                        file=str(p), advice="split it into files of fewer rows")
         return
     if suffix in (".xlsx", ".xlsm"):
-        infos = check_zip(p, limits=lim, what="workbook")
-        try:
-            _check_shared_strings(p, infos, lim)
-            _check_sheet_sizes(p, infos, lim)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
-            raise ValidationError(f"not a readable Excel workbook ({type(exc).__name__}); save it again from Excel",
-                                  file=str(p)) from None
+        _check_workbook(p, lim)
     elif suffix == ".parquet":
         try:
             import pyarrow.parquet as pq
@@ -344,12 +338,9 @@ def precheck(path: str | Path, *, limits: Limits | None = None, encoding: str = 
         _check_parquet(p, meta, lim)
 
 
-def _read_excel(p: Path, sheet: str | None, lim: Limits) -> Table:
-    try:
-        import openpyxl
-    except ImportError:
-        raise ValidationError("reading Excel files needs openpyxl: pip install 'citydiplomacy[tables]'",
-                              file=str(p)) from None
+def _check_workbook(p: Path, lim: Limits) -> None:
+    """A workbook's zip directory, shared strings and declared sheet sizes within the
+    limits, before any cell is read."""
     infos = check_zip(p, limits=lim, what="workbook")
     try:
         _check_shared_strings(p, infos, lim)
@@ -358,6 +349,15 @@ def _read_excel(p: Path, sheet: str | None, lim: Limits) -> Table:
         # a damaged member, a compression zipfile lacks, an encrypted member
         raise ValidationError(f"not a readable Excel workbook ({type(exc).__name__}); save it again from Excel",
                               file=str(p)) from None
+
+
+def _read_excel(p: Path, sheet: str | None, lim: Limits) -> Table:
+    try:
+        import openpyxl
+    except ImportError:
+        raise ValidationError("reading Excel files needs openpyxl: pip install 'citydiplomacy[tables]'",
+                              file=str(p)) from None
+    _check_workbook(p, lim)
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad file
