@@ -302,5 +302,114 @@ index_builds = Table(
           sqlite_where=text("published = 1"), postgresql_where=text("published")),
 )
 
+# --- revision 0009: the engagement register (citydiplomacy.engage) ---
+# International engagement as activity: agreements, visits, event participation,
+# declarations and pledges, joint projects. Each engagement has parties (actors on any
+# layer, each with a role and, for a declaration, the date it signed), documents,
+# follow-ups and its alignment with the frameworks; an agreement may establish, renew or
+# end a tie, and the link is kept both ways (engagement_ties here, the tie's
+# attrs.engagements there).
+
+engagements = Table(
+    "engagements", metadata,
+    Column("id", Integer, primary_key=True),
+    # a stable key: the shipped data's id ("mufpp"), a user's own reference, or one derived
+    # from kind, title, date and parties; re-importing the same key updates, never duplicates
+    Column("key", String(200), nullable=False, unique=True),
+    # agreement, visit, event, declaration, project, or a kind a user adds (lower case)
+    Column("kind", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    # partial dates (YYYY, YYYY-MM, YYYY-MM-DD)
+    Column("signed_on", String(10)),
+    Column("start_on", String(10)),
+    Column("end_on", String(10)),
+    # the next renewal or review date
+    Column("review_on", String(10)),
+    # where it happened: an actor (a city) when resolved, and the place as written
+    Column("place_id", String(128), ForeignKey("actors.id", ondelete="SET NULL")),
+    Column("place", Text),
+    # planned, active, completed, suspended, ended
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("axes", String(64), nullable=False, server_default=""),
+    Column("outcomes", Text),
+    Column("attrs", JSON),
+    Column("updated_at", String(32)),
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_engagements_kind", "kind"),
+    Index("ix_engagements_status", "status"),
+    Index("ix_engagements_signed_on", "signed_on"),
+    Index("ix_engagements_start_on", "start_on"),
+    Index("ix_engagements_review_on", "review_on"),
+)
+
+engagement_parties = Table(
+    "engagement_parties", metadata,
+    Column("engagement_id", Integer, ForeignKey("engagements.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"),
+           primary_key=True),
+    # signatory, host, visitor, lead, partner, organiser, participant
+    Column("role", String(32), primary_key=True),
+    # when this party signed or joined (a declaration's signatories sign at different dates)
+    Column("signed_on", String(10)),
+    Column("attrs", JSON),
+    # each party's own source (a signatory list's page), or the engagement's
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ix_engagement_parties_actor", "actor_id", "engagement_id"),
+)
+
+engagement_documents = Table(
+    "engagement_documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("engagement_id", Integer, ForeignKey("engagements.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("title", Text, nullable=False),
+    # a link (url) or a stored file (name, media type, SHA-256, its extracted text)
+    Column("url", Text),
+    Column("filename", Text),
+    Column("media_type", String(128)),
+    Column("sha256", String(64)),
+    Column("text", Text),
+    Column("added_at", String(32)),
+    Index("ix_engagement_documents_engagement", "engagement_id"),
+)
+
+engagement_followups = Table(
+    "engagement_followups", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("engagement_id", Integer, ForeignKey("engagements.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("text", Text, nullable=False),
+    Column("due_on", String(10)),
+    # open, done, dropped
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("done_on", String(10)),
+    Index("ix_engagement_followups_engagement", "engagement_id"),
+    Index("ix_engagement_followups_due", "due_on"),
+)
+
+engagement_alignments = Table(
+    "engagement_alignments", metadata,
+    Column("engagement_id", Integer, ForeignKey("engagements.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("item_code", String(64), ForeignKey("framework_items.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("method", String(32)),
+    Column("evidence", JSON),
+    Index("ix_engagement_alignments_item", "item_code"),
+)
+
+engagement_ties = Table(
+    "engagement_ties", metadata,
+    Column("engagement_id", Integer, ForeignKey("engagements.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tie_id", Integer, ForeignKey("ties.id", ondelete="CASCADE"), primary_key=True),
+    # establishes, renews, ends
+    Column("effect", String(16), nullable=False),
+    Index("ix_engagement_ties_tie", "tie_id"),
+)
+
 #: Tables that hold accounts and their history rather than data: kept by Store.clear().
 ACCOUNT_TABLES = frozenset({"users", "api_tokens", "web_sessions", "audit_log", "login_failures"})
