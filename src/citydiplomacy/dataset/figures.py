@@ -237,6 +237,12 @@ def projection_example(obs: "Observatory") -> str:
     return "\n".join(out) + "\n"
 
 
+def _count(published: int | None, complete: bool | None) -> str:
+    if published is None:
+        return "whole list" if complete else "–"
+    return f"{published:,}" + (" (complete)" if complete else "")
+
+
 def engagements_table(obs: "Observatory") -> str:
     """Per shipped engagement (declaration, pledge, event): its kind and first date, rows of
     its party list, rows resolved, parties in the store (cities among them), the published
@@ -267,7 +273,7 @@ def engagements_table(obs: "Observatory") -> str:
         pub = m.get("published_parties")
         lines.append(f"| `{key}` | {m['kind']} | {date} | {rep['rows']:,} | {rep['resolved']:,} | "
                      f"{held.get(key, 0):,} | {cities.get(key, 0):,} | "
-                     f"{_n(pub)}{' (complete)' if m.get('complete') else ''} | {what.replace('|', '/')} |")
+                     f"{_count(pub, m.get('complete'))} | {what.replace('|', '/')} |")
     kinds = {k.split(".", 1)[1]: v for k, v in totals.items() if k.startswith("kind.")}
     lines.append("")
     lines.append(f"In all: {', '.join(f'{v:,} {k}s' for k, v in sorted(kinds.items()))}; "
