@@ -44,8 +44,9 @@ HEADER = ["city", "country", "admin1", "geonameid", "lat", "lon", "role", "signe
 #: Kinds of the shipped engagements (a user may add others through the register).
 KINDS = ("declaration", "pledge", "event")
 #: Roles a party may have in a shipped list (blank = signatory for a declaration or
-#: pledge, participant for an event).
-ROLES = ("signatory", "endorser", "participant", "host", "organiser", "lead", "partner")
+#: pledge, participant for an event): the register's roles (``citydiplomacy.engage``). A
+#: council that endorses an appeal or a call signs it.
+ROLES = ("signatory", "host", "visitor", "lead", "partner", "organiser", "participant")
 STATUSES = ("planned", "active", "completed", "suspended", "ended")
 AXES = ("sustainability", "digital", "engagement")
 #: The Covenant of Mayors' commitments (the JRC's ``commitments`` column), in the order
