@@ -14,6 +14,7 @@ writes the smaller places and subdivisions that a resolved row uses.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import re
 from importlib.resources.abc import Traversable
@@ -27,8 +28,8 @@ from ..resolve import with_territories
 from . import cities
 from .context import BuildContext
 
-__all__ = ["NON_COMMERCIAL", "SOURCE_COLUMNS", "check_place_cells", "check_source_cells", "region_hint",
-           "resolve_places", "row_label"]
+__all__ = ["NON_COMMERCIAL", "SOURCE_COLUMNS", "check_place_cells", "check_source_cells", "read_rows",
+           "region_hint", "resolve_places", "row_label"]
 
 #: Licences never shipped (the project's rule: no non-commercial data).
 NON_COMMERCIAL = re.compile(r"\bNC\b|non[- ]?commercial", re.I)
@@ -179,8 +180,6 @@ def read_rows(path: Traversable, fname: str, header: list[str],
               check: Callable[[dict[str, str | None], int], dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a list's CSV (UTF-8, exactly ``header``), each checked by
     ``check(raw, line)``; a wrong header raises naming the file and row 1."""
-    import csv
-
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != header:
