@@ -67,7 +67,8 @@ def test_cities_have_location_population_region_and_aliases(obs):
 
 
 def test_small_towns_enter_only_when_a_tie_names_them_or_a_district_is_part_of_them(obs):
-    a, t = schema.actors, schema.ties
+    # ... or an engagement of the register names them (a signatory, a participant, a host)
+    a, t, p, e = schema.actors, schema.ties, schema.engagement_parties, schema.engagements
     named = t.c.type.in_(["twinned_with", "member_of", "hosts"])
     small = a.c.attrs["geonames_file"].as_string() == "cities500"
     with obs.store.connect() as conn:
@@ -76,7 +77,9 @@ def test_small_towns_enter_only_when_a_tie_names_them_or_a_district_is_part_of_t
             small,
             ~a.c.id.in_(select(t.c.source).where(named)),
             ~a.c.id.in_(select(t.c.target).where(named)),
-            ~a.c.id.in_(select(t.c.target).where(t.c.type == "located_in")))).scalar()   # a district's town
+            ~a.c.id.in_(select(t.c.target).where(t.c.type == "located_in")),   # a district's town
+            ~a.c.id.in_(select(p.c.actor_id)),
+            ~a.c.id.in_(select(e.c.place_id).where(e.c.place_id.is_not(None))))).scalar()
     assert towns > 1000
     assert untied == 0
 

@@ -93,8 +93,9 @@ def _fail(exc: CitydipError) -> None:
 @app.command()
 def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the store holds data.")):
     """Build the store and fill it with the default dataset (states, organisations, city
-    networks, world cities, SDGs, the Paris Agreement, the twinning network and the
-    Covenant of Mayors' signatories).
+    networks, world cities, SDGs, the Paris Agreement, the twinning network, the
+    Covenant of Mayors' signatories, and the declarations, pledges and events of the
+    engagement register).
 
     Example: `citydip init --force`
     """
@@ -112,6 +113,7 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
     tw = summary["report"].get("twinning", {})
     ms = summary["report"].get("memberships", {})
     cov = summary["report"].get("covenant", {})
+    eng = summary["report"].get("engagements", {})
     tied = sum(cov.get(k, 0) for k in ("rows_resolved", "rows_new_cities", "rows_new_bodies"))
     err.print(f"built the default dataset in {summary['total_seconds']:.1f} s into "
               f"{obs.store.path}: {c.get('actors', 0):,} actors, "
@@ -121,7 +123,10 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
               f"{cov.get('municipality_rows', 0):,} signatories tied; member lists: "
               f"{plural(sum(r['ties_written'] for r in ms.values()), 'membership')} from {plural(len(ms), 'list')}, "
               f"{(n := sum(r['ambiguous'] + r['unresolved'] for r in ms.values())):,} "
-              f"row{'' if n == 1 else 's'} reported (see `citydip status`, `citydip network coverage`).",
+              f"row{'' if n == 1 else 's'} reported (see `citydip status`, `citydip network coverage`); "
+              f"engagements: {plural(len(eng), 'declaration, pledge or event', 'declarations, pledges and events')} "
+              f"with {plural(sum(r['parties_written'] for r in eng.values()), 'party', 'parties')}, "
+              f"{sum(r['ambiguous'] + r['unresolved'] for r in eng.values()):,} rows reported.",
               highlight=False)
 
 

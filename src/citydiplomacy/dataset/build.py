@@ -9,8 +9,8 @@ from typing import Callable
 
 from ..store import Store
 from ..resolve import geonames
-from . import (cities, covenant, frameworks, memberships, micro_actors, organizations, states, territories,
-               tie_changes, twinning)
+from . import (cities, covenant, engagements, frameworks, memberships, micro_actors, organizations, states,
+               territories, tie_changes, twinning)
 from .context import BuildContext
 
 #: the build's log: a line as it starts, one per step (what it added, its seconds), one at
@@ -32,6 +32,8 @@ STEPS: list[tuple[str, Callable[[BuildContext], None]]] = [
     ("twinning network", twinning.build),
     ("Covenant of Mayors signatories", covenant.build),
     ("curated changes of ties", tie_changes.build),
+    # after the Covenant: its commitments are pledges of the register
+    ("declarations, pledges and events", engagements.build),
 ]
 
 

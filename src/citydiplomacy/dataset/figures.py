@@ -21,7 +21,8 @@ from ..store import schema
 if TYPE_CHECKING:  # pragma: no cover
     from ..observatory import Observatory
 
-__all__ = ["BLOCKS", "block", "memberships_table", "build_counts", "find_blocks", "write_blocks"]
+__all__ = ["BLOCKS", "block", "memberships_table", "engagements_table", "build_counts", "find_blocks",
+           "write_blocks"]
 
 _MARK = re.compile(r"<!-- figures:([a-z0-9-]+) -->\n(.*?)<!-- /figures:\1 -->", re.S)
 
@@ -236,12 +237,57 @@ def projection_example(obs: "Observatory") -> str:
     return "\n".join(out) + "\n"
 
 
+def _count(published: int | None, complete: bool | None) -> str:
+    if published is None:
+        return "whole list" if complete else "–"
+    return f"{published:,}" + (" (complete)" if complete else "")
+
+
+def engagements_table(obs: "Observatory") -> str:
+    """Per shipped engagement (declaration, pledge, event): its kind and first date, rows of
+    its party list, rows resolved, parties in the store (cities among them), the published
+    count, and the source and licence of its list."""
+    from .engagements import party_counts, read_engagements
+
+    report = _summary(obs).get("report", {}).get("engagements", {})
+    files = {ef.key: ef for ef in read_engagements()}
+    e, p, a = schema.engagements, schema.engagement_parties, schema.actors
+    with obs.store.connect() as conn:
+        held = dict(conn.execute(select(e.c.key, func.count()).select_from(e.join(p, p.c.engagement_id == e.c.id))
+                                 .group_by(e.c.key)).all())
+        cities = dict(conn.execute(select(e.c.key, func.count()).select_from(
+            e.join(p, p.c.engagement_id == e.c.id).join(a, a.c.id == p.c.actor_id))
+            .where(a.c.kind == "city").group_by(e.c.key)).all())
+        totals = party_counts(conn)
+    lines = ["| engagement | kind | date | rows | resolved | parties | cities | published | source of the list "
+             "(licence) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = sorted(files, key=lambda k: (files[k].meta["kind"] == "event", k))
+    for key in order:
+        ef, rep = files[key], report.get(key, {"rows": 0, "resolved": 0})
+        m = ef.meta
+        if m.get("parties_from"):
+            what = f"{m['source']['name']} ({m['source']['licence']})"
+        else:
+            what = _sources(ef.rows) + f" ({', '.join(sorted({r['licence'] for r in ef.rows}))})"
+        date = m.get("signed_on") or m.get("start_on")
+        pub = m.get("published_parties")
+        lines.append(f"| `{key}` | {m['kind']} | {date} | {rep['rows']:,} | {rep['resolved']:,} | "
+                     f"{held.get(key, 0):,} | {cities.get(key, 0):,} | "
+                     f"{_count(pub, m.get('complete'))} | {what.replace('|', '/')} |")
+    kinds = {k.split(".", 1)[1]: v for k, v in totals.items() if k.startswith("kind.")}
+    lines.append("")
+    lines.append(f"In all: {', '.join(f'{v:,} {k}s' for k, v in sorted(kinds.items()))}; "
+                 f"{totals['city_links']:,} city–engagement links.")
+    return "\n".join(lines) + "\n"
+
+
 #: the blocks the docs may hold, by name
 BLOCKS: dict[str, Callable[["Observatory"], str]] = {
     "memberships-table": memberships_table,
     "build-counts": build_counts,
     "twinning-resolution": twinning_resolution,
     "projection-example": projection_example,
+    "engagements-table": engagements_table,
 }
 
 

@@ -19,7 +19,6 @@ shown or counted. A YAML file may also bring a network the store lacks (``new_ne
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import re
 from collections import Counter
@@ -29,17 +28,14 @@ from typing import Any
 import yaml
 from sqlalchemy import select, update
 
-from .. import countries
-from ..resolve import districts, geonames, subdivisions, supplement
 from ..dates import parse_partial_date
 from ..errors import ValidationError
 from ..membership import network_members
 from ..model import Actor, Provenance, Tie
-from ..resolve import Resolver, name_variants, split_name, with_territories
 from ..store import schema
 from ..vocab import Status
-from . import cities
 from .context import BuildContext, data_path, provenance_from
+from .listed import check_place_cells, check_source_cells, read_rows, resolve_places, row_label
 
 __all__ = ["HEADER", "STATUSES", "NetworkList", "read_lists", "build"]
 
@@ -48,8 +44,6 @@ HEADER = ["city", "country", "admin1", "geonameid", "lat", "lon", "since", "unti
           "source_name", "source_url", "licence", "as_of", "note"]
 #: Membership statuses a row may state (blank = active).
 STATUSES = ("active", "suspended", "ended")
-#: Licences never shipped (the project's rule: no non-commercial data).
-_NON_COMMERCIAL = re.compile(r"\bNC\b|non[- ]?commercial", re.I)
 _ROLE = re.compile(r"^[a-z][a-z_ -]*$")
 
 
@@ -125,14 +119,7 @@ def _check_meta(meta: dict[str, Any], network: str, fname: str) -> None:
 
 
 def _read_csv(path: Traversable, fname: str, network: str) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != HEADER:
-            raise ValidationError(f"the header must be exactly: {','.join(HEADER)}", file=fname, row=1)
-        rows = []
-        for line, raw in enumerate(reader, start=2):
-            rows.append(_check_row(raw, fname, line))
-    return rows
+    return read_rows(path, fname, HEADER, lambda raw, line: _check_row(raw, fname, line))
 
 
 def _check_row(raw: dict[str, str | None], fname: str, line: int) -> dict[str, Any]:
@@ -144,28 +131,8 @@ def _check_row(raw: dict[str, str | None], fname: str, line: int) -> dict[str, A
     def fail(field: str, message: str):
         raise ValidationError(message, file=fname, row=line, field=field)
 
-    if not r["city"]:
-        fail("city", "empty: give the city's name as the source writes it")
-    country = countries.lookup_code(r["country"])
-    if country is None:
-        fail("country", f"'{r['country']}' is not an ISO 3166-1 alpha-2 code (e.g. DE, US)")
-    r["country"] = country.alpha2
-    if r["geonameid"] and not r["geonameid"].isdigit():
-        fail("geonameid", f"'{r['geonameid']}' is not a GeoNames id (digits only)")
-    for key, bound in (("lat", 90), ("lon", 180)):
-        if r[key]:
-            try:
-                v = float(r[key])
-            except ValueError:
-                fail(key, f"'{r[key]}' is not a number")
-            if not -bound <= v <= bound:
-                fail(key, f"{v} is outside -{bound}..{bound}")
-            r[key] = v
-        else:
-            r[key] = None
-    if (r["lat"] is None) != (r["lon"] is None):
-        fail("lon" if r["lon"] is None else "lat", "give both coordinates or neither")
-    for key in ("since", "until", "as_of"):
+    check_place_cells(r, fail)
+    for key in ("since", "until"):
         try:
             r[key] = parse_partial_date(r[key], field=key)
         except ValidationError as exc:
@@ -177,46 +144,12 @@ def _check_row(raw: dict[str, str | None], fname: str, line: int) -> dict[str, A
         fail("status", f"'{r['status']}' is not one of {', '.join(STATUSES)} (blank = active)")
     if r["role"] and not _ROLE.match(r["role"]):
         fail("role", f"'{r['role']}' is not a role word (member, associate, observer, founding, ...)")
-    for key in ("source_name", "source_url", "licence", "as_of"):
-        if not r[key]:
-            fail(key, "every row names its own source: source_name, source_url, licence and as_of")
-    if _NON_COMMERCIAL.search(r["licence"]):
-        fail("licence", f"'{r['licence']}' is a non-commercial licence; such data is never shipped")
+    check_source_cells(r, fail)
     r["line"] = line
     return r
 
 
 # -- the build step ------------------------------------------------------------------------
-
-def _region_hint(row: dict[str, Any]) -> str | None:
-    """The row's region as a name: a GeoNames admin1 code ("CA", "07") or an ISO 3166-2
-    code ("US-CA", "QC" in Canada) becomes the division's name."""
-    text = row["admin1"]
-    if not text:
-        return None
-    code = text.split("-", 1)[1] if text.upper().startswith(f"{row['country']}-") else text
-    if len(code) <= 3:
-        name = (geonames.admin1_names().get((row["country"], code.upper()))
-                or subdivisions.records().get(f"{row['country']}-{code.upper()}", {}).get("name"))
-        if name:
-            return name
-    return text
-
-
-def _add_identified(ctx: BuildContext, rows: list[dict[str, Any]]) -> None:
-    """Rows that give a GeoNames id the gazetteer lacks: add that place (cities500) as a
-    provisional place, so that the id decides."""
-    gz = ctx.gazetteer
-    wanted = {int(r["geonameid"]) for r in rows if r["geonameid"]} - set(gz.by_geonames)
-    if not wanted:
-        return
-    records = geonames.load_records("cities500.json")
-    for gid in wanted:
-        rec = records.get(str(gid))
-        if rec is not None:
-            gz.add(geonames.place_from_record(rec, f"{geonames.PROVISIONAL}{gid}", in_store=False),
-                   [rec["name"], *rec.get("alternatenames", [])])
-
 
 def _new_network(ctx: BuildContext, nl: NetworkList) -> None:
     spec = nl.meta["new_network"]
@@ -258,25 +191,6 @@ def _record_count(ctx: BuildContext, nl: NetworkList, attrs: dict[str, Any]) -> 
     ctx.conn.execute(update(schema.actors).where(schema.actors.c.id == nl.network).values(attrs=attrs))
 
 
-def _promote(ctx: BuildContext, mapping: dict[str, str]) -> None:
-    """Places written in this step answer to their store ids from now on (the twinning
-    step resolves against the same gazetteer)."""
-    gz = ctx.gazetteer
-    for pid, actor_id in mapping.items():
-        place = gz.places.get(pid)
-        if place is None:
-            continue
-        if actor_id in gz.places:          # already known under its store id
-            gz.remove([pid])
-            continue
-        names = list(gz._names_of.get(pid, ()))
-        keys = [k for k, v in gz.districts.items() if v == pid]
-        gz.remove([pid])
-        gz.add(dataclasses.replace(place, id=actor_id, in_store=True), names, normalized=True)
-        for k in keys:
-            gz.districts[k] = actor_id
-
-
 def _seat_ties(ctx: BuildContext, lists: list[NetworkList], facts: dict[str, dict[str, Any]],
                seats: dict[str, Any], mapping: dict[str, str]) -> None:
     rows = []
@@ -311,39 +225,15 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
                                   file=nl.yaml_name, field="network")
         _record_count(ctx, nl, facts[nl.network]["attrs"])
 
-    gz = ctx.gazetteer
-    before = set(gz.places)
     all_rows = [r for nl in lists for r in nl.rows]
     seat_of = {nl.network: seat for nl in lists if (seat := (nl.meta.get("new_network") or {}).get("seat"))}
-    ccs = with_territories({r["country"] for r in all_rows}
-                           | {c.alpha2 for s in seat_of.values() if (c := countries.lookup_code(str(s.get("country", ""))))})
-    wanted = {v for name in [*(r["city"] for r in all_rows), *(s.get("city", "") for s in seat_of.values())]
-              for part in [name, *split_name(name)] for v, _ in name_variants(part)}
-    geonames.extend_gazetteer(gz, ccs, wanted)
-    subdivisions.extend_gazetteer(gz, ccs)
-    supplement.extend_gazetteer(gz, ccs, wanted)
-    _add_identified(ctx, all_rows)
-    resolver = Resolver(gz)
-    cache: dict[tuple, Any] = {}
-
-    def resolve(r):
-        key = (r["city"], r["country"], r["admin1"], r["geonameid"], r["lat"], r["lon"])
-        if key not in cache:
-            cache[key] = resolver.resolve(r["city"], r["country"], region=_region_hint(r), lat=r["lat"],
-                                          lon=r["lon"], geonames_id=int(r["geonameid"]) if r["geonameid"] else None)
-        return cache[key]
-
-    results = [[resolve(r) for r in nl.rows] for nl in lists]
+    flat, seat_results, mapping = resolve_places(ctx, all_rows, seat_of.values())
+    results, i = [], 0
+    for nl in lists:
+        results.append(flat[i:i + len(nl.rows)])
+        i += len(nl.rows)
     # the seat of a network this step adds, as curated networks have theirs (a hosts tie)
-    seats = {net: resolver.resolve(seat.get("city", ""), seat.get("country")) for net, seat in seat_of.items()}
-    used = {res.id for rs in [*results, seats.values()] for res in rs if res.resolved}
-    used |= {districts.record(gz, e)["city"] for e in used if districts.is_provisional(e)}
-    mapping = {**cities.materialise(ctx, used), **cities.materialise_regions(ctx, used),
-               **cities.materialise_supplement(ctx, used)}
-    mapping.update(cities.materialise_districts(ctx, used, mapping, ctx.provenance(geonames.provenance())))
-    _promote(ctx, mapping)
-    # provisional places this step added and did not use leave the gazetteer as they came
-    gz.remove([p for p in set(gz.places) - before if not gz.places[p].in_store])
+    seats = dict(zip(seat_of, seat_results))
 
     _seat_ties(ctx, lists, facts, seats, mapping)
     held = {(k[0], k[1]) for k in ctx._tie_keys if k[2] == "member_of"}
@@ -354,7 +244,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
         merged = 0
         axes = facts[nl.network]["axes"]
         for r, res in zip(nl.rows, rs):
-            label = f"{r['city']} ({r['country']}{', ' + r['admin1'] if r['admin1'] else ''}), line {r['line']}"
+            label = row_label(r)
             if not res.resolved:
                 reasons[res.rule or res.status] += 1
                 if res.status == "ambiguous":
