@@ -230,5 +230,5 @@ def digest(e: Engagement) -> str:
     filled from it): same digest, nothing to write."""
     data = e.model_dump(mode="json", exclude={"attrs"})
     data["parties"] = sorted((p["actor"], p["role"], p["signed_on"] or "") for p in data["parties"])
-    data["attrs"] = {k: v for k, v in e.attrs.items() if k not in ("digest", "engagements")}
+    data["attrs"] = {k: v for k, v in e.attrs.items() if k not in ("digest", "engagements", "row", "file", "axes_aligned")}
     return hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -157,6 +157,8 @@ def _row(e: Engagement, d: str, prov_id: int, now: str, axes: str | None) -> dic
     attrs.pop("file", None)
     if e.tie:
         attrs["tie"] = f"{e.tie[0]} {e.tie[1]}"
+    if not e.axes and axes:
+        attrs["axes_aligned"] = True           # filled from the alignment, not given
     return {"key": e.key, "kind": e.kind, "title": e.title, "text": e.text or "", "signed_on": e.signed_on,
             "start_on": e.start_on, "end_on": e.end_on, "review_on": e.review_on, "place_id": e.place_id,
             "place": e.place, "status": e.status,
