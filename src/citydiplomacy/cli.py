@@ -906,11 +906,13 @@ ASOF_OPT = typer.Option(None, "--as-of", help="Only ties in force at this date (
 COUNTRY_OPT = typer.Option(None, "--country", help="Only actors of this country and what they tie to.")
 BLOC_OPT = typer.Option(None, "--bloc", help="Only actors of the member states of this bloc (e.g. eu).")
 TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows (in the table, csv and json alike).")
+ENGAGEMENTS_OPT = typer.Option(False, "--engagements", help="Add the ties derived from the engagement register: "
+                               "co_signed, met_at, engaged_with (or name one with --type); see docs/network.md.")
 
 
-def _graph(layer, type_, axis, as_of, country, bloc):
+def _graph(layer, type_, axis, as_of, country, bloc, engagements=False):
     return _open().graph(layers=layer or None, tie_types=type_ or None, axes=axis or None, as_of=as_of,
-                         country=country, bloc=bloc)
+                         country=country, bloc=bloc, engagements=engagements or None)
 
 
 @network_app.command("metrics")
@@ -928,7 +930,9 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
                     measure: list[str] = typer.Option([], "--measure", help="Only this measure (repeatable): degree, "
                                                       "pagerank, betweenness, eigenvector, closeness, participation."),
                     scope: list[str] = typer.Option(["all"], "--scope", help="The whole graph (all) or one layer's "
-                                                    "subgraph: macro, meso, micro (repeatable; each: all four)."),
+                                                    "subgraph: macro, meso, micro (repeatable; each: all four); "
+                                                    "engagement: the ties derived from engagements alone."),
+                    engagements: bool = ENGAGEMENTS_OPT,
                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
     in the whole graph or a layer, with the multiplex participation coefficient across tie
@@ -936,7 +940,9 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
     the store changes, so the next question is quick. The table, `--format csv` and
     `--format json` all hold the `--top` rows by `--sort` of each scope asked.
 
-    Example: `citydip network metrics --type twinned_with --type member_of --top 10`
+    Example: `citydip network metrics --type twinned_with --type member_of --top 10`, or
+    `citydip network metrics --scope engagement --as-of 2020` (who is central among those
+    who sign declarations and meet at events).
     """
     from .network.metrics import COLUMNS, describe_betweenness, metrics
 
@@ -948,7 +954,7 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
         scopes = list(dict.fromkeys(x for sc in scope for x in (("all", "macro", "meso", "micro")
                                                                  if sc == "each" else (sc,))))
         wanted = list(dict.fromkeys([*measure, sort])) if measure else None
-        dg = _graph(layer, type_, axis, as_of, country, bloc)
+        dg = _graph(layer, type_, axis, as_of, country, bloc, engagements or "engagement" in scopes)
         pivots = None if exact else (sample if sample is not None else "auto")
         rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes)
     except CitydipError as exc:
@@ -1144,16 +1150,18 @@ def network_export(out_file: str = typer.Option(..., "--out", help="File to writ
                                                      "(default: from the file's extension)."),
                    layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
                    as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
-                   bloc: Optional[str] = BLOC_OPT):
+                   bloc: Optional[str] = BLOC_OPT, engagements: bool = ENGAGEMENTS_OPT):
     """Export the graph (or a filtered part) for Gephi (GEXF), yEd/Cytoscape (GraphML),
-    D3 (node-link JSON) or QGIS (GeoJSON), with layer, kind, axes and provenance.
+    D3 (node-link JSON) or QGIS (GeoJSON), with layer, kind, axes and provenance. With
+    ties derived from engagements, the GEXF is dynamic: dated ties for Gephi's timeline.
 
-    Example: `citydip network export --type twinned_with --country FR --out france.gexf`
+    Example: `citydip network export --type twinned_with --country FR --out france.gexf`, or
+    `citydip network export --engagements --layer micro --out engaged.gexf`
     """
     from .network import io
 
     try:
-        dg = _graph(layer, type_, axis, as_of, country, bloc)
+        dg = _graph(layer, type_, axis, as_of, country, bloc, engagements)
         path = io.write_graph(dg, out_file, fmt)
     except CitydipError as exc:
         _fail(exc)
