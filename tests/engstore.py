@@ -1,7 +1,7 @@
 """A small hand-made store with engagements, for the tests of what the register feeds
 (the network, the indices, the profile).
 
-Five cities, a city network and the SDG framework (so engagements can be aligned), a
+Seven cities, a city network and the SDG framework (so engagements can be aligned), a
 twinning and a membership, and four engagements:
 
 - ``decl``: a declaration of 4 signatories signing at different dates (Delta without
@@ -23,7 +23,8 @@ from citydiplomacy.store import Store
 
 SOURCE = {"source": "hand-made test data", "licence": "CC0"}
 CITIES = [("alpha", "Alpha", "FR"), ("beta", "Beta", "DE"), ("gamma", "Gamma", "IT"), ("delta", "Delta", "ES"),
-          ("epsilon", "Epsilon", "PT"), ("zeta", "Zeta", "PL")]
+          ("epsilon", "Epsilon", "PT"), ("zeta", "Zeta", "PL"),
+          ("omega", "Omega", "FR")]
 
 ENGAGEMENTS = [
     {"key": "decl", "kind": "declaration", "title": "Declaration on climate action", "signed_on": "2015-12-01",

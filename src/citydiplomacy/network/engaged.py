@@ -54,7 +54,7 @@ from sqlalchemy import select
 from ..store import Store, schema
 from ..tiestate import in_force
 
-__all__ = ["ENGAGEMENT_TIES", "MAX_PARTIES", "tie_type_of", "engagement_pairs", "add_engagement_ties"]
+__all__ = ["ENGAGEMENT_TIES", "MAX_PARTIES", "tie_type_of", "tie_status", "engagement_pairs", "add_engagement_ties"]
 
 ENGAGEMENT_TIES = ("co_signed", "met_at", "engaged_with")
 #: engagements with more parties than this are left out of the projection
@@ -71,8 +71,8 @@ def tie_type_of(kind: str) -> str:
     return {"declaration": "co_signed", "event": "met_at"}.get(kind, "engaged_with")
 
 
-def _status(kind: str, status: str, end_on: str | None) -> tuple[str, str | None]:
-    """(tie status, until) of an engagement's derived ties."""
+def tie_status(kind: str, status: str, end_on: str | None) -> tuple[str, str | None]:
+    """(tie status, until) of an engagement's derived ties (the rule of the module's notes)."""
     if status == "planned":
         return "proposed", None
     if status == "suspended":
@@ -127,7 +127,7 @@ def engagement_pairs(store: Store, *, types: Iterable[str] = ENGAGEMENT_TIES, as
         if max_parties is not None and n > max_parties:
             left_out[e.key] = n
             continue
-        status, until = _status(e.kind, e.status, e.end_on)
+        status, until = tie_status(e.kind, e.status, e.end_on)
         base = e.start_on or e.signed_on
         w = 1.0 / (n - 1)
         # each party's date; a pair begins at the later of its two (partial dates compare as
