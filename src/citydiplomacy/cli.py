@@ -360,6 +360,30 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
 
 # -- profile -------------------------------------------------------------------------------
 
+def _print_activity(p: dict) -> None:
+    """The profile's activity in the engagement register and its coverage with engagements."""
+    act, cov = p["activity"], p["coverage"]
+    if not act["count"]:
+        out.print("[bold]engagements[/]: none recorded ([dim]citydip engage add|import[/])")
+    else:
+        lines = [f"{plural(act['count'], 'engagement')} · by kind {escape(text(act['by_kind']))}",
+                 f"by year {escape(text(dict(list(act['by_year'].items())[-8:])))}",
+                 "most active partners: " + (", ".join(f"{x['name']} ({x['count']})" for x in act["partners"][:5])
+                                             or "—")]
+        if cov["engagements"]:
+            both = ", ".join(f"{g}×{v['initiatives']}+{v['engagements']}" for g, v in cov["by_sdg"].items()
+                             if v["served_by"])
+            lines.append(f"SDGs (initiatives+engagements): {both or '—'}; gaps "
+                         f"{' '.join(map(str, cov['sdg_gaps'])) or 'none'}")
+        out.print(Panel("\n".join(lines), title="activity in the engagement register", expand=False))
+    if act["count"] and act["dormant"]:       # with no engagement recorded at all, every old tie would be
+        out.print(table(f"dormant ties: {len(act['dormant']):,} of {act['ties']:,} twinnings and partnerships "
+                        f"with no engagement recorded in {act['dormant_years']} years",
+                        [{"partner": d["name"], "tie": d["type"], "since": d["since"] or "",
+                          "last engagement": d["last_engagement"] or "never"} for d in act["dormant"][:10]],
+                        ["partner", "tie", "since", "last engagement"]))
+
+
 @app.command()
 def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
             network: bool = typer.Option(True, "--network/--no-network",
@@ -367,7 +391,9 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                                               "first time after the store changes; then kept)."),
             fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """A city's diplomacy profile: ties to each layer, networks per axis, twinning
-    partners by country and bloc, and how it reaches the macro layer.
+    partners by country and bloc, how it reaches the macro layer, its activity in the
+    engagement register (by year, kind and axis; most active partners; dormant
+    partnerships) and its SDG coverage through initiatives and engagements.
 
     Example: `citydip profile Barcelona`
     """
@@ -388,6 +414,12 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                  for g, n in p["initiatives"]["by_sdg"].items()]
         flat += [{"section": "initiatives_by_paris_article", "key": a, "value": n}
                  for a, n in p["initiatives"]["by_paris"].items()]
+        flat += [{"section": f"activity_by_{k}", "key": x, "value": n}
+                 for k in ("year", "kind", "axis") for x, n in p["activity"][f"by_{k}"].items()]
+        flat += [{"section": "dormant_ties", "key": d["name"], "value": d["last_engagement"] or "never"}
+                 for d in p["activity"]["dormant"]]
+        flat += [{"section": "coverage_by_sdg", "key": g, "value": f"{v['initiatives']} initiatives, "
+                  f"{v['engagements']} engagements"} for g, v in p["coverage"]["by_sdg"].items()]
         flat += [{"section": "reach", "key": m["name"], "value": "; ".join(
             v.get("through_name", v["channel"]) for v in m["via"])} for m in p["reach"]["macro_actors"]]
         emit(fmt, data=p, rows=flat, columns=["section", "key", "value"])
@@ -439,6 +471,7 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                         title="initiatives and their coverage", expand=False))
     else:
         out.print("[bold]initiatives[/]: none recorded ([dim]citydip initiative add|import[/])")
+    _print_activity(p)
     if "network" in p:
         n = p["network"]
         lines = [f"degree {number(n['degree']['value'])} (rank {number(n['degree']['rank'])}), PageRank "
