@@ -70,6 +70,14 @@ def test_the_organiser_is_not_counted_and_an_empty_register_is_all_missing(store
     assert indicators.measure(fresh_store, empty, UNITS, {"kind": "engagements"}, code="x").values.isna().all()
 
 
+def test_engagements_mirroring_another_list_are_left_out_unless_asked(store, data):
+    mirrored = data.engagements.assign(mirrored=data.engagements["engagement"] == "decl2")
+    d = indicators.StoreData(data.actors, data.ties, data.initiatives, data.alignments, data.observations,
+                             engagements=mirrored)
+    assert values(store, d, {"kinds": ["declaration"]})["alpha"] == 1
+    assert values(store, d, {"kinds": ["declaration"], "mirrored": True})["alpha"] == 2
+
+
 def test_the_shipped_framework_has_the_engagement_activity_indicators():
     fw = load_framework()
     codes = {i.code: i for i in fw.indicators}

@@ -184,3 +184,18 @@ def test_the_cli_metrics_engagement_scope_and_export(store, tmp_path):
     out = tmp_path / "e.gexf"
     citydip("network", "export", "--engagements", "--out", str(out), env=env)
     assert ET.parse(out).getroot().find(f"{G}graph").get("mode") == "dynamic"
+
+
+def test_the_api_metrics_engagement_scope_and_dynamic_export(store):
+    from fastapi.testclient import TestClient
+
+    from citydiplomacy.web import create_app
+
+    with TestClient(create_app(home=store.path.parent, secret="test-secret")) as c:
+        got = c.get("/api/v1/network/metrics", params={"scope": "engagement", "as_of": "2021"})
+        assert got.status_code == 200, got.text
+        assert got.json()["items"][0]["id"] == "alpha"
+        plain = c.get("/api/v1/network/export", params={"format": "gexf"})
+        engaged = c.get("/api/v1/network/export", params={"format": "gexf", "engagements": "true"})
+        assert 'mode="static"' in plain.text and 'mode="dynamic"' in engaged.text
+        assert "co_signed" in engaged.text and "co_signed" not in plain.text

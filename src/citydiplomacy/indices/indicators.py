@@ -116,8 +116,10 @@ def load(store: Store) -> StoreData:
 def load_engagements(store: Store) -> pd.DataFrame:
     """One row per party of an engagement of the register: ``actor_id``, ``engagement``
     (its key), ``kind``, ``role``, ``since``, ``until``, ``status`` (as a tie's, see
-    :func:`citydiplomacy.network.engaged.tie_status`), ``axes`` and ``complete`` (the
-    engagement's party list is its source's whole list: ``attrs.complete``)."""
+    :func:`citydiplomacy.network.engaged.tie_status`), ``axes``, ``complete`` (the
+    engagement's party list is its source's whole list: ``attrs.complete``) and
+    ``mirrored`` (its parties are read from another list of the store, ``attrs.parties_from``:
+    the Covenant of Mayors' commitments)."""
     from ..network.engaged import tie_status
 
     E, P = schema.engagements, schema.engagement_parties
@@ -129,10 +131,11 @@ def load_engagements(store: Store) -> pd.DataFrame:
     for r in rows:
         status, until = tie_status(r.kind, r.status, r.end_on)
         since = (r[4] if r.kind == "declaration" and r[4] else None) or r.start_on or r[5]
+        attrs = r.attrs or {}
         out.append((r.actor_id, r.key, r.kind, r.role, since, until, status, r.axes or "",
-                    bool((r.attrs or {}).get("complete"))))
+                    bool(attrs.get("complete")), bool(attrs.get("parties_from"))))
     return pd.DataFrame(out, columns=["actor_id", "engagement", "kind", "role", "since", "until", "status", "axes",
-                                      "complete"])
+                                      "complete", "mirrored"])
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -415,7 +418,9 @@ def m_engagements(data: StoreData, units: pd.Index, params: Mapping[str, Any], a
     ``organiser``), in force at ``as_of`` by the ties' rule (a declaration signed, an
     event attended stay a fact from their date; an agreement or a project is in force
     from its start to its end; see :mod:`citydiplomacy.network.engaged`); ``years``: only
-    those dated within that many years before ``as_of`` (or now).
+    those dated within that many years before ``as_of`` (or now). Engagements whose
+    parties mirror another list of the store (the Covenant of Mayors' commitments, which
+    ``commitments`` and ``networks`` already count) are left out unless ``mirrored: true``.
 
     Not known is not zero. A unit that is a party to an engagement of the set (in force
     or not, at any date) has a record of that kind: its count is known. A unit listed by
@@ -430,6 +435,8 @@ def m_engagements(data: StoreData, units: pd.Index, params: Mapping[str, Any], a
     kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
     roles = params.get("roles")
     sel = e[e["kind"].isin(kinds)] if kinds else e
+    if not params.get("mirrored"):
+        sel = sel[~sel["mirrored"]]
     sel = sel[sel["role"].isin(list(roles))] if roles else sel[sel["role"] != "organiser"]
     if params.get("axis"):
         sel = sel[_has_axis(sel["axes"], params["axis"]).to_numpy()]
