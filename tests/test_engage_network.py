@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 
 from citydiplomacy.errors import ValidationError
 from citydiplomacy.network import build_graph
-from citydiplomacy.network.io import write_gexf, write_graphml
+from citydiplomacy.network.io import weight_steps, write_gexf, write_graphml
 from citydiplomacy.network.metrics import metrics
-from citydiplomacy.network.io import weight_steps
 from citydiplomacy.store import schema
 
 G = "{http://www.gexf.net/1.2draft}"
@@ -41,6 +40,7 @@ def test_the_default_graph_has_no_derived_ties_and_none_is_stored(store):
     dg = build_graph(store)
     assert sorted(dg.g.es["type"]) == ["member_of", "member_of", "partner_of", "twinned_with"]
     assert "engagements" not in dg.filters and "timeline" not in dg.g.es.attributes()
+    assert build_graph(store, engagements=True).g.es.select(type="met_at")["timeline"] == [None] * 3
     before = _ties(store)
     build_graph(store, engagements=True)
     assert _ties(store) == before == 4

@@ -18,7 +18,7 @@ pair of them, so each party gains a strength of 1 per engagement whatever its si
 a two-party agreement weighs 1 while a 300-city declaration's pairs weigh 1/299 each.
 An engagement with more than ``max_parties`` parties (default :data:`MAX_PARTIES`) is
 left out (listed in the graph's ``filters["left_out"]``): its clique would hold
-n(n − 1)/2 ties — 60 million for the Covenant of Mayors' signatories — and make every
+n(n − 1)/2 ties — 60 million for 11,000 signatories — and make every
 unweighted measure (degree, betweenness, closeness) a count of the big declarations.
 
 Dates: a pair's tie begins when both had taken part — for a declaration, the later of
@@ -31,10 +31,11 @@ end (``completed`` and ``ended`` ones end at their ``end_on``). A planned engage
 ties' (:mod:`citydiplomacy.tiestate`), so ``as_of`` means what it means for stored ties.
 
 The engagements of a pair are summed into one edge per pair and type: ``weight`` (the
-sum of the 1/(n − 1) of the engagements in force), ``since`` (the earliest), ``until``
-(the latest end, None when one has none), ``engagements`` (how many) and ``timeline``
-(a JSON list of ``[since, until, weight]`` per engagement, which the GEXF export turns
-into a dynamic weight for Gephi's timeline).
+sum of the 1/(n − 1) of the engagements in force), ``since`` (the earliest known), ``until``
+(the latest end, None when one has none), ``engagements`` (how many) and, for a tie of
+several engagements, ``timeline`` (a JSON list of ``[since, until, weight]`` per
+engagement; None for one), which the GEXF export turns into a dynamic weight for
+Gephi's timeline.
 
 References: M. E. J. Newman (2001), "Scientific collaboration networks. II. Shortest
 paths, weighted networks, and centrality", *Phys. Rev. E* 64, 016132,
@@ -49,6 +50,7 @@ import json
 from collections import defaultdict
 from typing import Any, Iterable
 
+import numpy as np
 from sqlalchemy import select
 
 from ..store import Store, schema
@@ -88,12 +90,16 @@ def tie_status(kind: str, status: str, end_on: str | None) -> tuple[str, str | N
 
 def engagement_pairs(store: Store, *, types: Iterable[str] = ENGAGEMENT_TIES, as_of: str | None = None,
                      include_ended: bool = False, axes: Iterable[str] | None = None,
-                     max_parties: int | None = MAX_PARTIES) -> tuple[dict[tuple[str, str, str], dict], dict]:
-    """The derived ties of the register, summed per pair and type: ``({(a, b, type):
-    {weight, since, until, engagements, axes, sources, licences, timeline}}, left_out)``
-    with a < b; ``left_out``: engagement key → parties, for those over ``max_parties``.
-    Only the engagements' ties in force at ``as_of`` (now when None, or any unless
-    ``include_ended``) and serving one of ``axes`` (when given) are kept."""
+                     max_parties: int | None = MAX_PARTIES) -> tuple[dict[str, list], dict[str, int]]:
+    """The derived ties of the register, summed per pair and type, as columns: ``({a, b,
+    type, since, until, weight, engagements, axes, source_name, licence, timeline}, left_out)``
+    with a < b (actor ids); ``left_out``: engagement key → parties, for those over
+    ``max_parties``. Only the engagements' ties in force at ``as_of`` (now when None, or
+    any unless ``include_ended``) and serving one of ``axes`` (when given) are kept.
+    ``timeline`` is None for a tie of one engagement (its since, until and weight say it).
+
+    The pairs are made and summed with NumPy: a register of 25 declarations of up to 500
+    signatories (a million pairs) takes about a second (``benchmarks/bench_engage_network.py``)."""
     types = set(types)
     axes = set(axes) if axes else None
     E, P, prov = schema.engagements, schema.engagement_parties, schema.provenance
@@ -111,8 +117,15 @@ def engagement_pairs(store: Store, *, types: Iterable[str] = ENGAGEMENT_TIES, as
             # an actor in two roles takes part once, at its earliest date
             if r.actor_id not in mine or (r.signed_on and (mine[r.actor_id] or "9") > r.signed_on):
                 mine[r.actor_id] = r.signed_on
-    out: dict[tuple[str, str, str], dict] = {}
+    actor_ids = sorted({a for m in parties.values() for a in m})
+    apos = {a: i for i, a in enumerate(actor_ids)}
+    # dates as codes whose order is the text order of partial dates (0: none)
+    dates = [None] + sorted({d for e in rows for d in (e.signed_on, e.start_on, e.end_on) if d}
+                            | {d for m in parties.values() for d in m.values() if d})
+    dcode = {d: k for k, d in enumerate(dates)}
     left_out: dict[str, int] = {}
+    chunks: list[tuple] = []
+    used: list = []                     # the engagements that made pairs, by index
     for e in rows:
         etype = tie_type_of(e.kind)
         if etype not in types:
@@ -129,34 +142,60 @@ def engagement_pairs(store: Store, *, types: Iterable[str] = ENGAGEMENT_TIES, as
             continue
         status, until = tie_status(e.kind, e.status, e.end_on)
         base = e.start_on or e.signed_on
-        w = 1.0 / (n - 1)
         # each party's date; a pair begins at the later of its two (partial dates compare as
         # text: "2017" < "2017-12-05", the later being the more precise)
         dated = sorted(((members[a] if etype == "co_signed" and members[a] else base) or "", a) for a in members)
-        for j in range(1, n):
-            since = dated[j][0] or None
-            if not include_ended and not in_force(status, since, until, as_of):
-                continue
-            b = dated[j][1]
-            for i in range(j):
-                a = dated[i][1]
-                key = (a, b, etype) if a < b else (b, a, etype)
-                t = out.get(key)
-                if t is None:
-                    out[key] = t = {"weight": 0.0, "since": since, "until": until, "engagements": 0,
-                                    "axes": set(), "sources": set(), "licences": set(), "timeline": []}
-                else:
-                    if since and (t["since"] is None or since < t["since"]):
-                        t["since"] = since        # the earliest known date
-                    t["until"] = None if until is None or t["until"] is None else max(t["until"], until)
-                t["weight"] += w
-                t["engagements"] += 1
-                t["axes"].update(e_axes)
-                t["sources"].add(e.source)
-                if e.licence:
-                    t["licences"].add(e.licence)
-                t["timeline"].append((since, until, w))
+        live = np.fromiter(((include_ended or in_force(status, d or None, until, as_of)) for d, _ in dated),
+                           dtype=bool, count=n)
+        if not live[1:].any():
+            continue
+        act = np.fromiter((apos[a] for _, a in dated), dtype=np.int64, count=n)
+        since = np.fromiter((dcode[d] if d else 0 for d, _ in dated), dtype=np.int64, count=n)
+        i, j = np.triu_indices(n, 1)
+        keep = live[j]
+        i, j = i[keep], j[keep]
+        a, b = act[i], act[j]
+        chunks.append((np.minimum(a, b), np.maximum(a, b), np.full(len(i), ENGAGEMENT_TIES.index(etype)),
+                       since[j], np.full(len(i), dcode.get(until, 0) if until else 0),
+                       np.full(len(i), 1.0 / (n - 1)), np.full(len(i), len(used))))
+        used.append((e, ",".join(sorted(e_axes)), until))
+    if not chunks:
+        return {k: [] for k in _COLUMNS}, left_out
+    lo, hi, tcode, since, until, weight, eng = (np.concatenate(c) for c in zip(*chunks))
+    n_act = len(actor_ids)
+    key = (lo * n_act + hi) * len(ENGAGEMENT_TIES) + tcode
+    order = np.argsort(key, kind="stable")
+    key, lo, hi, tcode, since, until, weight, eng = (x[order] for x in (key, lo, hi, tcode, since, until, weight, eng))
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    count = np.diff(np.append(first, len(key)))
+    big = np.iinfo(np.int64).max
+    since_min = np.minimum.reduceat(np.where(since > 0, since, big), first)
+    open_end = np.minimum.reduceat(until, first) == 0
+    until_max = np.where(open_end, 0, np.maximum.reduceat(until, first))
+    dates_arr = np.asarray(dates, dtype=object)
+    e_axes = np.asarray([u[1] for u in used], dtype=object)
+    e_src = np.asarray([_SOURCE_NAME + ": " + (u[0].source or "") for u in used], dtype=object)
+    e_lic = np.asarray([u[0].licence for u in used], dtype=object)
+    head_eng = eng[first]
+    out = {"a": [actor_ids[x] for x in lo[first].tolist()], "b": [actor_ids[x] for x in hi[first].tolist()],
+           "type": [ENGAGEMENT_TIES[x] for x in tcode[first].tolist()],
+           "since": dates_arr[np.where(since_min == big, 0, since_min)].tolist(),
+           "until": dates_arr[until_max].tolist(),
+           "weight": np.add.reduceat(weight, first).tolist(), "engagements": count.tolist(),
+           "axes": e_axes[head_eng].tolist(), "source_name": e_src[head_eng].tolist(),
+           "licence": e_lic[head_eng].tolist(), "timeline": [None] * len(first)}
+    for g in np.flatnonzero(count > 1).tolist():      # ties of several engagements: their union
+        part = range(first[g], first[g] + count[g])
+        es = [used[eng[k]] for k in part]
+        out["axes"][g] = ",".join(sorted({x for u in es for x in u[1].split(",") if x}))
+        out["source_name"][g] = _SOURCE_NAME + ": " + "; ".join(sorted({u[0].source or "" for u in es}))
+        out["licence"][g] = "; ".join(sorted({u[0].licence for u in es if u[0].licence})) or None
+        out["timeline"][g] = json.dumps(sorted(([dates[since[k]], u[2], float(weight[k])] for k, u in zip(part, es)),
+                                               key=lambda x: (x[0] or "", x[1] or "")), ensure_ascii=False)
     return out, left_out
+
+
+_COLUMNS = ("a", "b", "type", "since", "until", "weight", "engagements", "axes", "source_name", "licence", "timeline")
 
 
 def add_engagement_ties(dg, store: Store, types: Iterable[str], *, nodes: dict[str, Any],
@@ -169,13 +208,15 @@ def add_engagement_ties(dg, store: Store, types: Iterable[str], *, nodes: dict[s
     them; actors they bring in are added. Returns ``dg`` (its filters say
     ``engagements`` and, when some were too large, ``left_out``)."""
     types = [t for t in ENGAGEMENT_TIES if t in set(types)]
-    pairs, left_out = engagement_pairs(store, types=types, as_of=as_of, include_ended=include_ended, axes=axes,
-                                       max_parties=max_parties)
-    kept = [(k, v) for k, v in pairs.items() if k[0] in nodes and k[1] in nodes
-            and (seeds is None or k[0] in seeds or k[1] in seeds)]
+    cols, left_out = engagement_pairs(store, types=types, as_of=as_of, include_ended=include_ended, axes=axes,
+                                      max_parties=max_parties)
+    keep = [k for k, (a, b) in enumerate(zip(cols["a"], cols["b"])) if a in nodes and b in nodes
+            and (seeds is None or a in seeds or b in seeds)]
+    if len(keep) < len(cols["a"]):
+        cols = {c: [v[k] for k in keep] for c, v in cols.items()}
     g = dg.g
     pos = {n: i for i, n in enumerate(g.vs["name"])}
-    new = sorted({x for (a, b, _), _ in kept for x in (a, b) if x not in pos})
+    new = sorted({x for x in cols["a"] + cols["b"] if x not in pos})
     if new:
         rows = [nodes[i] for i in new]
         g.add_vertices(len(new), attributes={
@@ -184,20 +225,11 @@ def add_engagement_ties(dg, store: Store, types: Iterable[str], *, nodes: dict[s
             "lon": [r.lon for r in rows], "population": [r.population for r in rows],
             "axes": [r.axes or "" for r in rows]})
         pos.update({n: len(pos) + k for k, n in enumerate(new)})
-    g.add_edges([(pos[a], pos[b]) for (a, b, _), _ in kept], attributes={
-        "type": [t for (_, _, t), _ in kept],
-        "since": [v["since"] for _, v in kept],
-        "until": [v["until"] for _, v in kept],
-        "status": ["active"] * len(kept),
-        "suspended_since": [None] * len(kept),
-        "axes": [",".join(sorted(v["axes"])) for _, v in kept],
-        "weight": [v["weight"] for _, v in kept],
-        "source_name": [_SOURCE_NAME + ": " + "; ".join(sorted(v["sources"])) for _, v in kept],
-        "licence": ["; ".join(sorted(v["licences"])) or None for _, v in kept],
-        "engagements": [v["engagements"] for _, v in kept],
-        "timeline": [json.dumps(sorted(v["timeline"], key=lambda x: (x[0] or "", x[1] or "")),
-                                ensure_ascii=False) for _, v in kept],
-    })
+    m = len(cols["a"])
+    g.add_edges([(pos[a], pos[b]) for a, b in zip(cols["a"], cols["b"])], attributes={
+        **{c: cols[c] for c in ("type", "since", "until", "weight", "axes", "source_name", "licence", "engagements",
+                                "timeline")},
+        "status": ["active"] * m, "suspended_since": [None] * m})
     dg.filters["engagements"] = types
     if left_out:
         dg.filters["left_out"] = dict(sorted(left_out.items()))

@@ -213,7 +213,7 @@ def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike, *, dynamic: bool | N
     g = dg.g
     e_attrs = g.es.attributes()
     if dynamic is None:
-        dynamic = "timeline" in e_attrs and any(not _missing(t) for t in g.es["timeline"])
+        dynamic = "engagements" in e_attrs and any(not _missing(t) for t in g.es["engagements"])
     ET.register_namespace("", GEXF_NS)
     q = lambda tag: f"{{{GEXF_NS}}}{tag}"  # noqa: E731
     root = ET.Element(q("gexf"), {"version": "1.2"})
@@ -269,8 +269,11 @@ def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike, *, dynamic: bool | N
         if timed:
             for k, v in _spell(e["since"], e["until"] if "until" in e_attrs else None).items():
                 edge.set(k, v)
-        steps = weight_steps(json.loads(e["timeline"])) if dynamic and "timeline" in e_attrs and \
-            not _missing(e["timeline"]) else ()
+        steps = ()
+        if dynamic and "engagements" in e_attrs and not _missing(e["engagements"]):   # a derived tie
+            timeline = e["timeline"] if "timeline" in e_attrs else None
+            steps = weight_steps(json.loads(timeline) if not _missing(timeline) else
+                                 [[e["since"], e["until"], e["weight"]]])
         attvalues(edge, e, e_schema, steps)
     return _write_xml(root, path)
 
