@@ -1,7 +1,8 @@
 """What the ties derived from the engagement register cost: the graph built with and
 without them, the projection alone, the metrics of the engagement scope and a dynamic
 GEXF export, on a copy of a built store given a register of the size the issue asks of
-the default data and more.
+the default data and more. (The GEXF export is timed on the derived ties alone: its cost
+is that of any export of as many edges, ElementTree's.)
 
 The register is made up for the measurement (never shipped): over the store's real
 cities, ``--declarations`` declarations of 50 to ``--max-parties`` signatories (one at
@@ -74,6 +75,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", required=True, help="a directory holding a built store (citydip.sqlite)")
     ap.add_argument("--declarations", type=int, default=25)
+    ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--events", type=int, default=12)
     ap.add_argument("--agreements", type=int, default=500)
     ap.add_argument("--max-parties", type=int, default=500)
@@ -92,12 +94,14 @@ def main() -> int:
         write_engagements(store, items, Provenance(source="benchmark register (made up)", licence="CC0"),
                           mode="light")
         write_s = time.perf_counter() - t
-        base_s, base = timed(lambda: build_graph(store))
-        pairs_s, (pairs, _) = timed(lambda: engagement_pairs(store))
-        with_s, dg = timed(lambda: build_graph(store, engagements=True))
-        asof_s, _ = timed(lambda: build_graph(store, engagements=True, as_of="2010"))
+        r = args.repeat
+        base_s, base = timed(lambda: build_graph(store), r)
+        pairs_s, (pairs, _) = timed(lambda: engagement_pairs(store), r)
+        with_s, dg = timed(lambda: build_graph(store, engagements=True), r)
+        asof_s, _ = timed(lambda: build_graph(store, engagements=True, as_of="2010"), r)
         met_s, _ = timed(lambda: metrics(dg, scopes=["engagement"], measures=["degree", "pagerank"]), repeat=1)
-        gexf_s, _ = timed(lambda: write_gexf(dg, Path(tmp) / "e.gexf"), repeat=1)
+        engaged = dg.engaged()
+        gexf_s, _ = timed(lambda: write_gexf(engaged, Path(tmp) / "e.gexf"), repeat=1)
         size = (Path(tmp) / "e.gexf").stat().st_size
         store.close()
     derived = dg.g.ecount() - base.g.ecount()
@@ -105,12 +109,13 @@ def main() -> int:
           f"(written in {write_s:.1f} s with light alignment)",
           ["step", "seconds", "edges", "vs baseline"],
           [["graph of the stored ties (baseline)", f"{base_s:.2f}", f"{base.g.ecount():,}", "1.0×"],
-           ["projection alone (engagement_pairs)", f"{pairs_s:.2f}", f"{len(pairs):,} pairs", "—"],
+           ["projection alone (engagement_pairs)", f"{pairs_s:.2f}", f"{len(pairs['a']):,} pairs", "—"],
            ["graph with engagements", f"{with_s:.2f}", f"{dg.g.ecount():,} (+{derived:,})",
             f"{with_s / base_s:.1f}×"],
            ["graph with engagements --as-of 2010", f"{asof_s:.2f}", "", f"{asof_s / base_s:.1f}×"],
            ["metrics degree+pagerank, scope engagement", f"{met_s:.2f}", "", "—"],
-           ["dynamic GEXF export (whole graph)", f"{gexf_s:.2f}", f"{size / 1e6:.0f} MB", "—"]])
+           ["dynamic GEXF export of the derived ties (dg.engaged())", f"{gexf_s:.2f}",
+            f"{engaged.g.ecount():,}, {size / 1e6:.0f} MB", "—"]])
     return 0
 
 

@@ -98,8 +98,9 @@ def engagement_pairs(store: Store, *, types: Iterable[str] = ENGAGEMENT_TIES, as
     any unless ``include_ended``) and serving one of ``axes`` (when given) are kept.
     ``timeline`` is None for a tie of one engagement (its since, until and weight say it).
 
-    The pairs are made and summed with NumPy: a register of 25 declarations of up to 500
-    signatories (a million pairs) takes about a second (``benchmarks/bench_engage_network.py``)."""
+    The pairs are made and summed with NumPy, so a register of a million pairs (25
+    declarations of up to 500 signatories) is held as arrays, not a million dicts
+    (``benchmarks/bench_engage_network.py`` times it)."""
     types = set(types)
     axes = set(axes) if axes else None
     E, P, prov = schema.engagements, schema.engagement_parties, schema.provenance
