@@ -365,6 +365,30 @@ def ties(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
 
 # -- profile -------------------------------------------------------------------------------
 
+def _print_activity(p: dict) -> None:
+    """The profile's activity in the engagement register and its coverage with engagements."""
+    act, cov = p["activity"], p["coverage"]
+    if not act["count"]:
+        out.print("[bold]engagements[/]: none recorded ([dim]citydip engage add|import[/])")
+    else:
+        lines = [f"{plural(act['count'], 'engagement')} · by kind {escape(text(act['by_kind']))}",
+                 f"by year {escape(text(dict(list(act['by_year'].items())[-8:])))}",
+                 "most active partners: " + (", ".join(f"{x['name']} ({x['count']})" for x in act["partners"][:5])
+                                             or "—")]
+        if cov["engagements"]:
+            both = ", ".join(f"{g}×{v['initiatives']}+{v['engagements']}" for g, v in cov["by_sdg"].items()
+                             if v["served_by"])
+            lines.append(f"SDGs (initiatives+engagements): {both or '—'}; gaps "
+                         f"{' '.join(map(str, cov['sdg_gaps'])) or 'none'}")
+        out.print(Panel("\n".join(lines), title="activity in the engagement register", expand=False))
+    if act["count"] and act["dormant"]:       # with no engagement recorded at all, every old tie would be
+        out.print(table(f"dormant ties: {len(act['dormant']):,} of {act['ties']:,} twinnings and partnerships "
+                        f"with no engagement recorded in {act['dormant_years']} years",
+                        [{"partner": d["name"], "tie": d["type"], "since": d["since"] or "",
+                          "last engagement": d["last_engagement"] or "never"} for d in act["dormant"][:10]],
+                        ["partner", "tie", "since", "last engagement"]))
+
+
 @app.command()
 def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNames id)."),
             network: bool = typer.Option(True, "--network/--no-network",
@@ -372,7 +396,9 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                                               "first time after the store changes; then kept)."),
             fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """A city's diplomacy profile: ties to each layer, networks per axis, twinning
-    partners by country and bloc, and how it reaches the macro layer.
+    partners by country and bloc, how it reaches the macro layer, its activity in the
+    engagement register (by year, kind and axis; most active partners; dormant
+    partnerships) and its SDG coverage through initiatives and engagements.
 
     Example: `citydip profile Barcelona`
     """
@@ -393,6 +419,12 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                  for g, n in p["initiatives"]["by_sdg"].items()]
         flat += [{"section": "initiatives_by_paris_article", "key": a, "value": n}
                  for a, n in p["initiatives"]["by_paris"].items()]
+        flat += [{"section": f"activity_by_{k}", "key": x, "value": n}
+                 for k in ("year", "kind", "axis") for x, n in p["activity"][f"by_{k}"].items()]
+        flat += [{"section": "dormant_ties", "key": d["name"], "value": d["last_engagement"] or "never"}
+                 for d in p["activity"]["dormant"]]
+        flat += [{"section": "coverage_by_sdg", "key": g, "value": f"{v['initiatives']} initiatives, "
+                  f"{v['engagements']} engagements"} for g, v in p["coverage"]["by_sdg"].items()]
         flat += [{"section": "reach", "key": m["name"], "value": "; ".join(
             v.get("through_name", v["channel"]) for v in m["via"])} for m in p["reach"]["macro_actors"]]
         emit(fmt, data=p, rows=flat, columns=["section", "key", "value"])
@@ -444,6 +476,7 @@ def profile(city: str = typer.Argument(..., help="A city (name, id, QID or GeoNa
                         title="initiatives and their coverage", expand=False))
     else:
         out.print("[bold]initiatives[/]: none recorded ([dim]citydip initiative add|import[/])")
+    _print_activity(p)
     if "network" in p:
         n = p["network"]
         lines = [f"degree {number(n['degree']['value'])} (rank {number(n['degree']['rank'])}), PageRank "
@@ -911,11 +944,13 @@ ASOF_OPT = typer.Option(None, "--as-of", help="Only ties in force at this date (
 COUNTRY_OPT = typer.Option(None, "--country", help="Only actors of this country and what they tie to.")
 BLOC_OPT = typer.Option(None, "--bloc", help="Only actors of the member states of this bloc (e.g. eu).")
 TOP_OPT = typer.Option(20, "--top", min=1, help="How many rows (in the table, csv and json alike).")
+ENGAGEMENTS_OPT = typer.Option(False, "--engagements", help="Add the ties derived from the engagement register: "
+                               "co_signed, met_at, engaged_with (or name one with --type); see docs/network.md.")
 
 
-def _graph(layer, type_, axis, as_of, country, bloc):
+def _graph(layer, type_, axis, as_of, country, bloc, engagements=False):
     return _open().graph(layers=layer or None, tie_types=type_ or None, axes=axis or None, as_of=as_of,
-                         country=country, bloc=bloc)
+                         country=country, bloc=bloc, engagements=engagements or None)
 
 
 @network_app.command("metrics")
@@ -933,7 +968,9 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
                     measure: list[str] = typer.Option([], "--measure", help="Only this measure (repeatable): degree, "
                                                       "pagerank, betweenness, eigenvector, closeness, participation."),
                     scope: list[str] = typer.Option(["all"], "--scope", help="The whole graph (all) or one layer's "
-                                                    "subgraph: macro, meso, micro (repeatable; each: all four)."),
+                                                    "subgraph: macro, meso, micro (repeatable; each: all four); "
+                                                    "engagement: the ties derived from engagements alone."),
+                    engagements: bool = ENGAGEMENTS_OPT,
                     fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
     """Centrality of every actor — degree, PageRank, betweenness, eigenvector, closeness —
     in the whole graph or a layer, with the multiplex participation coefficient across tie
@@ -941,7 +978,9 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
     the store changes, so the next question is quick. The table, `--format csv` and
     `--format json` all hold the `--top` rows by `--sort` of each scope asked.
 
-    Example: `citydip network metrics --type twinned_with --type member_of --top 10`
+    Example: `citydip network metrics --type twinned_with --type member_of --top 10`, or
+    `citydip network metrics --scope engagement --as-of 2020` (who is central among those
+    who sign declarations and meet at events).
     """
     from .network.metrics import COLUMNS, describe_betweenness, metrics
 
@@ -953,7 +992,7 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
         scopes = list(dict.fromkeys(x for sc in scope for x in (("all", "macro", "meso", "micro")
                                                                  if sc == "each" else (sc,))))
         wanted = list(dict.fromkeys([*measure, sort])) if measure else None
-        dg = _graph(layer, type_, axis, as_of, country, bloc)
+        dg = _graph(layer, type_, axis, as_of, country, bloc, engagements or "engagement" in scopes)
         pivots = None if exact else (sample if sample is not None else "auto")
         rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes)
     except CitydipError as exc:
@@ -1149,16 +1188,18 @@ def network_export(out_file: str = typer.Option(..., "--out", help="File to writ
                                                      "(default: from the file's extension)."),
                    layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, axis: list[str] = AXIS_OPT,
                    as_of: Optional[str] = ASOF_OPT, country: Optional[str] = COUNTRY_OPT,
-                   bloc: Optional[str] = BLOC_OPT):
+                   bloc: Optional[str] = BLOC_OPT, engagements: bool = ENGAGEMENTS_OPT):
     """Export the graph (or a filtered part) for Gephi (GEXF), yEd/Cytoscape (GraphML),
-    D3 (node-link JSON) or QGIS (GeoJSON), with layer, kind, axes and provenance.
+    D3 (node-link JSON) or QGIS (GeoJSON), with layer, kind, axes and provenance. With
+    ties derived from engagements, the GEXF is dynamic: dated ties for Gephi's timeline.
 
-    Example: `citydip network export --type twinned_with --country FR --out france.gexf`
+    Example: `citydip network export --type twinned_with --country FR --out france.gexf`, or
+    `citydip network export --engagements --layer micro --out engaged.gexf`
     """
     from .network import io
 
     try:
-        dg = _graph(layer, type_, axis, as_of, country, bloc)
+        dg = _graph(layer, type_, axis, as_of, country, bloc, engagements)
         path = io.write_graph(dg, out_file, fmt)
     except CitydipError as exc:
         _fail(exc)

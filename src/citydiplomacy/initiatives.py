@@ -33,24 +33,9 @@ def alignment_rows(inis: Sequence[Initiative], *, mode: str = "auto") -> list[tu
     """Align initiatives with the SDGs and the Paris Agreement: for each, the alignment
     rows to store (without their ``initiative_id``) and the axes its text was aligned to
     (comma-separated; None when none). Computed before an import takes the write lock."""
-    from .align import Passage, aligner
+    from .align.records import alignment_rows as rows_of
 
-    al = aligner(mode)
-    passages = [Passage(id=str(n), text=alignment_text(ini)) for n, ini in enumerate(inis)]
-    out: list[tuple[list[dict[str, Any]], str | None]] = []
-    for res in al.align_many(passages, lang="auto"):
-        if res.error:
-            out.append(([], None))
-            continue
-        rows = []
-        for code in [f"sdg:{g}" for g in res.sdgs] + [f"sdg:{t}" for t in res.targets] + \
-                [f"paris:{p}" for p in res.paris]:
-            fw, c = code.split(":")
-            score = res.scores.get("targets" if "." in c else fw, {}).get(c, 0.0)
-            rows.append({"item_code": code, "score": score, "method": res.method,
-                         "evidence": [e for e in res.evidence if e["item"] == code] or None})
-        out.append((rows, ",".join(res.axes) if res.axes else None))
-    return out
+    return rows_of([alignment_text(ini) for ini in inis], mode=mode)
 
 
 def write_alignments(conn, changed: Sequence[tuple[int, Initiative]], *, mode: str = "auto") -> int:

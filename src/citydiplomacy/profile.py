@@ -1,5 +1,7 @@
 """A city's diplomacy profile: its ties to each layer, its networks per axis, its
-twinning partners by country and bloc, and how it reaches the macro layer."""
+twinning partners by country and bloc, how it reaches the macro layer, its activity in
+the engagement register, and its coverage of the SDGs and the Paris Agreement through
+its initiatives and its engagements."""
 
 from __future__ import annotations
 
@@ -34,10 +36,16 @@ _LISTED_OUT = tuple(sorted(set(_UP_OUT) | {"member_of", "twinned_with"}))
 _LISTED_IN = tuple(sorted(set(_UP_IN) | {"member_of", "twinned_with"}))
 
 
-def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
+def build_profile(store: Store, ref: str, *, graph=None, dormant_years: int = 5) -> dict[str, Any]:
     """The diplomacy profile of the actor ``ref`` names (a city, typically). With
     ``graph`` (the store's :class:`~citydiplomacy.network.DiplomacyGraph`), it also
     holds the network section: centrality ranks, brokerage roles and reach.
+
+    ``activity`` is the engagement register's view of the actor
+    (:func:`citydiplomacy.engage.views.activity`: engagements by year, kind and axis, its
+    most active partners, its twinning and partnership ties with no engagement in
+    ``dormant_years`` years); ``coverage``, the SDGs and Paris articles its initiatives and
+    its engagements serve, each goal or article with what serves it.
 
     Ties are counted in the store and only those the profile shows are read (a state has
     thousands of cities located in it); what many cities share — their state's blocs and
@@ -98,7 +106,9 @@ def build_profile(store: Store, ref: str, *, graph=None) -> dict[str, Any]:
                                    key=lambda p: (p["status"], p["country"] or "", p["name"] or "")),
         },
         "reach": reach,
-        "initiatives": _initiatives(store, aid if has_initiatives else None),
+        "initiatives": (inits := _initiatives(store, aid if has_initiatives else None)),
+        "activity": _activity(store, aid, dormant_years),
+        "coverage": coverage_of(inits["items"], engagement_alignments(store, aid)),
         **({"members": members} if members is not None else {}),
         **({"network": network_section(graph, aid, actor["kind"])} if graph is not None else {}),
     }
@@ -123,6 +133,59 @@ def _initiatives(store: Store, actor_id: str | None) -> dict[str, Any]:
     items = list_initiatives(store, actor_id) if actor_id is not None else []
     return {**coverage(items), "items": [{k: i[k] for k in ("id", "title", "since", "status", "sdgs",
                                                             "targets", "paris", "axes")} for i in items]}
+
+
+def _activity(store: Store, actor_id: str, dormant_years: int) -> dict[str, Any]:
+    from .engage.views import activity
+
+    return activity(store, actor_id, dormant_years=dormant_years)
+
+
+def engagement_alignments(store: Store, actor_id: str) -> list[dict[str, Any]]:
+    """The engagements ``actor_id`` takes part in (any role) with the SDGs and Paris
+    articles each is aligned with (goal- and article-level alignments, as an
+    initiative's): ``{key, title, kind, date, sdgs, paris}``."""
+    from .store.schema import engagement_alignments as A, engagement_parties as P, engagements as E
+
+    with store.connect() as conn:
+        rows = conn.execute(select(E.c.id, E.c.key, E.c.title, E.c.kind, E.c.start_on, E.c.signed_on, A.c.item_code)
+                            .join(P, P.c.engagement_id == E.c.id).join(A, A.c.engagement_id == E.c.id, isouter=True)
+                            .where(P.c.actor_id == actor_id).order_by(E.c.id)).all()
+    out: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        e = out.setdefault(r.id, {"key": r.key, "title": r.title, "kind": r.kind, "date": r.start_on or r.signed_on,
+                                  "sdgs": set(), "paris": set()})
+        code = r.item_code or ""
+        if code.startswith("sdg:") and "." not in code:
+            e["sdgs"].add(int(code[4:]))
+        elif code.startswith("paris:") and "." not in code:
+            e["paris"].add(int(code[6:]))
+    return [{**e, "sdgs": sorted(e["sdgs"]), "paris": sorted(e["paris"])} for e in out.values()]
+
+
+def coverage_of(initiatives: list[dict[str, Any]], engagements: list[dict[str, Any]]) -> dict[str, Any]:
+    """The SDGs (1–17) and operative Paris articles served by the actor's initiatives
+    and engagements together: per goal and article, how many of each serve it and which
+    (``served_by``: ``{"source": "initiative"|"engagement", "id"|"key", "title"}``), and
+    the gaps (served by neither)."""
+    from .align.catalog import PARIS_ARTICLES
+
+    articles = [int(a.split(":")[1]) for a in PARIS_ARTICLES]
+
+    def table(field: str, codes: list[int]) -> dict[int, dict[str, Any]]:
+        out = {}
+        for c in codes:
+            ini = [{"source": "initiative", "id": i["id"], "title": i["title"]} for i in initiatives if c in i[field]]
+            eng = [{"source": "engagement", "key": e["key"], "title": e["title"]} for e in engagements
+                   if c in e[field]]
+            out[c] = {"initiatives": len(ini), "engagements": len(eng), "served_by": ini + eng}
+        return out
+
+    by_sdg, by_paris = table("sdgs", list(range(1, 18))), table("paris", articles)
+    return {"initiatives": len(initiatives), "engagements": len(engagements),
+            "by_sdg": by_sdg, "by_paris": by_paris,
+            "sdg_gaps": [g for g, v in by_sdg.items() if not v["served_by"]],
+            "paris_gaps": [a for a, v in by_paris.items() if not v["served_by"]]}
 
 
 def network_section(dg, actor_id: str, kind: str) -> dict[str, Any]:

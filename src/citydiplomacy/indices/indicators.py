@@ -34,6 +34,7 @@ from sqlalchemy import select
 from ..errors import ValidationError
 from ..profile import BLOC_KINDS, UPWARD  # the same upward ties and blocs as the profile
 from ..store import Store
+from ..store import schema
 from ..store.schema import actors, alignments, initiatives, observations, ties
 from ..tiestate import in_force_mask
 from ..vocab import SYMMETRIC_TIES
@@ -57,6 +58,8 @@ class StoreData:
     observations: pd.DataFrame  # actor_id, indicator, year, value, unit
     networks: pd.DataFrame | None = None    # index id: published, complete (the networks' member facts)
     commitments: pd.DataFrame | None = None  # source, target, status, since, until, commitments (list)
+    #: actor_id, engagement, kind, role, since, until, status, axes, complete: one row per party
+    engagements: pd.DataFrame | None = None
     _graphs: dict | None = None
     #: per-run memos of :func:`edges` and :func:`recorded` (several indicators share them)
     _memo: dict = field(default_factory=dict)
@@ -107,7 +110,32 @@ def load(store: Store) -> StoreData:
                        "complete": bool(((v or {}).get("members") or {}).get("complete"))} for k, v in nets],
                      columns=["id", "published", "complete"]).set_index("id")
     com["commitments"] = com["attrs"].map(lambda v: list((v or {}).get("commitments") or []))
-    return StoreData(a, t, i, al, o, n, com.drop(columns="attrs"))
+    return StoreData(a, t, i, al, o, n, com.drop(columns="attrs"), engagements=load_engagements(store))
+
+
+def load_engagements(store: Store) -> pd.DataFrame:
+    """One row per party of an engagement of the register: ``actor_id``, ``engagement``
+    (its key), ``kind``, ``role``, ``since``, ``until``, ``status`` (as a tie's, see
+    :func:`citydiplomacy.network.engaged.tie_status`), ``axes``, ``complete`` (the
+    engagement's party list is its source's whole list: ``attrs.complete``) and
+    ``mirrored`` (its parties are read from another list of the store, ``attrs.parties_from``:
+    the Covenant of Mayors' commitments)."""
+    from ..network.engaged import tie_status
+
+    E, P = schema.engagements, schema.engagement_parties
+    with store.connect() as conn:
+        rows = conn.execute(select(P.c.actor_id, E.c.key, E.c.kind, P.c.role, P.c.signed_on, E.c.signed_on,
+                                   E.c.start_on, E.c.end_on, E.c.status, E.c.axes, E.c.attrs)
+                            .join(E, E.c.id == P.c.engagement_id)).all()
+    out = []
+    for r in rows:
+        status, until = tie_status(r.kind, r.status, r.end_on)
+        since = (r[4] if r.kind == "declaration" and r[4] else None) or r.start_on or r[5]
+        attrs = r.attrs or {}
+        out.append((r.actor_id, r.key, r.kind, r.role, since, until, status, r.axes or "",
+                    bool(attrs.get("complete")), bool(attrs.get("parties_from"))))
+    return pd.DataFrame(out, columns=["actor_id", "engagement", "kind", "role", "since", "until", "status", "axes",
+                                      "complete", "mirrored"])
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -384,6 +412,62 @@ def m_brokerage(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_
     return _known(out, recorded(data, list(types), units))
 
 
+def m_engagements(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
+    """Engagements of the register a unit takes part in (``kinds``: engagement kinds,
+    default all; ``axis``; ``roles``: only parties in these roles, default every role but
+    ``organiser``), in force at ``as_of`` by the ties' rule (a declaration signed, an
+    event attended stay a fact from their date; an agreement or a project is in force
+    from its start to its end; see :mod:`citydiplomacy.network.engaged`); ``years``: only
+    those dated within that many years before ``as_of`` (or now). Engagements whose
+    parties mirror another list of the store (the Covenant of Mayors' commitments, which
+    ``commitments`` and ``networks`` already count) are left out unless ``mirrored: true``.
+
+    Not known is not zero. A unit that is a party to an engagement of the set (in force
+    or not, at any date) has a record of that kind: its count is known. A unit listed by
+    none is known only where every engagement of the set says it did not take part: the
+    engagement's party list is complete (``attrs.complete``) and the unit's country is one
+    where the engagement has parties (a complete list of one country's councils says
+    nothing of another country's cities). Elsewhere it is NaN."""
+    e = data.engagements
+    if e is None or e.empty:
+        return pd.Series(np.nan, index=units, dtype=float)
+    kinds = params.get("kinds")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    roles = params.get("roles")
+    sel = e[e["kind"].isin(kinds)] if kinds else e
+    if not params.get("mirrored"):
+        sel = sel[~sel["mirrored"]]
+    sel = sel[sel["role"].isin(list(roles))] if roles else sel[sel["role"] != "organiser"]
+    if params.get("axis"):
+        sel = sel[_has_axis(sel["axes"], params["axis"]).to_numpy()]
+    listed = sel[sel["actor_id"].isin(units)]
+    now = listed[active(listed, as_of)] if not listed.empty else listed
+    years = params.get("years")
+    if years is not None and not now.empty:
+        import datetime as dt
+
+        ref = as_of or dt.date.today().isoformat()
+        floor = f"{int(ref[:4]) - int(years):04d}{ref[4:]}"
+        # a partial date counts when it may fall within: "2014" is within ten years of 2024-06
+        within = now["since"].fillna("").map(lambda d: bool(d) and d >= floor[:len(d)])
+        now = now[within.to_numpy(dtype=bool)]
+    out = now.drop_duplicates(["actor_id", "engagement"]).groupby("actor_id").size().reindex(units, fill_value=0)
+    out = out.astype(float)
+    known = _member(units, set(listed["actor_id"]))
+    if not sel.empty:
+        country = data.actors["country"]
+        sel_c = sel.assign(country=sel["actor_id"].map(country).to_numpy())
+        scope = sel_c.groupby("engagement").agg(complete=("complete", "max"),
+                                                countries=("country", lambda c: set(c.dropna())))
+        unit_country = country.reindex(units).to_numpy()
+        if bool(scope["complete"].all()):
+            covered = np.ones(len(units), dtype=bool)
+            for countries in scope["countries"]:
+                covered &= np.fromiter((c in countries for c in unit_country), dtype=bool, count=len(units))
+            known |= covered
+    return out.where(known)
+
+
 def m_state_tie(data: StoreData, units: pd.Index, params: Mapping[str, Any], as_of: str | None) -> pd.Series:
     """1 when the unit's state has an active tie of ``type`` to ``target`` (e.g. is a
     party to the Paris Agreement), else 0; NaN for a unit without a country."""
@@ -447,6 +531,7 @@ MEASURES: dict[str, Callable[..., pd.Series]] = {
     "centrality": m_centrality,
     "brokerage": m_brokerage,
     "state_tie": m_state_tie,
+    "engagements": m_engagements,
     "commitments": m_commitments,
     "initiatives": m_initiatives,
     "coverage": m_coverage,

@@ -735,7 +735,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 EXACT_WORK_MAX = 20_000_000
 #: Pivots of the default estimate of betweenness (see docs/network-centrality.md for its error).
 DEFAULT_PIVOTS = 256
-SCOPES = ("all",) + tuple(layer.value for layer in Layer)
+SCOPES = ("all",) + tuple(layer.value for layer in Layer) + ("engagement",)
 
 
 def betweenness_work(u: ig.Graph) -> int:
@@ -777,7 +777,8 @@ def compute(dg: DiplomacyGraph,
     Scopes: ``all`` (the whole graph) and, with ``per_layer``, each layer present
     (``macro``, ``meso``, ``micro``): the subgraph of that layer's actors and the ties among
     them (``dg.layer(name)``), so a city's micro-layer rank reflects its city-to-city
-    ties only. Every measure is computed on the scope's undirected simple graph with
+    ties only; and, asked by name on a graph built with engagements, ``engagement``: the
+    actors with ties derived from the register and those ties alone (``dg.engaged()``). Every measure is computed on the scope's undirected simple graph with
     the definitions of :func:`degree`, :func:`pagerank` (weighted, α = 0.85),
     :func:`betweenness` (normalized), :func:`eigenvector` (unweighted) and
     :func:`closeness` (Wasserman–Faust); ``strength`` (weighted degree) is also known.
@@ -812,7 +813,7 @@ def compute(dg: DiplomacyGraph,
     if sample != "auto":
         _check_sample(sample)
     if scopes is None:
-        wanted = list(SCOPES) if per_layer else ["all"]
+        wanted = [x for x in SCOPES if x != "engagement" or dg.filters.get("engagements")] if per_layer else ["all"]
     else:
         wanted = list(dict.fromkeys(scopes))
         bad = [x for x in wanted if x not in SCOPES]
@@ -820,11 +821,16 @@ def compute(dg: DiplomacyGraph,
             raise ValidationError(f"unknown scope '{bad[0] if bad else ''}'; choose from: {', '.join(SCOPES)}",
                                   field="scope")
     present = set(dg.g.vs["layer"]) if dg.g.vcount() else set()
+    if "engagement" in wanted:
+        if not dg.filters.get("engagements"):
+            raise ValidationError("the engagement scope needs the ties derived from engagements: build the graph "
+                                  "with engagements=True (CLI: --engagements)", field="scope")
+        present.add("engagement")
     rows = Rows()
     for scope in wanted:
         if scope != "all" and scope not in present:
             continue
-        sdg = dg if scope == "all" else dg.layer(scope)
+        sdg = dg if scope == "all" else dg.engaged() if scope == "engagement" else dg.layer(scope)
         rows += _scope_rows(scope, sdg, measures, sample, seed, top, dg.results, rows.betweenness)
     return rows
 

@@ -79,6 +79,15 @@ class DiplomacyGraph:
         keep = [v.index for v in self.g.vs if v["layer"] == layer]
         return DiplomacyGraph(self.g.induced_subgraph(keep), {**self.filters, "layer": [layer]})
 
+    def engaged(self) -> "DiplomacyGraph":
+        """The ties derived from the engagement register alone (``co_signed``, ``met_at``,
+        ``engaged_with``; see :mod:`.engaged`) and the actors they join."""
+        from .engaged import ENGAGEMENT_TIES
+
+        keep = self.g.es.select(type_in=ENGAGEMENT_TIES) if self.g.ecount() else []
+        return DiplomacyGraph(self.g.subgraph_edges(keep, delete_vertices=True),
+                              {**self.filters, "scope": "engagement"})
+
     def multiplex(self) -> dict[str, ig.Graph]:
         """One graph per tie type over the same vertex set (the multiplex view)."""
         out = {}
@@ -114,7 +123,8 @@ def _shared(values: list) -> list:
 def build_graph(store: Store, *, layers: Iterable[str] | None = None,
                 tie_types: Iterable[str] | None = None, axes: Iterable[str] | None = None,
                 country: str | None = None, bloc: str | None = None, as_of: str | None = None,
-                include_frameworks: bool = False, include_ended: bool = False) -> DiplomacyGraph:
+                include_frameworks: bool = False, include_ended: bool = False,
+                engagements: bool = False, max_parties: int | None = None) -> DiplomacyGraph:
     """The graph of the store's actors and ties, filtered:
 
     - ``layers``: keep actors on these layers; ``tie_types``: keep ties of these types;
@@ -123,12 +133,22 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
       that country / of the bloc's member states, plus everything they tie to;
     - ``as_of``: keep ties in force at that date (``since``, ``until`` and a suspension's
       date; see :mod:`citydiplomacy.tiestate`); without it, keep the ties in force now
-      (active or dormant: never suspended, ended or proposed ones) unless ``include_ended``.
+      (active or dormant: never suspended, ended or proposed ones) unless ``include_ended``;
+    - ``engagements``: add the ties derived from the engagement register (``co_signed``,
+      ``met_at``, ``engaged_with``; see :mod:`.engaged`), which are never stored; naming
+      one of them in ``tie_types`` adds that one alone. Off by default: the graph is then
+      the stored ties' as before. ``max_parties``: engagements with more parties are left
+      out of the projection (default :data:`.engaged.MAX_PARTIES`).
     """
     from ..dates import parse_partial_date
+    from .engaged import ENGAGEMENT_TIES, MAX_PARTIES, add_engagement_ties
 
     layers = _check(layers, Layer, "layer")
-    tie_types = _check(tie_types, TieType, "type")
+    asked = list(tie_types or ())
+    stored_asked = [t for t in asked if t not in ENGAGEMENT_TIES]
+    derived = [t for t in ENGAGEMENT_TIES if t in asked] or (list(ENGAGEMENT_TIES) if engagements else [])
+    # no types: every stored type; only derived types: no stored tie
+    tie_types = None if not asked else _check(stored_asked, TieType, "type") or []
     axes = _check(axes, Axis, "axis")
     as_of = parse_partial_date(as_of, field="as_of") if as_of else None
     with store.connect() as conn:
@@ -142,7 +162,7 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
                          ties.c.attrs["suspended_since"].as_string().label("suspended_since"),
                          provenance.c.source.label("source_name"), provenance.c.licence)
                   .join(provenance, provenance.c.id == ties.c.provenance_id))
-        if tie_types:
+        if tie_types is not None:
             t_stmt = t_stmt.where(ties.c.type.in_(tie_types))
         edges = conn.execute(t_stmt.order_by(ties.c.id)).all()
         fw_names = {r.id: (r.name or {}).get("en", r.id) for r in conn.execute(select(frameworks.c.id, frameworks.c.name))}
@@ -212,4 +232,10 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
     g.es["licence"] = _shared([e.licence for e in kept])
     filters = {"layers": layers, "tie_types": tie_types, "axes": axes, "country": country, "bloc": bloc,
                "as_of": as_of}
-    return DiplomacyGraph(g, filters)
+    dg = DiplomacyGraph(g, filters)
+    if derived:
+        if tie_types is not None:
+            filters["tie_types"] = tie_types + derived
+        add_engagement_ties(dg, store, derived, nodes=nodes, as_of=as_of, include_ended=include_ended, axes=axes,
+                            seeds=seeds, max_parties=MAX_PARTIES if max_parties is None else max_parties)
+    return dg

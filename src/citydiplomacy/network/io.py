@@ -1,7 +1,8 @@
 """Write a :class:`~citydiplomacy.network.graph.DiplomacyGraph` for other tools.
 
 - GraphML (:func:`write_graphml`) — yEd, Cytoscape, igraph, NetworkX, Gephi
-- GEXF 1.2 (:func:`write_gexf`) — Gephi, NetworkX
+- GEXF 1.2 (:func:`write_gexf`) — Gephi, NetworkX; dynamic (dated ties, Gephi's timeline)
+  when the graph holds ties derived from engagements
 - node-link JSON (:func:`write_node_link`) — D3 and other JavaScript libraries
 - GeoJSON (:func:`write_geojson`) — QGIS and other GIS: actors as points, ties as lines
 
@@ -35,7 +36,7 @@ import math
 import numbers
 import os
 import xml.etree.ElementTree as ET
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -148,17 +149,71 @@ def write_graphml(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
     return _write_xml(root, path)
 
 
-def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
-    """Write the graph as GEXF 1.2 (static), the format Gephi opens natively.
+def _first_day(partial: str) -> date:
+    parts = [int(x) for x in partial.split("-")] + [1, 1]
+    return date(parts[0], parts[1], parts[2])
+
+
+def _last_day(partial: str) -> date:
+    """The last day a partial date can mean (``2020`` → 2020-12-31): a tie ``until`` 2020
+    is in force through 2020 (see :mod:`citydiplomacy.tiestate`)."""
+    parts = [int(x) for x in partial.split("-")]
+    if len(parts) == 3:
+        return date(*parts)
+    if len(parts) == 2:
+        y, m = parts
+        return date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
+    return date(parts[0], 12, 31)
+
+
+def _spell(since: Any, until: Any) -> dict[str, str]:
+    out = {}
+    if not _missing(since):
+        out["start"] = _first_day(str(since)).isoformat()
+    if not _missing(until):
+        out["end"] = _last_day(str(until)).isoformat()
+    return out
+
+
+def weight_steps(timeline: list) -> list[tuple[date | None, date | None, float]]:
+    """A derived tie's weight over time from its ``timeline`` (``[since, until, weight]``
+    per engagement; see :mod:`.engaged`): (start, end, weight) intervals, inclusive, the
+    first without a start when an engagement is undated, the last without an end."""
+    spans = [(_first_day(a) if a else None, _last_day(b) if b else None, float(w)) for a, b, w in timeline]
+    points = sorted({p for a, b, _ in spans for p in (a, b + timedelta(days=1) if b else None) if p is not None})
+    steps = []
+    undated = sum(w for a, b, w in spans if a is None and (b is None or not points or b >= points[0]))
+    if undated and points:
+        steps.append((None, points[0] - timedelta(days=1), undated))
+    elif undated:
+        steps.append((None, None, undated))
+    for k, p in enumerate(points):
+        w = sum(x for a, b, x in spans if (a is None or a <= p) and (b is None or b >= p))
+        if w:
+            steps.append((p, points[k + 1] - timedelta(days=1) if k + 1 < len(points) else None, w))
+    return steps
+
+
+def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike, *, dynamic: bool | None = None) -> Path:
+    """Write the graph as GEXF 1.2, the format Gephi opens natively.
 
     ``label`` becomes the node's GEXF label and ``weight`` the edge's GEXF weight; every
     other attribute is a declared ``<attribute>`` whose title is the attribute's name
     (so the tie type is the edge column ``type``, not GEXF's edge direction). Missing
     values are left out (see the module notes). Read it back with
     ``networkx.read_gexf(path)``, which also reports each edge's GEXF id as ``id``.
+
+    ``dynamic`` (default: when the graph holds ties derived from engagements, see
+    :mod:`.engaged`): a dynamic graph for Gephi's timeline — each edge spans its ``since``
+    to its ``until`` (GEXF ``start``/``end``, dates; a partial date from its first day to
+    its last), and each derived tie has the dynamic attribute ``weight_over_time``: its
+    weight as engagements begin and end (:func:`weight_steps`).
     Returns the path written.
     """
     g = dg.g
+    e_attrs = g.es.attributes()
+    if dynamic is None:
+        dynamic = "engagements" in e_attrs and any(not _missing(t) for t in g.es["engagements"])
     ET.register_namespace("", GEXF_NS)
     q = lambda tag: f"{{{GEXF_NS}}}{tag}"  # noqa: E731
     root = ET.Element(q("gexf"), {"version": "1.2"})
@@ -166,21 +221,33 @@ def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
     meta = ET.SubElement(root, q("meta"), {"lastmodifieddate": date.today().isoformat()})
     ET.SubElement(meta, q("creator")).text = "citydiplomacy"
     ET.SubElement(meta, q("description")).text = f"City Diplomacy Observatory graph; filters {_filters(dg)}"
-    graph = ET.SubElement(root, q("graph"), {"mode": "static",
+    graph = ET.SubElement(root, q("graph"), {"mode": "dynamic" if dynamic else "static",
                                             "defaultedgetype": "directed" if g.is_directed() else "undirected"})
+    if dynamic:
+        graph.set("timeformat", "date")
     v_schema = _schema(g.vs, skip=("name", "label"))
     e_schema = _schema(g.es, skip=("weight", "label"))
     for scope, schema in (("node", v_schema), ("edge", e_schema)):
         attrs = ET.SubElement(graph, q("attributes"), {"class": scope, "mode": "static"})
         for i, (a, kind) in enumerate(schema):
             ET.SubElement(attrs, q("attribute"), {"id": str(i), "title": a, "type": kind})
+    moving = str(len(e_schema))      # the id of the dynamic weight
+    if dynamic:
+        attrs = ET.SubElement(graph, q("attributes"), {"class": "edge", "mode": "dynamic"})
+        ET.SubElement(attrs, q("attribute"), {"id": moving, "title": "weight_over_time", "type": "double"})
 
-    def attvalues(parent: ET.Element, item, schema) -> None:
+    def attvalues(parent: ET.Element, item, schema, steps=()) -> None:
         values = [(str(i), _text(item[a], kind)) for i, (a, kind) in enumerate(schema) if not _missing(item[a])]
-        if values:
+        if values or steps:
             holder = ET.SubElement(parent, q("attvalues"))
             for key, text in values:
                 ET.SubElement(holder, q("attvalue"), {"for": key, "value": text})
+            for start, end, w in steps:
+                el = ET.SubElement(holder, q("attvalue"), {"for": moving, "value": repr(float(w))})
+                if start is not None:
+                    el.set("start", start.isoformat())
+                if end is not None:
+                    el.set("end", end.isoformat())
 
     names = g.vs["name"]
     has_label = "label" in g.vs.attributes()
@@ -190,8 +257,8 @@ def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
         if has_label and not _missing(v["label"]):
             node.set("label", str(v["label"]))
         attvalues(node, v, v_schema)
-    e_attrs = g.es.attributes()
     edges = ET.SubElement(graph, q("edges"))
+    timed = dynamic and "since" in e_attrs
     for e in g.es:
         edge = ET.SubElement(edges, q("edge"), {"id": str(e.index), "source": str(names[e.source]),
                                                 "target": str(names[e.target])})
@@ -199,7 +266,15 @@ def write_gexf(dg: DiplomacyGraph, path: str | os.PathLike) -> Path:
             edge.set("weight", repr(float(e["weight"])))
         if "label" in e_attrs and not _missing(e["label"]):
             edge.set("label", str(e["label"]))
-        attvalues(edge, e, e_schema)
+        if timed:
+            for k, v in _spell(e["since"], e["until"] if "until" in e_attrs else None).items():
+                edge.set(k, v)
+        steps = ()
+        if dynamic and "engagements" in e_attrs and not _missing(e["engagements"]):   # a derived tie
+            timeline = e["timeline"] if "timeline" in e_attrs else None
+            steps = weight_steps(json.loads(timeline) if not _missing(timeline) else
+                                 [[e["since"], e["until"], e["weight"]]])
+        attvalues(edge, e, e_schema, steps)
     return _write_xml(root, path)
 
 

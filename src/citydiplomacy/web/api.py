@@ -332,6 +332,8 @@ Ref = Annotated[str, PathParam(min_length=1, max_length=300,
                                description="An actor: its id (barcelona-es), Wikidata QID, GeoNames id or name.")]
 CountryQ = Annotated[str | None, Query(max_length=100, description="A country name or ISO code (ES, ESP, Spain).")]
 AsOf = Annotated[str | None, Query(max_length=10, description="A date: YYYY, YYYY-MM or YYYY-MM-DD.")]
+Engaged = Annotated[bool, Query(description="Add the ties derived from the engagement register (co_signed, met_at, "
+                                            "engaged_with; docs/network.md).")]
 BlocQ = Annotated[str | None, Query(max_length=100, description="A bloc's actor id (eu, au, asean ...).")]
 Lang = Annotated[str, Query(min_length=2, max_length=10, description="Language of the titles (en, fr, es, ...).")]
 Layers = Annotated[list[Layer] | None, Query(description="Only actors on these layers.")]
@@ -834,11 +836,11 @@ def _reads(r: APIRouter) -> None:
         """A goal with its targets, a target with its indicators, an article."""
         return await cached(request, lambda: _obs(request).framework(fw, code, lang=lang))
 
-    def graph_filters(layer, type_, axis, as_of, country, bloc) -> dict[str, Any]:
+    def graph_filters(layer, type_, axis, as_of, country, bloc, engagements=False) -> dict[str, Any]:
         return {"layers": [x.value for x in layer] if layer else None,
                 "tie_types": [x.value for x in type_] if type_ else None,
                 "axes": [x.value for x in axis] if axis else None,
-                "as_of": as_of, "country": country, "bloc": bloc}
+                "as_of": as_of, "country": country, "bloc": bloc, "engagements": engagements or None}
 
     @r.get("/network/metrics", tags=["network"], response_model=Page,
            responses={**READ_ERRORS, **HEAVY_ERRORS, **NOT_MODIFIED},
@@ -847,8 +849,10 @@ def _reads(r: APIRouter) -> None:
                               axis: Axes = None, as_of: AsOf = None, country: CountryQ = None, bloc: BlocQ = None,
                               sort: Literal["degree", "pagerank", "betweenness", "eigenvector", "closeness",
                                             "participation"] = "pagerank",
-                              scope: Annotated[Literal["all", "macro", "meso", "micro"], Query(
-                                  description="The whole graph, or one layer's subgraph.")] = "all",
+                              scope: Annotated[Literal["all", "macro", "meso", "micro", "engagement"], Query(
+                                  description="The whole graph, one layer's subgraph, or the ties derived from "
+                                              "engagements alone.")] = "all",
+                              engagements: Engaged = False,
                               sample: Annotated[int, Query(ge=2, le=2000, description="Pivots of the betweenness "
                                                            "estimate.")] = DEFAULT_SAMPLE,
                               limit: Limit = 20, offset: Offset = 0) -> Response:
@@ -858,7 +862,8 @@ def _reads(r: APIRouter) -> None:
         from ..network.metrics import metrics
 
         def build():
-            dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc))
+            dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc,
+                                                 engagements or scope == "engagement"))
             rows, overall = metrics(dg, sort=sort, sample=sample, scopes=[scope])   # only the scope asked
             out = page(request, overall, limit, offset)
             out["graph"] = {"actors": dg.g.vcount(), "ties": dg.g.ecount()}
@@ -873,12 +878,14 @@ def _reads(r: APIRouter) -> None:
     async def network_export(request: Request,
                              format: Literal["graphml", "gexf", "json", "geojson"] = "graphml",  # noqa: A002
                              layer: Layers = None, type: Types = None, axis: Axes = None,  # noqa: A002
-                             as_of: AsOf = None, country: CountryQ = None, bloc: BlocQ = None) -> Response:
-        """For Gephi (gexf), yEd or Cytoscape (graphml), D3 (json) or QGIS (geojson)."""
+                             as_of: AsOf = None, country: CountryQ = None, bloc: BlocQ = None,
+                             engagements: Engaged = False) -> Response:
+        """For Gephi (gexf: dynamic, with dated ties, when ``engagements`` adds the ties derived
+        from the register), yEd or Cytoscape (graphml), D3 (json) or QGIS (geojson)."""
         from ..network import io
 
         def build():
-            dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc))
+            dg = _graph(request, **graph_filters(layer, type, axis, as_of, country, bloc, engagements))
             with tempfile.TemporaryDirectory(prefix="citydip-") as tmp:
                 return io.write_graph(dg, Path(tmp) / f"graph.{format}", format).read_bytes()
 
