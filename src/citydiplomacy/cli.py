@@ -962,7 +962,7 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
         wanted = list(dict.fromkeys([*measure, sort])) if measure else None
         dg = _graph(layer, type_, axis, as_of, country, bloc)
         pivots = None if exact else (sample if sample is not None else "auto")
-        rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes)
+        rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes, top=top)
     except CitydipError as exc:
         _fail(exc)
     shown = []

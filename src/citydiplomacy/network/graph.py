@@ -138,14 +138,14 @@ def build_graph(store: Store, *, layers: Iterable[str] | None = None,
             a_stmt = a_stmt.where(actors.c.layer.in_(layers))
         # plain tuples, read column by column: a row's attribute by name costs more than
         # the query (the default data: 50,000 actors, 95,000 ties)
-        node_rows = [tuple(r) for r in conn.execute(a_stmt)]
+        node_rows = [tuple(r) for r in conn.execute(a_stmt).all()]
         t_stmt = select(ties.c.source, ties.c.target, ties.c.target_type, ties.c.type, ties.c.since,
                         ties.c.until, ties.c.status, ties.c.axes, ties.c.weight,
                         ties.c.attrs["suspended_since"].as_string().label("suspended_since"),
                         ties.c.provenance_id)
         if tie_types:
             t_stmt = t_stmt.where(ties.c.type.in_(tie_types))
-        edges = [tuple(r) for r in conn.execute(t_stmt.order_by(ties.c.id))]
+        edges = [tuple(r) for r in conn.execute(t_stmt.order_by(ties.c.id)).all()]
         prov = {r[0]: (r[1], r[2]) for r in conn.execute(select(provenance.c.id, provenance.c.source,
                                                                  provenance.c.licence))}
         fw_names = {r.id: (r.name or {}).get("en", r.id) for r in conn.execute(select(frameworks.c.id, frameworks.c.name))}
