@@ -510,12 +510,14 @@ def closeness_of(dg: DiplomacyGraph, ids: Iterable[str], *, wf_improved: bool = 
     on the default data), where :func:`closeness` searches from every actor — what
     ``citydip network metrics --top N`` does for the rows it shows unless it ranks by
     closeness. The same values as :func:`closeness` (tested)."""
-    u = _simple(dg, weighted=False)
+    # distances ignore direction, parallel ties and loops: the graph itself serves, without
+    # making its undirected simple copy
+    u = dg.g
     n = u.vcount()
     idx = [dg.index(i) for i in ids]
     if not idx:
         return {}
-    cc = u.connected_components()
+    cc = u.connected_components(mode="weak")
     r = np.asarray(cc.sizes(), dtype=float)[np.asarray(cc.membership)[idx]]
     inv = np.asarray(u.closeness(vertices=idx, mode="all", normalized=False), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
