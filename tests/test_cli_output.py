@@ -224,6 +224,7 @@ def test_show_counts_ties_by_type_first_and_lists_a_few_of_each(cli_env):
     assert not [line for line in piped.splitlines() if "…" in line and not MORE.match(line)]
     every = citydip("show", "Spain", "--all", env=cli_env).stdout
     assert "more" not in every.split("sources:")[-1] and f"ties ({len(data['ties']):,})" in every
+    assert citydip("show", "ata", env=cli_env).stdout.rstrip().endswith("no ties in the store")   # Antarctica
     # members and memberships apart: an organisation's two directions are two groups
     eu = group_ties(json.loads(citydip("show", "eu", "-f", "json", env=cli_env).stdout)["ties"], per_type=None)
     assert {("member_of", "in"), ("member_of", "out")} <= {(g["type"], g["direction"]) for g in eu}

@@ -329,6 +329,9 @@ def show(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
         out.print(_coverage_line(a["members"]), highlight=False)
     from .actors import SHOWN_PER_TYPE, group_ties
 
+    if not ts:
+        out.print("no ties in the store", highlight=False)
+        return
     groups = group_ties(ts, per_type=None if all_ties else SHOWN_PER_TYPE)
     arrow = {"out": "→", "in": "←", "both": "↔"}
     out.print(table(f"ties by type ({plural(len(ts), 'tie')})",
@@ -336,8 +339,6 @@ def show(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
                       "layers": ", ".join(f"{k} {v:,}" for k, v in g["layers"].items())} for g in groups],
                     ["type", "arrow", "count", "layers"], ["type", "", "count", "layers"], keep=["arrow"]))
     shown = [t for g in groups for t in g["shown"]]
-    if not shown:
-        return
     title = (f"ties ({len(shown):,} of {len(ts):,}: the first {SHOWN_PER_TYPE} of each type)"
              if len(shown) < len(ts) else f"ties ({len(ts):,})")
     for r in _tie_table(title, shown):
