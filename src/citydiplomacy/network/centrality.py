@@ -31,7 +31,6 @@ from ..vocab import SYMMETRIC_TIES, Layer
 from .graph import DiplomacyGraph
 
 __all__ = [
-    "closeness_of",
     "DEFAULT_PIVOTS",
     "EXACT_WORK_MAX",
     "MEASURES",
@@ -40,6 +39,7 @@ __all__ = [
     "Estimate",
     "betweenness",
     "closeness",
+    "closeness_of",
     "components",
     "compute",
     "degree",
