@@ -57,7 +57,11 @@ def fits(out: str, columns: int = 80) -> None:
 
     wide = [line for line in out.splitlines() if cell_len(line.rstrip()) > columns]
     assert not wide, wide[:3]
-    assert "…" not in out
+    # no cell cut short (a "… 12 more" line under a list is not a cut)
+    assert not [line for line in out.splitlines() if "…" in line and not MORE.match(line)]
+
+
+MORE = re.compile(r"… [\d,]+ more ")
 
 
 # -- the rules, on their own -------------------------------------------------------------------
@@ -182,17 +186,48 @@ def test_status_summary_first_sources_behind_a_flag(cli_env):
 def test_actor_commands_at_80_columns_and_in_a_pipe(args, cli_env):
     data = json.loads(citydip(*args, "-f", "json", env=cli_env).stdout)
     ids = [x["id"] for x in data] if args[0] == "search" else \
-        [t["other"] for t in (data["ties"][:40] if args[0] == "show" else data)]
+        [t["other"] for t in (data["ties"][:8] if args[0] == "show" else data)]
     out = on_terminal(*args, env=cli_env)
     fits(out)
     assert all(i in out for i in ids)
     piped = citydip(*args, env=cli_env).stdout
-    assert "…" not in piped
+    assert not [line for line in piped.splitlines() if "…" in line and not MORE.match(line)]
     if args[0] == "ties":      # one line a tie, with its status and source reference
         lines = [x for x in piped.splitlines() if x.startswith(" ") and ("→" in x or "←" in x)]
         assert len(lines) == len(data)
         assert all(re.search(r"\[\d+\]", x) and re.search(r"active|ended|suspended|dormant|proposed", x)
                    for x in lines)
+
+
+def test_show_counts_ties_by_type_first_and_lists_a_few_of_each(cli_env):
+    """A state has thousands of ties: show counts them by type and direction, lists the
+    first 8 of each, and says how to see the rest; --all lists every one."""
+    from citydiplomacy.actors import SHOWN_PER_TYPE, group_ties
+
+    data = json.loads(citydip("show", "Spain", "-f", "json", env=cli_env).stdout)
+    groups = group_ties(data["ties"])
+    assert sum(g["count"] for g in groups) == len(data["ties"]) > 1000     # json holds every tie
+    big = groups[0]
+    assert big["more"] == big["count"] - SHOWN_PER_TYPE > 0
+    term, piped = on_terminal("show", "Spain", env=cli_env), citydip("show", "Spain", env=cli_env).stdout
+    fits(term)
+    for out in (term, piped):
+        lines = out.splitlines()
+        summary = lines.index(next(x for x in lines if x.startswith("ties by type")))
+        listing = lines.index(next(x for x in lines if x.startswith("ties (")))
+        assert summary < listing                                  # counts first, then the ties
+        assert f"{big['count']:,}" in "\n".join(lines[summary:listing])
+        assert f"… {big['more']:,} more {big['type']}" in out
+        assert f"citydip ties {data['id']} --type {big['type']}" in out
+        assert len(lines) < 120, len(lines)
+        assert all(t["other"] in out for g in groups for t in g["shown"])
+    assert not [line for line in piped.splitlines() if "…" in line and not MORE.match(line)]
+    every = citydip("show", "Spain", "--all", env=cli_env).stdout
+    assert "more" not in every.split("sources:")[-1] and f"ties ({len(data['ties']):,})" in every
+    assert citydip("show", "ata", env=cli_env).stdout.rstrip().endswith("no ties in the store")   # Antarctica
+    # members and memberships apart: an organisation's two directions are two groups
+    eu = group_ties(json.loads(citydip("show", "eu", "-f", "json", env=cli_env).stdout)["ties"], per_type=None)
+    assert {("member_of", "in"), ("member_of", "out")} <= {(g["type"], g["direction"]) for g in eu}
 
 
 def test_profile_reads_as_prose(cli_env):

@@ -179,6 +179,22 @@ def test_the_api_shows_the_published_build_and_others_by_name(web):
     assert c.get("/api/v1/index", params={"build": first.name}).status_code == 404
 
 
+def test_the_profile_route_reads_a_build_by_name(web):
+    c, first, second = web["client"], web["first"], web["second"]
+    assert c.get("/api/v1/actors/a/profile").json()["index"]["build"] == first.name
+    for ref in ("ten", second.name):
+        index = c.get("/api/v1/actors/a/profile", params={"build": ref}).json()["index"]
+        assert (index["build"], index["run"], index["published"]) == (second.name, second.run_id, False)
+    # with its network section too (that path used to drop the index)
+    r = c.get("/api/v1/actors/a/profile", params={"build": "ten", "network": "true"}).json()
+    assert r["index"]["build"] == second.name and "network" in r
+    r = c.get("/api/v1/actors/a/profile", params={"build": "nope"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    detail = r.json()["detail"]
+    assert "no index build named 'nope'" in detail and first.name in detail and "ten" in detail
+    assert c.get("/api/v1/actors/a/profile", params={"build": "bad name"}).status_code == 422
+
+
 def test_the_pages_show_the_published_build_and_an_admin_switches_it(web):
     c, first, second = web["client"], web["first"], web["second"]
     page = c.get("/indices").text

@@ -140,6 +140,31 @@ def test_metrics_computes_only_what_is_asked(twinned):
         metrics(twinned, measures=["fame"])
 
 
+def test_closeness_of_a_few_actors_equals_every_actors(twinned):
+    every = centrality.closeness(twinned)
+    few = ["bethlehem-ps", "barcelona-es", "lyon-fr", twinned.ids[0], twinned.ids[-1]]
+    assert centrality.closeness_of(twinned, few) == {i: every[i] for i in few}
+    layer = twinned.layer("micro")
+    assert centrality.closeness_of(layer, few[:3]) == {i: centrality.closeness(layer)[i] for i in few[:3]}
+
+
+def test_metrics_with_top_computes_closeness_for_the_rows_shown(twinned):
+    """--top N: closeness (a search from every actor) only for the N rows shown, the same
+    values; the table's rows are those of the full computation."""
+    full_rows, full = metrics(twinned, sort="pagerank", scopes=["all", "micro"])
+    rows, overall = metrics(twinned, sort="pagerank", scopes=["all", "micro"], top=5)
+    for scope in ("all", "micro"):
+        want = sorted((r for r in full_rows if r["scope"] == scope), key=lambda r: -r["pagerank"])[:5]
+        got = sorted((r for r in rows if r["scope"] == scope), key=lambda r: -r["pagerank"])[:5]
+        assert [r["id"] for r in got] == [r["id"] for r in want]
+        assert [r["closeness"] for r in got] == pytest.approx([r["closeness"] for r in want], rel=1e-12)
+        assert all(r["closeness_rank"] is None for r in got)
+    assert len(rows) < len(full_rows) / 10          # the rows no one will read are not made
+    # ranked by closeness: every actor's, with its rank
+    rows, overall = metrics(twinned, sort="closeness", top=5, scopes=["all"])
+    assert overall[0]["closeness_rank"] == 1
+
+
 def _cache_files(store) -> set[str]:
     cache = result_cache(store)
     return {p.name for p in cache.directory.glob("*.pkl")} if cache.directory.exists() else set()

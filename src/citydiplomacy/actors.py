@@ -15,7 +15,7 @@ from .store import Store
 from .store.schema import actors, aliases, frameworks, provenance, ties
 from .text import normalize, parse_id_number
 from .tiestate import IN_FORCE, in_force_clause, state_of
-from .vocab import Axis, Kind, Layer, TieType, choices
+from .vocab import SYMMETRIC_TIES, Axis, Kind, Layer, TieType, choices
 
 _QID = re.compile(r"^Q[1-9][0-9]*$")
 
@@ -205,6 +205,34 @@ def list_ties(store: Store, actor_id: str, *, type: str | None = None,  # noqa: 
             r["state"] = state_of(r, date)
         rows = [r for r in rows if r["state"] in IN_FORCE]
     return rows
+
+
+#: how many ties of each type and direction ``citydip show`` lists before "… N more"
+SHOWN_PER_TYPE = 8
+
+
+def group_ties(rows: list[dict[str, Any]], *, per_type: int | None = SHOWN_PER_TYPE) -> list[dict[str, Any]]:
+    """An actor's ties (as :func:`list_ties` returns them) summarised by type and
+    direction, the largest group first: each group's ``type``, ``direction`` (``out``:
+    the actor is the source — its memberships; ``in``: its members), ``count``, the other
+    ends' layers (``layers``: layer → count), the first ``per_type`` ties (``shown``;
+    None: all of them) and how many more there are (``more``). A symmetric tie (twinning,
+    partnership) has no direction: ``both``."""
+
+    symmetric = {t.value for t in SYMMETRIC_TIES}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["type"], "both" if r["type"] in symmetric else r["direction"]), []).append(r)
+    out = []
+    for (type_, direction), ts in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        layers: dict[str, int] = {}
+        for t in ts:
+            layers[t["other_layer"] or "?"] = layers.get(t["other_layer"] or "?", 0) + 1
+        shown = ts if per_type is None else ts[:per_type]
+        out.append({"type": type_, "direction": direction, "count": len(ts),
+                    "layers": dict(sorted(layers.items(), key=lambda kv: (-kv[1], kv[0]))),
+                    "shown": shown, "more": len(ts) - len(shown)})
+    return out
 
 
 def _value(member: Any) -> str | None:

@@ -295,8 +295,11 @@ def _tie_csv_rows(ts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @app.command()
 def show(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id or name."),
+         all_ties: bool = typer.Option(False, "--all", help="List every tie (the table lists the first 8 of "
+                                                             "each type and direction; json and csv hold all)."),
          fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):
-    """An actor: layer, kind, identifiers, its ties grouped by type and layer, provenance.
+    """An actor: layer, kind, identifiers, provenance; its ties counted by type, direction
+    and layer, then the first few of each type (all with --all, or `citydip ties`).
 
     Example: `citydip show "Nordic Council"`
     """
@@ -329,16 +332,26 @@ def show(actor: str = typer.Argument(..., help="An id, Wikidata QID, GeoNames id
                   style="dim")
     if a.get("members"):
         out.print(_coverage_line(a["members"]), highlight=False)
-    groups: dict[tuple[str, str], int] = {}
-    for t in ts:
-        groups[(t["type"], t["other_layer"] or "")] = groups.get((t["type"], t["other_layer"] or ""), 0) + 1
-    out.print(table("ties by type and layer", [{"type": k[0], "layer": k[1], "count": v}
-                                               for k, v in sorted(groups.items())],
-                    ["type", "layer", "count"]))
-    title = (f"ties ({len(ts)}; the first 40 — all with `citydip ties {a['id']}`)" if len(ts) > 40
-             else f"ties ({len(ts)})")
-    for r in _tie_table(title, ts[:40]):
+    from .actors import SHOWN_PER_TYPE, group_ties
+
+    if not ts:
+        out.print("no ties in the store", highlight=False)
+        return
+    groups = group_ties(ts, per_type=None if all_ties else SHOWN_PER_TYPE)
+    arrow = {"out": "→", "in": "←", "both": "↔"}
+    out.print(table(f"ties by type ({plural(len(ts), 'tie')})",
+                    [{"type": g["type"], "arrow": arrow[g["direction"]], "count": g["count"],
+                      "layers": ", ".join(f"{k} {v:,}" for k, v in g["layers"].items())} for g in groups],
+                    ["type", "arrow", "count", "layers"], ["type", "", "count", "layers"], keep=["arrow"]))
+    shown = [t for g in groups for t in g["shown"]]
+    title = (f"ties ({len(shown):,} of {len(ts):,}: the first {SHOWN_PER_TYPE} of each type)"
+             if len(shown) < len(ts) else f"ties ({len(ts):,})")
+    for r in _tie_table(title, shown):
         out.print(r, highlight=False)
+    for g in groups:
+        if g["more"]:
+            out.print(f"… {g['more']:,} more {g['type']} {arrow[g['direction']]} (use --all or "
+                      f"`citydip ties {a['id']} --type {g['type']}`)", highlight=False, markup=False)
 
 
 @app.command()
@@ -994,7 +1007,7 @@ def network_metrics(layer: list[str] = LAYER_OPT, type_: list[str] = TYPE_OPT, a
         wanted = list(dict.fromkeys([*measure, sort])) if measure else None
         dg = _graph(layer, type_, axis, as_of, country, bloc, engagements or "engagement" in scopes)
         pivots = None if exact else (sample if sample is not None else "auto")
-        rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes)
+        rows, _ = metrics(dg, sort=sort, sample=pivots, measures=wanted, scopes=scopes, top=top)
     except CitydipError as exc:
         _fail(exc)
     shown = []

@@ -102,9 +102,10 @@ def list_initiatives(store: Store, actor_id: str) -> list[dict[str, Any]]:
 def coverage(initiatives: list[dict[str, Any]]) -> dict[str, Any]:
     """How many initiatives serve each SDG and Paris article, and the gaps (goals and
     operative articles no initiative serves)."""
-    from .align.catalog import PARIS_ARTICLES
+    from .vocab import PARIS_OPERATIVE_ARTICLES
+
     by_sdg = {g: sum(1 for i in initiatives if g in i["sdgs"]) for g in range(1, 18)}
-    articles = [int(a.split(":")[1]) for a in PARIS_ARTICLES]
+    articles = list(PARIS_OPERATIVE_ARTICLES)
     by_paris = {a: sum(1 for i in initiatives if a in i["paris"]) for a in articles}
     return {"count": len(initiatives), "by_sdg": by_sdg, "by_paris": by_paris,
             "sdg_gaps": [g for g, n in by_sdg.items() if n == 0],

@@ -68,15 +68,22 @@ class Observatory:
         return _actors.list_ties(self.store, actor["id"], type=type, layer=layer, axis=axis, kind=kind,
                                  country=country, bloc=bloc, as_of=as_of)
 
-    def profile(self, ref: str, *, network: bool = False, build: str | None = None) -> dict[str, Any]:
+    def profile(self, ref: str, *, network: bool = False, build: str | None = None, graph=None) -> dict[str, Any]:
         """The diplomacy profile of a city (or any actor); with ``network``, also its
         centrality ranks, brokerage roles and reach in the store's graph (a few seconds
         the first time after the store changes, while the graph and the ranks of every
-        actor are computed; they are then kept beside the store). Its index scores are the
-        published build's, or the build named ``build``."""
+        actor are computed; they are then kept beside the store; a server passes the
+        ``graph`` it shares). Its index scores are the published build's, or the build
+        named ``build`` (unknown: NotFoundError naming the builds, before any other work)."""
+        from .indices.builds import build_run
         from .indices.stored import brief
 
-        p = _profile.build_profile(self.store, ref, graph=self.graph() if network else None)
+        if build is not None:
+            with self.store.connect() as conn:
+                build_run(conn, build)
+        if network and graph is None:
+            graph = self.graph()
+        p = _profile.build_profile(self.store, ref, graph=graph if network else None)
         index = brief(self.store, p["actor"]["id"], build)
         if index is not None:
             p["index"] = index

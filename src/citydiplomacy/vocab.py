@@ -61,6 +61,10 @@ class TieType(StrEnum):
 #: Tie types whose direction carries no meaning; stored once, source id < target id.
 SYMMETRIC_TIES = frozenset({TieType.TWINNED_WITH, TieType.PARTNER_OF})
 
+#: the Paris Agreement's operative articles an initiative or a text can serve (the
+#: alignment's catalogue, and the gaps of a profile's initiatives)
+PARIS_OPERATIVE_ARTICLES = (2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
+
 
 class Status(StrEnum):
     ACTIVE = "active"

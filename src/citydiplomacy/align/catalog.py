@@ -12,12 +12,13 @@ from functools import lru_cache
 from ..dataset.context import load_yaml
 from ..dataset.frameworks import sdg_texts
 from ..text import normalize
+from ..vocab import PARIS_OPERATIVE_ARTICLES
 
 GOALS = tuple(f"sdg:{g}" for g in range(1, 18))
 #: the articles alignment reports: the purpose (2), the operative articles on mitigation,
 #: sinks, cooperation, adaptation, loss and damage, finance, technology, capacity-building,
 #: education and awareness, transparency (4-13), and the global stocktake (14)
-PARIS_ARTICLES = tuple(f"paris:{a}" for a in (2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14))
+PARIS_ARTICLES = tuple(f"paris:{a}" for a in PARIS_OPERATIVE_ARTICLES)
 AXES = ("sustainability", "digital", "engagement")
 
 AXIS_TEXT = {

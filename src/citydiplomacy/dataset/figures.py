@@ -281,6 +281,163 @@ def engagements_table(obs: "Observatory") -> str:
     return "\n".join(lines) + "\n"
 
 
+_NOT_TIED = {"related_name_at_point": "a place of a related name at its point, which may be it",
+             "no_match": "no place of the name and coordinates too poor to make one",
+             "name_is_mayor": "the row names its mayor, not a place", "fuzzy_unsure": "no clear fuzzy match",
+             "qualifier_disagrees": "a qualifier contradicting the match"}
+
+
+def covenant_table(obs: "Observatory") -> str:
+    """docs/data.md's table of how the build read the Covenant of Mayors' signatories
+    (``report.covenant`` of the build's summary, and its ties)."""
+    from . import covenant
+
+    rep = _summary(obs).get("report", {}).get("covenant", {})
+    t, p = schema.ties, schema.provenance
+    with obs.store.connect() as conn:
+        ties = dict(conn.execute(select(t.c.type, func.count()).join(p, p.c.id == t.c.provenance_id)
+                                 .where(p.c.source == covenant.PROVENANCE.source,
+                                        t.c.type.in_(["coordinates", "supports"])).group_by(t.c.type)).all())
+    muni = rep.get("municipality_rows", 0) or 1
+    tied = rep.get("rows_resolved", 0) + rep.get("rows_new_cities", 0) + rep.get("rows_new_bodies", 0)
+    status = rep.get("membership_ties_by_network_and_status", {})
+    by2019 = rep.get("rows_by_2019", 0) or 1
+
+    def members(state: str) -> str:
+        return (f"{status.get(f'{covenant.NETWORK} {state}', 0):,} of the Covenant of Mayors – Europe (and "
+                f"{status.get(f'{covenant.GLOBAL_NETWORK} {state}', 0):,} of the Global Covenant)")
+
+    def words(counts: dict[str, int], labels: dict[str, str] | None = None) -> str:
+        return " · ".join(f"{(labels or {}).get(k, k.replace('_', ' '))} {n:,}"
+                          for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    co, su = rep.get("coordinators", {}), rep.get("supporters", {})
+
+    def new(d: dict[str, int]) -> str:
+        return (f"{d.get('new_civil_society', 0) + d.get('new_region', 0) + d.get('new_private_actor', 0):,} new "
+                f"actors ({d.get('new_civil_society', 0):,} civil society, {d.get('new_region', 0):,} regions, "
+                f"{d.get('new_private_actor', 0):,} companies)")
+
+    rows = [
+        ("rows", f"{rep.get('rows', 0):,}"),
+        ("municipality rows (not groups)", f"{rep.get('municipality_rows', 0):,}"),
+        ("group rows", f"{rep.get('group_rows', 0):,}"),
+        ("names from splitting groups' lists", f"{rep.get('names_in_group_lists', 0):,} (names no row of the group "
+         f"gives; {rep.get('names_in_group_lists_resolved', 0):,} resolved, each checked against the group's other "
+         "municipalities)"),
+        ("resolved to a known place", f"{rep.get('rows_resolved', 0):,} ({rep.get('rows_resolved', 0) / muni:.1%})"),
+        ("new cities from the JRC's rows", f"{rep.get('rows_new_cities', 0):,}"),
+        ("bodies of municipalities", f"{rep.get('rows_new_bodies', 0):,}"),
+        ("ambiguous, not tied", f"{rep.get('rows_ambiguous', 0):,}"),
+        ("unresolved, not tied", f"{rep.get('rows_unresolved', 0):,}"),
+        ("signatories tied", f"{tied:,} of {rep.get('municipality_rows', 0):,} ({tied / muni:.1%})"),
+        ("rows adhering by 2019", f"{rep.get('rows_by_2019', 0):,}"),
+        ("of which tied", f"{rep.get('rows_by_2019_tied', 0):,} ({rep.get('rows_by_2019_tied', 0) / by2019:.1%})"),
+        ("new city actors", f"{rep.get('new_cities', 0):,}"),
+        ("group actors", f"{rep.get('groups', 0):,}"),
+        ("membership ties", f"{rep.get('membership_ties', 0):,}"),
+        ("active members", members("active")),
+        ("suspended members", members("suspended")),
+        ("resolved by rule", words(rep.get("resolved_by_rule", {}))),
+        ("coordinates read another way", words(rep.get("coordinates_read", {}), {"degrees_minutes": "degrees and minutes"})),
+        ("not tied, by reason", words(rep.get("not_tied_by_reason", {}), _NOT_TIED)),
+        ("coordinators", f"{sum(co.values()):,} names: {co.get('subdivision', 0):,} subdivisions, "
+         f"{co.get('state', 0):,} states (ministries), {co.get('same_name', 0):,} actors already in the store, "
+         f"{new(co)}; {ties.get('coordinates', 0):,} `coordinates` ties"),
+        ("supporters", f"{sum(su.values()):,} names: {su.get('same_name', 0):,} actors already in the store "
+         f"(networks and bodies that also signed), {new(su)}; {ties.get('supports', 0):,} `supports` ties"),
+    ]
+    return "\n".join(["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows)]) + "\n"
+
+
+def _sp(n: float) -> str:
+    """A count as the network pages write it (a thin space between thousands: 40 731)."""
+    return f"{n:,.0f}".replace(",", "\u202f")
+
+
+def graph_figures(obs: "Observatory") -> str:
+    """docs/network-centrality.md's figures of the whole graph (``build_graph(obs.store)``):
+    its size and components, who leads on degree overall and in the micro layer, and
+    where eigenvector centrality concentrates."""
+    from ..network import build_graph, centrality
+
+    dg = build_graph(obs.store)
+    comps = centrality.components(dg)
+    alone = sum(1 for s in comps.sizes if s == 1)
+    names = dict(zip(dg.ids, dg.g.vs["label"]))
+
+    def leaders(values: dict, k: int) -> str:
+        top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return ", ".join(f"{names[i]} {_sp(v)}" for i, v in top)
+
+    micro = dg.layer("micro")
+
+    def top_eig(g) -> str:
+        return ", ".join(f"{names[i]} {v:.3f}" for i, v in
+                         sorted(centrality.eigenvector(g).items(), key=lambda kv: (-kv[1], kv[0]))[:2])
+    return (f"The default data's graph has {_sp(dg.g.vcount())} actors and {_sp(dg.g.ecount())} ties in force "
+            f"({_sp(comps.count)} components: one of {_sp(comps.sizes[0])} actors, "
+            f"{_sp(alone)} {'actor' if alone == 1 else 'actors'} without ties). "
+            f"Degree, whole graph: {leaders(centrality.degree(dg), 3)}; micro layer: "
+            f"{leaders(centrality.degree(micro), 4)}. Eigenvector, whole graph: {top_eig(dg)}; micro layer: "
+            f"{top_eig(micro)}.\n")
+
+
+def roles_example(obs: "Observatory") -> str:
+    """docs/network-roles.md's worked example: Barcelona's (and a few others')
+    participation coefficient, brokerage roles, vertical integration and ego network."""
+    from ..network import build_graph, brokerage, multiplex, reach
+
+    dg = build_graph(obs.store)
+    part = {r["id"]: r for r in multiplex.participation_coefficient(dg)}
+    cities = [r for r in part.values() if dg.g.vs[dg.index(r["id"])]["kind"] == "city"]
+    bcn = part["barcelona-es"]
+    rank = 1 + sum(1 for r in cities if r["participation"] > bcn["participation"])
+    k = {t: n for t, n in sorted(bcn["degree_by_type"].items(), key=lambda kv: (-kv[1], kv[0])) if n}
+    lines = ["| actor | ties by type | P |", "| --- | --- | ---: |"]
+    for i in ("barcelona-es", "madrid-es", "esp", "un"):
+        r = part[i]
+        types = ", ".join(f"{t} {_sp(n)}" for t, n in sorted(r["degree_by_type"].items(),
+                                                              key=lambda kv: (-kv[1], kv[0])) if n)
+        lines.append(f"| {r['name']} | {types} | {r['participation']:.3f} |")
+    lines += ["", f"Barcelona (o = {sum(k.values())}) ranks {_sp(rank)} of {_sp(len(cities))} cities; "
+              f"{_sp(sum(1 for r in cities if r['participation'] > 0))} cities have P > 0.", "",
+              "| grouping | actor | coordinator | consultant | representative | gatekeeper | liaison | total |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    roles = brokerage.ROLES + ("total",)
+    for group, directed, types, label in (("layer", True, None, "layer"), ("country", True, None, "country"),
+                                          ("country", False, ["twinned_with"], "twinning, undirected, country")):
+        for i in ("esp", "barcelona-es", "c40") if types is None else ("barcelona-es",):
+            row = brokerage.brokerage_of(dg, i, group=group, directed=directed, types=types)
+            lines.append(f"| {label} | {row['name']} | " + " | ".join(_sp(row[x]) if float(row[x]).is_integer()
+                                                                     else f"{row[x]:g}" for x in roles) + " |")
+    routes = reach.reach(dg, "barcelona-es", max_depth=3)
+    by_d = Counter(r["distance"] for r in routes)
+    lines += ["", f"Reach (within 3 steps): {len(routes)} of {_sp(len(reach._macro(dg)))} macro actors — "
+              + ", ".join(f"{by_d[d]} at distance {d}" for d in sorted(by_d)) + ". The nearest:", "",
+              "| macro actor | d | route shown | routes | intermediaries |", "| --- | ---: | --- | ---: | --- |"]
+    for r in routes[:8]:
+        inter = ", ".join(r["intermediaries"][:5]) + (f" (of {r['n_intermediaries']})"
+                                                      if r["n_intermediaries"] > 5 else "")
+        lines.append(f"| {r['name']} | {r['distance']} | {' → '.join(r['path_labels'])} | {r['routes']} | "
+                     f"{inter or '—'} |")
+    shared = [o for o in multiplex.multiplex_summary(dg)["overlap"] if o["shared_edges"]]
+    lines += ["", "Tie types sharing a link (`multiplex_summary`): " + (", ".join(
+        f"{' and '.join(o['types'])} {o['shared_edges']} pairs (Jaccard {o['jaccard']:.3f})" for o in shared)
+        or "none") + "."]
+    vi = reach.vertical_integration_all(dg)
+    mine = next(r for r in vi if r["id"] == "barcelona-es")
+    vi_rank = 1 + sum(1 for r in vi if r["score"] > mine["score"] + 1e-12)
+    e1, e2 = reach.ego(dg, "barcelona-es", depth=1).summary, reach.ego(dg, "barcelona-es", depth=2, mode="out").summary
+    lines += ["", f"Vertical integration (D = 2): Barcelona {mine['score']:.3f}, {_sp(vi_rank)} of {_sp(len(vi))} "
+              f"cities (the top: " + ", ".join(f"{r['name']} {r['score']:.3f}" for r in vi[:3]) + "); "
+              f"without twinning {reach.vertical_integration(dg, 'barcelona-es', types=[t for t in set(dg.g.es['type']) if t != 'twinned_with']):.3f}, "
+              f"with D = 3 {reach.vertical_integration(dg, 'barcelona-es', max_depth=3):.3f}. "
+              f"Ego network at depth 1: {_sp(e1['nodes'])} actors, {_sp(e1['edges'])} ties; "
+              f"at depth 2 outward: {_sp(e2['nodes'])} actors, {_sp(e2['edges'])} ties."]
+    return "\n".join(lines) + "\n"
+
+
 #: the blocks the docs may hold, by name
 BLOCKS: dict[str, Callable[["Observatory"], str]] = {
     "memberships-table": memberships_table,
@@ -288,6 +445,9 @@ BLOCKS: dict[str, Callable[["Observatory"], str]] = {
     "twinning-resolution": twinning_resolution,
     "projection-example": projection_example,
     "engagements-table": engagements_table,
+    "graph-figures": graph_figures,
+    "roles-example": roles_example,
+    "covenant-table": covenant_table,
 }
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "Estimate",
     "betweenness",
     "closeness",
+    "closeness_of",
     "components",
     "compute",
     "degree",
@@ -504,6 +505,29 @@ def closeness(dg: DiplomacyGraph, *, wf_improved: bool = True) -> dict[str, floa
     return _by_id(dg, _closeness_of(u, wf_improved=wf_improved).tolist())
 
 
+def closeness_of(dg: DiplomacyGraph, ids: Iterable[str], *, wf_improved: bool = True) -> dict[str, float]:
+    """:func:`closeness` of these actors alone: one search from each (milliseconds each
+    on the default data), where :func:`closeness` searches from every actor — what
+    ``citydip network metrics --top N`` does for the rows it shows unless it ranks by
+    closeness. The same values as :func:`closeness` (tested)."""
+    # distances ignore direction, parallel ties and loops: the graph itself serves, without
+    # making its undirected simple copy
+    u = dg.g
+    n = u.vcount()
+    idx = [dg.index(i) for i in ids]
+    if not idx:
+        return {}
+    cc = u.connected_components(mode="weak")
+    r = np.asarray(cc.sizes(), dtype=float)[np.asarray(cc.membership)[idx]]
+    inv = np.asarray(u.closeness(vertices=idx, mode="all", normalized=False), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sums = np.where(np.isnan(inv) | (inv == 0), 0.0, np.round(1.0 / inv))
+        out = np.where(sums > 0, (r - 1) / np.where(sums > 0, sums, 1.0), 0.0)
+    if wf_improved and n > 1:
+        out *= (r - 1) / (n - 1)
+    return dict(zip((dg.ids[i] for i in idx), out.tolist()))
+
+
 def _peel(u: ig.Graph) -> tuple[list[int], list[int], list[int]]:
     """Peel degree-1 vertices repeatedly: the peel order, each peeled vertex's parent
     (its last neighbour), and subtree sizes (the vertex and what was peeled into it)."""
@@ -543,6 +567,10 @@ def _csr(h: ig.Graph) -> tuple[np.ndarray, np.ndarray]:
     return indptr, indices
 
 
+#: bit i of byte value v, for v in 0..255 (little-endian bit order, as the frontier's bytes)
+_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(float)
+
+
 def _distance_sums(h: ig.Graph, mass: np.ndarray) -> np.ndarray:
     """Σ_c mass_c · d(s, c) over the vertices c that s reaches, for every vertex s of h.
 
@@ -570,9 +598,13 @@ def _distance_sums(h: ig.Graph, mass: np.ndarray) -> np.ndarray:
             if not len(rows):
                 break
             seen |= reached
-            bits = np.unpackbits(reached[rows].view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
-            # einsum, not BLAS: a (rows × 64) product is too small to gain from threads.
-            out[sources] += level * np.einsum("i,ij->j", mass[rows], bits[:, :b])
+            # Σ mass over the rows with bit j set, per byte of the 64 bits: the masses summed
+            # by the byte's value (a bincount), then spread over the byte's 8 bits.
+            octets = reached[rows].view(np.uint8).reshape(-1, 8)
+            m = mass[rows]
+            per_bit = np.concatenate([np.bincount(octets[:, k], weights=m, minlength=256) @ _BYTE_BITS
+                                      for k in range(8)])
+            out[sources] += level * per_bit[:b]
             frontier = reached
     return out
 

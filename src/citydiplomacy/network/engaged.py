@@ -204,7 +204,8 @@ def add_engagement_ties(dg, store: Store, types: Iterable[str], *, nodes: dict[s
                         axes: Iterable[str] | None = None, seeds: set[str] | None = None,
                         max_parties: int | None = MAX_PARTIES):
     """Add the derived ties of ``types`` to ``dg`` (a graph just built by
-    :func:`~citydiplomacy.network.build_graph`, whose actor rows are ``nodes``), between
+    :func:`~citydiplomacy.network.build_graph`, whose actor rows — tuples of id, name, kind, layer, country, lat, lon,
+    population, axes — are ``nodes``, by id), between
     actors of ``nodes`` and, with ``seeds`` (a country or bloc filter), touching one of
     them; actors they bring in are added. Returns ``dg`` (its filters say
     ``engagements`` and, when some were too large, ``left_out``)."""
@@ -221,10 +222,10 @@ def add_engagement_ties(dg, store: Store, types: Iterable[str], *, nodes: dict[s
     if new:
         rows = [nodes[i] for i in new]
         g.add_vertices(len(new), attributes={
-            "name": new, "label": [r.name for r in rows], "kind": [r.kind for r in rows],
-            "layer": [r.layer for r in rows], "country": [r.country for r in rows], "lat": [r.lat for r in rows],
-            "lon": [r.lon for r in rows], "population": [r.population for r in rows],
-            "axes": [r.axes or "" for r in rows]})
+            "name": new, "label": [r[1] for r in rows], "kind": [r[2] for r in rows],
+            "layer": [r[3] for r in rows], "country": [r[4] for r in rows], "lat": [r[5] for r in rows],
+            "lon": [r[6] for r in rows], "population": [r[7] for r in rows],
+            "axes": [r[8] or "" for r in rows]})
         pos.update({n: len(pos) + k for k, n in enumerate(new)})
     m = len(cols["a"])
     g.add_edges([(pos[a], pos[b]) for a, b in zip(cols["a"], cols["b"])], attributes={

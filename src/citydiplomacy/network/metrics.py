@@ -18,8 +18,8 @@ COLUMNS = SORTABLE[:-1] + ("participation",)
 
 
 def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | str | None = "auto",
-            measures: Iterable[str] | None = None, scopes: Iterable[str] | None = None
-            ) -> tuple[centrality.Rows, list[dict[str, Any]]]:
+            measures: Iterable[str] | None = None, scopes: Iterable[str] | None = None,
+            top: int | None = None) -> tuple[centrality.Rows, list[dict[str, Any]]]:
     """(the rows of :func:`centrality.compute` for ``scopes`` — default the whole graph
     and each layer — with the actor's ``participation`` coefficient across tie types,
     and the rows of scope ``all`` — or of the first scope asked for — sorted by ``sort``,
@@ -30,7 +30,12 @@ def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | str | N
     graphs and an estimate from :data:`centrality.DEFAULT_PIVOTS` pivots above
     :data:`centrality.EXACT_WORK_MAX` (see :func:`centrality.resolve_sample`); None is
     exact whatever the size. ``rows.betweenness`` says per scope which was done.
-    Participation is None when the graph has one tie type."""
+    Participation is None when the graph has one tie type.
+
+    ``top``: only the first ``top`` rows of each scope by ``sort`` will be read. Closeness,
+    the dearest measure (a search from every actor), is then computed for those rows
+    alone (:func:`centrality.closeness_of`, the same values) unless it is ``sort``; the
+    other rows hold None for it, and no row its rank (``closeness_rank`` None)."""
     if sort not in SORTABLE:
         raise ValidationError(f"cannot sort by '{sort}'; use {', '.join(SORTABLE)}", field="sort")
     wanted = list(COLUMNS) if measures is None else list(dict.fromkeys(measures))
@@ -41,8 +46,14 @@ def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | str | N
         wanted.append(sort)
     central = [m for m in COLUMNS if m in wanted and m != "participation"]
     scopes = list(scopes) if scopes is not None else None
+    lazy = top is not None and "closeness" in central and sort != "closeness"
+    if lazy:
+        central.remove("closeness")
+    # with top, the rows a reader can see are among those ranked ≤ top on sort (equal
+    # values share the best rank): the others are not made
+    keep = top if top is not None and sort in central else None
     if central:
-        rows = centrality.compute(dg, central, per_layer=True, scopes=scopes, sample=sample)
+        rows = centrality.compute(dg, central, per_layer=True, scopes=scopes, sample=sample, top=keep)
     else:
         rows = centrality.compute(dg, ["degree"], per_layer=True, scopes=scopes)
         for r in rows:
@@ -51,9 +62,24 @@ def metrics(dg: DiplomacyGraph, *, sort: str = "pagerank", sample: int | str | N
         part = _participation(dg)
         for r in rows:
             r["participation"] = part.get(r["id"])
+    if lazy:
+        _closeness_of_top(dg, rows, sort, top)
     first = "all" if scopes is None or "all" in scopes else scopes[0]
     overall = sorted((r for r in rows if r.get("scope") == first), key=lambda r: -(r.get(sort) or 0))
     return rows, overall
+
+
+def _closeness_of_top(dg: DiplomacyGraph, rows: list[dict[str, Any]], sort: str, top: int) -> None:
+    """Closeness of the first ``top`` rows of each scope by ``sort`` (None for the others)."""
+    by_scope: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        r["closeness"] = r["closeness_rank"] = None
+        by_scope.setdefault(r["scope"], []).append(r)
+    for scope, scope_rows in by_scope.items():
+        shown = sorted(scope_rows, key=lambda r: -(r.get(sort) or 0))[:top]
+        values = centrality.closeness_of(dg if scope == "all" else dg.layer(scope), [r["id"] for r in shown])
+        for r in shown:
+            r["closeness"] = values[r["id"]]
 
 
 def _participation(dg: DiplomacyGraph) -> dict[str, float | None]:

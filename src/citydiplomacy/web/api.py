@@ -751,16 +751,15 @@ def _reads(r: APIRouter) -> None:
     async def actor_profile(request: Request, ref: Ref,
                             network: Annotated[bool, Query(
                                 description="Add centrality ranks, brokerage and reach (seconds the first time).")]
-                            = False) -> Response:
+                            = False, build: BuildQ = None) -> Response:
         """Ties by layer, networks by axis, twinning partners by country and bloc, reach to the
-        macro layer, initiatives; with ``network``, its standing in the store's graph."""
-        def build():
-            obs = _obs(request)
-            if not network:
-                return obs.profile(ref)
-            from ..profile import build_profile
-            return build_profile(obs.store, ref, graph=_graph(request))
-        return await cached(request, build)
+        macro layer, initiatives; with ``network``, its standing in the store's graph; its
+        scores, ranks and data coverage (``index``) from the published index build, or the one
+        named ``build`` (404 naming the builds when there is none of that name)."""
+        def answer():
+            return _obs(request).profile(ref, network=network, build=build,
+                                         graph=_graph(request) if network else None)
+        return await cached(request, answer)
 
     @r.get("/actors/{ref}/ego", tags=["actors", "network"], responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="The ego network of an actor (node-link JSON)")
