@@ -862,7 +862,7 @@ def compute(dg: DiplomacyGraph,
     for scope in wanted:
         if scope != "all" and scope not in present:
             continue
-        sdg = dg if scope == "all" else dg.engaged() if scope == "engagement" else dg.layer(scope)
+        sdg = dg.scope(scope)
         rows += _scope_rows(scope, sdg, measures, sample, seed, top, dg.results, rows.betweenness)
     return rows
 

@@ -87,6 +87,13 @@ class DiplomacyGraph:
         return DiplomacyGraph(self.g.subgraph_edges(keep, delete_vertices=True),
                               {**self.filters, "scope": "engagement"})
 
+    def scope(self, scope: str) -> "DiplomacyGraph":
+        """The graph a measure's scope names: ``all`` (this graph), ``engagement``
+        (:meth:`engaged`) or a layer (:meth:`layer`)."""
+        if scope == "all":
+            return self
+        return self.engaged() if scope == "engagement" else self.layer(scope)
+
     def multiplex(self) -> dict[str, ig.Graph]:
         """One graph per tie type over the same vertex set (the multiplex view)."""
         out = {}

@@ -77,7 +77,7 @@ def _closeness_of_top(dg: DiplomacyGraph, rows: list[dict[str, Any]], sort: str,
         by_scope.setdefault(r["scope"], []).append(r)
     for scope, scope_rows in by_scope.items():
         shown = sorted(scope_rows, key=lambda r: -(r.get(sort) or 0))[:top]
-        values = centrality.closeness_of(dg if scope == "all" else dg.layer(scope), [r["id"] for r in shown])
+        values = centrality.closeness_of(dg.scope(scope), [r["id"] for r in shown])
         for r in shown:
             r["closeness"] = values[r["id"]]
 
