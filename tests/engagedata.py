@@ -68,4 +68,4 @@ def seed(store) -> dict[str, int]:
                                             {"actor": "barcelona-es", "role": "host"}]})
               for y in range(1960, 1960 + VISITS)]
     write_engagements(store, visits, Provenance.parse({"source": SOURCE, "licence": "not stated"}), mode="light")
-    return {"total": 5 + VISITS, "lyon": 5 + VISITS, "pair": 2 + VISITS}
+    return {"total": 5 + VISITS, "lyon": 5 + VISITS, "pair": 3 + VISITS}     # pair: Lyon and Barcelona
