@@ -243,7 +243,8 @@ def test_an_actors_timeline_by_year_oldest_first(client, counts):
     y2021 = html.split('id="y-2021"')[1].split('<li class="year"')[0]
     assert VISIT in y2021 and "nairobi-ke" in y2021 and "lyon-fr" not in y2021     # "with" the others
     assert 'href="/actors/lyon-fr/engagements?partner=barcelona-es"' in html       # most active partners
-    assert '<a href="#y-2019">2019</a>' in html                                   # the bars by year
+    assert '<a href="#y-2019">2019</a>' in html                                   # the years as links
+    assert '<title>2019: 2</title>' in html                                       # and as columns
 
 
 def test_a_pairs_timeline(client, counts):
@@ -446,3 +447,15 @@ def test_read_only_has_no_forms(home):
             assert c.get("/engagements").status_code == 200
     finally:
         a.state.obs.close()
+
+
+def test_columns_by_year_span_the_empty_years():
+    from citydiplomacy.web.charts import columns
+
+    ch = columns({"2001": 2, "2004": 4, "undated": 7}, width=100, height=50, pad=10)
+    assert [b["year"] for b in ch["bars"]] == [2001, 2004] and ch["top"] == 4
+    assert ch["bars"][1]["h"] == 30 and ch["bars"][0]["h"] == 15 and ch["bars"][1]["y"] == 10
+    assert ch["bars"][1]["x"] > ch["bars"][0]["x"] + 2 * ch["bars"][0]["w"]      # 2002 and 2003 left empty
+    assert [t["year"] for t in ch["ticks"]] == [2001, 2002, 2003, 2004]
+    assert len(columns({str(y): 1 for y in range(1900, 2025)})["ticks"]) <= 8
+    assert columns({"undated": 3}) is None and columns({}) is None

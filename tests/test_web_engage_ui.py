@@ -122,8 +122,8 @@ def test_a_timeline_then_a_pairs(page):
     page.wait_for_url(re.compile(r"/actors/lyon-fr/engagements$"))
     years = page.locator("ol.timeline > li.year").evaluate_all("els => els.map(e => e.id)")
     assert years == sorted(years) and "y-2021" in years
-    # the bar of a year leads to its part of the list
-    page.locator(".year-bars a[href='#y-2021']").click()
+    # a year leads to its part of the list
+    page.locator(".year-links a[href='#y-2021']").click()
     assert page.locator(f"#y-2021 li[data-key='{VISIT}']").is_visible()
     page.get_by_label("With a partner").fill("Barcelona")
     page.get_by_role("button", name="Show").click()

@@ -211,7 +211,7 @@ def _timeline(obs, actor_id: str, partner: str, kind: str, form: Form) -> dict[s
         years.setdefault(e["date"][:4] if e["date"] else "undated", []).append(e)
     act = activity(obs.store, actor_id, top=12)
     return {"timeline": data, "years": years, "partners": act["partners"],
-            "most": max((len(v) for v in years.values()), default=1)}
+            "counts": {y: len(v) for y, v in years.items()}}
 
 
 @router.get("/actors/{ref}/engagements", response_class=HTMLResponse)

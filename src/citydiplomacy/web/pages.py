@@ -87,6 +87,7 @@ def _static_url(path: str) -> str:
 templates.env.globals["static"] = _static_url
 templates.env.globals["chart_radar"] = charts.radar
 templates.env.globals["chart_interval"] = charts.interval
+templates.env.globals["chart_columns"] = charts.columns
 
 
 # ---------------------------------------------------------------------------------------
