@@ -145,7 +145,7 @@ def test_the_register_filters(client, query, expected):
 
 def test_filters_keep_themselves_in_the_page_links(client, counts):
     html = client.get("/engagements?kind=visit&sort=date").text
-    assert f'data-total="{counts["pair"] - 1}"' in html          # the exchange visits and Nairobi's
+    assert f'data-total="{engagedata.VISITS + 1}"' in html        # the exchange visits and Nairobi's
     assert listed_keys(html)[0] == "exchange-1960"               # oldest first
     nxt = unescape(re.search(r'<a href="([^"]+)" rel="next"', html).group(1))
     assert "kind=visit" in nxt and "sort=date" in nxt and "page=2" in nxt
@@ -459,3 +459,17 @@ def test_columns_by_year_span_the_empty_years():
     assert [t["year"] for t in ch["ticks"]] == [2001, 2002, 2003, 2004]
     assert len(columns({str(y): 1 for y in range(1900, 2025)})["ticks"]) <= 8
     assert columns({"undated": 3}) is None and columns({}) is None
+
+
+def test_the_docs_say_what_the_pages_do():
+    import inspect
+
+    from citydiplomacy.engage.summary import activity_if_any
+
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "web.md").read_text(encoding="utf-8").split())
+    section = docs.split("### The engagement register")[1].split("### ")[0]
+    assert f"{engage_pages.PAGE_SIZE} at a time" in section
+    years = inspect.signature(activity_if_any).parameters["dormant_years"].default
+    assert f"in the last {['zero', 'one', 'two', 'three', 'four', 'five', 'six'][years]} years" in section
+    for words in ("`engagement.add`", "channel `web`", "`/engagements?lang=fr`", "?partner=barcelona-es"):
+        assert words in docs, words

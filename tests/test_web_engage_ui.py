@@ -161,7 +161,7 @@ def test_add_an_engagement_then_see_it_listed(page):
     assert page.get_by_text("Study visit of Lyon's mayor to Bamako").is_visible()
 
 
-PHONE = [f"/engagements", f"/engagements/{MOBILITY}", f"/engagements/{DECLARATION}",
+PHONE = ["/engagements", f"/engagements/{MOBILITY}", f"/engagements/{DECLARATION}",
          "/actors/lyon-fr/engagements", "/actors/lyon-fr/engagements?partner=barcelona-es", "/actors/lyon-fr",
          "/engagements?lang=de&from=nonsense"]
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import CitydipError, NotFoundError, ValidationError
 from . import i18n
-from .pages import (AXES, CSRF_MESSAGE, LAYERS, SOURCE_MESSAGE, Form, _audit, _csrf_ok, _need, _not_found, _obs,
+from .pages import (AXES, CSRF_MESSAGE, SOURCE_MESSAGE, Form, _audit, _csrf_ok, _need, _not_found, _obs,
                     _titles, _with_suggestions, render)
 
 #: the register's reading pages
