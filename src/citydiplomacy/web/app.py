@@ -125,11 +125,13 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
     if importlib.util.find_spec(f"{__package__}.pages") is not None:
-        from . import pages
+        from . import engage_pages, pages
 
         if not read_only:
             app.include_router(pages.edit_router)
+            app.include_router(engage_pages.edit_router)
         app.include_router(pages.router)
+        app.include_router(engage_pages.router)
 
     app.add_middleware(CookieMiddleware)
     app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY, html_handler=html_handler)

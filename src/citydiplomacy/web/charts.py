@@ -59,3 +59,30 @@ def interval(a: dict[str, Any]) -> dict[str, Any] | None:
     lo = rank_position(a.get("rank_lo"), of)
     hi = rank_position(a.get("rank_hi"), of)
     return {"rank": mid, "lo": lo if lo is not None else mid, "hi": hi if hi is not None else mid}
+
+
+def columns(counts: dict[str, int], *, width: float = 640.0, height: float = 110.0, pad: float = 18.0,
+            most_labels: int = 8) -> dict[str, Any] | None:
+    """A column per year of ``counts`` (year -> how many; keys that are not years, such as
+    "undated", are left out) over the whole span, empty years included, in a box of
+    ``width`` by ``height``: each column's x, y, width and height, and the year labels
+    (at most ``most_labels``, every 1, 2, 5, 10, 20, 25, 50 or 100 years). None when no
+    key is a year."""
+    years = {int(k): int(v) for k, v in counts.items() if str(k).isdigit() and v}
+    if not years:
+        return None
+    lo, hi = min(years), max(years)
+    n = hi - lo + 1
+    step = (width - 2 * pad) / n
+    top = max(years.values())
+    plot = height - 2 * pad
+    bars = []
+    for y, v in sorted(years.items()):
+        h = max(plot * v / top, 1.0)
+        bars.append({"year": y, "n": v, "x": round(pad + (y - lo) * step + step * 0.1, 1),
+                     "w": round(max(step * 0.8, 0.8), 1), "y": round(pad + plot - h, 1), "h": round(h, 1)})
+    every = next((k for k in (1, 2, 5, 10, 20, 25, 50, 100) if n / k <= most_labels), 100)
+    first = lo + (-lo) % every
+    ticks = [{"year": y, "x": round(pad + (y - lo + 0.5) * step, 1)} for y in range(first, hi + 1, every)]
+    return {"width": width, "height": height, "bars": bars, "ticks": ticks, "base": round(pad + plot, 1),
+            "top": top, "from": lo, "to": hi}

@@ -87,6 +87,7 @@ def _static_url(path: str) -> str:
 templates.env.globals["static"] = _static_url
 templates.env.globals["chart_radar"] = charts.radar
 templates.env.globals["chart_interval"] = charts.interval
+templates.env.globals["chart_columns"] = charts.columns
 
 
 # ---------------------------------------------------------------------------------------
@@ -550,6 +551,9 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A
     from .. import countries, tieroles
 
     initiatives = obs.initiatives(actor_id)
+    from ..engage.summary import activity_if_any
+
+    engaged = activity_if_any(obs.store, actor_id)    # the "Activity" card: only with engagements
 
     groups = tieroles.group_ties(ties)
     with obs.store.connect() as conn:
@@ -561,7 +565,7 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A
     return {"profile": profile, "ties": ties, "groups": groups, "initiatives": initiatives,
             "roles_by_layer": roles_by_layer, "cards": _cards(profile, bool(initiatives)),
             "partners": profile["twinning"]["partners"], "not_in_force": profile["twinning"]["not_in_force"],
-            "filter_error": filter_error,
+            "filter_error": filter_error, "activity": engaged,
             "tie_count": all_count, "country_name": found.name if found else None}
 
 
