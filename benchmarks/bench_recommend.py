@@ -221,7 +221,8 @@ def speed(obs, args) -> None:
     rows.append(["fit both models on every tie in force (cold, after a change to the store)",
                  f"{time.perf_counter() - t0:.1f} s", "—"])
     if dg.results is not None:      # keep it beside the store, as the first recommendation does
-        dg.results.get_or_compute(("recommend", engine.FORMAT), lambda: fitted)
+        dg.results.get_or_compute(("recommend", engine.FORMAT, engine.PARTNER_FEATURES, engine.MEMBER_FEATURES),
+                                  lambda: fitted)
     engine._MEMO.clear()
     t0 = time.perf_counter()
     engine.recommender(obs.store, obs.graph())

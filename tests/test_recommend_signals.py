@@ -89,6 +89,17 @@ def test_adamic_adar_by_hand(d):
     assert got[1] == pytest.approx(1 / math.log(3) + 1 / math.log(2), abs=1e-3)
 
 
+def test_resource_allocation_and_paths_of_three_by_hand(d):
+    q = d.index_of["paris"]
+    # partners: London 2 (Paris, Vienna), Berlin 3 (Paris, Vienna, Lyon)
+    ra = S.resource_allocation(d, q, ix(d, "vienna", "lyon"))
+    assert ra.tolist() == pytest.approx([1 / 2 + 1 / 3, 1 / 3], abs=1e-3)
+    # walks Paris–u–v–Berlin weighted 1/sqrt(k_u k_v): via London–Vienna and London–Paris (1/2 each),
+    # Berlin–Paris and Berlin–Vienna (1/sqrt 6 each), Berlin–Lyon (1/sqrt 3); none end at Vienna
+    l3 = S.paths_of_three(d, q, ix(d, "vienna", "berlin"))
+    assert l3.tolist() == pytest.approx([0.0, 1.0 + 2 / math.sqrt(6) + 1 / math.sqrt(3)], abs=1e-3)
+
+
 def test_shared_networks_and_preferential_attachment(d):
     q = d.index_of["paris"]
     assert S.shared_networks(d, q, ix(d, "vienna", "lyon", "london", "berlin")).tolist() == [1, 1, 1, 0]

@@ -21,7 +21,8 @@ from ..errors import ValidationError
 from . import signals as S
 from .data import BANDS, RecData, TrainingGraph, profile_facts
 from .explain import explain_member, explain_network, explain_partner
-from .model import LinkModel, fit_member_model, fit_partner_model, member_features, partner_features
+from .model import (MEMBER_FEATURES, PARTNER_FEATURES, LinkModel, fit_member_model, fit_partner_model,
+                    member_features, partner_features)
 from .themes import Theme, parse_theme
 
 __all__ = ["Recommender", "recommender", "recommend_partners", "recommend_networks", "recommend_members",
@@ -82,7 +83,9 @@ def recommender(store, graph=None) -> Recommender:
             return Recommender.fit(TrainingGraph(graph, coverage=cov, axis_scores=scores))
 
         results = getattr(graph, "results", None)
-        rec = results.get_or_compute(("recommend", FORMAT), make) if results is not None else make()
+        # the signals' names are part of the key: a change of features never reads an old model
+        key_ = ("recommend", FORMAT, PARTNER_FEATURES, MEMBER_FEATURES)
+        rec = results.get_or_compute(key_, make) if results is not None else make()
         _MEMO.clear()
         _MEMO[key] = (version, rec)
         return rec

@@ -26,7 +26,8 @@ __all__ = ["PARTNER_FEATURES", "MEMBER_FEATURES", "LinkModel", "partner_features
 PARTNER_FEATURES = ("common_partners", "shared_networks", "adamic_adar", "ppr", "distance_km", "same_country",
                     "neighbouring_country", "shared_blocs", "same_language", "country_propensity",
                     "bloc_propensity", "partners_in_country", "your_partners_in_country", "population_log_ratio", "profile_similarity", "candidate_partners",
-                    "query_partners", "candidate_networks", "candidate_degree", "candidate_is_region")
+                    "query_partners", "candidate_networks", "candidate_degree", "candidate_is_region",
+                    "resource_allocation", "paths_of_three")
 MEMBER_FEATURES = ("partners_in_network", "adamic_adar", "comembership", "country_share", "band_share",
                    "nearest_member_km", "network_popularity", "actor_networks", "actor_partners",
                    "actor_degree", "actor_is_region", "log_population")
@@ -53,7 +54,8 @@ def partner_features(d: RecData, q: int, c: np.ndarray, ppr: np.ndarray | None =
         S.distance_km(d, q, c), S.same_country(d, q, c), S.neighbouring_country(d, q, c), S.shared_blocs(d, q, c),
         S.same_language(d, q, c), S.country_propensity(d, q, c), S.bloc_propensity(d, q, c),
         S.partners_in_country(d, q, c), S.your_partners_in_country(d, q, c), S.population_log_ratio(d, q, c), S.network_profile_similarity(d, q, c), d.deg_T[c],
-        np.full(n, d.deg_T[q]), d.deg_M[c], d.deg_A[c], (d.kind[c] == "region").astype(float)]
+        np.full(n, d.deg_T[q]), d.deg_M[c], d.deg_A[c], (d.kind[c] == "region").astype(float),
+        S.resource_allocation(d, q, c), S.paths_of_three(d, q, c)]
     return np.column_stack(cols)
 
 
@@ -122,7 +124,7 @@ def _fallback(task: str, names: tuple[str, ...], X: np.ndarray) -> np.ndarray:
 #: how each signal enters the logistic model: counts as log(1 + x), the random walk's
 #: score as log x, distances as log(1 + km) with a flag where unknown, the population ratio
 #: as it is with a flag where unknown, the rest (shares, lifts, indicators) as they are
-_LOG1P = {"common_partners", "shared_networks", "adamic_adar", "shared_blocs", "partners_in_country",
+_LOG1P = {"common_partners", "shared_networks", "adamic_adar", "resource_allocation", "paths_of_three", "shared_blocs", "partners_in_country",
           "your_partners_in_country", "candidate_partners", "query_partners", "candidate_networks",
           "candidate_degree", "partners_in_network", "comembership", "network_popularity", "actor_networks",
           "actor_partners", "actor_degree"}

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from .data import EARTH_KM, RecData
 
-__all__ = ["common_partners", "common_neighbours", "shared_networks", "adamic_adar", "preferential_attachment",
+__all__ = ["common_partners", "common_neighbours", "resource_allocation", "paths_of_three", "shared_networks", "adamic_adar", "preferential_attachment",
            "personalized_pagerank", "distance_km", "same_country", "neighbouring_country", "shared_blocs",
            "same_language", "country_propensity", "bloc_propensity", "partners_in_country", "your_partners_in_country", "population_log_ratio",
            "network_profile_similarity", "partners_in_network", "network_comembership", "country_share",
@@ -64,6 +64,22 @@ def adamic_adar(d: RecData, q: int, c: np.ndarray) -> np.ndarray:
     each weighted down by how many others it connects (a network of 11,000 members or a
     state of 5,000 towns says little; a shared partner of 3 says much) (Adamic & Adar 2003)."""
     return _dense(_row(d.A_aa, q) @ d.A, c)
+
+
+def resource_allocation(d: RecData, q: int, c: np.ndarray) -> np.ndarray:
+    """Σ_{w ∈ Γ_T(q) ∩ Γ_T(c)} 1 / |Γ_T(w)| on the twinning layer: common partners, each
+    weighted by how few partners it has (Zhou, Lü & Zhang 2009, "resource allocation")."""
+    inv = np.where(d.deg_T > 0, 1.0 / np.maximum(d.deg_T, 1), 0.0)
+    return _dense(d.T[q].multiply(inv) @ d.T, c)
+
+
+def paths_of_three(d: RecData, q: int, c: np.ndarray) -> np.ndarray:
+    """Σ over twinning paths q–u–v–c of 1 / sqrt(k_u · k_v) (k: number of partners): the
+    partners of *q*'s partners' partners, degree-normalised (Kovács et al. 2019, "L3")."""
+    inv = np.where(d.deg_T > 0, 1.0 / np.sqrt(np.maximum(d.deg_T, 1)), 0.0)
+    step = d.T[q].multiply(inv) @ d.T
+    step = step.multiply(inv) @ d.T
+    return _dense(step, c)
 
 
 def preferential_attachment(d: RecData, q: int, c: np.ndarray) -> np.ndarray:
