@@ -190,15 +190,15 @@ class RecData:
         return (self.A @ sp.diags(inv)).tocsr()
 
     def member_tree(self, col: int):
-        """A k-d tree of the unit vectors of network ``col``'s located members (or None)."""
+        """(k-d tree of the unit vectors of network ``col``'s located members, their vertex
+        indices), or (None, empty) when none is located."""
         trees = self.__dict__.setdefault("_trees", {})
         if col not in trees:
             from scipy.spatial import cKDTree
 
             members = self.MT[col].indices
-            pts = self.xyz[members]
-            pts = pts[np.isfinite(pts).all(axis=1)]
-            trees[col] = cKDTree(pts) if len(pts) else None
+            ok = np.isfinite(self.xyz[members]).all(axis=1)
+            trees[col] = (cKDTree(self.xyz[members[ok]]) if ok.any() else None, members[ok])
         return trees[col]
 
 

@@ -193,7 +193,8 @@ def _member_reasons(store, d: RecData, a: int, j: int, you: bool) -> list[dict[s
     or for the network's secretariat."""
     nv = int(d.networks[j])
     aid, nid = d.ids[a], d.ids[nv]
-    members = set(d.MT[j].indices)
+    member_ids = d.MT[j].indices
+    members = set(member_ids.tolist())
     reasons = []
     partners = sorted(set(d.T[a].indices) & members)
     if partners:
@@ -218,21 +219,18 @@ def _member_reasons(store, d: RecData, a: int, j: int, you: bool) -> list[dict[s
                             "evidence": {"actors": [d.ids[other], nid], "ties": []}})
     c = int(d.country[a])
     if c >= 0:
-        in_c = sum(1 for m in members if d.country[m] == c)
+        in_c = int(np.sum(d.country[member_ids] == c))
         if in_c:
             reasons.append({"signal": "country_share", "value": in_c,
-                            "text": f"{in_c:,} of its {len(members):,} members are in {_country_name(d.countries[c])}",
+                            "text": f"{in_c:,} of its {len(member_ids):,} members are in {_country_name(d.countries[c])}",
                             "evidence": {"actors": [nid], "ties": [], "countries": [d.countries[c]]}})
-    km = S.nearest_member_km(d, np.array([a]), np.array([j]))[0]
-    if np.isfinite(km):
-        located = [m for m in members if m != a and np.isfinite(d.xyz[m]).all()]
-        if located:
-            dist = S.distance_km(d, a, np.array(located))
-            m = located[int(np.nanargmin(dist))]
-            reasons.append({"signal": "nearest_member_km", "value": round(float(km)),
-                            "text": f"nearest member: {d.labels[m]}, {km:,.0f} km away",
-                            "evidence": {"actors": [d.ids[m]], "ties": _tie(_ties_between(
-                                store, {nid}, {d.ids[m]}, ("member_of",)), nid, d.ids[m])}})
+    km, who = S.nearest_member_km(d, np.array([a]), np.array([j]), with_member=True)
+    if np.isfinite(km[0]) and who[0] >= 0:
+        m = int(who[0])
+        reasons.append({"signal": "nearest_member_km", "value": round(float(km[0])),
+                        "text": f"nearest member: {d.labels[m]}, {km[0]:,.0f} km away",
+                        "evidence": {"actors": [d.ids[m]], "ties": _tie(_ties_between(
+                            store, {nid}, {d.ids[m]}, ("member_of",)), nid, d.ids[m])}})
     band = population_band(d.pop[a])
     if band is not None:
         share = float(d.net_band_share[j, int(d.band[a])])

@@ -253,14 +253,16 @@ def band_share(d: RecData, a: np.ndarray, j: np.ndarray) -> np.ndarray:
     return d.net_band_share[j, b]
 
 
-def nearest_member_km(d: RecData, a: np.ndarray, j: np.ndarray) -> np.ndarray:
+def nearest_member_km(d: RecData, a: np.ndarray, j: np.ndarray, *, with_member: bool = False):
     """The distance in km from the actor to the network's nearest located member other
-    than itself (NaN when either has no location)."""
+    than itself (NaN when either has no location); with ``with_member``, also that
+    member's vertex index (-1 where none)."""
     a, j = np.asarray(a), np.asarray(j)
     out = np.full(len(a), np.nan)
+    who = np.full(len(a), -1, dtype=np.int64)
     for col in np.unique(j):
         sel = np.flatnonzero(j == col)
-        tree = d.member_tree(int(col))
+        tree, located = d.member_tree(int(col))
         if tree is None:
             continue
         pts = d.xyz[a[sel]]
@@ -268,13 +270,19 @@ def nearest_member_km(d: RecData, a: np.ndarray, j: np.ndarray) -> np.ndarray:
         if not ok.any():
             continue
         k = min(2, tree.n)
-        dist, _ = tree.query(pts[ok], k=k)
-        dist = dist.reshape(len(dist), -1)
-        # a member's nearest member is itself (chord 0): take the next one
-        member = np.asarray(d.M[a[sel][ok], int(col)].toarray()).ravel() > 0
-        chord = np.where(member & (k > 1), dist[:, -1], dist[:, 0])
-        out[sel[ok]] = 2.0 * EARTH_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
-    return out
+        dist, idx = tree.query(pts[ok], k=k)
+        dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
+        # a member's nearest member is itself: take the next one
+        self_hit = located[idx[:, 0]] == a[sel][ok]
+        second = self_hit & (k > 1)
+        chord = np.where(second, dist[:, -1], dist[:, 0])
+        pick = np.where(second, idx[:, -1], idx[:, 0])
+        valid = ~(self_hit & (k == 1))
+        km = 2.0 * EARTH_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+        rows = sel[ok]
+        out[rows[valid]] = km[valid]
+        who[rows[valid]] = located[pick[valid]]
+    return (out, who) if with_member else out
 
 
 def network_popularity(d: RecData, j: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ aligned by the alignment engine (:mod:`citydiplomacy.align`)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +68,7 @@ def parse_theme(store, theme: str | None) -> Theme | None:
             raise ValidationError(f"no Paris Agreement article '{m.group(1)}'; give one such as paris:7 "
                                   "(see 'citydip framework paris')", field="theme")
         return Theme(text, f"Paris Agreement article {code[6:]} ({title})", [code], ["sustainability"])
-    from ..align import align
-
-    a = align(text)
+    a = _aligned(text)
     codes = [f"sdg:{t}" for t in a.targets] + [f"sdg:{g}" for g in a.sdgs] + [f"paris:{p}" for p in a.paris]
     if not codes and not a.axes:
         raise ValidationError(f"the theme '{text}' matches no SDG, Paris article or axis; give an SDG code "
@@ -79,6 +78,14 @@ def parse_theme(store, theme: str | None) -> Theme | None:
             ([f"Paris art. {', '.join(str(p) for p in a.paris)}"] if a.paris else [])
     axes = list(a.axes) or sorted({x for g in a.sdgs for x in GOAL_AXES.get(g, ("sustainability",))})
     return Theme(text, f"'{text}' (aligned: {'; '.join(parts) or ', '.join(axes)})", codes, axes)
+
+
+@lru_cache(maxsize=256)
+def _aligned(text: str):
+    """The alignment of a theme's text (kept: the same theme is asked for again and again)."""
+    from ..align import align
+
+    return align(text)
 
 
 def _title(store, code: str) -> str | None:
