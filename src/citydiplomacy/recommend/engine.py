@@ -162,7 +162,7 @@ def recommend_members(store, ref: str, *, graph=None, theme: str | None = None,
     actor = resolve_actor(store, ref, prefer_kind="city_network")
     if actor["kind"] != "city_network":
         raise ValidationError(f"'{actor['name']}' is a {actor['kind'].replace('_', ' ')}, not a city network; "
-                              "give a network such as c40 or iclei (see 'citydip coverage')", field="network")
+                              "give a network such as c40 or iclei (see 'citydip network coverage')", field="network")
     th = parse_theme(store, theme)
     rec = recommender(store, graph)
     d = rec.data
