@@ -233,6 +233,7 @@ def test_web_card_and_page(client, munich):
     page = client.get("/actors/munich-de")
     assert page.status_code == 200
     assert 'id="recommended"' in page.text and "/api/v1/recommend/partners/munich-de?top=5" in page.text
+    assert 'data-auto="true"' in page.text        # the models are made: the card fills itself
     assert 'id="recommended"' not in client.get("/actors/c40").text       # a network has no such card
     r = client.get("/recommend", params={"city": "Munich", "theme": "11.6", "top": 3})
     assert r.status_code == 200

@@ -25,7 +25,7 @@ from .model import (MEMBER_FEATURES, PARTNER_FEATURES, LinkModel, fit_member_mod
                     member_features, partner_features)
 from .themes import Theme, parse_theme
 
-__all__ = ["Recommender", "recommender", "recommend_partners", "recommend_networks", "recommend_members",
+__all__ = ["Recommender", "recommender", "is_fitted", "recommend_partners", "recommend_networks", "recommend_members",
            "THEME_WEIGHT", "MAX_TOP"]
 
 #: what a theme adds to a candidate's log-odds per unit of relevance (log1p of the
@@ -89,6 +89,24 @@ def recommender(store, graph=None) -> Recommender:
         _MEMO.clear()
         _MEMO[key] = (version, rec)
         return rec
+
+
+def is_fitted(store) -> bool:
+    """Whether the store's models for its current data version are made (in memory or
+    kept beside the store): a page can then ask for recommendations without waiting for a
+    fit. Reads no arrays."""
+    from ..network.cache import data_version, result_cache
+
+    version = data_version(store)
+    key = getattr(store, "path", None) or getattr(store, "url", None) or id(store)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] == version:
+        return True
+    cache = result_cache(store)
+    if cache is None:
+        return False
+    # the key obs.graph() keeps results under: no filters
+    return cache._path(version, ((), ("recommend", FORMAT, PARTNER_FEATURES, MEMBER_FEATURES))).exists()
 
 
 # -- the three questions ----------------------------------------------------------------------

@@ -558,7 +558,11 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A
     all_count = sum(sum(c.values()) for c in profile["ties_by_layer"].values())
     code = profile["actor"].get("country")
     found = countries.lookup_code(code) if code else None
+    from ..recommend.engine import is_fitted
+
+    recommend_ready = profile["actor"]["kind"] in LOCAL_KINDS and is_fitted(obs.store)
     return {"profile": profile, "ties": ties, "groups": groups, "initiatives": initiatives,
+            "recommend_ready": recommend_ready,
             "roles_by_layer": roles_by_layer, "cards": _cards(profile, bool(initiatives)),
             "partners": profile["twinning"]["partners"], "not_in_force": profile["twinning"]["not_in_force"],
             "filter_error": filter_error,

@@ -1,5 +1,6 @@
 /* The "Recommended for this city" card of an actor page: partner cities with their reasons,
-   from /api/v1/recommend/partners/{id}?top=5, fetched after the page has loaded. */
+   from /api/v1/recommend/partners/{id}?top=5 — fetched after the page has loaded when the
+   models are made (data-auto), else when the visitor asks (a fit takes about a minute). */
 (function () {
   "use strict";
   var box = document.getElementById("recommended");
@@ -11,6 +12,8 @@
     if (cls) e.className = cls;
     return e;
   }
+  function load() {
+  body.textContent = "Finding partners…";
   fetch(box.dataset.src, { headers: { Accept: "application/json" } }).then(function (r) {
     if (!r.ok) throw new Error("HTTP " + r.status);
     return r.json();
@@ -34,4 +37,8 @@
     box.dataset.ready = "error";
     body.textContent = "The recommendations could not be loaded (" + e.message + ").";
   });
+  }
+  if (box.dataset.auto === "true") { load(); return; }
+  var button = box.querySelector(".recommend-load");
+  if (button) button.addEventListener("click", load);
 })();
