@@ -1276,6 +1276,12 @@ from .cli_index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
 
+# -- recommendations (cli_recommend.py) ------------------------------------------------------
+
+from .cli_recommend import recommend_app  # noqa: E402
+
+app.add_typer(recommend_app, name="recommend")
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError

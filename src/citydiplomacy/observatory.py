@@ -150,6 +150,27 @@ class Observatory:
         with self.store.connect() as conn:
             return conn.execute(select(func.max(import_runs.c.id))).scalar() or 0
 
+    # -- recommendations (citydiplomacy.recommend) --------------------------------------
+
+    def recommend_partners(self, ref: str, **options: Any) -> dict[str, Any]:
+        """Candidate partner cities for ``ref``, explained (see
+        :func:`citydiplomacy.recommend.recommend_partners` for the options: theme, countries,
+        blocs, layers, kinds, band, max_km, exclude_existing, top). The first call after the
+        store changes fits the models (tens of seconds); they are then kept beside the store."""
+        from .recommend import recommend_partners
+        return recommend_partners(self.store, ref, graph=self.graph(), **options)
+
+    def recommend_networks(self, ref: str, **options: Any) -> dict[str, Any]:
+        """City networks ``ref`` could join, explained (options: theme, exclude_existing, top)."""
+        from .recommend import recommend_networks
+        return recommend_networks(self.store, ref, graph=self.graph(), **options)
+
+    def recommend_members(self, ref: str, **options: Any) -> dict[str, Any]:
+        """Cities the network ``ref`` could recruit, explained (options: theme, countries,
+        blocs, kinds, band, exclude_existing, top)."""
+        from .recommend import recommend_members
+        return recommend_members(self.store, ref, graph=self.graph(), **options)
+
     # -- alignment and initiatives -----------------------------------------------------
 
     def align(self, text: str, **options: Any):

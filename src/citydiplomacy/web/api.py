@@ -305,6 +305,20 @@ def _graph(request: Request, **filters: Any):
         return _obs(request).graph(**filters)
 
 
+def _recommend(request: Request, task: str, ref: str, **options: Any) -> dict[str, Any]:
+    """A recommendation on the app's graph (built and fitted once per data version; one
+    build at a time)."""
+    from .. import recommend
+
+    obs = _obs(request)
+    with request.app.state.graph_lock:
+        graph = obs.graph()
+        rec = recommend.recommender(obs.store, graph)   # noqa: F841  (fitted here, under the lock)
+    fn = {"partners": recommend.recommend_partners, "networks": recommend.recommend_networks,
+          "members": recommend.recommend_members}[task]
+    return fn(obs.store, ref, graph=graph, **options)
+
+
 def _audit(request: Request, user, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
     from .. import accounts
 
@@ -336,6 +350,17 @@ Engaged = Annotated[bool, Query(description="Add the ties derived from the engag
                                             "engaged_with; docs/network.md).")]
 BlocQ = Annotated[str | None, Query(max_length=100, description="A bloc's actor id (eu, au, asean ...).")]
 Lang = Annotated[str, Query(min_length=2, max_length=10, description="Language of the titles (en, fr, es, ...).")]
+# recommendations (citydiplomacy.recommend)
+ThemeQ = Annotated[str | None, Query(max_length=300, description="An SDG goal or target (11, 11.6), a Paris "
+                                    "article (paris:7), an axis (digital) or a few words ('urban heat').")]
+CountriesQ = Annotated[list[str] | None, Query(max_length=50, description="Only candidates in these countries "
+                                              "(names or ISO codes).")]
+BlocsQ = Annotated[list[str] | None, Query(max_length=20, description="Only candidates in these blocs' member "
+                                          "states (eu, asean ...).")]
+BandsQ = Annotated[list[Literal["small", "medium", "large", "metropolis"]] | None, Query(
+    description="Population bands: small (< 50,000), medium (< 250,000), large (< 1 million), metropolis.")]
+KindsQ = Annotated[list[Literal["city", "region"]] | None, Query(description="city or region.")]
+TopQ = Annotated[int, Query(ge=1, le=200, description="How many recommendations.")]
 Layers = Annotated[list[Layer] | None, Query(description="Only actors on these layers.")]
 Types = Annotated[list[TieType] | None, Query(description="Only ties of these types.")]
 OneType = Annotated[TieType | None, Query(description="Only ties of this type.")]
@@ -815,6 +840,38 @@ def _reads(r: APIRouter) -> None:
         coverage ("33 of about 200 members held"), largest membership first. One network's
         figures, with the sources of its members, are in its actor JSON under ``members``."""
         return await cached(request, lambda: page(request, _obs(request).coverage(), limit, offset))
+
+    # -- recommendations (citydiplomacy.recommend) ----------------------------------------
+
+    @r.get("/recommend/partners/{ref}", tags=["recommend"], responses={**READ_ERRORS, **HEAVY_ERRORS, **NOT_MODIFIED},
+           summary="Candidate partner cities for a city, with the reasons")
+    async def recommend_partners(request: Request, ref: Ref, theme: ThemeQ = None, country: CountriesQ = None,
+                                 bloc: BlocsQ = None, band: BandsQ = None, kind: KindsQ = None,
+                                 max_km: Annotated[float | None, Query(gt=0, le=20040, description="Only candidates "
+                                                                       "within this distance (km).")] = None,
+                                 include_existing: bool = False, top: TopQ = 20) -> Response:
+        """Candidate partners, best first: each with its score (log-odds of the fitted model,
+        plus the theme's weight), its reasons in words (``why``) and as records (``reasons``:
+        signal, value, text, evidence with actor ids and tie ids). ``message`` says when the
+        city has no ties and the recommendations come from its profile. The first request
+        after the store changes fits the models (tens of seconds): a heavy request."""
+        return await cached(request, lambda: _recommend(
+            request, "partners", ref, theme=theme, countries=country, blocs=bloc, band=band, kinds=kind,
+            max_km=max_km, exclude_existing=not include_existing, top=top), heavy=True)
+
+    @r.get("/recommend/networks/{ref}", tags=["recommend"], responses={**READ_ERRORS, **HEAVY_ERRORS, **NOT_MODIFIED},
+           summary="City networks a city could join, with the reasons")
+    async def recommend_networks(request: Request, ref: Ref, theme: ThemeQ = None, top: TopQ = 10) -> Response:
+        """Networks the city is not a member of, best first, with the reasons."""
+        return await cached(request, lambda: _recommend(request, "networks", ref, theme=theme, top=top), heavy=True)
+
+    @r.get("/recommend/members/{ref}", tags=["recommend"], responses={**READ_ERRORS, **HEAVY_ERRORS, **NOT_MODIFIED},
+           summary="Cities a city network could recruit, with the reasons")
+    async def recommend_members(request: Request, ref: Ref, theme: ThemeQ = None, country: CountriesQ = None,
+                                bloc: BlocsQ = None, band: BandsQ = None, kind: KindsQ = None, top: TopQ = 20) -> Response:
+        """Cities and regions that are not members of the network, best first, with the reasons."""
+        return await cached(request, lambda: _recommend(request, "members", ref, theme=theme, countries=country,
+                                                        blocs=bloc, band=band, kinds=kind, top=top), heavy=True)
 
     @r.get("/frameworks", tags=["frameworks"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="The frameworks")

@@ -562,7 +562,11 @@ def _actor_data(obs, actor_id: str, type: str, layer: str, axis: str,  # noqa: A
     all_count = sum(sum(c.values()) for c in profile["ties_by_layer"].values())
     code = profile["actor"].get("country")
     found = countries.lookup_code(code) if code else None
+    from ..recommend.engine import is_fitted
+
+    recommend_ready = profile["actor"]["kind"] in LOCAL_KINDS and is_fitted(obs.store)
     return {"profile": profile, "ties": ties, "groups": groups, "initiatives": initiatives,
+            "recommend_ready": recommend_ready,
             "roles_by_layer": roles_by_layer, "cards": _cards(profile, bool(initiatives)),
             "partners": profile["twinning"]["partners"], "not_in_force": profile["twinning"]["not_in_force"],
             "filter_error": filter_error, "activity": engaged,
@@ -737,6 +741,64 @@ async def initiative_create(request: Request):
 
 # ---------------------------------------------------------------------------------------
 # frameworks
+
+
+@router.get("/recommend", response_class=HTMLResponse)
+async def recommend_page(request: Request, task: str = "partners", city: str = "", theme: str = "",
+                         country: str = "", bloc: str = "", band: str = "", max_km: str = "", top: str = "20"):
+    """Ask for recommendations: partners for a city, networks for a city or members for a
+    network, with a theme and filters; each answer with its reasons (citydiplomacy.recommend)."""
+    values = {"task": task if task in ("partners", "networks", "members") else "partners", "city": city.strip(),
+              "theme": theme.strip(), "country": country.strip(), "bloc": bloc.strip(), "band": band,
+              "max_km": max_km.strip(), "top": top.strip() or "20"}
+    form = Form(values=values)
+    answer, status = None, 200
+    try:
+        n = int(values["top"])
+        if not 1 <= n <= 200:
+            raise ValueError
+    except ValueError:
+        form.error("top", "Give a number from 1 to 200.")
+        n = 20
+    km = None
+    if values["max_km"]:
+        try:
+            km = float(values["max_km"])
+        except ValueError:
+            form.error("max_km", "Give a distance in km, e.g. 500.")
+    if values["city"] and not form.errors:
+        from .. import recommend
+
+        obs = _obs(request)
+        opts: dict[str, Any] = {"theme": values["theme"] or None, "top": n}
+        if values["task"] != "networks":
+            opts |= {"countries": [values["country"]] if values["country"] else None,
+                     "blocs": [values["bloc"]] if values["bloc"] else None,
+                     "band": [values["band"]] if values["band"] else None}
+        if values["task"] == "partners":
+            opts["max_km"] = km
+        fn = {"partners": recommend.recommend_partners, "networks": recommend.recommend_networks,
+              "members": recommend.recommend_members}[values["task"]]
+
+        def run():
+            with request.app.state.graph_lock:
+                graph = obs.graph()
+                recommend.recommender(obs.store, graph)
+            return fn(obs.store, values["city"], graph=graph, **opts)
+
+        _, slot = await heavy_slot(request)
+        try:
+            with slot:
+                answer = await run_in_threadpool(run)
+        except NotFoundError as exc:
+            form.error("city", _with_suggestions(exc))
+            status = 404
+        except ValidationError as exc:
+            field = {"countries": "country", "blocs": "bloc", "actor": "city", "network": "city"}.get(
+                exc.field, exc.field)
+            form.error(field if field in values else "city", exc.detail)
+            status = 422
+    return await render(request, "recommend.html", status, section="recommend", form=form, answer=answer)
 
 
 INDEX_AXES = ("overall", "sustainability", "digital", "engagement")
