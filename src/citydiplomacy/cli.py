@@ -1217,6 +1217,12 @@ from .cli_index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
 
+# -- the engagement register (cli_engage.py) -------------------------------------------------
+
+from .cli_engage import engage_app  # noqa: E402
+
+app.add_typer(engage_app, name="engage")
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError
