@@ -132,10 +132,10 @@ class _Rows:
 
     def __init__(self, store: Store, file: str, *, actor: str | None = None, actor_role: str | None = None,
                  kind: str | None = None, country_cells: Iterable[str] = ()):
-        from ..ingest.resolving import StoreResolver
-
         self.store, self.file = store, file
-        self.sr = StoreResolver(store, [c for c in country_cells if c])
+        self._countries = [c for c in country_cells if c]
+        self._sr = None
+        self._ids: dict[str, bool] = {}
         self.problems: list[Problem] = []
         self.items: list[Engagement] = []
         self.matched: dict[str, int] = {}
@@ -147,9 +147,23 @@ class _Rows:
 
             self.actor = resolve_actor(store, actor)["id"]
 
-    def resolve(self, name: str, country: str | None, *, row: int, field: str) -> str | None:
-        from ..ingest.resolving import resolve_any, is_provisional
+    @property
+    def sr(self):
+        """The resolver, built when a name is not an actor id (an export's rows need none)."""
+        if self._sr is None:
+            from ..ingest.resolving import StoreResolver
 
+            self._sr = StoreResolver(self.store, self._countries)
+        return self._sr
+
+    def resolve(self, name: str, country: str | None, *, row: int, field: str) -> str | None:
+        from ..ingest.resolving import actor_exists, is_provisional, resolve_any
+
+        if name not in self._ids:
+            self._ids[name] = bool(name) and actor_exists(self.store, name)
+        if self._ids[name]:
+            self.matched["id"] = self.matched.get("id", 0) + 1
+            return name
         res = resolve_any(self.store, self.sr, name, country)
         if res.resolved and not is_provisional(res.id):
             self.matched[res.rule] = self.matched.get(res.rule, 0) + 1
