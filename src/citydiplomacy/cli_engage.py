@@ -43,6 +43,32 @@ def _flat(e: dict[str, Any]) -> dict[str, Any]:
             "parties": "; ".join(f"{p['name']} ({p['role']})" for p in e["parties"])}
 
 
+def _bar():
+    """A Rich progress bar on a terminal (standard error), nothing in a pipe: a context
+    manager that listens to the library's progress reports."""
+    from contextlib import contextmanager, nullcontext
+
+    from . import progress
+
+    _, _, _, err = _ctx()
+    if not err.is_terminal:
+        return nullcontext()
+
+    @contextmanager
+    def shown():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                       TimeElapsedColumn(), console=err, transient=True)
+        task = bar.add_task("reading", total=None)
+
+        def update(phase: str, done, total) -> None:
+            bar.update(task, description=phase, completed=done or 0, total=total)
+        with bar, progress.listening(update):
+            yield
+    return shown()
+
+
 def _report(rep, fmt: Format, what: str) -> None:
     from .cli import _print_report
 
@@ -126,8 +152,9 @@ def add(kind: str = typer.Option(..., "--kind", help="agreement, visit, event, d
         from .engage import add_engagement
 
         obs = _open()
-        rep = add_engagement(obs.store, data, source=source, url=url, licence=licence, as_of=as_of, mode=mode,
-                             dry_run=dry_run)
+        with _bar():
+            rep = add_engagement(obs.store, data, source=source, url=url, licence=licence, as_of=as_of,
+                                 mode=mode, dry_run=dry_run)
     except CitydipError as exc:
         _fail(exc)
     _report(rep, fmt, "engagement")
@@ -173,7 +200,7 @@ def import_(file: str = typer.Argument(..., help="A CSV, TSV or Excel (.xlsx) fi
         from .cli import _cli_limits
 
         obs = _open()
-        with limits.applied(_cli_limits()):
+        with limits.applied(_cli_limits()), _bar():
             rep = import_engagements(obs.store, file, mapping=_pairs(map_, "--map"), actor=actor,
                                      actor_role=actor_role, kind=kind, sheet=sheet, encoding=encoding,
                                      source_name=source, licence=licence, as_of=as_of, mode=mode, dry_run=dry_run)

@@ -22,11 +22,11 @@ DORMANT_TIES = ("twinned_with", "partner_of")
 
 
 def first_day(partial: str | None) -> dt.date | None:
-    """The first day a partial date can mean (``2027`` → 2027-01-01)."""
+    """The first day a partial date can mean (``2027`` → 2027-01-01; year 0 → year 1)."""
     if not partial:
         return None
     parts = [int(x) for x in partial.split("-")] + [1, 1]
-    return dt.date(parts[0], parts[1], parts[2])
+    return dt.date(max(parts[0], 1), parts[1], parts[2])
 
 
 def _today(today: Any) -> dt.date:
@@ -71,7 +71,10 @@ def due(store: Store, days: int = 90, *, today: Any = None, actor: str | None = 
     if not isinstance(days, int) or days < 0 or days > 36_600:
         raise ValidationError(f"days must be a whole number from 0 to 36600, not {days!r}", field="days")
     start = _today(today)
-    end = start + dt.timedelta(days=days)
+    try:
+        end = start + dt.timedelta(days=days)
+    except OverflowError:
+        raise ValidationError(f"{days} days after {start} is past the year 9999", field="days") from None
     lo, hi = start.isoformat(), end.isoformat()
     a = _ref(store, actor)
     items: list[dict[str, Any]] = []
@@ -125,6 +128,8 @@ def activity(store: Store, actor: str, *, dormant_years: int = 5, today: Any = N
     a = _ref(store, actor)
     aid = a["id"]
     now = _today(today)
+    if now.year - dormant_years < 1:
+        raise ValidationError(f"{dormant_years} years before {now} is before the year 1", field="dormant_years")
     cutoff = now.replace(year=now.year - dormant_years) if not (now.month == 2 and now.day == 29) \
         else dt.date(now.year - dormant_years, 2, 28)
     cut = cutoff.isoformat()

@@ -13,7 +13,7 @@ from pydantic import Field
 from ..errors import ValidationError
 from ..vocab import Axis, Layer
 from .api import (MAX_ALIGN_TEXT, WRITE_ERRORS, WRITTEN, CountryQ, Editor, Limit, Offset, Provenanced, Ref, _Body,
-                  _audit, _obs, _problems, _summary, cached, json_response, page, store_changed)
+                  _audit, _obs, _summary, cached, json_response, page, store_changed)
 from .api import READ_ERRORS, NOT_MODIFIED  # noqa: F401 - the same documented responses as the other reads
 
 __all__ = ["build_router", "TAG"]
@@ -147,10 +147,15 @@ def build_router(*, read_only: bool = False) -> APIRouter:
         export.__name__ = f"engagements_{suffix}"
         return export
 
-    r.get("/engagements.csv", tags=["engagements"], responses=READS, summary="The register as CSV",
+    def file_responses(media: str, what: str) -> dict:
+        return {**READS, 200: {"description": what, "content": {media: {"schema": {"type": "string"}}}}}
+
+    r.get("/engagements.csv", tags=["engagements"], summary="The register as CSV",
+          responses=file_responses("text/csv", "The register as CSV"),
           description="The columns `citydip engage import` reads: importing the file gives the same register. "
                       "Takes the filters of GET /engagements.")(export_route("csv", "text/csv; charset=utf-8"))
-    r.get("/engagements.ics", tags=["engagements"], responses=READS, summary="The register as iCalendar",
+    r.get("/engagements.ics", tags=["engagements"], summary="The register as iCalendar",
+          responses=file_responses("text/calendar", "The register as iCalendar"),
           description="Each dated engagement an all-day event; review or renewal dates and open follow-ups "
                       "events of their own; UIDs stable across exports. Takes the filters of GET /engagements.")(
         export_route("ics", "text/calendar; charset=utf-8"))
@@ -239,7 +244,7 @@ def build_router(*, read_only: bool = False) -> APIRouter:
         return write(request, body, user, key)
 
     @r.delete("/engagements/{key:path}", tags=["engagements", "edit"],
-              responses={200: {"description": "Deleted"}, **_problems(401, 403, 404, 422, 503)},
+              responses={200: {"description": "Deleted"}, **WRITE_ERRORS},
               summary="Delete an engagement")
     def remove(request: Request, key: Key, user: Editor) -> Response:
         """The ties it established stay, without its key."""
