@@ -426,7 +426,8 @@ def _all(store: Store, filters: dict[str, Any]) -> list[dict[str, Any]]:
 
     f = {k: v for k, v in filters.items() if k not in ("sort", "limit", "offset")}
     with store.connect() as conn:
-        ids = list(conn.execute(filter_statement(select(E.c.id), **f).order_by(E.c.key)).scalars())
+        ids = list(conn.execute(filter_statement(select(E.c.id), sqlite=store.is_sqlite, **f)
+                                .order_by(E.c.key)).scalars())
         return read_engagements(conn, ids, full=True)
 
 
