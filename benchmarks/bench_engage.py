@@ -8,7 +8,8 @@ through the API, and importing 10,000 rows with their alignment (light mode).
    ``GET /api/v1/engagements`` ``--requests`` times through FastAPI's test client (the
    whole request: routing, validation, the library, JSON), with the API's response cache
    emptied before every request, so every answer is computed. The baseline is the first
-   page of the unfiltered register. Target: p95 under 100 ms.
+   page of the unfiltered register. Target: p95 under 100 ms. Wall and CPU milliseconds
+   are both given: on a shared machine the wall time includes the waits for a core.
 2. **Import.** A city's log of 10,000 rows (``tests/data/make_engagements_500.py``'s
    generator, 10,000 rows) imported from CSV with ``--map``, names resolved, every new
    engagement aligned in light mode and written; baseline: the same file again (read and
@@ -125,18 +126,20 @@ def listing(store_path: Path, ids: dict[str, str], requests: int) -> list[list[s
     with TestClient(app) as client:
         client.get("/api/v1/engagements", params={"limit": 1})           # warm the imports
         for name, params in scenarios:
-            times, total = [], None
+            times, cpus, total = [], [], None
             for i in range(requests):
                 app.state.cache.clear()
                 p = {"limit": 50, **params}
                 if "offset" not in params and i % 2:
                     p["offset"] = 50 * (i % 10)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 r = client.get("/api/v1/engagements", params=p)
                 times.append((time.perf_counter() - t) * 1000)
+                cpus.append((time.process_time() - c) * 1000)
                 assert r.status_code == 200, r.text
                 total = r.json()["total"]
             rows.append([name, f"{total:,}", f"{statistics.median(times):.1f}", f"{percentile(times, 0.95):.1f}",
+                         f"{statistics.median(cpus):.1f}", f"{percentile(cpus, 0.95):.1f}",
                          "yes" if percentile(times, 0.95) < 100 else "no"])
     app.state.obs.close()
     return rows
@@ -194,7 +197,8 @@ def main() -> None:
         print(f"wrote {N:,} engagements in {time.perf_counter() - t:.1f} s "
               f"({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)")
         table(f"GET /api/v1/engagements over {N:,} engagements ({args.requests} requests each, cache emptied "
-              "before every request; ms)", ["scenario", "total", "p50", "p95", "p95 < 100 ms"],
+              "before every request; ms; CPU: the process's CPU time per request)",
+              ["scenario", "total", "p50", "p95", "CPU p50", "CPU p95", "p95 < 100 ms"],
               listing(tmp / "list" / "citydip.sqlite", ids, args.requests))
         table("Importing a city's log from CSV (seconds)",
               ["run", "engagements", "alignments", "wall", "CPU", "wall < 30 s"], importing(source.parent, tmp))
