@@ -1282,6 +1282,12 @@ from .cli_recommend import recommend_app  # noqa: E402
 
 app.add_typer(recommend_app, name="recommend")
 
+# -- the engagement register (cli_engage.py) -------------------------------------------------
+
+from .cli_engage import engage_app  # noqa: E402
+
+app.add_typer(engage_app, name="engage")
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError

@@ -132,10 +132,12 @@ class _Rows:
 
     def __init__(self, store: Store, file: str, *, actor: str | None = None, actor_role: str | None = None,
                  kind: str | None = None, country_cells: Iterable[str] = ()):
-        from ..ingest.resolving import StoreResolver
-
         self.store, self.file = store, file
-        self.sr = StoreResolver(store, [c for c in country_cells if c])
+        self._countries = [c for c in country_cells if c]
+        self._sr = None
+        self._extended = False
+        self._ids: dict[str, bool] = {}
+        self._found: dict[tuple[str, str | None], Any] = {}
         self.problems: list[Problem] = []
         self.items: list[Engagement] = []
         self.matched: dict[str, int] = {}
@@ -147,10 +149,43 @@ class _Rows:
 
             self.actor = resolve_actor(store, actor)["id"]
 
-    def resolve(self, name: str, country: str | None, *, row: int, field: str) -> str | None:
-        from ..ingest.resolving import resolve_any, is_provisional
+    @property
+    def sr(self):
+        """The resolver over the store's actors, built when a name is not an actor id (an
+        export's rows need none)."""
+        if self._sr is None:
+            from ..ingest.resolving import StoreResolver
 
-        res = resolve_any(self.store, self.sr, name, country)
+            self._sr = StoreResolver(self.store)
+        return self._sr
+
+    def _resolution(self, name: str, country: str | None):
+        """A party must be an actor of the store, so a name is first resolved among the
+        store's actors; only a name that does not resolve there is tried again with the
+        smaller GeoNames places and subdivisions of the file's countries, for the
+        candidates and the reason the error gives (an import of a city's log need not load
+        the gazetteers of fifty countries to find fifty capitals)."""
+        from ..ingest.resolving import resolve_any
+
+        key = (name, country)
+        if key not in self._found:
+            res = resolve_any(self.store, self.sr, name, country)
+            if not res.resolved and not self._extended and self._countries:
+                self.sr.extend(self._countries)
+                self._extended = True
+                res = resolve_any(self.store, self.sr, name, country)
+            self._found[key] = res
+        return self._found[key]
+
+    def resolve(self, name: str, country: str | None, *, row: int, field: str) -> str | None:
+        from ..ingest.resolving import actor_exists, is_provisional
+
+        if name not in self._ids:
+            self._ids[name] = bool(name) and actor_exists(self.store, name)
+        if self._ids[name]:
+            self.matched["id"] = self.matched.get("id", 0) + 1
+            return name
+        res = self._resolution(name, country)
         if res.resolved and not is_provisional(res.id):
             self.matched[res.rule] = self.matched.get(res.rule, 0) + 1
             return res.id
@@ -391,7 +426,8 @@ def _all(store: Store, filters: dict[str, Any]) -> list[dict[str, Any]]:
 
     f = {k: v for k, v in filters.items() if k not in ("sort", "limit", "offset")}
     with store.connect() as conn:
-        ids = list(conn.execute(filter_statement(select(E.c.id), **f).order_by(E.c.key)).scalars())
+        ids = list(conn.execute(filter_statement(select(E.c.id), sqlite=store.is_sqlite, **f)
+                                .order_by(E.c.key)).scalars())
         return read_engagements(conn, ids, full=True)
 
 

@@ -168,6 +168,16 @@ class Engagement(_Model):
     def _dates(cls, v, info):
         return _date(v, info.field_name)
 
+    @field_validator("end_on")
+    @classmethod
+    def _order(cls, v, info):
+        start = info.data.get("start_on") or info.data.get("signed_on")
+        try:
+            check_order(start, v)
+        except Exception:
+            raise ValueError(f"ends ({v}) before it starts ({start}); check the dates") from None
+        return v
+
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, v):
@@ -190,11 +200,6 @@ class Engagement(_Model):
 
     @model_validator(mode="after")
     def _check(self):
-        try:
-            check_order(self.start_on or self.signed_on, self.end_on)
-        except Exception as exc:            # ValidationError: name the field it is about
-            raise ValueError(f"end_on {self.end_on} is before the start "
-                             f"{self.start_on or self.signed_on}") from exc
         seen = set()
         for p in self.parties:
             if (p.actor, p.role) in seen:

@@ -18,10 +18,12 @@ import datetime as dt
 import json
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 
 from .. import progress
-from ..errors import NotFoundError, ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import NotFoundError, StoreError, ValidationError
 from ..ingest.base import Problem, Report
 from ..limits import check_deadline
 from ..model import Provenance
@@ -35,8 +37,8 @@ __all__ = ["write_engagements", "add_engagement", "delete_engagement", "get_enga
 E, P, D, F, A, T = (schema.engagements, schema.engagement_parties, schema.engagement_documents,
                     schema.engagement_followups, schema.engagement_alignments, schema.engagement_ties)
 
-#: alignments at or above this score are stored (as for initiatives)
-STORE_FLOOR = 0.2
+#: rows per executemany
+BATCH = 5_000
 #: how a list may be sorted: name -> (column expression, descending)
 SORTS = ("date", "-date", "title", "-title", "kind", "status", "review", "-review", "updated", "-updated")
 CHUNK = 500
@@ -123,6 +125,16 @@ def write_engagements(store: Store, items: Sequence[Engagement], provenance: Pro
     aligned = alignment_rows([alignment_text(e) for e, _, _ in todo], mode=mode)
     report.created["alignments"] = sum(len(r) for r, _ in aligned)
     progress.report("waiting for the store's write lock")
+    try:
+        _write(store, report, todo, aligned, provenance, party_provenance, importer, source, run_kind)
+    except IntegrityError:
+        # another writer added one of these keys (or removed a party) since the snapshot
+        raise StoreError("another writer changed the same engagements meanwhile; nothing was written. "
+                         "Run it again.") from None
+    return report
+
+
+def _write(store, report, todo, aligned, provenance, party_provenance, importer, source, run_kind) -> None:
     with store.transaction() as conn:
         run_id = store.start_run(conn, run_kind or f"import:{importer}", source)
         report.run_id = run_id
@@ -130,25 +142,32 @@ def write_engagements(store: Store, items: Sequence[Engagement], provenance: Pro
         prov_id = store.add_provenance(conn, provenance, run_id, cache)
         pp = {k: store.add_provenance(conn, v, run_id, cache) for k, v in (party_provenance or {}).items()}
         now = _now()
-        for n, ((e, row_id, d), (al_rows, axes)) in enumerate(zip(todo, aligned)):
-            if n % 1000 == 0:
+        new = [(e, d, al) for (e, row_id, d), al in zip(todo, aligned) if row_id is None]
+        old = [(e, row_id, d, al) for (e, row_id, d), al in zip(todo, aligned) if row_id is not None]
+        progress.report("writing", 0, len(todo))
+        if new:
+            rows_ = [_row(e, d, prov_id, now, axes) for e, d, (_, axes) in new]
+            for i in range(0, len(rows_), BATCH):
                 check_deadline()
-                progress.report("writing", n, len(todo))
-            values = _row(e, d, prov_id, now, axes)
-            if row_id is None:
-                row_id = conn.execute(insert(E).values(values)).inserted_primary_key[0]
-            else:
-                conn.execute(update(E).where(E.c.id == row_id).values(values))
-                for t in (P, D, F, A):
-                    conn.execute(delete(t).where(t.c.engagement_id == row_id))
-                unlink_ties(conn, row_id, e.key)
-            _write_children(conn, row_id, e, prov_id, pp, al_rows)
+                conn.execute(insert(E), rows_[i:i + BATCH])
+        ids = dict(_existing_ids(conn, [e.key for e, _, _ in new]))
+        for e, row_id, d, (_, axes) in old:
+            conn.execute(update(E).where(E.c.id == row_id).values(_row(e, d, prov_id, now, axes)))
+            unlink_ties(conn, row_id, e.key)
+            ids[e.key] = row_id
+        old_ids = [row_id for _, row_id, _, _ in old]
+        for i in range(0, len(old_ids), CHUNK):
+            for t in (P, D, F, A):
+                conn.execute(delete(t).where(t.c.engagement_id.in_(old_ids[i:i + CHUNK])))
+        progress.report("writing parties, documents, follow-ups, alignments", len(todo) // 2, len(todo))
+        _write_children(conn, [(ids[e.key], e, al_rows) for (e, _, _), (al_rows, _) in zip(todo, aligned)],
+                        prov_id, pp)
+        for e, _, _ in todo:
             if e.tie is not None:
-                report.updated["ties"] = report.updated.get("ties", 0) + link_ties(conn, row_id, e, prov_id)
+                report.updated["ties"] = report.updated.get("ties", 0) + link_ties(conn, ids[e.key], e, prov_id)
         if not report.updated.get("ties"):
             report.updated.pop("ties", None)
         store.finish_run(conn, run_id, report.as_dict())
-    return report
 
 
 def _row(e: Engagement, d: str, prov_id: int, now: str, axes: str | None) -> dict[str, Any]:
@@ -166,18 +185,26 @@ def _row(e: Engagement, d: str, prov_id: int, now: str, axes: str | None) -> dic
             "outcomes": e.outcomes, "attrs": attrs, "updated_at": now, "provenance_id": prov_id}
 
 
-def _write_children(conn, row_id: int, e: Engagement, prov_id: int, pp: dict, al_rows: list[dict]) -> None:
-    if e.parties:
-        conn.execute(insert(P), [{"engagement_id": row_id, "actor_id": p.actor, "role": p.role,
-                                  "signed_on": p.signed_on, "attrs": None,
-                                  "provenance_id": pp.get((e.key, p.actor), prov_id)} for p in e.parties])
-    if e.documents:
-        conn.execute(insert(D), [{"engagement_id": row_id, **d.model_dump(), "added_at": None} for d in e.documents])
-    if e.followups:
-        conn.execute(insert(F), [{"engagement_id": row_id, **f.model_dump()} for f in e.followups])
-    rows = [r for r in al_rows if r["score"] >= STORE_FLOOR] if al_rows else []
-    if rows:
-        conn.execute(insert(A), [{**r, "engagement_id": row_id} for r in rows])
+def _write_children(conn, todo: list[tuple[int, Engagement, list[dict]]], prov_id: int, pp: dict) -> None:
+    """The parties, documents, follow-ups and alignments of the engagements written, in
+    batches (executemany)."""
+    parties, docs, follows, als = [], [], [], []
+    for row_id, e, al_rows in todo:
+        parties += [{"engagement_id": row_id, "actor_id": p.actor, "role": p.role, "signed_on": p.signed_on,
+                     "attrs": None, "provenance_id": pp.get((e.key, p.actor), prov_id)} for p in e.parties]
+        docs += [{"engagement_id": row_id, **d.model_dump(), "added_at": None} for d in e.documents]
+        follows += [{"engagement_id": row_id, **f.model_dump()} for f in e.followups]
+        als += [{**r, "engagement_id": row_id} for r in al_rows or []]
+    for table, rows_ in ((P, parties), (D, docs), (F, follows), (A, als)):
+        for i in range(0, len(rows_), BATCH):
+            conn.execute(insert(table), rows_[i:i + BATCH])
+
+
+def _existing_ids(conn, keys: Sequence[str]) -> list[tuple[str, int]]:
+    out = []
+    for i in range(0, len(keys), CHUNK):
+        out += [(r.key, r.id) for r in conn.execute(select(E.c.key, E.c.id).where(E.c.key.in_(keys[i:i + CHUNK])))]
+    return out
 
 
 def _check_actors(conn, items: Sequence[Engagement], report: Report) -> None:
@@ -381,9 +408,10 @@ def _order(sort: str):
 def filter_statement(stmt, *, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None,
                      axis: str | None = None, actor: str | None = None, partner: str | None = None,
                      country: str | None = None, layer: str | None = None, date_from: str | None = None,
-                     date_to: str | None = None, q: str | None = None):
+                     date_to: str | None = None, q: str | None = None, sqlite: bool = True):
     """``stmt`` (a select over ``engagements``) restricted to the filters (see
-    :func:`list_engagements`); party filters are EXISTS on the parties' index."""
+    :func:`list_engagements`); party filters are lookups in the parties' index.
+    ``sqlite``: the store is SQLite (its LIKE ignores case; PostgreSQL's needs ILIKE)."""
     from ..dates import parse_partial_date
 
     def many(v):
@@ -406,21 +434,24 @@ def filter_statement(stmt, *, kind: str | Iterable[str] | None = None, status: s
             raise ValidationError(f"unknown axis '{axis}'; choose one of: {choices(Axis)}", field="axis")
         stmt = stmt.where(or_(E.c.axes == axis, E.c.axes.like(f"{axis},%"), E.c.axes.like(f"%,{axis}"),
                               E.c.axes.like(f"%,{axis},%")))
+    # IN (the parties' index) rather than EXISTS: SQLite answers an EXISTS by probing it
+    # for every engagement, an IN by reading the actor's entries of the index (10 ms
+    # instead of 170 ms for a city in 4,000 of 100,000 engagements, measured)
     for ref in (actor, partner):
         if ref:
-            stmt = stmt.where(exists().where(and_(P.c.engagement_id == E.c.id, P.c.actor_id == ref)))
+            stmt = stmt.where(E.c.id.in_(select(P.c.engagement_id).where(P.c.actor_id == ref)))
     if country or layer:
         ac = schema.actors
-        cond = [P.c.engagement_id == E.c.id, ac.c.id == P.c.actor_id]
+        if layer and layer not in ("macro", "meso", "micro"):
+            raise ValidationError(f"unknown layer '{layer}'; choose one of: macro, meso, micro", field="layer")
+        cond = [ac.c.id == P.c.actor_id] + ([ac.c.country == country] if country else []) + \
+            ([ac.c.layer == layer] if layer else []) + ([P.c.actor_id != actor] if actor else [])
         if country:
-            cond.append(ac.c.country == country)
-        if layer:
-            if layer not in ("macro", "meso", "micro"):
-                raise ValidationError(f"unknown layer '{layer}'; choose one of: macro, meso, micro", field="layer")
-            cond.append(ac.c.layer == layer)
-        if actor:
-            cond.append(P.c.actor_id != actor)      # the partners of the actor, not the actor itself
-        stmt = stmt.where(exists().where(and_(*cond)))
+            # a country's actors are few: read their entries of the parties' index
+            stmt = stmt.where(E.c.id.in_(select(P.c.engagement_id).where(*cond)))
+        else:
+            # a layer holds most parties: probe each engagement's parties instead
+            stmt = stmt.where(exists().where(P.c.engagement_id == E.c.id, *cond))
     if date_from:
         d = parse_partial_date(date_from, field="from")
         stmt = stmt.where(func.coalesce(E.c.end_on, E.c.start_on, E.c.signed_on) >= d)
@@ -429,9 +460,11 @@ def filter_statement(stmt, *, kind: str | Iterable[str] | None = None, status: s
         # "to 2020" includes 2020-12-31: compare the start's prefix
         stmt = stmt.where(func.substr(_date_expr(), 1, len(d)) <= d)
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(E.c.title.ilike(like), E.c.text.ilike(like), E.c.place.ilike(like),
-                              E.c.key == q.strip()))
+        like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # SQLite's LIKE ignores the case of ASCII letters by itself; lower() on every row
+        # would double the time of the scan
+        op = (lambda c: c.like(like, escape="\\")) if sqlite else (lambda c: c.ilike(like, escape="\\"))
+        stmt = stmt.where(or_(op(E.c.title), op(E.c.text), op(E.c.place), E.c.key == q.strip()))
     return stmt
 
 
@@ -460,13 +493,19 @@ def list_engagements(store: Store, *, kind: str | Iterable[str] | None = None,
     if not isinstance(offset, int) or offset < 0:
         raise ValidationError(f"offset must be a whole number ≥ 0, not {offset!r}", field="offset")
     filters = dict(kind=kind, status=status, axis=axis, actor=actor, partner=partner, country=country,
-                   layer=layer, date_from=date_from, date_to=date_to, q=q)
+                   layer=layer, date_from=date_from, date_to=date_to, q=q, sqlite=store.is_sqlite)
     with store.connect() as conn:
-        total = conn.execute(filter_statement(select(func.count()).select_from(E), **filters)).scalar()
-        stmt = filter_statement(select(E.c.id), **filters).order_by(*_order(sort)).offset(offset)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        ids = list(conn.execute(stmt).scalars())
+        stmt = filter_statement(select(E.c.id), **filters).order_by(*_order(sort))
+        if any(v not in (None, "", []) for k, v in filters.items() if k != "sqlite"):
+            # one pass: the matching ids in order give the total and the page (a filter that
+            # scans, a text or an axis, is not run twice)
+            every = list(conn.execute(stmt).scalars())
+            total = len(every)
+            ids = every[offset:] if limit is None else every[offset:offset + limit]
+        else:
+            total = conn.execute(select(func.count()).select_from(E)).scalar()
+            ids = list(conn.execute(stmt.offset(offset) if limit is None
+                                    else stmt.offset(offset).limit(limit)).scalars())
         items = read_engagements(conn, ids)
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 

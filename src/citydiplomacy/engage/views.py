@@ -22,11 +22,11 @@ DORMANT_TIES = ("twinned_with", "partner_of")
 
 
 def first_day(partial: str | None) -> dt.date | None:
-    """The first day a partial date can mean (``2027`` → 2027-01-01)."""
+    """The first day a partial date can mean (``2027`` → 2027-01-01; year 0 → year 1)."""
     if not partial:
         return None
     parts = [int(x) for x in partial.split("-")] + [1, 1]
-    return dt.date(parts[0], parts[1], parts[2])
+    return dt.date(max(parts[0], 1), parts[1], parts[2])
 
 
 def _today(today: Any) -> dt.date:
@@ -61,15 +61,20 @@ def timeline(store: Store, actor: str, partner: str | None = None, *, kind: str 
             "partner": {"id": b["id"], "name": b["name"]} if b else None, "count": len(items), "items": items}
 
 
-def due(store: Store, days: int = 90, *, today: Any = None, actor: str | None = None) -> dict[str, Any]:
+def due(store: Store, days: int = 90, *, today: Any = None, actor: str | None = None,
+        overdue: bool = False) -> dict[str, Any]:
     """What is due in the next ``days`` days from ``today`` (default: today): review or
-    renewal dates of engagements not ended, and open follow-ups (overdue open follow-ups
-    too, flagged). A partial date counts from its first day. ``actor``: only its
-    engagements. Returns ``{"today", "until", "count", "items"}``, soonest first."""
+    renewal dates of engagements not ended or completed, and open follow-ups (with
+    ``overdue``, open follow-ups whose date has passed too, flagged). A partial date
+    counts from its first day. ``actor``: only its engagements. Returns ``{"today",
+    "until", "count", "items"}``, soonest first."""
     if not isinstance(days, int) or days < 0 or days > 36_600:
         raise ValidationError(f"days must be a whole number from 0 to 36600, not {days!r}", field="days")
     start = _today(today)
-    end = start + dt.timedelta(days=days)
+    try:
+        end = start + dt.timedelta(days=days)
+    except OverflowError:
+        raise ValidationError(f"{days} days after {start} is past the year 9999", field="days") from None
     lo, hi = start.isoformat(), end.isoformat()
     a = _ref(store, actor)
     items: list[dict[str, Any]] = []
@@ -80,11 +85,12 @@ def due(store: Store, days: int = 90, *, today: Any = None, actor: str | None = 
             stmt = filter_statement(stmt, actor=a["id"])
         reviews = [(r.id, r.review_on) for r in conn.execute(stmt) if start <= first_day(r.review_on) <= end]
         fstmt = select(F.c.engagement_id, F.c.text, F.c.due_on).join(E, E.c.id == F.c.engagement_id).where(
-            F.c.status == "open", F.c.due_on.is_not(None), F.c.due_on <= hi)
+            F.c.status == "open", F.c.due_on.is_not(None), F.c.due_on <= hi,
+            *([] if overdue else [F.c.due_on >= lo[:4]]))
         if a:
             fstmt = filter_statement(fstmt, actor=a["id"])
         follow = [(r.engagement_id, r.text, r.due_on) for r in conn.execute(fstmt)
-                  if first_day(r.due_on) <= end]
+                  if first_day(r.due_on) <= end and (overdue or first_day(r.due_on) >= start)]
         ids = sorted({i for i, _ in reviews} | {i for i, _, _ in follow})
         by_id = {}
         for n in range(0, len(ids), CHUNK):
@@ -99,7 +105,7 @@ def due(store: Store, days: int = 90, *, today: Any = None, actor: str | None = 
         e = by_id[i]
         items.append({"what": "follow-up", "due_on": d, "overdue": first_day(d) < start, "text": text, **_brief(e)})
     items.sort(key=lambda x: (first_day(x["due_on"]), x["key"], x["what"]))
-    return {"today": lo, "until": hi, "days": days, "count": len(items), "items": items}
+    return {"today": lo, "until": hi, "days": days, "overdue": overdue, "count": len(items), "items": items}
 
 
 def _brief(e: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +128,8 @@ def activity(store: Store, actor: str, *, dormant_years: int = 5, today: Any = N
     a = _ref(store, actor)
     aid = a["id"]
     now = _today(today)
+    if now.year - dormant_years < 1:
+        raise ValidationError(f"{dormant_years} years before {now} is before the year 1", field="dormant_years")
     cutoff = now.replace(year=now.year - dormant_years) if not (now.month == 2 and now.day == 29) \
         else dt.date(now.year - dormant_years, 2, 28)
     cut = cutoff.isoformat()

@@ -80,7 +80,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     over https); ``secret``: the signing key (default: the file ``web-secret`` beside the
     store, or ``$CITYDIP_WEB_SECRET``). ``obs``: an open Observatory to serve instead."""
     from ..observatory import open as open_observatory
-    from . import api
+    from . import api, api_engage
 
     if obs is None:
         obs = open_observatory(path, home=home)
@@ -96,7 +96,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     app = FastAPI(
         title="City Diplomacy Observatory", version=__version__, description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
-        openapi_tags=api.TAGS, lifespan=lifespan,
+        openapi_tags=api.TAGS + [api_engage.TAG], lifespan=lifespan,
     )
     app.state.obs = obs
     app.state.read_only = read_only
@@ -120,6 +120,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     problems.install(app, html_handler=html_handler)
 
     app.include_router(api.build_router(read_only=read_only))
+    app.include_router(api_engage.build_router(read_only=read_only))
     _add_docs(app)
     static = HERE / "static"
     if static.is_dir():
