@@ -29,6 +29,7 @@ import yaml
 from sqlalchemy import func, select
 
 from ..dates import parse_partial_date
+from ..engage.model import ROLES, STATUSES
 from ..errors import ValidationError
 from ..model import Provenance
 from ..store import schema
@@ -43,11 +44,9 @@ HEADER = ["city", "country", "admin1", "geonameid", "lat", "lon", "role", "signe
           "licence", "as_of", "note"]
 #: Kinds of the shipped engagements (a user may add others through the register).
 KINDS = ("declaration", "pledge", "event")
-#: Roles a party may have in a shipped list (blank = signatory for a declaration or
-#: pledge, participant for an event): the register's roles (``citydiplomacy.engage``). A
-#: council that endorses an appeal or a call signs it.
-ROLES = ("signatory", "host", "visitor", "lead", "partner", "organiser", "participant")
-STATUSES = ("planned", "active", "completed", "suspended", "ended")
+# Roles a party may have in a shipped list are the register's (ROLES, imported above;
+# blank = signatory for a declaration or pledge, participant for an event). A council that
+# endorses an appeal or a call signs it.
 AXES = ("sustainability", "digital", "engagement")
 #: The Covenant of Mayors' commitments (the JRC's ``commitments`` column), in the order
 #: they were opened to signatories: 2008, 2014 (Mayors Adapt), 2015, 2021.

@@ -15,14 +15,14 @@ import hashlib
 import io as _io
 import re
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from ..errors import ValidationError
 from ..ingest.base import Problem, Report
 from ..limits import LimitExceeded, check_deadline
 from ..store import Store
 from .model import DEFAULT_ROLE, KINDS, ROLES, Engagement
-from .register import ImportRejected, engagement_of_row, list_engagements, write_engagements
+from .register import ImportRejected, engagement_of_row, write_engagements
 
 __all__ = ["COLUMNS", "FIELDS", "import_engagements", "read_rows", "read_ics", "export_csv", "export_ics",
            "format_parties", "parse_parties"]

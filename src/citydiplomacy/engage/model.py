@@ -23,7 +23,7 @@ __all__ = ["KINDS", "ROLES", "STATUSES", "FOLLOWUP_STATUSES", "TIE_EFFECTS", "DE
            "Engagement", "Party", "Document", "Followup", "derive_key", "parse_tie", "digest"]
 
 #: the kinds of engagement; a user may add another (a plain lower-case word such as "grant")
-KINDS = ("agreement", "visit", "event", "declaration", "project")
+KINDS = ("agreement", "visit", "event", "declaration", "pledge", "project")
 #: what a party does in an engagement
 ROLES = ("signatory", "host", "visitor", "lead", "partner", "organiser", "participant")
 STATUSES = ("planned", "active", "completed", "suspended", "ended")
@@ -33,7 +33,7 @@ TIE_EFFECTS = ("establishes", "renews", "ends")
 #: the tie types an agreement may establish, renew or end
 TIE_TYPES = (TieType.TWINNED_WITH.value, TieType.PARTNER_OF.value)
 #: the role of a party given without one
-DEFAULT_ROLE = {"agreement": "signatory", "declaration": "signatory", "visit": "participant",
+DEFAULT_ROLE = {"agreement": "signatory", "declaration": "signatory", "pledge": "signatory", "visit": "participant",
                 "event": "participant", "project": "partner"}
 
 _WORD = re.compile(r"^[a-z][a-z_]{1,31}$")

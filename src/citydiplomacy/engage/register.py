@@ -15,7 +15,6 @@ writing it unchanged changes nothing (a fingerprint of what was written is kept 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import delete, exists, func, insert, or_, select, update
@@ -195,6 +194,13 @@ def _write_children(conn, todo: list[tuple[int, Engagement, list[dict]]], prov_i
         docs += [{"engagement_id": row_id, **d.model_dump(), "added_at": None} for d in e.documents]
         follows += [{"engagement_id": row_id, **f.model_dump()} for f in e.followups]
         als += [{**r, "engagement_id": row_id} for r in al_rows or []]
+    if als:
+        # only the items of frameworks the store holds (a store built without the SDGs
+        # keeps its engagements, without their alignment)
+        codes = sorted({r["item_code"] for r in als})
+        held = {c for i in range(0, len(codes), 500) for (c,) in conn.execute(
+            select(schema.framework_items.c.code).where(schema.framework_items.c.code.in_(codes[i:i + 500])))}
+        als = [r for r in als if r["item_code"] in held]
     for table, rows_ in ((P, parties), (D, docs), (F, follows), (A, als)):
         for i in range(0, len(rows_), BATCH):
             conn.execute(insert(table), rows_[i:i + BATCH])
