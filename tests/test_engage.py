@@ -26,9 +26,16 @@ TODAY = "2026-12-06"
 
 
 def _copy(built_home: Path, dest: Path) -> Store:
+    """A copy of the built store with an empty register: a city office's own log, without
+    the shipped declarations and events (tests/test_engage_data.py covers those)."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(built_home / "citydip.sqlite", dest / "citydip.sqlite")
-    return Store(dest / "citydip.sqlite")
+    store = Store(dest / "citydip.sqlite")
+    with store.transaction() as conn:
+        for t in (schema.engagement_ties, schema.engagement_alignments, schema.engagement_followups,
+                  schema.engagement_documents, schema.engagement_parties, schema.engagements):
+            conn.execute(t.delete())
+    return store
 
 
 def counts(store: Store) -> dict[str, int]:
