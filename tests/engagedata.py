@@ -22,8 +22,20 @@ PROJECT = "open-data-project"
 VISITS = 60
 
 
+def clear_register(store) -> None:
+    """Empty the register of ``store`` (the default data ships declarations and events):
+    the tests count what :func:`seed` writes."""
+    from citydiplomacy.store import schema
+
+    with store.transaction() as conn:
+        for t in (schema.engagement_ties, schema.engagement_alignments, schema.engagement_followups,
+                  schema.engagement_documents, schema.engagement_parties, schema.engagements):
+            conn.execute(t.delete())
+
+
 def seed(store) -> dict[str, int]:
-    """Write the fixture register into ``store``; returns counts the tests check."""
+    """Write the fixture register into ``store`` (emptied first); returns counts the tests check."""
+    clear_register(store)
     add_engagement(store, {
         "key": MOBILITY, "kind": "agreement", "title": "Memorandum of understanding on urban mobility",
         "text": "Lyon and Barcelona cooperate on low-emission zones, public transport and cycling, to cut "
