@@ -327,3 +327,95 @@ def test_api_actor_json_and_coverage_list(built_home, tmp_path):
         html = c.get("/actors/climate-mayors").text
         assert "of about 470 members held" in html and "Published count" in html
     app.state.obs.close()
+
+
+# -- Mayors for Peace in Japan: members by exclusion ---------------------------------------
+
+def _mfp_japan_rows() -> list[dict[str, str]]:
+    with open(SHIPPED / "mayors-for-peace.csv", encoding="utf-8", newline="") as fh:
+        return [r for r in csv.DictReader(fh) if (r["note"] or "").startswith("member by exclusion")]
+
+
+def _quoted_block(name: str) -> dict[str, str]:
+    text = DOCS.read_text(encoding="utf-8")
+    block = text[text.index(f"<!-- figures-checked:{name} -->"):text.index(f"<!-- /figures-checked:{name} -->")]
+    rows = [line.strip("|").split("|") for line in block.splitlines() if line.startswith("| ") and "---" not in line]
+    return {k.strip(): v.strip() for k, v in rows[1:]}
+
+
+def _n(text: str) -> int:
+    return int(re.match(r"[\d,]+", text).group(0).replace(",", ""))
+
+
+def test_japans_members_by_exclusion_are_every_municipality_but_the_one_named():
+    """The rows derived from the MIC's list: one per municipality (unique codes), all citing
+    the report that names Sasebo as the only non-member; Sasebo absent; the GeoNames ids
+    distinct and of the right prefecture's places; the docs' figures are the file's."""
+    from citydiplomacy.resolve import geonames
+
+    rows = _mfp_japan_rows()
+    codes = [re.search(r"MIC code (\d{6})", r["note"]).group(1) for r in rows]
+    assert len(codes) == len(set(codes))
+    assert "422029" not in codes and all("佐世保" not in r["note"] for r in rows)     # Sasebo
+    assert all(r["country"] == "JP" and r["source_url"] == "https://www.hiroshimapeacemedia.jp/?p=142184"
+               and r["as_of"] == "2024-06-01" for r in rows)
+    assert [r["since"] for r in rows if r["since"]] == ["2024-06-01"]                  # Yawata, dated by the report
+    ids = [r["geonameid"] for r in rows if r["geonameid"]]
+    assert len(ids) == len(set(ids))
+    records = geonames.load_records("cities500.json")
+    admin1 = {}
+    for line in data_path("geonames_admin1.tsv").read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0] == "JP":
+            admin1[parts[2]] = parts[1]
+    assert all(records[r["geonameid"]]["admin1code"] == admin1[r["admin1"]] for r in rows if r["geonameid"])
+    # a row without a place keeps the written name (no romanised namesake can take it)
+    assert all(not r["city"].isascii() for r in rows if not r["geonameid"])
+    quoted = _quoted_block("mfp-japan")
+    by_basis = {b: sum(f"GeoNames id by the {b}" in r["note"] for r in rows) for b in ("written name", "romanised reading")}
+    assert _n(quoted["rows (every municipality but Sasebo; Machida keeps its own dated row)"]) == len(rows)
+    assert quoted["with a GeoNames id"] == (f"{len(ids):,}: {by_basis['written name']:,} by the written name, "
+                                            f"{by_basis['romanised reading']:,} by the romanised reading")
+
+
+def test_japans_members_in_the_default_store_agree_with_the_docs(obs):
+    report = _build_report(obs)["mayors-for-peace"]
+    quoted = _quoted_block("mfp-japan")
+    rows = _mfp_japan_rows()
+    with obs.store.connect() as c:
+        tied = c.execute(select(ties.c.source).where(ties.c.target == "mayors-for-peace", ties.c.type == "member_of",
+                                                     ties.c.note.like("member by exclusion%"))).all()
+        japanese = c.execute(select(ties.c.source).distinct().join(actors, actors.c.id == ties.c.source)
+                             .where(ties.c.target == "mayors-for-peace", ties.c.type == "member_of",
+                                    actors.c.country.in_(["JP", "JPN"]))).all()
+    other_rows = report["rows"] - len(rows)
+    resolved = _n(quoted["resolved in the build"])
+    assert _n(quoted["resolved in the build"].split(": ")[1]) == len(tied)
+    assert resolved - len(tied) == 3
+    assert _n(quoted["not resolved (no GeoNames place of the prefecture carries the name; reported, not tied)"]) \
+        == len(rows) - resolved
+    unresolved_japanese = [k for k in [*report["unresolved_rows"], *report["ambiguous_rows"]] if "(JP" in k]
+    assert len(unresolved_japanese) == len(rows) - resolved
+    assert other_rows == 22
+    assert quoted["Japanese members held"] == f"{len(japanese):,} of 1,740"
+
+
+def test_city_network_memberships_in_all_agree_with_the_docs(obs):
+    """"the build ties cities to city networks **14,251** times ... **10** networks have 50
+    or more member cities"."""
+    from sqlalchemy.orm import aliased
+
+    net = aliased(actors)
+    with obs.store.connect() as c:
+        pairs = c.execute(select(ties.c.source, ties.c.target).distinct()
+                          .join(actors, actors.c.id == ties.c.source).join(net, net.c.id == ties.c.target)
+                          .where(ties.c.type == "member_of", actors.c.kind == "city",
+                                 net.c.kind == "city_network")).all()
+    size: dict[str, int] = {}
+    for _, target in pairs:
+        size[target] = size.get(target, 0) + 1
+    text = DOCS.read_text(encoding="utf-8")
+    m = re.search(r"ties cities to city networks \*\*([\d,]+)\*\* times.*?\*\*(\d+)\*\* networks have 50\s+or more",
+                  text, re.S)
+    assert m, "the sentence on city-network memberships in all is missing from docs/data.md"
+    assert (_n(m.group(1)), int(m.group(2))) == (len(pairs), sum(n >= 50 for n in size.values()))

@@ -1120,7 +1120,7 @@ def network_reach(city: str = typer.Argument(..., help="A city (name, id, QID or
 def network_communities(weighting: str = typer.Option("shared", "--weighting", help="shared or gawc."),
                         resolution: float = typer.Option(1.0, "--resolution", help="Leiden resolution."),
                         max_members: int = typer.Option(
-                            2000, "--max-members", help="Leave out networks with more member cities than this "
+                            1000, "--max-members", help="Leave out networks with more member cities than this "
                             "(they link every pair of their members)."),
                         country: Optional[str] = COUNTRY_OPT, bloc: Optional[str] = BLOC_OPT, top: int = TOP_OPT,
                         fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP)):

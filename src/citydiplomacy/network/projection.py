@@ -25,7 +25,7 @@ WEIGHTINGS = ("shared", "gawc")
 PROJECTION_TIE = "co_member"
 #: A network with more member cities than this is left out of the projection (see
 #: :func:`membership_projection`).
-MAX_MEMBERS = 2_000
+MAX_MEMBERS = 1_000
 
 
 class Projection(NamedTuple):
