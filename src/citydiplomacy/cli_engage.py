@@ -93,7 +93,7 @@ def _problems(exc, fmt: Format) -> None:
 
 
 @engage_app.command("add")
-def add(kind: str = typer.Option(..., "--kind", help="agreement, visit, event, declaration, project, or a "
+def add(kind: str = typer.Option(..., "--kind", help="agreement, visit, event, declaration, pledge, project, or a "
                                                      "lower-case word of your own."),
         title: str = typer.Option(..., "--title", help="Short title."),
         party: list[str] = typer.Option([], "--party", help="A party: a name or id, optionally with its role "
@@ -233,7 +233,7 @@ def _filters(kind, status, axis, actor, partner, country, layer, date_from, date
     return f
 
 
-KIND_O = typer.Option(None, "--kind", help="Kinds, comma-separated (agreement, visit, event, declaration, project).")
+KIND_O = typer.Option(None, "--kind", help="Kinds, comma-separated (agreement, visit, event, declaration, pledge, project).")
 STATUS_O = typer.Option(None, "--status", help="Statuses, comma-separated (planned, active, completed, suspended, "
                                                "ended).")
 AXIS_O = typer.Option(None, "--axis", help="sustainability, digital or engagement.")

@@ -51,7 +51,7 @@ class EngagementIn(Provenanced):
     """An engagement (added, or updated when its key exists)."""
 
     key: str | None = Field(None, max_length=200, description="Default: derived from kind, title, date and parties.")
-    kind: str = Field(min_length=1, max_length=32, description="agreement, visit, event, declaration, project, "
+    kind: str = Field(min_length=1, max_length=32, description="agreement, visit, event, declaration, pledge, project, "
                                                                "or a lower-case word of your own.")
     title: str = Field(min_length=1, max_length=500)
     text: str = Field("", max_length=MAX_ALIGN_TEXT)

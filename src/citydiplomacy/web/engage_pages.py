@@ -253,7 +253,7 @@ def _parse(obs, values: dict[str, Any], form: Form, key: str | None) -> dict[str
         form.error("title", "give the engagement a title, e.g. 'Memorandum of understanding on urban mobility'")
     kind = values["kind"].lower()
     if not kind:
-        form.error("kind", "say what kind of engagement this is: agreement, visit, event, declaration, project "
+        form.error("kind", "say what kind of engagement this is: agreement, visit, event, declaration, pledge, project "
                            "(or a word of your own)")
     elif not re.match(r"^[a-z][a-z_]{1,31}$", kind):
         form.error("kind", f"'{values['kind']}' is not a kind; use one lower-case word (letters and _)")
