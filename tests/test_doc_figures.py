@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import func, select
 
 from citydiplomacy.dataset import figures
+from citydiplomacy.membership import network_coverage
 from citydiplomacy.store import schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +89,9 @@ def test_figures_in_prose_are_the_builds(obs):
     assert f"from the {tw['distinct_names']:,} distinct pairs of the raw twinning list" in resolution
     assert f"**{without / rows:.1%}** ({without:,}) without the" in resolution
     assert f"The build loads {tw['ties_loaded']:,} ties" in resolution
+    assert f"Wikipedia's lists (about {round(twinned, -2):,} ties)" in page("docs/recommend.md")
+    mfp = network_coverage(obs.store, "mayors-for-peace")
+    assert f"{mfp['published']:,} members of which the store holds {mfp['held']:,}" in page("docs/indices.md")
 
 
 def _blocks() -> list[tuple[str, str, str]]:
