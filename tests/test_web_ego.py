@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from webserver import CHROMIUM, chromium, serving  # noqa: E402
+from webserver import CHROMIUM, chromium, serving, watched_page  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -57,17 +57,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    csp: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-    assert not csp, f"the Content-Security-Policy refused something: {csp}"
+    with watched_page(browser, server, timeout_ms=60_000) as pg:
+        yield pg
 
 
 def ready(page) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from webserver import CHROMIUM, chromium, serving  # noqa: E402
+from webserver import CHROMIUM, chromium, serving, watched_page  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -63,16 +63,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(base_url=server["url"], viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    violations = watch_csp(pg)
-    pg.set_default_timeout(20_000)
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-    assert not violations, f"the Content-Security-Policy refused something on the page: {violations}"
+    with watched_page(browser, server["url"], timeout_ms=20_000) as pg:
+        yield pg
 
 
 def watch_csp(pg) -> list[str]:

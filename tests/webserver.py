@@ -51,3 +51,23 @@ def chromium(sync_api) -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+@contextmanager
+def watched_page(browser, base_url: str, *, timeout_ms: int = 30_000,
+                 viewport: dict | None = None) -> Iterator[object]:
+    """A page in a new browser context at ``base_url`` that fails the test, when it closes,
+    on a JavaScript error or on anything the Content-Security-Policy refused."""
+    context = browser.new_context(base_url=base_url, viewport=viewport or {"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    refused: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    pg.set_default_timeout(timeout_ms)
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not refused, f"the Content-Security-Policy refused something on the page: {refused}"
