@@ -397,7 +397,7 @@ def export(out_file: str = typer.Option(..., "--out", help="File to write: .csv 
     """
     from pathlib import Path
 
-    from .engage.io import export_csv, export_ics
+    from .engage.io import csv_text, export_ics, export_rows
 
     _open, _fail, out, err = _ctx()
     suffix = Path(out_file).suffix.lower()
@@ -406,18 +406,16 @@ def export(out_file: str = typer.Option(..., "--out", help="File to write: .csv 
     try:
         f = _filters(kind, status, axis, actor, partner, country, layer, date_from, date_to, q)
         store = _open().store
-        text = (export_csv if suffix == ".csv" else export_ics)(store, out_file, **f)
+        if suffix == ".ics":
+            n = export_ics(store, out_file, **f).count("BEGIN:VEVENT")
+        else:
+            rows = export_rows(store, **f)
+            Path(out_file).write_text(csv_text(rows), encoding="utf-8")
+            n = len(rows)
     except OSError as exc:
         _fail(CitydipError(f"cannot write {out_file}: {exc.strerror}"))
     except CitydipError as exc:
         _fail(exc)
-    if suffix == ".ics":
-        n = text.count("BEGIN:VEVENT")
-    else:
-        import csv
-        import io
-
-        n = max(0, sum(1 for _ in csv.reader(io.StringIO(text))) - 1)
     err.print(f"wrote {out_file} ({plural(n, 'event' if suffix == '.ics' else 'row')})", highlight=False)
 
 

@@ -448,13 +448,18 @@ def export_rows(store: Store, **filters: Any) -> list[dict[str, str]]:
     return out
 
 
-def export_csv(store: Store, dest: str | Path | None = None, **filters: Any) -> str:
-    """Write the register as CSV (to ``dest``, and return the text)."""
+def csv_text(rows: list[dict[str, str]]) -> str:
+    """Rows of :func:`export_rows` as CSV text (the columns the import reads)."""
     buf = _io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
-    w.writerows(export_rows(store, **filters))
-    text = buf.getvalue()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def export_csv(store: Store, dest: str | Path | None = None, **filters: Any) -> str:
+    """Write the register as CSV (to ``dest``, and return the text)."""
+    text = csv_text(export_rows(store, **filters))
     if dest is not None:
         Path(dest).write_text(text, encoding="utf-8")
     return text
