@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
