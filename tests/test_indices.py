@@ -252,7 +252,7 @@ def test_the_shipped_framework_loads_with_three_axes():
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace("direction: -1", "direction: 2"), "indicators[14].direction"),
+    (lambda t: t.replace("direction: -1", "direction: 2"), "indicators[17].direction"),
     (lambda t: t.replace("kind: macro_reach", "kind: telepathy"), "telepathy"),
     (lambda t: t.replace("code: brokerage", "code: pagerank"), "appears twice"),
     (lambda t: t.replace("normalisation: minmax", "normalisation: magic"), "normalisation: 'magic'"),
