@@ -428,33 +428,34 @@ def _values_of(e: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _existing(request: Request, key: str):
+    """An editor and the engagement ``key`` they act on, or the response that refuses (not
+    signed in as an editor, or no such engagement)."""
     from ..engage.register import get_engagement
 
+    user = await _need(request, "editor")
+    if isinstance(user, Response):
+        return user
     try:
-        return await run_in_threadpool(get_engagement, _obs(request).store, key)
+        return user, await run_in_threadpool(get_engagement, _obs(request).store, key)
     except NotFoundError as exc:
         return await _not_found(request, exc)
 
 
 @edit_router.get("/engagements/{key:path}/edit", response_class=HTMLResponse)
 async def engagement_edit(request: Request, key: str):
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    e = await _existing(request, key)
-    if isinstance(e, Response):
-        return e
+    found = await _existing(request, key)
+    if isinstance(found, Response):
+        return found
+    user, e = found
     return await _form_page(request, Form(values=_values_of(e)), e)
 
 
 @edit_router.post("/engagements/{key:path}/edit", response_class=HTMLResponse)
 async def engagement_update(request: Request, key: str):
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    e = await _existing(request, key)
-    if isinstance(e, Response):
-        return e
+    found = await _existing(request, key)
+    if isinstance(found, Response):
+        return found
+    user, e = found
     posted = await _posted(request, e)
     if isinstance(posted, Response):
         return posted
@@ -465,12 +466,10 @@ async def engagement_update(request: Request, key: str):
 
 @edit_router.get("/engagements/{key:path}/delete", response_class=HTMLResponse)
 async def engagement_delete_confirm(request: Request, key: str):
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    e = await _existing(request, key)
-    if isinstance(e, Response):
-        return e
+    found = await _existing(request, key)
+    if isinstance(found, Response):
+        return found
+    user, e = found
     return await _page(request, "engagement_delete.html", section="data", e=e, form=Form(), key_url=_key_url)
 
 
@@ -478,12 +477,10 @@ async def engagement_delete_confirm(request: Request, key: str):
 async def engagement_delete(request: Request, key: str):
     from ..engage.register import delete_engagement
 
-    user = await _need(request, "editor")
-    if isinstance(user, Response):
-        return user
-    e = await _existing(request, key)
-    if isinstance(e, Response):
-        return e
+    found = await _existing(request, key)
+    if isinstance(found, Response):
+        return found
+    user, e = found
     if not await _csrf_ok(request):
         form = Form()
         form.error("_form", CSRF_MESSAGE)
