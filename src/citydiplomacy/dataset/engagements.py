@@ -25,7 +25,6 @@ from collections import Counter
 from importlib.resources.abc import Traversable
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 
 from ..dates import parse_partial_date
@@ -35,7 +34,8 @@ from ..model import Provenance
 from ..store import schema
 from . import covenant
 from .context import BuildContext, data_path, provenance_from
-from .listed import NON_COMMERCIAL, check_place_cells, check_source_cells, read_rows, resolve_places, row_label
+from .listed import (NON_COMMERCIAL, check_place_cells, check_source_cells, list_files, read_rows, resolve_places,
+                     row_label)
 
 __all__ = ["HEADER", "KINDS", "ROLES", "STATUSES", "COMMITMENTS", "EngagementFile", "read_engagements", "build"]
 
@@ -56,8 +56,6 @@ COMMITMENTS = ("CoM2020", "MayorsAdapt", "CoM2030", "CoM2050")
 #: climate-neutrality commitment of 2021.
 OPENED = {"CoM2020": "2008-01", "MayorsAdapt": "2014-03", "CoM2030": "2015-10", "CoM2050": "2021"}
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-#: libyaml's safe loader where PyYAML has it (five times faster than the pure-Python one)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclasses.dataclass
@@ -82,35 +80,23 @@ def read_engagements(directory: Traversable | None = None) -> list[EngagementFil
     directory = directory or _directory()
     if not directory.is_dir():
         return []
-    files = {f.name: f for f in directory.iterdir()}
     out = []
-    for name in sorted(files):
-        if not name.endswith(".yaml"):
-            continue
-        key = name[:-5]
-        try:
-            with files[name].open(encoding="utf-8") as fh:
-                meta = yaml.load(fh, Loader=_YAML_LOADER) or {}
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"not valid YAML: {exc}".splitlines()[0], file=name) from None
+    for lf in list_files(directory, "party list", "id, kind, title, text, dates, source"):
+        key, meta, name, csv_name = lf.key, lf.meta, lf.yaml_name, lf.csv_name
         _check_meta(meta, key, name)
-        csv_name = f"{key}.csv"
         if meta.get("parties_from"):
-            if csv_name in files:
+            if lf.csv is not None:
                 raise ValidationError(f"parties_from: {meta['parties_from']} takes the parties from the build; "
                                       f"remove {csv_name} or parties_from", file=name, field="parties_from")
             rows = []
-        elif csv_name in files:
+        elif lf.csv is not None:
             default_role = "participant" if meta["kind"] == "event" else "signatory"
-            rows = read_rows(files[csv_name], csv_name, HEADER,
-                             lambda raw, line: _check_row(raw, csv_name, line, default_role))
+            rows = read_rows(lf.csv, csv_name, HEADER,
+                             lambda raw, line, csv_name=csv_name, default_role=default_role:
+                             _check_row(raw, csv_name, line, default_role))
         else:
             raise ValidationError(f"no party list: add {csv_name} (header {','.join(HEADER)})", file=name)
         out.append(EngagementFile(key, meta, rows, name, csv_name))
-    orphans = sorted(n for n in files if n.endswith(".csv") and f"{n[:-4]}.yaml" not in files)
-    if orphans:
-        raise ValidationError(f"party list without its YAML file ({orphans[0][:-4]}.yaml): add one with id, "
-                              "kind, title, text, dates, source", file=orphans[0])
     return out
 
 

@@ -25,7 +25,6 @@ from collections import Counter
 from importlib.resources.abc import Traversable
 from typing import Any
 
-import yaml
 from sqlalchemy import select, update
 
 from ..dates import parse_partial_date
@@ -35,7 +34,7 @@ from ..model import Actor, Provenance, Tie
 from ..store import schema
 from ..vocab import Status
 from .context import BuildContext, data_path, provenance_from
-from .listed import check_place_cells, check_source_cells, read_rows, resolve_places, row_label
+from .listed import check_place_cells, check_source_cells, list_files, read_rows, resolve_places, row_label
 
 __all__ = ["HEADER", "STATUSES", "NetworkList", "read_lists", "build"]
 
@@ -70,22 +69,11 @@ def read_lists(directory: Traversable | None = None) -> list[NetworkList]:
     directory = directory or _directory()
     if not directory.is_dir():
         return []
-    files = {f.name: f for f in directory.iterdir()}
     out = []
-    for name in sorted(files):
-        if not name.endswith(".yaml"):
-            continue
-        network = name[:-5]
-        with files[name].open(encoding="utf-8") as fh:
-            meta = yaml.safe_load(fh) or {}
-        _check_meta(meta, network, name)
-        csv_name = f"{network}.csv"
-        rows = _read_csv(files[csv_name], csv_name, network) if csv_name in files else []
-        out.append(NetworkList(network, meta, rows, csv_name, name))
-    orphans = sorted(n for n in files if n.endswith(".csv") and f"{n[:-4]}.yaml" not in files)
-    if orphans:
-        raise ValidationError(f"member list without its YAML file ({orphans[0][:-4]}.yaml): add one "
-                              "with network, published_members, count_source and complete", file=orphans[0])
+    for lf in list_files(directory, "member list", "network, published_members, count_source and complete"):
+        _check_meta(lf.meta, lf.key, lf.yaml_name)
+        rows = _read_csv(lf.csv, lf.csv_name, lf.key) if lf.csv is not None else []
+        out.append(NetworkList(lf.key, lf.meta, rows, lf.csv_name, lf.yaml_name))
     return out
 
 
