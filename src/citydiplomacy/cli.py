@@ -666,7 +666,8 @@ def _is_corpus(source: str, out_file: Optional[str], workers, scheduler, batch) 
     import os
     from pathlib import Path
 
-    if len(source) < 4096 and "\n" not in source and (Path(source).is_dir() or source.endswith(("/", os.sep))):
+    if source.strip() and len(source) < 4096 and "\n" not in source and \
+            (Path(source).is_dir() or source.endswith(("/", os.sep))):
         return True
     return bool((out_file and out_file.lower().endswith(".parquet")) or workers is not None or scheduler
                 or batch is not None)

@@ -352,8 +352,7 @@ def read_results(out: str | Path):
     parts = sorted(Path(out).glob("part-*.parquet"))
     if not parts:
         return pa.Table.from_pylist([], schema=_schema())
-    table = pa.concat_tables([pq.read_table(p, schema=_schema()) for p in parts])
-    return table
+    return pa.concat_tables([pq.read_table(p, schema=_schema()) for p in parts])
 
 
 # ---------------------------------------------------------------------------------------
@@ -410,7 +409,11 @@ def align_corpus(folder: str | Path, out: str | Path, *, mode: str = "auto", lev
     manifest = _prepare_out(out, settings, root, probe.method)
     report = CorpusReport(corpus=str(root), out=str(out), method=probe.method, documents=len(docs))
     progress.report("reading the documents", 0, len(docs))
-    ids = [_file_id(root, p) for p in docs]
+    ids = []
+    for n, p in enumerate(docs, 1):
+        ids.append(_file_id(root, p))
+        if n % 256 == 0:
+            progress.report("reading the documents", n, len(docs))
     done = done_documents(out)
     todo = [(rel, i) for rel, i in ids if i not in done]
     report.already_done = len(ids) - len(todo)
@@ -431,11 +434,15 @@ def align_corpus(folder: str | Path, out: str | Path, *, mode: str = "auto", lev
 def _failed(out: Path, ids: set[str]) -> list[tuple[str, str]]:
     """Documents of earlier runs that could not be aligned (path, reason)."""
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
-    t = read_results(out)
-    t = t.filter(pc.is_valid(t.column("error")))
-    return [(p, e) for i, p, e in zip(t.column("document_id").to_pylist(), t.column("path").to_pylist(),
-                                       t.column("error").to_pylist()) if i in ids]
+    found = []
+    for part in sorted(out.glob("part-*.parquet")):
+        t = pq.read_table(part, columns=["document_id", "path", "error"])
+        t = t.filter(pc.is_valid(t.column("error")))
+        found += [(p, e) for i, p, e in zip(t.column("document_id").to_pylist(), t.column("path").to_pylist(),
+                                             t.column("error").to_pylist()) if i in ids]
+    return found
 
 
 def _run(report: CorpusReport, root: Path, out: Path, todo: list[tuple[str, str]], settings: BulkSettings, *,
