@@ -92,17 +92,24 @@ class CorpusReport:
     workers: int = 0
     seconds: float = 0.0                    # the whole run, cluster start included
     align_seconds: float = 0.0              # from the workers being ready to the last partition
+    cpu_seconds: float = 0.0                # the workers' CPU time over align_seconds, all together
 
     @property
     def docs_per_second(self) -> float:
         return self.aligned / self.align_seconds if self.align_seconds > 0 else 0.0
+
+    @property
+    def docs_per_cpu_second(self) -> float:
+        """Documents per second of one worker's CPU: the throughput of one dedicated core."""
+        return self.aligned / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"corpus": self.corpus, "out": self.out, "method": self.method, "documents": self.documents,
                 "already_done": self.already_done, "aligned": self.aligned,
                 "failed": [{"path": p, "error": e} for p, e in self.failed], "partitions": self.partitions,
                 "rows": self.rows, "workers": self.workers, "seconds": round(self.seconds, 3),
-                "align_seconds": round(self.align_seconds, 3), "docs_per_second": round(self.docs_per_second, 3)}
+                "align_seconds": round(self.align_seconds, 3), "docs_per_second": round(self.docs_per_second, 3),
+                "cpu_seconds": round(self.cpu_seconds, 3), "docs_per_cpu_second": round(self.docs_per_cpu_second, 3)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -455,7 +462,7 @@ def _run(report: CorpusReport, root: Path, out: Path, todo: list[tuple[str, str]
         progress.report("loading the model on the workers", 0, len(todo))
         cluster.prepare_workers(client, settings.mode)
         size = batch or max(1, min(16, -(-len(todo) // (4 * n_workers))))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cluster.worker_cpu_seconds(client)
         done = 0
         progress.report("aligning documents", 0, len(todo))
         for rows in cluster.run_batches(client, str(root), list(_batches(todo, size)), settings,
@@ -468,3 +475,4 @@ def _run(report: CorpusReport, root: Path, out: Path, todo: list[tuple[str, str]
             progress.report("aligning documents", done, len(todo))
         report.aligned = done - len(report.failed)
         report.align_seconds = time.perf_counter() - t0
+        report.cpu_seconds = cluster.worker_cpu_seconds(client) - cpu0

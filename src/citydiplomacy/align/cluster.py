@@ -17,7 +17,7 @@ from distributed.client import FutureCancelledError
 
 from ..errors import CitydipError, ValidationError
 
-__all__ = ["AlignerPlugin", "connect", "worker_threads", "prepare_workers", "run_batches"]
+__all__ = ["AlignerPlugin", "connect", "worker_threads", "worker_cpu_seconds", "prepare_workers", "run_batches"]
 
 
 class AlignerPlugin(WorkerPlugin):
@@ -81,6 +81,17 @@ def _takes_n_workers(client: Client) -> bool:
     import inspect
 
     return "n_workers" in inspect.signature(client.scheduler_info).parameters
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def worker_cpu_seconds(client: Client) -> float:
+    """The CPU time the worker processes have used so far, all together (seconds): what
+    the cluster spent, whatever else shares its machines."""
+    return float(sum(client.run(_cpu_seconds).values()))
 
 
 def prepare_workers(client: Client, mode: str) -> None:
