@@ -101,10 +101,10 @@ def prepare_workers(client: Client, mode: str) -> None:
 
 
 def run_batches(client: Client, root: str, batches: Sequence[list[tuple[str, str]]], settings: Any, *,
-                in_flight: int) -> Iterator[list[dict[str, Any]]]:
+                in_flight: int) -> Iterator[tuple[list[dict[str, Any]], float]]:
     """Run :func:`citydiplomacy.align.bulk.align_batch` on each batch, at most
     ``in_flight`` at a time (memory stays bounded on a corpus of any size), yielding the
-    rows of each batch as it completes."""
+    rows of each batch and its task's CPU time as it completes."""
     from distributed.scheduler import KilledWorker
 
     from .bulk import align_batch
@@ -124,7 +124,7 @@ def run_batches(client: Client, root: str, batches: Sequence[list[tuple[str, str
     for fut in ac:
         batch = futures.pop(fut)
         try:
-            rows = fut.result()
+            result = fut.result()
         except KilledWorker:
             raise CitydipError(
                 "a worker died (out of memory, or killed) aligning one of: "
@@ -136,4 +136,4 @@ def run_batches(client: Client, root: str, batches: Sequence[list[tuple[str, str
         nxt = submit()
         if nxt is not None:
             ac.add(nxt)
-        yield rows
+        yield result
