@@ -574,17 +574,36 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
                                                        "(--document) or as one text per line (--lines, default)."),
           out_file: Optional[str] = typer.Option(None, "--out", help="Write the results to this file."),
           fmt: AlignFormat = typer.Option(AlignFormat.table, "--format", "-f",
-                                          help="table, json, jsonl (one record per text) or csv.")):
+                                          help="table, json, jsonl (one record per text) or csv."),
+          workers: Optional[int] = typer.Option(None, "--workers",
+                                                help="A folder: the local cluster's worker processes "
+                                                     "(default: the CPU cores)."),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                  help="A folder: a running Dask scheduler to use "
+                                                       "(tcp://host:8786) instead of a local cluster."),
+          batch: Optional[int] = typer.Option(None, "--batch",
+                                              help="A folder: documents per task and per Parquet file.")):
     """Align texts with the SDGs (goals, targets), the Paris Agreement's articles and the
     three axes, with a calibrated score and the evidence (matched words and framework text).
+
+    A folder of documents (.pdf, .docx, .html, .md, .txt, in subfolders too) is aligned
+    in parallel on a Dask cluster into a Parquet dataset (`--out results.parquet`, a
+    folder of partitions and a manifest); run the same command again to resume a run that
+    stopped (docs/bulk-align.md).
 
     Example: `citydip align "Bus lanes and 2,000 new social housing units cut commuting emissions."`
 
     Example: `citydip align texts.jsonl --format jsonl --out aligned.jsonl`
+
+    Example: `citydip align reports/ --out results.parquet --workers 4`
     """
     from .align import FRAMEWORKS, Aligner, load_inputs
 
     frameworks = [f.strip() for f in framework.split(",") if f.strip()]
+    if _is_corpus(source, out_file, workers, scheduler, batch):
+        _align_corpus(source, out_file, lang=lang, level=level, frameworks=frameworks, mode=mode,
+                      workers=workers, scheduler=scheduler, batch=batch)
+        return
     try:
         bad = [f for f in frameworks if f not in FRAMEWORKS]
         if bad or not frameworks:
@@ -638,6 +657,56 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
         err.print(f"{len(failed):,} of {plural(len(results), 'text')} could not be aligned; the others are in "
                   "the output",
                   highlight=False)
+        raise typer.Exit(1)
+
+
+def _is_corpus(source: str, out_file: Optional[str], workers, scheduler, batch) -> bool:
+    """Is ``citydip align SOURCE`` a bulk alignment: a folder, a path ending in a
+    separator, a Parquet output or a cluster option?"""
+    import os
+    from pathlib import Path
+
+    if source.strip() and len(source) < 4096 and "\n" not in source and \
+            (Path(source).is_dir() or source.endswith(("/", os.sep))):
+        return True
+    return bool((out_file and out_file.lower().endswith(".parquet")) or workers is not None or scheduler
+                or batch is not None)
+
+
+def _align_corpus(source: str, out_file: Optional[str], **kw: Any) -> None:
+    """``citydip align FOLDER --out results.parquet``: the library's bulk alignment with a
+    progress bar on a terminal, a summary on standard error, exit 1 if a document failed."""
+    from contextlib import nullcontext
+
+    from . import progress
+    from .align.bulk import align_corpus
+
+    try:
+        if not out_file:
+            raise ValidationError("aligning a folder needs --out, the Parquet dataset to write "
+                                  "(e.g. --out results.parquet)", field="out")
+        bar = None
+        if err.is_terminal:
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                           TimeElapsedColumn(), console=err, transient=True)
+            task = bar.add_task("starting", total=None)
+
+            def update(phase: str, done, total) -> None:
+                bar.update(task, description=phase, completed=done or 0, total=total)
+        with limits.applied(_cli_limits()), (bar or nullcontext()), \
+                (progress.listening(update) if bar else nullcontext()):
+            rep = align_corpus(source, out_file, limits=_cli_limits(), **kw)
+    except CitydipError as exc:
+        _fail(exc)
+    where = f"{rep.workers} worker{'s' if rep.workers != 1 else ''}" if rep.workers else "nothing left to do"
+    err.print(f"{rep.documents:,} documents: {rep.already_done:,} done before, {rep.aligned:,} aligned now "
+              f"({rep.method}, {where}, {rep.docs_per_second:.2f} documents/s), {len(rep.failed):,} failed "
+              f"→ {out_file} ({plural(rep.partitions, 'partition')}) in {rep.seconds:.1f} s", highlight=False)
+    if rep.failed:
+        for path, reason in rep.failed[:20]:
+            err.print(f"[bold red]not aligned:[/] {escape(path)}: {escape(reason)}", highlight=False, soft_wrap=True)
+        if len(rep.failed) > 20:
+            err.print(f"... and {len(rep.failed) - 20} more (rows with an error in the results)", highlight=False)
         raise typer.Exit(1)
 
 
