@@ -85,7 +85,9 @@ class Chart:
         key = f"{fmt}:{dpi}"
         if key not in self._cache:
             buf = io.BytesIO()
-            meta = {"Title": self.title} if fmt == "svg" else {"Title": self.title, "Description": self.alt}
+            # no date: the same figure gives the same file
+            meta = ({"Title": self.title, "Date": None} if fmt == "svg" else
+                    {"Title": self.title, "Description": self.alt, "Software": "citydiplomacy (matplotlib)"})
             self.figure().savefig(buf, format=fmt, dpi=dpi, metadata=meta)
             data = buf.getvalue()
             if fmt == "svg":
