@@ -19,7 +19,7 @@ from typing import Callable
 from ..errors import ValidationError
 from .document import Report
 
-__all__ = ["to_html", "to_pdf", "write_report", "FORMATS", "pdf_available"]
+__all__ = ["to_html", "to_pdf", "write_report", "stylesheet", "FORMATS", "pdf_available"]
 
 FORMATS = ("html", "pdf")
 #: the resolution of the figures in a PDF (dots per inch): sharp in print, a few MB at most
@@ -41,10 +41,13 @@ def _template_text(name: str) -> str:
     return resources.files("citydiplomacy").joinpath("reports", "templates", name).read_text(encoding="utf-8")
 
 
-def to_html(report: Report, *, pdf: bool = False, chart_url: Callable[[str, str], str] | None = None) -> str:
+def to_html(report: Report, *, pdf: bool = False, chart_url: Callable[[str, str], str] | None = None,
+            css_href: str | None = None) -> str:
     """The report as one HTML page (styles and figures inside it: no other file is
     needed). ``pdf``: the variant WeasyPrint lays out (figures as PNG); ``chart_url``:
-    (name, format) -> the address of a figure's SVG or PNG, to offer them for download."""
+    (name, format) -> the address of a figure's SVG or PNG, to offer them for download;
+    ``css_href``: link the stylesheet there, and show the figures as SVG images (a page
+    served under a Content-Security-Policy that allows no inline style)."""
     from .document import words
 
     _lang, _ = words(report.lang)
@@ -53,15 +56,26 @@ def to_html(report: Report, *, pdf: bool = False, chart_url: Callable[[str, str]
     def png(chart) -> str:
         return "data:image/png;base64," + base64.b64encode(chart.render("png", dpi=PDF_DPI)).decode("ascii")
 
+    def svg_src(chart) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(chart.render("svg")).decode("ascii")
+
     tpl = _env().from_string(_template_text("report.html"))
-    return tpl.render(report=report, css=_template_text("report.css"), pdf=pdf, png=png,
+    return tpl.render(report=report, css=None if css_href else _template_text("report.css"), css_href=css_href,
+                      pdf=pdf, png=png, svg_src=svg_src,
                       figno=lambda c: numbers[c.name], chart_url=chart_url, _=_)
+
+
+def stylesheet() -> str:
+    """The reports' stylesheet (screen and print)."""
+    return _template_text("report.css")
 
 
 def pdf_available() -> str | None:
     """None when WeasyPrint can write PDF here, else what to install."""
+    import importlib
+
     try:
-        import weasyprint  # noqa: F401
+        importlib.import_module("weasyprint")
     except ImportError:
         return "writing PDF needs WeasyPrint: pip install 'citydiplomacy[reports]'"
     except OSError as exc:      # its system libraries (Pango) are missing
