@@ -283,3 +283,9 @@ def test_cli_report_errors_are_one_line(cli_env, tmp_path):
     r = _cli(cli_env, "report", "profile", "Nowhere-on-Sea", "--out", str(tmp_path / "r.pdf"))
     assert r.returncode == 1 and "no actor matches" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.parametrize("command", ["align", "profile"])
+def test_report_commands_have_help_with_an_example(cli_env, command):
+    r = _cli(cli_env, "report", command, "--help")
+    assert r.returncode == 0 and "Example" in r.stdout and f"citydip report {command}" in r.stdout

@@ -306,16 +306,26 @@ def ego_graph(view: dict[str, Any]) -> Callable[[Any], None]:
             ax.scatter([n["x"]], [-n["y"]], s=(n.get("r") or 6) ** 2 * (1.6 if n.get("ego") else 0.9),
                        color=colour, edgecolors="black" if n.get("ego") else "white", linewidths=0.6, zorder=3)
             box = n.get("label_box")
-            if box:     # where the layout placed the label (its box's top-left corner, y down)
-                ax.text(box["x"], -box["y"], n.get("label") or n["name"], fontsize=6, ha="left", va="top",
+            if box:     # where the layout placed the label: its box (top-left corner, y down) and anchor
+                anchor = box.get("anchor") or "start"
+                x = box["x"] + {"start": 0.0, "middle": box["w"] / 2, "end": box["w"]}.get(anchor, 0.0)
+                ax.text(x, -box["y"] - box["h"] / 2, n.get("label") or n["name"], fontsize=6, va="center",
+                        ha={"start": "left", "middle": "center", "end": "right"}.get(anchor, "left"),
                         fontweight="bold" if n.get("ego") else "normal", zorder=4)
-        ax.autoscale()
-        ax.margins(0.12)
+        bounds = view.get("bounds") or []
+        if len(bounds) == 4:        # the layout's box, labels included: x0, y0, x1, y1 (y down)
+            x0, y0, x1, y1 = bounds
+            ax.set_xlim(x0, x1)
+            ax.set_ylim(-y1, -y0)
+        else:
+            ax.autoscale()
+            ax.margins(0.12)
         ax.set_aspect("equal")
         ax.axis("off")
         handles = [Line2D([], [], marker="o", linestyle="", color=KIND_COLOURS.get(k, "#777777"),
                           label=k.replace("_", " ")) for k in kinds]
-        ax.legend(handles=handles, frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.legend(handles=handles, frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                  ncol=min(len(handles), 4))
     return draw
 
 
