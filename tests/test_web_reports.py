@@ -150,7 +150,7 @@ def test_api_alignment_report(server, vlr):
                        files=[("files", ("vlr.pdf", fh, "application/pdf"))],
                        data={"city": "Barcelona", "mode": "light", "format": "html", "lang": "fr"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "Rapport d’alignement : Barcelona" in r.text and r.text.count("<svg") == 5
+    assert "Rapport d’alignement : Barcelona" in r.text and r.text.count("<svg") == 4
     r = httpx.post(server["url"] + "/api/v1/reports/align", timeout=60,
                    files=[("files", ("empty.txt", b"", "text/plain"))], data={"mode": "light"})
     assert r.status_code == 422 and "the file is empty" in r.json()["detail"]
