@@ -314,7 +314,10 @@ def _partners_section(obs, aid: str, name: str, _, partners: bool | None) -> Sec
     from ..recommend.engine import is_fitted
 
     sec = Section("partners", _("Recommended partners"))
-    if partners is False or (partners is None and not is_fitted(obs.store)):
+    if partners is False:
+        sec.paragraphs.append(_("Not included in this report."))
+        return sec
+    if partners is None and not is_fitted(obs.store):
         sec.paragraphs.append(_("Not computed for this report: the recommendation models are not fitted yet "
                                 "(citydip recommend partners %(name)s fits them, then the report includes them).",
                                 name=name))
@@ -326,8 +329,7 @@ def _partners_section(obs, aid: str, name: str, _, partners: bool | None) -> Sec
         return sec
     rows = []
     for r in rec.get("results", []):
-        reasons = "; ".join(x.get("text", "") if isinstance(x, dict) else str(x) for x in (r.get("reasons") or [])[:2])
-        rows.append([r.get("name"), r.get("country") or "—", f"{r.get('score', 0):.2f}", reasons])
+        rows.append([r.get("name"), r.get("country") or "—", f"{r.get('score', 0):.2f}", r.get("why") or ""])
     sec.paragraphs.append(_("Cities %(name)s could partner with, from a model of how ties form in the store "
                             "(docs/recommend.md), each with its reasons.", name=name))
     sec.tables.append(Table([_("city"), _("country"), _("score"), _("why")], rows,
