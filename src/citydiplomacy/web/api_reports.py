@@ -26,7 +26,7 @@ TAG = {"name": "reports", "description": "Reports to read, print and hand on (HT
                                          "(SVG, PNG): a city's profile, the alignment of documents."}
 Lang = Annotated[Literal["en", "fr", "es", "de"], Query(description="The report's language.")]
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8", "svg": "image/svg+xml", "png": "image/png"}
-#: profile reports kept per worker (actor, language, data version): a figure asked for
+#: profile reports kept per worker (store, actor, language, data version): a figure asked for
 #: after its report is not drawn again
 KEEP = 8
 _kept: OrderedDict = OrderedDict()
@@ -39,7 +39,7 @@ def profile_report_of(request: Request, ref: str, lang: str):
 
     obs = _obs(request)
     actor_id = obs.get(ref)["id"]
-    key = (actor_id, lang, obs._data_version())
+    key = (str(obs.store.path or obs.store.url), actor_id, lang, obs._data_version())
     with _lock:
         if key in _kept:
             _kept.move_to_end(key)
