@@ -1357,6 +1357,12 @@ from .cli_engage import engage_app  # noqa: E402
 
 app.add_typer(engage_app, name="engage")
 
+# -- reports (cli_report.py) -------------------------------------------------------------------
+
+from .cli_report import report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError

@@ -80,7 +80,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     over https); ``secret``: the signing key (default: the file ``web-secret`` beside the
     store, or ``$CITYDIP_WEB_SECRET``). ``obs``: an open Observatory to serve instead."""
     from ..observatory import open as open_observatory
-    from . import api, api_engage
+    from . import api, api_engage, api_reports
 
     if obs is None:
         obs = open_observatory(path, home=home)
@@ -96,7 +96,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     app = FastAPI(
         title="City Diplomacy Observatory", version=__version__, description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
-        openapi_tags=api.TAGS + [api_engage.TAG], lifespan=lifespan,
+        openapi_tags=api.TAGS + [api_engage.TAG, api_reports.TAG], lifespan=lifespan,
     )
     app.state.obs = obs
     app.state.read_only = read_only
@@ -121,6 +121,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
 
     app.include_router(api.build_router(read_only=read_only))
     app.include_router(api_engage.build_router(read_only=read_only))
+    app.include_router(api_reports.build_router())
     _add_docs(app)
     static = HERE / "static"
     if static.is_dir():
@@ -133,6 +134,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
             app.include_router(engage_pages.edit_router)
         app.include_router(pages.router)
         app.include_router(engage_pages.router)
+        app.include_router(api_reports.page_router())
 
     app.add_middleware(CookieMiddleware)
     app.add_middleware(GuardMiddleware, read_only=read_only, max_body=MAX_BODY, html_handler=html_handler)
@@ -188,7 +190,7 @@ def warm_up() -> None:
 # -- middleware ---------------------------------------------------------------------------------
 
 #: writes a read-only observatory still accepts: they change nothing (alignment of a text)
-READ_ONLY_POSTS = ("/api/v1/align", "/api/v1/align/document", "/align")
+READ_ONLY_POSTS = ("/api/v1/align", "/api/v1/align/document", "/align", "/api/v1/reports/align", "/reports/align")
 
 #: the largest request head accepted (bytes: the request line and every header field):
 #: larger ones get 431. The server (:mod:`.protocol`) refuses them as they arrive; this
