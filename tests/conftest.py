@@ -9,6 +9,7 @@ import pytest
 
 import citydiplomacy
 from citydiplomacy.store import Store
+from homes import copy_home
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +56,40 @@ def work(built_home, tmp_path):
     o = citydiplomacy.open(home=home, build=False)
     yield o
     o.close()
+
+
+# -- built stores shared between modules ------------------------------------------------------
+# Building or seeding a store costs seconds to minutes; copying its SQLite file a fraction of a
+# second. A session fixture below builds a store once (always from ``built_home``, closed before
+# it is handed out, so the file holds everything) and each test module takes its own copy with
+# :func:`homes.copy_home`: the modules still write to private stores and never see each other's
+# writes.
+
+@pytest.fixture(scope="session")
+def barcelona_log_home(built_home, tmp_path_factory):
+    """A home with the built store, its register emptied of the shipped engagements and
+    Barcelona's log of 500 engagements imported (light alignment) with the library; and the
+    import's report. Copy it (:func:`homes.copy_home`) before writing."""
+    from citydiplomacy.engage import io as eio
+    from engagedata import clear_register
+    from test_engage import LOG, MAP
+
+    home = copy_home(built_home, tmp_path_factory.mktemp("barcelona-log"))
+    store = Store(home / "citydip.sqlite")
+    clear_register(store)
+    report = eio.import_engagements(store, LOG, mapping=MAP, actor="Barcelona", mode="light")
+    store.close()
+    return home, report
+
+
+@pytest.fixture(scope="session")
+def seeded_engage_home(built_home, tmp_path_factory):
+    """A home with the built store and the web tests' engagement register
+    (:func:`engagedata.seed`), and the counts ``seed`` returns. Copy it before writing."""
+    import engagedata
+
+    home = copy_home(built_home, tmp_path_factory.mktemp("seeded-engage"))
+    obs = citydiplomacy.open(home=home, build=False)
+    counts = engagedata.seed(obs.store)
+    obs.close()
+    return home, counts

@@ -16,6 +16,8 @@ from citydiplomacy.engage import io as eio
 from citydiplomacy.errors import NotFoundError, ValidationError
 from citydiplomacy.store import Store, schema
 
+from homes import copy_home
+
 DATA = Path(__file__).parent / "data"
 LOG = DATA / "engagements_500.xlsx"
 MAP = {"key": "Reference", "kind": "Type", "title": "Title", "text": "Description", "partner": "Partner",
@@ -47,10 +49,11 @@ def counts(store: Store) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def logged(built_home, tmp_path_factory):
-    """A copy of the built store holding Barcelona's log of 500 engagements (light alignment)."""
-    store = _copy(built_home, tmp_path_factory.mktemp("engage-log"))
-    report = eio.import_engagements(store, LOG, mapping=MAP, actor="Barcelona", mode="light")
+def logged(barcelona_log_home, tmp_path_factory):
+    """A copy of the built store holding Barcelona's log of 500 engagements (light alignment),
+    imported by ``_copy`` and ``eio.import_engagements`` once per run (conftest.py)."""
+    home, report = barcelona_log_home
+    store = Store(copy_home(home, tmp_path_factory.mktemp("engage-log")) / "citydip.sqlite")
     yield store, report
     store.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,21 +14,18 @@ from citydiplomacy import accounts
 from citydiplomacy.engage import io as eio
 from citydiplomacy.web import create_app
 
-from test_engage import LOG, MAP
-
-from engagedata import clear_register  # noqa: E402
+from homes import copy_home
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def app(built_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("engage-api")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+def app(barcelona_log_home, tmp_path_factory):
+    # a copy of the built store holding Barcelona's log alone (the register emptied, then the
+    # log imported: conftest.py): the tests count what it holds
+    home = copy_home(barcelona_log_home[0], tmp_path_factory.mktemp("engage-api"))
     app = create_app(home=home, secret="test-secret")
     store = app.state.obs.store
-    clear_register(store)      # Barcelona's log alone: the tests count what it holds
-    eio.import_engagements(store, LOG, mapping=MAP, actor="Barcelona", mode="light")
     for name, role in (("vera", "viewer"), ("eddie", "editor")):
         accounts.add_user(store, name, PASSWORD, role)
     yield app

@@ -9,7 +9,6 @@ the browser tests are in test_web_engage_ui.py."""
 from __future__ import annotations
 
 import re
-import shutil
 from html import unescape
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from citydiplomacy.web import create_app, engage_pages, i18n  # noqa: E402
 from citydiplomacy.web.pages import templates  # noqa: E402
 
 import engagedata  # noqa: E402
+from homes import copy_home  # noqa: E402
 from engagedata import DECLARATION, EVENT, MOBILITY, PROJECT, VISIT  # noqa: E402
 
 EDITOR = ("eddie", "editor-password-1")
@@ -35,12 +35,12 @@ PAGES = ("engagements.html", "engagement.html", "engagement_timeline.html", "eng
 
 
 @pytest.fixture(scope="module")
-def home(built_home, tmp_path_factory):
-    """A copy of the built store with the fixture register, an editor and a viewer."""
-    home = tmp_path_factory.mktemp("web-engage-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+def home(seeded_engage_home, tmp_path_factory):
+    """A copy of the built store with the fixture register (seeded once per run: conftest.py),
+    an editor and a viewer."""
+    home = copy_home(seeded_engage_home[0], tmp_path_factory.mktemp("web-engage-home"))
+    counts = seeded_engage_home[1]
     obs = citydiplomacy.open(home=home, build=False)
-    counts = engagedata.seed(obs.store)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     accounts.add_user(obs.store, VIEWER[0], VIEWER[1], role="viewer")
     obs.close()

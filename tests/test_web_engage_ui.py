@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
+from homes import copy_home  # noqa: E402
 from webserver import CHROMIUM, chromium, serving, watched_page  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-import engagedata  # noqa: E402
 from engagedata import DECLARATION, MOBILITY, VISIT  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -33,15 +32,14 @@ EDITOR = ("eddie", "editor-password-1")
 
 
 @pytest.fixture(scope="module")
-def server(built_home, tmp_path_factory):
+def server(seeded_engage_home, tmp_path_factory):
     import citydiplomacy
     from citydiplomacy import accounts
     from citydiplomacy.web import create_app
 
-    home = tmp_path_factory.mktemp("web-engage-ui-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+    # a copy of the built store with the fixture register (seeded once per run: conftest.py)
+    home = copy_home(seeded_engage_home[0], tmp_path_factory.mktemp("web-engage-ui-home"))
     obs = citydiplomacy.open(home=home, build=False)
-    engagedata.seed(obs.store)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     obs.close()
     app = create_app(home=home, secret="test-secret-for-the-engagement-browser-tests")

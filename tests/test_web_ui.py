@@ -264,6 +264,7 @@ def test_import_with_bad_rows_names_the_rows_then_applies(page, tmp_path):
     assert page.locator("#ties a", has_text="Kraków").count() == 1
 
 
+@pytest.mark.slow
 def test_import_review_choice_becomes_a_review_import(page, tmp_path):
     f = tmp_path / "springfield.csv"
     f.write_text("city1,country1,city2,country2\nSeville,Spain,Springfield,United States\n", encoding="utf-8")
@@ -530,6 +531,7 @@ def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
         ctx.close()
 
 
+@pytest.mark.slow
 def test_an_admin_builds_an_index_follows_it_and_publishes_it(page, server):
     """The published build is what /indices and the actor page show; an admin starts a build
     from the page (a job in a process of its own, with its progress), lands on the new
