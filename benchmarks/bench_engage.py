@@ -51,6 +51,7 @@ def populate(store, n: int = N, seed: int = 18) -> dict[str, str]:
     ids the scenarios filter on."""
     from sqlalchemy import func, insert, select
 
+    from citydiplomacy.engage.model import sort_keys
     from citydiplomacy.model import Provenance
     from citydiplomacy.store import schema
 
@@ -80,6 +81,7 @@ def populate(store, n: int = N, seed: int = 18) -> dict[str, str]:
                         "review_on": f"{y + 3}-{m:02d}" if kind == "agreement" else None,
                         "status": rng.choice(STATUSES), "axes": rng.choice(AXES), "attrs": None,
                         "provenance_id": prov, "updated_at": "2026-01-01T00:00:00+00:00"})
+            eng[-1].update(sort_keys(eng[-1]))
             # a few large cities take part in many engagements (like a real register)
             k = rng.choice([2, 2, 3])
             who = set(rng.choices(cities, weights, k=k))

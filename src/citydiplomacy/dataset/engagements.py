@@ -29,7 +29,7 @@ import yaml
 from sqlalchemy import func, select
 
 from ..dates import parse_partial_date
-from ..engage.model import ROLES, STATUSES
+from ..engage.model import ROLES, STATUSES, sort_keys
 from ..errors import ValidationError
 from ..model import Provenance
 from ..store import schema
@@ -278,6 +278,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
             "status": m.get("status", "active"), "axes": ",".join(m.get("axes") or []),
             "attrs": attrs, "provenance_id": ctx.provenance(provenance_from(m["source"])),
         })
+    eng_rows = [{**r, **sort_keys(r)} for r in eng_rows]
     ctx.store.insert_many(ctx.conn, schema.engagements, eng_rows)
     e = schema.engagements
     ids = dict(ctx.conn.execute(select(e.c.key, e.c.id).where(e.c.key.in_([ef.key for ef in files]))).all())

@@ -80,7 +80,7 @@ def _filters(request: Request) -> dict[str, str]:
                                                     "q", "actor", "partner", "sort")}
 
 
-def _register(obs, values: dict[str, str], page: int, form: Form) -> dict[str, Any]:
+def _register(obs, values: dict[str, str], page: int, form: Form, cursor: str | None = None) -> dict[str, Any]:
     """The register's page ``page`` for the filters in ``values`` (wrong ones named in
     ``form``): the engagements, the total, the actors named, the kinds to offer."""
     from .. import countries
@@ -113,9 +113,9 @@ def _register(obs, values: dict[str, str], page: int, form: Form) -> dict[str, A
                 partner=named["partner"]["id"] if "partner" in named else None, country=country,
                 layer=values["layer"] or None, date_from=values["from"] or None, date_to=values["to"] or None,
                 q=values["q"] or None, sort=values["sort"] or "-date", limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE)
+                offset=(page - 1) * PAGE_SIZE, cursor=cursor or None)
         except ValidationError as exc:
-            form.error({"from": "from", "to": "to"}.get(exc.field or "", exc.field), exc.detail)
+            form.error({"from": "from", "to": "to", "cursor": "_form"}.get(exc.field or "", exc.field), exc.detail)
     return {"result": result, "named": named, "kinds": known_kinds(store), "country_code": country}
 
 
@@ -129,18 +129,25 @@ async def register_page(request: Request, page: str = "1"):
     except ValueError:
         n = 1
     form = Form(values=values)
-    data = await run_in_threadpool(_register, _obs(request), values, n, form)
-    total = data["result"]["total"]
+    data = await run_in_threadpool(_register, _obs(request), values, n, form,
+                                   (request.query_params.get("cursor") or "").strip()[:1000])
+    result = data["result"]
+    total = result["total"]
     pages = max(1, -(-total // PAGE_SIZE))
+    if result.get("items"):
+        n = min(pages, result["offset"] // PAGE_SIZE + 1)      # where a cursor's page falls
     keep = {k: v for k, v in values.items() if v}
     if request.query_params.get("lang"):
         keep["lang"] = request.query_params["lang"]
 
-    def link(p: int) -> str:
-        return "/engagements?" + urlencode({**keep, "page": p})
+    def link(p: int, cursor: str | None = None) -> str:
+        return "/engagements?" + urlencode({**keep, "page": p, **({"cursor": cursor} if cursor else {})})
+    # the next page is read after this one's last row (a seek, however deep), the previous
+    # one by its position
     return await _page(request, "engagements.html", section="engagements", form=form, page=n, pages=pages,
-                       first=(n - 1) * PAGE_SIZE + 1, prev_url=link(n - 1) if n > 1 else None,
-                       next_url=link(n + 1) if n < pages else None, sort_options=SORT_OPTIONS,
+                       first=result.get("offset", 0) + 1, prev_url=link(n - 1) if n > 1 else None,
+                       next_url=link(n + 1, result.get("next_cursor")) if result.get("next_cursor") else None,
+                       sort_options=SORT_OPTIONS,
                        filtered=any(v for k, v in values.items() if k != "sort"), key_url=_key_url, **data)
 
 
