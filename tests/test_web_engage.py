@@ -121,6 +121,19 @@ def test_the_register_lists_a_page_and_says_how_many(client, counts):
     assert 'rel="prev"' in page2 and 'rel="next"' not in page2 and "Page 2 of 2" in text(page2)
 
 
+def test_the_next_page_is_read_after_the_last_row(client, counts):
+    """The register's "Next" link carries the cursor of the page's last row: the page it
+    opens is the one ``?page=2`` gives."""
+    html = client.get("/engagements").text
+    nxt = unescape(re.search(r'<a href="([^"]+)" rel="next"', html).group(1))
+    assert "cursor=" in nxt and "page=2" in nxt
+    page2 = client.get(nxt).text
+    assert listed_keys(page2) == listed_keys(client.get("/engagements?page=2").text)
+    assert f"Showing {engage_pages.PAGE_SIZE + 1}–" in text(page2) and "Page 2 of 2" in text(page2)
+    bad = client.get("/engagements?cursor=garbage")
+    assert "not a cursor of this register" in text(bad.text)
+
+
 @pytest.mark.parametrize("query, expected", [
     ("kind=declaration", {DECLARATION}),
     ("kind=agreement", {MOBILITY}),
