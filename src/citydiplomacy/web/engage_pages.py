@@ -1,6 +1,7 @@
-"""The engagement register's pages: the register with its filters, an engagement's page,
-an actor's timeline (alone or with one partner), and the editors' forms that add, edit
-and delete an engagement.
+"""The engagement register's pages: the register with its filters, what is due (review
+and renewal dates, open follow-ups in the next days), an engagement's page, an actor's
+timeline (alone or with one partner), and the editors' forms that add, edit and delete an
+engagement.
 
 Thin over :mod:`citydiplomacy.engage`: each route parses its input, calls one library
 function and renders the result. The frame of these pages follows ``?lang=`` (en, fr,
@@ -149,6 +150,58 @@ async def register_page(request: Request, page: str = "1"):
                        next_url=link(n + 1, result.get("next_cursor")) if result.get("next_cursor") else None,
                        sort_options=SORT_OPTIONS,
                        filtered=any(v for k, v in values.items() if k != "sort"), key_url=_key_url, **data)
+
+
+# ---------------------------------------------------------------------------------------
+# what is due
+
+#: the windows the due page offers (days ahead)
+DUE_DAYS = (30, 90, 180, 365)
+
+
+def _due(obs, values: dict[str, str], form: Form) -> dict[str, Any]:
+    """What is due for the values of the form (wrong ones named in ``form``): the items by
+    month, how many, the actor named."""
+    from ..engage.views import due
+
+    days = 90
+    try:
+        days = int(values["days"] or 90)
+        if not 0 <= days <= 36_600:
+            raise ValueError
+    except ValueError:
+        form.error("days", f"'{values['days']}' is not a number of days; write a whole number from 0 to 36600 "
+                           "(e.g. 90)")
+    actor = None
+    if values["actor"]:
+        try:
+            actor = obs.get(values["actor"])
+        except NotFoundError as exc:
+            form.error("actor", _with_suggestions(exc))
+    result = {"count": 0, "items": [], "today": None, "until": None}
+    if not form.errors:
+        try:
+            result = due(obs.store, days, actor=actor["id"] if actor else None, overdue=values["overdue"] == "1",
+                         today=values["today"] or None)
+        except ValidationError as exc:
+            form.error("days" if exc.field == "days" else "_form", exc.detail)
+    months: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    for item in result["items"]:
+        months.setdefault("overdue" if item["overdue"] else item["due_on"][:7], []).append(item)
+    return {"result": result, "months": months, "actor": actor, "days": days}
+
+
+@router.get("/engagements/due", response_class=HTMLResponse)
+async def due_page(request: Request):
+    """What is up for renewal or review, and the open follow-ups, in the next days
+    (``?today=YYYY-MM-DD``: counted from another day than today)."""
+    q = request.query_params
+    values = {"days": (q.get("days") or "").strip(), "actor": (q.get("actor") or "").strip(),
+              "overdue": "1" if q.get("overdue") in ("1", "on", "true") else "", "today": (q.get("today") or "")[:10]}
+    form = Form(values=values)
+    data = await run_in_threadpool(_due, _obs(request), values, form)
+    return await _page(request, "engagements_due.html", 422 if form.errors else 200, section="engagements",
+                       form=form, key_url=_key_url, due_days=DUE_DAYS, **data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -504,7 +557,8 @@ def vocabulary() -> set[str]:
 
     return (set(KINDS) | set(STATUSES) | set(FOLLOWUP_STATUSES) | set(ROLES) | set(TIE_EFFECTS) | set(AXES)
             | set(ROLE_HEADINGS.values()) | set(TIE_NAMES.values()) | {label for _, label in SORT_OPTIONS}
-            | set(DONE.values()) | {label for _, label in TIE_OPTIONS} | {"undated"})
+            | set(DONE.values()) | {label for _, label in TIE_OPTIONS} | {"undated", "overdue", "review",
+                                                                           "follow-up"})
 
 
-__all__ = ["router", "edit_router", "PAGE_SIZE", "vocabulary"]
+__all__ = ["router", "edit_router", "PAGE_SIZE", "DUE_DAYS", "vocabulary"]
