@@ -159,7 +159,7 @@ def test_what_is_due_from_the_register(page):
     assert page.get_by_role("heading", level=1).inner_text() == "What is due"
     # counted from a given day (kept by the form): the memorandum's follow-up of 2025-03 is late
     page.goto("/engagements/due?today=2025-06-01")
-    page.get_by_label("Days ahead").fill("30")
+    page.get_by_label("Days ahead", exact=True).fill("30")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(r"days=30"))
     assert "today=2025-06-01" in page.url
