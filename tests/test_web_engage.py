@@ -526,5 +526,6 @@ def test_the_docs_say_what_the_pages_do():
     assert f"{engage_pages.PAGE_SIZE} at a time" in section
     years = inspect.signature(activity_if_any).parameters["dormant_years"].default
     assert f"in the last {['zero', 'one', 'two', 'three', 'four', 'five', 'six'][years]} years" in section
-    for words in ("`engagement.add`", "channel `web`", "`/engagements?lang=fr`", "?partner=barcelona-es"):
+    for words in ("`engagement.add`", "channel `web`", "`/engagements?lang=fr`", "?partner=barcelona-es",
+                  "`/engagements/due`", "*Also open follow-ups already late*"):
         assert words in docs, words
