@@ -4,7 +4,8 @@ through the API, and importing 10,000 rows with their alignment (light mode).
 1. **Listing.** A copy of the built store gets 100,000 engagements (each with two or three
    parties among the 3,000 most prominent cities and the city networks; kinds, statuses,
    axes and dates drawn at random with a fixed seed), written straight into the tables in
-   one transaction — the listing is measured, not the writing. Each scenario then asks
+   one transaction with the sort keys every writer stores (``engage.model.sort_keys``) —
+   the listing is measured, not the writing. Each scenario then asks
    ``GET /api/v1/engagements`` ``--requests`` times through FastAPI's test client (the
    whole request: routing, validation, the library, JSON), with the API's response cache
    emptied before every request, so every answer is computed. The baseline is the first
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import random
 import shutil
 import statistics
@@ -197,11 +199,13 @@ def main() -> None:
         ids = populate(store)
         store.close()
         print(f"wrote {N:,} engagements in {time.perf_counter() - t:.1f} s "
-              f"({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)")
+              f"({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores)")
         table(f"GET /api/v1/engagements over {N:,} engagements ({args.requests} requests each, cache emptied "
               "before every request; ms; CPU: the process's CPU time per request)",
               ["scenario", "total", "p50", "p95", "CPU p50", "CPU p95", "p95 < 100 ms"],
               listing(tmp / "list" / "citydip.sqlite", ids, args.requests))
+        print(f"load average after the listings: {os.getloadavg()[0]:.1f}")
         table("Importing a city's log from CSV (seconds)",
               ["run", "engagements", "alignments", "wall", "CPU", "wall < 30 s"], importing(source.parent, tmp))
 

@@ -25,7 +25,7 @@ from sqlalchemy import tuple_
 from ..errors import ValidationError
 from ..store import schema
 
-__all__ = ["SORTS", "Segment", "segments", "encode_cursor", "decode_cursor", "Cursor", "sort_rows", "position_after"]
+__all__ = ["SORTS", "Segment", "segments", "encode_cursor", "decode_cursor", "Cursor", "first_column"]
 
 E = schema.engagements
 
@@ -90,36 +90,9 @@ def segments(sort: str) -> list[Segment]:
     return [Segment(0, col.is_not(None), col, desc), Segment(1, col.is_(None), None, desc)]
 
 
-def sort_rows(segs: list[Segment], rows: list) -> list[tuple[Segment, Any]]:
-    """``rows`` of (sort value, id), unordered, as the segments order them: each with its
-    segment. The same order as the queries' (SQLite compares text as Python does, by code
-    point)."""
-    out = []
-    for seg in segs:
-        if seg.column is None:
-            part = sorted((r for r in rows if r[0] is None), key=lambda r: r[1], reverse=seg.desc)
-        else:
-            part = sorted((r for r in rows if r[0] is not None or seg.where is None), key=lambda r: (r[0] or "", r[1]),
-                          reverse=seg.desc)
-        out += [(seg, r) for r in part]
-    return out
-
-
-def position_after(ordered: list[tuple[Segment, Any]], cursor: Cursor) -> int:
-    """Where the page after ``cursor`` starts in ``ordered`` (:func:`sort_rows`'s list)."""
-    for n, (seg, r) in enumerate(ordered):
-        if r[1] == cursor.id and seg.number == cursor.segment:
-            return n + 1
-    # the cursor's row left the list meanwhile: the first row that sorts after it
-    for n, (seg, r) in enumerate(ordered):
-        if seg.number > cursor.segment:
-            return n
-        if seg.number == cursor.segment:
-            here = (r[1],) if seg.column is None else (r[0] or "", r[1])
-            at = (cursor.id,) if seg.column is None else (cursor.value or "", cursor.id)
-            if (here < at) if seg.desc else (here > at):
-                return n
-    return len(ordered)
+def first_column(segs: list[Segment]):
+    """The column a sort orders by (its first segment's)."""
+    return segs[0].column
 
 
 def encode_cursor(sort: str, segment: int, value: Any, id_: int) -> str:
