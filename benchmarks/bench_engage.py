@@ -56,6 +56,7 @@ def populate(store, n: int = N, seed: int = 18) -> dict[str, str]:
     from citydiplomacy.engage.model import sort_keys
     from citydiplomacy.model import Provenance
     from citydiplomacy.store import schema
+    from citydiplomacy.store.rows import refresh_party_layers
 
     rng = random.Random(seed)
     a = schema.actors
@@ -96,6 +97,7 @@ def populate(store, n: int = N, seed: int = 18) -> dict[str, str]:
             conn.execute(insert(schema.engagements), eng[i:i + 10_000])
         for i in range(0, len(parties), 20_000):
             conn.execute(insert(schema.engagement_parties), parties[i:i + 20_000])
+        refresh_party_layers(conn, range(start_id, start_id + n))
         store.finish_run(conn, run, {"engagements": n})
         conn.exec_driver_sql("ANALYZE")
     from collections import Counter

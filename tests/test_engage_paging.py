@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import func, insert, inspect, select
 
 from citydiplomacy.editing import add_actor
 from citydiplomacy.engage import list_engagements, write_engagements
@@ -17,6 +17,7 @@ from citydiplomacy.engage.paging import SORTS, decode_cursor, encode_cursor
 from citydiplomacy.errors import ValidationError
 from citydiplomacy.model import Provenance
 from citydiplomacy.store import SCHEMA_HEAD, Store, schema
+from citydiplomacy.store.rows import LAYER_BITS
 
 E = schema.engagements
 SOURCE = {"source": "hand-made test data", "licence": "CC0"}
@@ -103,12 +104,34 @@ def test_title_key_folds_case_accents_and_spaces():
     assert sort_keys({"title": "B"})["sort_date"] is None
 
 
-def test_every_written_row_carries_its_sort_keys(store):
+def stored_layers_are_the_parties(store: Store) -> None:
+    """Every engagement's ``party_layers`` holds the bits of its parties' layers."""
+    p, a = schema.engagement_parties, schema.actors
+    with store.connect() as conn:
+        layers: dict[int, int] = {}
+        for eid, layer in conn.execute(select(p.c.engagement_id, a.c.layer).join(a, a.c.id == p.c.actor_id)):
+            layers[eid] = layers.get(eid, 0) | LAYER_BITS[layer]
+        stored = dict(conn.execute(select(E.c.id, E.c.party_layers)).all())
+    assert stored == {i: layers.get(i, 0) for i in stored}
+
+
+def test_every_written_row_carries_its_sort_keys_and_party_layers(store):
     with store.connect() as conn:
         rows = conn.execute(select(E)).all()
     assert len(rows) == 130 and any(r.sort_date is None for r in rows)
     for r in rows:
         assert (r.sort_date, r.title_key) == tuple(sort_keys(r._mapping).values())
+    assert {r.party_layers for r in rows} == {4, 6}         # cities (micro), with the state (meso) in a fifth
+    stored_layers_are_the_parties(store)
+
+
+def test_an_actors_layer_cannot_change_under_its_engagements():
+    """The layers of the parties are stored with each engagement: an actor's kind (its
+    layer) is not editable; making it so needs store.rows.refresh_party_layers on its
+    engagements."""
+    from citydiplomacy.editing import EDITABLE
+
+    assert not {"kind", "layer"} & set(EDITABLE)
 
 
 #: filters, and for some the same filter as a predicate on the rows
@@ -198,8 +221,12 @@ def test_a_page_is_read_in_order_from_an_index(store):
             stmt = stmt.where(seg.where)
         p = plan(stmt.order_by(*seg.order_by()).limit(50).offset(1000))
         assert index in p and "TEMP B-TREE" not in p, (sort, filters, p)
-    p = plan(filter_statement(select(E.c.id), layer="micro").limit(1))
-    assert "ix_actors_id_layer" in p            # each party's layer read from the index
+    # the total of a layer is counted from the index of the stored party layers
+    p = plan(filter_statement(select(func.count()).select_from(E), layer="meso", kind="event"))
+    assert "ix_engagements_party_layers" in p and "engagement_parties" not in p, p
+    # a partner's layer (with an actor) reads each party's layer from the index
+    p = plan(filter_statement(select(E.c.id), actor="alpha", layer="micro").limit(1))
+    assert "ix_actors_id_layer" in p
 
 
 # -- the upgrade of a store written before revision 0010 -------------------------------------------
@@ -238,6 +265,7 @@ def test_a_0009_store_gets_its_sort_keys_and_lists_the_same(tmp_path):
         assert [e["key"] for e in list_engagements(new, sort=sort, limit=None)["items"]] == expected(new, sort)
         assert walk(new, by="cursor", sort=sort) == expected(new, sort)
     assert list_engagements(new, layer="meso")["total"] == sum(1 for r in records if len(r["parties"]) == 3)
+    stored_layers_are_the_parties(new)
     new.close()
 
 

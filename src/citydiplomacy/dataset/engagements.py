@@ -33,6 +33,7 @@ from ..engage.model import ROLES, STATUSES, sort_keys
 from ..errors import ValidationError
 from ..model import Provenance
 from ..store import schema
+from ..store.rows import refresh_party_layers
 from . import covenant
 from .context import BuildContext, data_path, provenance_from
 from .listed import NON_COMMERCIAL, check_place_cells, check_source_cells, read_rows, resolve_places, row_label
@@ -343,6 +344,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
             "unresolved_rows": unresolved, "ambiguous_rows": ambiguous,
         }
     ctx.store.insert_many(ctx.conn, schema.engagement_parties, party_rows)
+    refresh_party_layers(ctx.conn, ids.values())
     ctx.count("engagement_parties", len(party_rows))
     ctx.report["engagements"] = report
 

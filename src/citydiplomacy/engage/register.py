@@ -27,6 +27,7 @@ from ..ingest.base import Problem, Report
 from ..limits import check_deadline
 from ..model import Provenance
 from ..store import Store, schema
+from ..store import rows as rows_mod
 from .model import KINDS, ROLES, STATUSES, Engagement, digest, sort_keys
 from .paging import SORTS
 from .ties import link_ties, unlink_ties
@@ -160,6 +161,7 @@ def _write(store, report, todo, aligned, provenance, party_provenance, importer,
         progress.report("writing parties, documents, follow-ups, alignments", len(todo) // 2, len(todo))
         _write_children(conn, [(ids[e.key], e, al_rows) for (e, _, _), (al_rows, _) in zip(todo, aligned)],
                         prov_id, pp)
+        rows_mod.refresh_party_layers(conn, [ids[e.key] for e, _, _ in todo])
         for e, _, _ in todo:
             if e.tie is not None:
                 report.updated["ties"] = report.updated.get("ties", 0) + link_ties(conn, ids[e.key], e, prov_id)
@@ -440,8 +442,12 @@ def filter_statement(stmt, *, kind: str | Iterable[str] | None = None, status: s
         if country:
             # a country's actors are few: read their entries of the parties' index
             stmt = stmt.where(E.c.id.in_(select(P.c.engagement_id).where(*cond)))
+        elif not actor:
+            # the layers of the parties are stored with the engagement (revision 0010)
+            bit = rows_mod.LAYER_BITS[layer]
+            stmt = stmt.where(E.c.party_layers.in_([m for m in range(8) if m & bit]))
         else:
-            # a layer holds most parties: probe each engagement's parties instead
+            # a partner's layer: probe each of the actor's engagements' parties
             # (SELECT 1, not SELECT *: the probe then reads the parties' primary key alone)
             stmt = stmt.where(select(literal(1)).select_from(P).join(ac, ac.c.id == P.c.actor_id)
                               .where(P.c.engagement_id == E.c.id, *cond[1:]).exists())

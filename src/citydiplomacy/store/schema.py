@@ -343,6 +343,9 @@ engagements = Table(
     # the title folded for sorting (accents dropped, case folded)
     Column("sort_date", String(10)),
     Column("title_key", String(200)),
+    # the layers of its parties as bits (macro 1, meso 2, micro 4: store.rows.LAYER_BITS),
+    # so that the layer filter is an index lookup rather than a probe of every party
+    Column("party_layers", Integer, nullable=False, server_default="0"),
     Index("ix_engagements_status", "status"),
     Index("ix_engagements_signed_on", "signed_on"),
     Index("ix_engagements_start_on", "start_on"),
@@ -353,6 +356,7 @@ engagements = Table(
     Index("ix_engagements_kind_status_date", "kind", "status", "sort_date", "id"),
     Index("ix_engagements_kind_title", "kind", "title_key", "id"),
     Index("ix_engagements_updated_at", "updated_at", "id"),
+    Index("ix_engagements_party_layers", "party_layers", "kind"),
 )
 
 engagement_parties = Table(
