@@ -68,6 +68,25 @@ def test_list_filters_and_pages(client):
     assert client.get("/api/v1/engagements", params={"actor": "Atlantisville"}).status_code == 404
 
 
+def test_pages_follow_the_next_cursor_to_the_end(client):
+    """``next`` carries the cursor of the page's last row: followed to the end it gives every
+    engagement once, in the order of one page holding them all."""
+    whole = [e["key"] for e in client.get("/api/v1/engagements", params={"sort": "title", "limit": 500})
+             .json()["items"]]
+    keys, url = [], "/api/v1/engagements?sort=title&limit=60&offset=0"
+    while url:
+        body = client.get(url).json()
+        assert body["offset"] == len(keys) and body["total"] == 500
+        keys += [e["key"] for e in body["items"]]
+        assert (body["next"] is None) == (body["next_cursor"] is None)
+        if body["next"]:
+            assert f"cursor={body['next_cursor']}" in body["next"] and "offset=" not in body["next"]
+        url = body["next"]
+    assert keys == whole and len(set(keys)) == 500
+    r = client.get("/api/v1/engagements", params={"cursor": "garbage"})
+    assert r.status_code == 422 and "not a cursor" in r.json()["detail"]
+
+
 def test_one_engagement_timeline_activity_due(client):
     e = client.get("/api/v1/engagements/BCN-0001").json()
     assert e["kind"] == "agreement" and {p["id"] for p in e["parties"]} == {"barcelona-es", "chicago-us"}

@@ -30,7 +30,7 @@ from engagedata import DECLARATION, EVENT, MOBILITY, PROJECT, VISIT  # noqa: E40
 EDITOR = ("eddie", "editor-password-1")
 VIEWER = ("vera", "viewer-password-1")
 TEMPLATES = Path(i18n.__file__).parent / "templates"
-PAGES = ("engagements.html", "engagement.html", "engagement_timeline.html", "engagement_form.html",
+PAGES = ("engagements.html", "engagements_due.html", "engagement.html", "engagement_timeline.html", "engagement_form.html",
          "engagement_delete.html", "_engage.html", "_engage_activity.html")
 
 
@@ -119,6 +119,19 @@ def test_the_register_lists_a_page_and_says_how_many(client, counts):
     rest = listed_keys(page2)
     assert len(rest) == counts["total"] - engage_pages.PAGE_SIZE and not set(rest) & set(keys)
     assert 'rel="prev"' in page2 and 'rel="next"' not in page2 and "Page 2 of 2" in text(page2)
+
+
+def test_the_next_page_is_read_after_the_last_row(client, counts):
+    """The register's "Next" link carries the cursor of the page's last row: the page it
+    opens is the one ``?page=2`` gives."""
+    html = client.get("/engagements").text
+    nxt = unescape(re.search(r'<a href="([^"]+)" rel="next"', html).group(1))
+    assert "cursor=" in nxt and "page=2" in nxt
+    page2 = client.get(nxt).text
+    assert listed_keys(page2) == listed_keys(client.get("/engagements?page=2").text)
+    assert f"Showing {engage_pages.PAGE_SIZE + 1}–" in text(page2) and "Page 2 of 2" in text(page2)
+    bad = client.get("/engagements?cursor=garbage")
+    assert "not a cursor of this register" in text(bad.text)
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -273,6 +286,47 @@ def test_the_timeline_in_german(client):
 
 
 # -- the actor page's activity card -----------------------------------------------------------
+
+
+# -- what is due ----------------------------------------------------------------------------
+
+
+def due_rows(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<tr data-key="([^"]+)" data-what="([^"]+)"', html)
+
+
+def test_what_is_due_lists_reviews_and_follow_ups_soonest_first(app, client):
+    from citydiplomacy.engage import due
+
+    r = client.get("/engagements/due?today=2023-12-15&days=60")
+    assert r.status_code == 200
+    assert due_rows(r.text) == [(MOBILITY, "review")]               # reviewed from 2024-01
+    assert 'data-count="1"' in r.text and "From 2023-12-15 to 2024-02-13." in text(r.text)
+    assert "<h3 id=\"m-2024-01\">" in r.text
+    # the follow-up "Report to the council" falls due in 2025-03
+    html = client.get("/engagements/due?today=2025-02-20&days=30").text
+    assert due_rows(html) == [(MOBILITY, "follow-up")] and "Report to the council" in text(html)
+    # later, it is overdue only when asked
+    assert due_rows(client.get("/engagements/due?today=2025-06-01&days=30").text) == []
+    late = client.get("/engagements/due?today=2025-06-01&days=30&overdue=1").text
+    assert due_rows(late) == [(MOBILITY, "follow-up")] and 'class="overdue"' in late
+    assert '<h3 id="m-overdue">' in late
+    # the page lists what the library says, for one actor too
+    lib = due(app.state.obs.store, 3650, today="2015-01-01", actor="lyon-fr")
+    page = client.get("/engagements/due?today=2015-01-01&days=3650&actor=Lyon").text
+    assert [k for k, _ in due_rows(page)] == [i["key"] for i in lib["items"]] and lib["count"] > 0
+    assert f'data-count="{lib["count"]}"' in page
+
+
+def test_what_is_due_names_a_wrong_field_and_is_linked_from_the_register(client):
+    r = client.get("/engagements/due?days=soon")
+    assert r.status_code == 422 and "soon" in field_error(r.text, "days") and due_rows(r.text) == []
+    r = client.get("/engagements/due?actor=Lyonnnnnnn")
+    assert r.status_code == 422 and "Lyonnnnnnn" in field_error(r.text, "actor")
+    assert 'href="/engagements/due"' in client.get("/engagements").text
+    assert 'href="/engagements/due?actor=lyon-fr"' in client.get("/actors/lyon-fr/engagements").text
+    fr = client.get("/engagements/due?lang=fr&today=2023-12-15&days=60").text
+    assert "<h1>Échéances</h1>" in fr and ">révision<" in fr
 
 
 def test_the_actor_page_has_an_activity_card_when_there_are_engagements(client, counts):
@@ -472,5 +526,6 @@ def test_the_docs_say_what_the_pages_do():
     assert f"{engage_pages.PAGE_SIZE} at a time" in section
     years = inspect.signature(activity_if_any).parameters["dormant_years"].default
     assert f"in the last {['zero', 'one', 'two', 'three', 'four', 'five', 'six'][years]} years" in section
-    for words in ("`engagement.add`", "channel `web`", "`/engagements?lang=fr`", "?partner=barcelona-es"):
+    for words in ("`engagement.add`", "channel `web`", "`/engagements?lang=fr`", "?partner=barcelona-es",
+                  "`/engagements/due`", "*Also open follow-ups already late*"):
         assert words in docs, words

@@ -256,8 +256,11 @@ def list_(kind: Optional[str] = KIND_O, status: Optional[str] = STATUS_O, axis: 
                                                            "-review, updated, -updated."),
           limit: int = typer.Option(50, "--limit", help="How many to show (0: all)."),
           offset: int = typer.Option(0, "--offset", help="Skip this many first."),
+          cursor: Optional[str] = typer.Option(None, "--cursor", help="The next page after a previous one: the "
+                                                                      "cursor it printed (same filters and sort)."),
           fmt: Format = FMT):
-    """The register, filtered and sorted; the total is given with the page shown.
+    """The register, filtered and sorted; the total is given with the page shown, and the
+    cursor of the next page (``--cursor``: read with a seek, however deep).
 
     Example: `citydip engage list --actor Barcelona --kind agreement --status active --country FR`
     """
@@ -266,13 +269,15 @@ def list_(kind: Optional[str] = KIND_O, status: Optional[str] = STATUS_O, axis: 
     _open, _fail, out, _ = _ctx()
     try:
         f = _filters(kind, status, axis, actor, partner, country, layer, date_from, date_to, q)
-        res = list_engagements(_open().store, sort=sort, limit=limit or None, offset=offset, **f)
+        res = list_engagements(_open().store, sort=sort, limit=limit or None, offset=offset, cursor=cursor, **f)
     except CitydipError as exc:
         _fail(exc)
     rows = [_flat(e) for e in res["items"]]
-    shown = f"{offset + 1:,}–{offset + len(rows):,} of " if rows and len(rows) < res["total"] else ""
+    first = res["offset"]
+    shown = f"{first + 1:,}–{first + len(rows):,} of " if rows and len(rows) < res["total"] else ""
+    more = f" (next page: --cursor {res['next_cursor']})" if res["next_cursor"] else ""
     emit(fmt, data=res, rows=rows, columns=LIST_COLUMNS,
-         title=f"{shown}{plural(res['total'], 'engagement')}" if res["total"] else
+         title=f"{shown}{plural(res['total'], 'engagement')}{more}" if res["total"] else
          "no engagements match (add some: citydip engage add / import)")
 
 

@@ -28,10 +28,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..dates import parse_partial_date
-from ..engage.model import ROLES, STATUSES
+from ..engage.model import ROLES, STATUSES, sort_keys
 from ..errors import ValidationError
 from ..model import Provenance
 from ..store import schema
+from ..store.rows import refresh_party_layers
 from . import covenant
 from .context import BuildContext, data_path, provenance_from
 from .listed import (NON_COMMERCIAL, check_place_cells, check_source_cells, list_files, read_rows, resolve_places,
@@ -264,6 +265,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
             "status": m.get("status", "active"), "axes": ",".join(m.get("axes") or []),
             "attrs": attrs, "provenance_id": ctx.provenance(provenance_from(m["source"])),
         })
+    eng_rows = [{**r, **sort_keys(r)} for r in eng_rows]
     ctx.store.insert_many(ctx.conn, schema.engagements, eng_rows)
     e = schema.engagements
     ids = dict(ctx.conn.execute(select(e.c.key, e.c.id).where(e.c.key.in_([ef.key for ef in files]))).all())
@@ -328,6 +330,7 @@ def build(ctx: BuildContext, directory: Traversable | None = None) -> None:
             "unresolved_rows": unresolved, "ambiguous_rows": ambiguous,
         }
     ctx.store.insert_many(ctx.conn, schema.engagement_parties, party_rows)
+    refresh_party_layers(ctx.conn, ids.values())
     ctx.count("engagement_parties", len(party_rows))
     ctx.report["engagements"] = report
 

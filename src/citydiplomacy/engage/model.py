@@ -3,13 +3,14 @@ taken part in, a declaration signed, a joint project), its parties with their ro
 documents and follow-ups.
 
 The models validate what a person or a file gives; the store keeps the same fields
-(``store.schema``, revision 0009)."""
+(``store.schema``, revision 0009; the sort keys of revision 0010: :func:`sort_keys`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -20,7 +21,8 @@ from ..text import slugify
 from ..vocab import Axis, TieType
 
 __all__ = ["KINDS", "ROLES", "STATUSES", "FOLLOWUP_STATUSES", "TIE_EFFECTS", "DEFAULT_ROLE",
-           "Engagement", "Party", "Document", "Followup", "derive_key", "parse_tie", "digest"]
+           "Engagement", "Party", "Document", "Followup", "derive_key", "parse_tie", "digest", "title_key",
+           "sort_keys"]
 
 #: the kinds of engagement; a user may add another (a plain lower-case word such as "grant")
 KINDS = ("agreement", "visit", "event", "declaration", "pledge", "project")
@@ -237,3 +239,20 @@ def digest(e: Engagement) -> str:
     data["parties"] = sorted((p["actor"], p["role"], p["signed_on"] or "") for p in data["parties"])
     data["attrs"] = {k: v for k, v in e.attrs.items() if k not in ("digest", "engagements", "row", "file", "axes_aligned")}
     return hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def title_key(title: str | None) -> str:
+    """The title as the register sorts it: accents dropped, case folded, spaces collapsed,
+    at most 200 characters (``"Été  urbain"`` → ``"ete urbain"``); stored with the row
+    (``engagements.title_key``) so that a page sorted by title is read from an index."""
+    text = unicodedata.normalize("NFKD", title or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return re.sub(r"\s+", " ", text).strip()[:200]
+
+
+def sort_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """The derived columns every writer of an ``engagements`` row stores with it (revision
+    0010): ``sort_date`` — start, else signing, else end date (None: undated) — and
+    ``title_key`` (:func:`title_key`)."""
+    return {"sort_date": row.get("start_on") or row.get("signed_on") or row.get("end_on"),
+            "title_key": title_key(row.get("title"))}

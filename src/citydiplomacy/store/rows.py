@@ -67,3 +67,41 @@ def initiative_row(ini: Initiative, prov_id: int) -> dict[str, Any]:
     return {"actor_id": ini.actor, "title": ini.title, "text": ini.text,
             "axes": ",".join(a.value for a in ini.axes), "since": ini.since, "until": ini.until,
             "status": ini.status.value, "partners": ini.partners or None, "provenance_id": prov_id}
+
+
+#: the bit of each layer in ``engagements.party_layers`` (revision 0010)
+LAYER_BITS = {"macro": 1, "meso": 2, "micro": 4}
+
+
+def party_layers_expr():
+    """The layers of an engagement's parties as bits (:data:`LAYER_BITS`), an SQL
+    expression correlated to ``engagements`` that SQLite and PostgreSQL both run."""
+    from sqlalchemy import case, literal, select
+
+    from . import schema
+
+    e, p, a = schema.engagements, schema.engagement_parties, schema.actors
+    total = None
+    for layer, bit in LAYER_BITS.items():
+        has = select(literal(1)).select_from(p).join(a, a.c.id == p.c.actor_id).where(
+            p.c.engagement_id == e.c.id, a.c.layer == layer).correlate(e).exists()
+        term = case((has, bit), else_=0)
+        total = term if total is None else total + term
+    return total
+
+
+def refresh_party_layers(conn, ids=None) -> None:
+    """Store the layers of the parties of the engagements ``ids`` (None: of all) with
+    them, after their parties were written. An actor's layer follows its kind, which no
+    edit changes (``editing.EDITABLE``): parties are the only thing that moves it."""
+    from sqlalchemy import update
+
+    from . import schema
+
+    e = schema.engagements
+    if ids is None:
+        conn.execute(update(e).values(party_layers=party_layers_expr()))
+        return
+    ids = list(ids)
+    for i in range(0, len(ids), 500):
+        conn.execute(update(e).where(e.c.id.in_(ids[i:i + 500])).values(party_layers=party_layers_expr()))

@@ -52,6 +52,8 @@ actors = Table(
     Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
     Index("ix_actors_kind", "kind"),
     Index("ix_actors_layer", "layer"),
+    # the engagement register's layer filter probes each party's layer (revision 0010)
+    Index("ix_actors_id_layer", "id", "layer"),
     Index("ix_actors_country", "country"),
     Index("ix_actors_wikidata", "wikidata"),
     Index("ix_actors_geonames_id", "geonames_id"),
@@ -336,11 +338,25 @@ engagements = Table(
     Column("attrs", JSON),
     Column("updated_at", String(32)),
     Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
-    Index("ix_engagements_kind", "kind"),
+    # revision 0010: what a listing sorts and pages by, kept with the row by every writer
+    # (engage.model.sort_keys): the start, else signing, else end date (NULL: undated), and
+    # the title folded for sorting (accents dropped, case folded)
+    Column("sort_date", String(10)),
+    Column("title_key", String(200)),
+    # the layers of its parties as bits (macro 1, meso 2, micro 4: store.rows.LAYER_BITS),
+    # so that the layer filter is an index lookup rather than a probe of every party
+    Column("party_layers", Integer, nullable=False, server_default="0"),
     Index("ix_engagements_status", "status"),
     Index("ix_engagements_signed_on", "signed_on"),
     Index("ix_engagements_start_on", "start_on"),
     Index("ix_engagements_review_on", "review_on"),
+    # a page of the register read in order from an index (revision 0010)
+    Index("ix_engagements_sort_date", "sort_date", "id"),
+    Index("ix_engagements_title_key", "title_key", "id"),
+    Index("ix_engagements_kind_status_date", "kind", "status", "sort_date", "id"),
+    Index("ix_engagements_kind_title", "kind", "title_key", "id"),
+    Index("ix_engagements_updated_at", "updated_at", "id"),
+    Index("ix_engagements_party_layers", "party_layers", "kind"),
 )
 
 engagement_parties = Table(

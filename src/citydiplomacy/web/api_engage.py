@@ -104,6 +104,9 @@ ActorQ = Annotated[str | None, Query(max_length=300, description="Engagements th
 PartnerQ = Annotated[str | None, Query(max_length=300, description="With actor: those with this partner too.")]
 LayerQ = Annotated[Layer | None, Query(description="Some party (with actor: some partner) is on this layer.")]
 TextQ = Annotated[str | None, Query(max_length=200, description="Words in the title, text or place.")]
+CursorQ = Annotated[str | None, Query(max_length=1000, description="The `next_cursor` of the previous page (same "
+                                                                   "filters and sort): the page after it; "
+                                                                   "`offset` is then ignored.")]
 
 
 def build_router(*, read_only: bool = False) -> APIRouter:
@@ -118,16 +121,23 @@ def build_router(*, read_only: bool = False) -> APIRouter:
                           actor: ActorQ = None, partner: PartnerQ = None, country: CountryQ = None,
                           layer: LayerQ = None, date_from: Annotated[DateQ, Query(alias="from")] = None,
                           date_to: Annotated[DateQ, Query(alias="to")] = None, q: TextQ = None,
-                          sort: Sort = "-date", limit: Limit = 50, offset: Offset = 0) -> Response:
+                          sort: Sort = "-date", limit: Limit = 50, offset: Offset = 0,
+                          cursor: CursorQ = None) -> Response:
         """Engagements passing every filter, one page, with the ``total``; each with its
         parties (id, name, role). ``country``/``layer``: some party is of that country or
-        layer (with ``actor``: some partner); ``from``/``to``: running within the dates."""
+        layer (with ``actor``: some partner); ``from``/``to``: running within the dates.
+        ``next`` is the next page's URL (with its ``cursor``: read with a seek, however
+        deep); ``next_cursor`` the cursor alone."""
         def build():
             from ..engage import list_engagements
 
             f = filters(request, kind, status, axis, actor, partner, country, layer, date_from, date_to, q)
-            res = list_engagements(_obs(request).store, sort=sort, limit=limit, offset=offset, **f)
-            return page(request, res["items"], limit, offset, total=res["total"])
+            res = list_engagements(_obs(request).store, sort=sort, limit=limit, offset=offset, cursor=cursor, **f)
+            body = page(request, res["items"], limit, res["offset"], total=res["total"])
+            if res["next_cursor"]:
+                body["next"] = str(request.url.remove_query_params("offset")
+                                   .include_query_params(cursor=res["next_cursor"], limit=limit))
+            return {**body, "next_cursor": res["next_cursor"]}
         return await cached(request, build)
 
     def export_route(suffix: str, media: str):

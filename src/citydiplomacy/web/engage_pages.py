@@ -1,6 +1,7 @@
-"""The engagement register's pages: the register with its filters, an engagement's page,
-an actor's timeline (alone or with one partner), and the editors' forms that add, edit
-and delete an engagement.
+"""The engagement register's pages: the register with its filters, what is due (review
+and renewal dates, open follow-ups in the next days), an engagement's page, an actor's
+timeline (alone or with one partner), and the editors' forms that add, edit and delete an
+engagement.
 
 Thin over :mod:`citydiplomacy.engage`: each route parses its input, calls one library
 function and renders the result. The frame of these pages follows ``?lang=`` (en, fr,
@@ -80,7 +81,7 @@ def _filters(request: Request) -> dict[str, str]:
                                                     "q", "actor", "partner", "sort")}
 
 
-def _register(obs, values: dict[str, str], page: int, form: Form) -> dict[str, Any]:
+def _register(obs, values: dict[str, str], page: int, form: Form, cursor: str | None = None) -> dict[str, Any]:
     """The register's page ``page`` for the filters in ``values`` (wrong ones named in
     ``form``): the engagements, the total, the actors named, the kinds to offer."""
     from .. import countries
@@ -113,9 +114,9 @@ def _register(obs, values: dict[str, str], page: int, form: Form) -> dict[str, A
                 partner=named["partner"]["id"] if "partner" in named else None, country=country,
                 layer=values["layer"] or None, date_from=values["from"] or None, date_to=values["to"] or None,
                 q=values["q"] or None, sort=values["sort"] or "-date", limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE)
+                offset=(page - 1) * PAGE_SIZE, cursor=cursor or None)
         except ValidationError as exc:
-            form.error({"from": "from", "to": "to"}.get(exc.field or "", exc.field), exc.detail)
+            form.error({"from": "from", "to": "to", "cursor": "_form"}.get(exc.field or "", exc.field), exc.detail)
     return {"result": result, "named": named, "kinds": known_kinds(store), "country_code": country}
 
 
@@ -129,19 +130,78 @@ async def register_page(request: Request, page: str = "1"):
     except ValueError:
         n = 1
     form = Form(values=values)
-    data = await run_in_threadpool(_register, _obs(request), values, n, form)
-    total = data["result"]["total"]
+    data = await run_in_threadpool(_register, _obs(request), values, n, form,
+                                   (request.query_params.get("cursor") or "").strip()[:1000])
+    result = data["result"]
+    total = result["total"]
     pages = max(1, -(-total // PAGE_SIZE))
+    if result.get("items"):
+        n = min(pages, result["offset"] // PAGE_SIZE + 1)      # where a cursor's page falls
     keep = {k: v for k, v in values.items() if v}
     if request.query_params.get("lang"):
         keep["lang"] = request.query_params["lang"]
 
-    def link(p: int) -> str:
-        return "/engagements?" + urlencode({**keep, "page": p})
+    def link(p: int, cursor: str | None = None) -> str:
+        return "/engagements?" + urlencode({**keep, "page": p, **({"cursor": cursor} if cursor else {})})
+    # the next page is read after this one's last row (a seek, however deep), the previous
+    # one by its position
     return await _page(request, "engagements.html", section="engagements", form=form, page=n, pages=pages,
-                       first=(n - 1) * PAGE_SIZE + 1, prev_url=link(n - 1) if n > 1 else None,
-                       next_url=link(n + 1) if n < pages else None, sort_options=SORT_OPTIONS,
+                       first=result.get("offset", 0) + 1, prev_url=link(n - 1) if n > 1 else None,
+                       next_url=link(n + 1, result.get("next_cursor")) if result.get("next_cursor") else None,
+                       sort_options=SORT_OPTIONS,
                        filtered=any(v for k, v in values.items() if k != "sort"), key_url=_key_url, **data)
+
+
+# ---------------------------------------------------------------------------------------
+# what is due
+
+#: the windows the due page offers (days ahead)
+DUE_DAYS = (30, 90, 180, 365)
+
+
+def _due(obs, values: dict[str, str], form: Form) -> dict[str, Any]:
+    """What is due for the values of the form (wrong ones named in ``form``): the items by
+    month, how many, the actor named."""
+    from ..engage.views import due
+
+    days = 90
+    try:
+        days = int(values["days"] or 90)
+        if not 0 <= days <= 36_600:
+            raise ValueError
+    except ValueError:
+        form.error("days", f"'{values['days']}' is not a number of days; write a whole number from 0 to 36600 "
+                           "(e.g. 90)")
+    actor = None
+    if values["actor"]:
+        try:
+            actor = obs.get(values["actor"])
+        except NotFoundError as exc:
+            form.error("actor", _with_suggestions(exc))
+    result = {"count": 0, "items": [], "today": None, "until": None}
+    if not form.errors:
+        try:
+            result = due(obs.store, days, actor=actor["id"] if actor else None, overdue=values["overdue"] == "1",
+                         today=values["today"] or None)
+        except ValidationError as exc:
+            form.error("days" if exc.field == "days" else "_form", exc.detail)
+    months: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    for item in result["items"]:
+        months.setdefault("overdue" if item["overdue"] else item["due_on"][:7], []).append(item)
+    return {"result": result, "months": months, "actor": actor, "days": days}
+
+
+@router.get("/engagements/due", response_class=HTMLResponse)
+async def due_page(request: Request):
+    """What is up for renewal or review, and the open follow-ups, in the next days
+    (``?today=YYYY-MM-DD``: counted from another day than today)."""
+    q = request.query_params
+    values = {"days": (q.get("days") or "").strip(), "actor": (q.get("actor") or "").strip(),
+              "overdue": "1" if q.get("overdue") in ("1", "on", "true") else "", "today": (q.get("today") or "")[:10]}
+    form = Form(values=values)
+    data = await run_in_threadpool(_due, _obs(request), values, form)
+    return await _page(request, "engagements_due.html", 422 if form.errors else 200, section="engagements",
+                       form=form, key_url=_key_url, due_days=DUE_DAYS, **data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -497,7 +557,8 @@ def vocabulary() -> set[str]:
 
     return (set(KINDS) | set(STATUSES) | set(FOLLOWUP_STATUSES) | set(ROLES) | set(TIE_EFFECTS) | set(AXES)
             | set(ROLE_HEADINGS.values()) | set(TIE_NAMES.values()) | {label for _, label in SORT_OPTIONS}
-            | set(DONE.values()) | {label for _, label in TIE_OPTIONS} | {"undated"})
+            | set(DONE.values()) | {label for _, label in TIE_OPTIONS} | {"undated", "overdue", "review",
+                                                                           "follow-up"})
 
 
-__all__ = ["router", "edit_router", "PAGE_SIZE", "vocabulary"]
+__all__ = ["router", "edit_router", "PAGE_SIZE", "DUE_DAYS", "vocabulary"]
