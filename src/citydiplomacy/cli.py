@@ -1288,6 +1288,13 @@ from .cli_engage import engage_app  # noqa: E402
 
 app.add_typer(engage_app, name="engage")
 
+# -- background jobs and the queue's workers (cli_jobs.py) -----------------------------------
+
+from .cli_jobs import jobs_app, worker  # noqa: E402
+
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker)
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError
