@@ -91,6 +91,8 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _alive(pid: int | None) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie, dead but not yet reaped by
+    its parent, does not)."""
     if not pid or pid <= 0:
         return False
     try:
@@ -99,7 +101,11 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 class RQJobs:
