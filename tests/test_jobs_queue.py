@@ -278,7 +278,9 @@ def test_the_api_runs_imports_on_the_queue_with_202_progress_cancel_and_retry(ap
             assert time.monotonic() < deadline, job
             time.sleep(0.1)
         assert job["status"] == "cancelled" and job["progress"]["phase"] == "cancelled", job
-        assert rows(home / "citydip.sqlite") == before                      # cancelled: nothing written
+        now = rows(home / "citydip.sqlite")
+        assert now.pop("audit_log") == before["audit_log"] + 1               # the cancel, audited
+        assert now == {k: v for k, v in before.items() if k != "audit_log"}  # the import: nothing written
 
         r = client.post(f"{url}/retry", headers=ed)
         assert r.status_code == 202 and r.headers["location"] == url and r.json()["status"] == "queued"
@@ -321,3 +323,36 @@ def test_recommendations_for_many_cities_run_as_one_job(api, home, redis_url, qn
     assert all(len(a["results"]) == 3 and a["results"][0]["why"] for a in answers)
     assert [n["city"] for n in job["result"]["not_found"]] == ["Nowhere-on-earth-xyz"]
     assert client.post("/api/v1/recommend/batch", headers=ed, json={"cities": []}).status_code == 422
+
+
+@pytest.mark.slow
+def test_the_import_page_follows_a_queued_job_to_its_report(api, home, redis_url, qname, tmp_path, monkeypatch):
+    import re
+
+    from citydiplomacy.store import Store
+    from citydiplomacy.web import pages
+
+    app, client, _ = api
+    monkeypatch.setattr(pages, "SETTLE", 0.0)             # show the progress page at once
+    st = Store(home / "citydip.sqlite")
+    big = loadgen.write_twinning(st, tmp_path / "list.csv", 200, seed=2)
+    st.close()
+
+    def csrf(html: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    r = client.post("/login", data={"name": "erin", "password": loadgen.PASSWORD,
+                                    "csrf_token": csrf(client.get("/login").text)})
+    assert r.status_code == 200
+    r = client.post("/imports", data={"importer": "twinning", "csrf_token": csrf(client.get("/imports").text)},
+                    files={"file": ("list.csv", big.read_bytes(), "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(r.headers["location"])
+    assert '<meta http-equiv="refresh" content="2">' in page.text and "<progress" in page.text   # queued: no worker
+    [job] = app.state.jobs.list(owner="erin")
+    assert job.status == "queued" and job.task == "import"
+    worker = start_worker(home, redis_url, qname, "--burst")
+    assert worker.wait(timeout=600) == 0, worker.stderr.read()[-2000:]
+    page = client.get(r.headers["location"])
+    assert "Dry run: list.csv" in page.text and "Apply this import" in page.text
+    assert app.state.jobs.status(job.id).status == "succeeded"

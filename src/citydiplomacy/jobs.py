@@ -423,13 +423,14 @@ def job_queue(directory: str | os.PathLike) -> JobQueue:
 
 
 def submit_one(queue: JobQueue, task: str, args: dict[str, Any], *, owner: str,
-               params: dict[str, Any] | None = None) -> tuple[Job, bool]:
+               params: dict[str, Any] | None = None, key: str | None = None) -> tuple[Job, bool]:
     """Submit ``task`` unless a job of the same task is still queued or running (an index
     build holds a core and several hundred MB for minutes: one at a time per store). Returns
     (the job, True) when it was submitted, (the job in progress, False) otherwise. The job
     in progress is remembered in a file of the queue's folder, so every worker process of
-    the server sees it."""
-    marker = Path(queue.dir) / f"{task}.active"      # type: ignore[attr-defined]
+    the server sees it. ``key`` (default: the task's name) makes it one at a time per key
+    (a user's batch of recommendations: ``recommend-NAME``)."""
+    marker = Path(queue.dir) / f"{_check_id(key or task)}.active"      # type: ignore[attr-defined]
     try:
         current = queue.status(marker.read_text(encoding="utf-8").strip())
     except (OSError, ValueError):

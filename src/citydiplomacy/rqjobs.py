@@ -61,7 +61,7 @@ def connect(url: str):
     from redis.exceptions import RedisError
 
     try:
-        conn = Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        conn = Redis.from_url(url, socket_connect_timeout=5)
         conn.ping()
     except (RedisError, ValueError, OSError) as exc:
         raise QueueUnavailable(f"cannot reach the job queue at {_safe(url)} ({exc}); start Redis there, or unset "
@@ -293,6 +293,7 @@ def perform(task: str, args: dict[str, Any]) -> dict[str, Any]:
     describes it) and raised again, so that RQ marks the job failed and keeps it for a
     retry; a cancelled job ends without error, marked cancelled."""
     from rq import get_current_job
+    from rq.timeouts import JobTimeoutException
 
     from .jobs import load_tasks
 
@@ -327,6 +328,11 @@ def perform(task: str, args: dict[str, Any]) -> dict[str, Any]:
         return _cancelled(rq_job)
     except CitydipError as exc:
         meta["error"] = describe_error(exc)
+        rq_job.save_meta()
+        raise
+    except JobTimeoutException:
+        meta["error"] = {"error": "CitydipError", "detail": f"the job ran longer than {int(job_seconds())} s, the "
+                         "time a job may take (CITYDIP_JOB_SECONDS); nothing was written"}
         rq_job.save_meta()
         raise
     except Exception as exc:
@@ -378,6 +384,14 @@ def work(url: str, *, queues: list[str] | None = None, burst: bool = False, name
         def setup_work_horse_signals(self):
             super().setup_work_horse_signals()
             _die_with_parent()
+
+        def subscribe(self):
+            # RQ's listener for commands (stop a job, shut down) waits 60 s per read, and a
+            # worker asked to stop waits for that read to end: 1 s lets it stop at once
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+                                                           exception_handler=self._pubsub_exception_handler)
 
     os.environ["CITYDIP_WORKER_PID"] = str(os.getpid())
     conn = connect(url)

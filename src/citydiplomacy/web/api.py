@@ -1455,17 +1455,24 @@ def _jobs(r: APIRouter) -> None:
 
     @r.post("/recommend/batch", tags=["recommend"], status_code=202, responses={
         202: {"description": "Accepted: the recommendations run as a job; poll its url (also in Location)"},
-        **_problems(401, 403, 422)}, summary="Recommendations for many cities (a job)")
+        **_problems(401, 403, 409, 422)}, summary="Recommendations for many cities (a job)")
     def recommend_batch(request: Request, body: RecommendBatchIn, user: Editor) -> Response:
         """Recommendations (partners or networks) for each of up to 1,000 cities, as a job:
         its progress counts the cities; its ``result`` holds ``answers`` (per city: the
         actor and its ``results``, as ``GET /recommend/partners/{ref}`` gives them) and
-        ``not_found`` (the cities no actor matches, with why)."""
+        ``not_found`` (the cities no actor matches, with why). One batch at a time per user:
+        409 while yours is queued or running."""
+        from ..jobs import submit_one
+
         store = _obs(request).store
         args = {"store": str(store.path or store.url), "cities": body.cities, "kind": body.kind,
                 "theme": body.theme, "top": body.top}
-        job = request.app.state.jobs.submit("recommend", args, owner=user.name, params={
-            "kind": body.kind, "cities": len(body.cities), "theme": body.theme, "top": body.top})
+        job, submitted = submit_one(request.app.state.jobs, "recommend", args, owner=user.name, params={
+            "kind": body.kind, "cities": len(body.cities), "theme": body.theme, "top": body.top},
+            key=f"recommend-{hashlib.sha256(user.name.encode()).hexdigest()[:16]}")
+        if not submitted:
+            raise Problem(409, "Conflict", f"your batch of recommendations {job.id} is still {job.status}: wait "
+                                           "for it to finish (or cancel it), then send the next")
         out = json_response(request, _job_json(request, job), private=True, status=202)
         out.headers["Location"] = f"/api/v1/jobs/{job.id}"
         return out
