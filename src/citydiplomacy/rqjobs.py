@@ -189,15 +189,15 @@ class RQJobs:
                     "finished": FinishedJobRegistry}.get(state)
         if registry is None:
             raise JobStateError(f"job {job_id} is {state} in the queue; it cannot be retried now")
+        reg = registry(self.queue.name, connection=self.redis, serializer=self.serializer)
+        if job_id not in reg.get_job_ids(cleanup=False):
+            raise JobStateError(f"job {job_id} is no longer kept in the queue's {state} jobs; submit it again")
         self.redis.delete(CANCEL_KEY.format(job_id))
         meta = dict(rq_job.meta)
         meta.update(progress={"phase": "queued", "done": None, "total": None}, error=None, cancelled=False,
                     host=None, pid=None, worker_pid=None)
         rq_job.meta = meta
         rq_job.save_meta()
-        reg = registry(self.queue.name, connection=self.redis, serializer=self.serializer)
-        if job_id not in reg.get_job_ids(cleanup=False):
-            raise JobStateError(f"job {job_id} is no longer kept in the queue's {state} jobs; submit it again")
         reg.requeue(job_id)
         return self.status(job_id)
 
