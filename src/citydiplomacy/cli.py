@@ -1363,6 +1363,13 @@ from .cli_report import report_app  # noqa: E402
 
 app.add_typer(report_app, name="report")
 
+# -- background jobs and the queue's workers (cli_jobs.py) -----------------------------------
+
+from .cli_jobs import jobs_app, worker  # noqa: E402
+
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker)
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError

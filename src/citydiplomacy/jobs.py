@@ -3,10 +3,12 @@ error read back, cancelled.
 
 The web server runs an import that may take minutes (a twinning list of 200,000 rows:
 about a minute to resolve its names) as a job, so that no request waits for it and the
-person sees its progress. :class:`JobQueue` is the small interface the faces use;
-:class:`ThreadJobs` implements it with background threads of the current process. A real
-queue (Procrastinate, RQ, Dramatiq) can implement the same four methods later: tasks are
-registered by name (:func:`task`) and take JSON arguments, as those queues want.
+person sees its progress. :class:`JobQueue` is the small interface the faces use
+(submit, status, cancel, retry, list); :class:`ThreadJobs` and :class:`ProcessJobs`
+implement it in the server's own process (the embedded default), and
+:class:`citydiplomacy.rqjobs.RQJobs` on a real queue, RQ on Redis, whose workers
+(``citydip worker``) may run on other machines (``CITYDIP_QUEUE_URL``; see docs/jobs.md).
+Tasks are registered by name (:func:`task`) and take JSON arguments, as a queue wants.
 
 :class:`ThreadJobs` keeps each job's state in a JSON file (``<directory>/<id>/job.json``),
 so that every worker process of the server can answer for any job, and a job whose
@@ -44,6 +46,10 @@ SAVE_EVERY = 0.5
 
 Task = Callable[..., dict[str, Any]]
 TASKS: dict[str, Task] = {}
+#: the modules whose import registers tasks (a worker imports them all before it runs a
+#: job); a capability that adds a task appends its module here, or names it in
+#: ``CITYDIP_TASK_MODULES`` (comma-separated)
+TASK_MODULES: list[str] = ["citydiplomacy.jobs"]
 
 
 def task(name: str) -> Callable[[Task], Task]:
@@ -54,6 +60,17 @@ def task(name: str) -> Callable[[Task], Task]:
         TASKS[name] = fn
         return fn
     return deco
+
+
+def load_tasks() -> dict[str, Task]:
+    """Import every module of :data:`TASK_MODULES` and ``$CITYDIP_TASK_MODULES``, so that
+    their tasks are registered; returns the tasks by name."""
+    import importlib
+
+    extra = [m.strip() for m in os.environ.get("CITYDIP_TASK_MODULES", "").split(",") if m.strip()]
+    for module in [*TASK_MODULES, *extra]:
+        importlib.import_module(module)
+    return TASKS
 
 
 def _now() -> str:
@@ -80,6 +97,10 @@ class Job:
     error: dict[str, Any] | None = None
     cancel_requested: bool = False
     pid: int | None = None
+    #: the task's arguments (server paths: never shown), kept so that a failed job can be retried
+    args: dict[str, Any] | None = None
+    #: how many times the job was started (a retry adds one)
+    attempts: int = 0
 
     @property
     def done(self) -> bool:
@@ -88,6 +109,7 @@ class Job:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("pid")
+        d.pop("args")
         p = d["progress"]
         p["fraction"] = round(p["done"] / p["total"], 4) if p.get("total") and p.get("done") is not None else None
         return d
@@ -103,7 +125,15 @@ class JobQueue(Protocol):
 
     def cancel(self, job_id: str) -> Job | None: ...
 
+    def retry(self, job_id: str) -> Job | None: ...
+
+    def list(self, *, owner: str | None = None, limit: int = 100) -> list[Job]: ...
+
     def workdir(self, job_id: str) -> Path: ...
+
+
+class JobStateError(CitydipError):
+    """The job is not in a state that allows what was asked (retrying a running job)."""
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
@@ -174,7 +204,8 @@ class ThreadJobs:
         if task not in TASKS:
             raise ValueError(f"no task '{task}'; registered: {', '.join(sorted(TASKS))}")
         self._sweep()
-        job = Job(id=job_id or new_job_id(), task=task, owner=owner, params=dict(params or {}), pid=os.getpid())
+        job = Job(id=job_id or new_job_id(), task=task, owner=owner, params=dict(params or {}), pid=os.getpid(),
+                  args=dict(args))
         self.workdir(job.id)
         self._save(job)
         with self._lock:
@@ -212,6 +243,47 @@ class ThreadJobs:
         self._save(job)
         return job
 
+    def retry(self, job_id: str) -> Job | None:
+        """Queue a failed or cancelled job again, with the same arguments and id (an
+        import that failed wrote nothing, so running it again is safe). Raises
+        :class:`JobStateError` for a job that is queued, running or succeeded."""
+        job = self.status(job_id)
+        if job is None:
+            return None
+        _check_retry(job)
+        if job.args is None:
+            raise JobStateError(f"job {job_id} was queued by an older version, which kept no arguments; "
+                                "submit it again")
+        (self.dir / job.id / "cancel").unlink(missing_ok=True)
+        job.status, job.started_at, job.finished_at, job.result, job.error = "queued", None, None, None, None
+        job.cancel_requested, job.pid = False, os.getpid()
+        job.progress = {"phase": "queued", "done": None, "total": None}
+        self._save(job)
+        with self._lock:
+            self._cancel[job.id] = threading.Event()
+        self._queue.put((job.id, job.task, job.args))
+        return job
+
+    def list(self, *, owner: str | None = None, limit: int = 100) -> list[Job]:
+        """The jobs kept (a day after they finished), newest first; ``owner``: only theirs."""
+        jobs = []
+        for d in self.dir.iterdir() if self.dir.is_dir() else ():
+            job = self.status(d.name) if d.is_dir() else None
+            if job is not None and (owner is None or job.owner == owner):
+                jobs.append(job)
+        jobs.sort(key=lambda j: j.created_at, reverse=True)
+        return jobs[:limit]
+
+    def drain(self) -> None:
+        """Run the jobs queued in this object, here and now, until none is left (for a
+        process that started no worker threads: ``citydip jobs retry`` without a queue)."""
+        while True:
+            try:
+                job_id, name, args = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._execute(job_id, name, args)
+
     # -- running -----------------------------------------------------------------------------------
 
     def _work(self) -> None:
@@ -243,6 +315,7 @@ class ThreadJobs:
             self._save(job)
             return
         job.status, job.started_at, job.pid = "running", _now(), os.getpid()
+        job.attempts += 1
         job.progress = {"phase": "starting", "done": None, "total": None}
         self._save(job)
         last_save = [time.monotonic()]
@@ -339,8 +412,10 @@ def _run_in_child(directory: str, job_id: str, name: str, args: dict[str, Any]) 
 
 
 def job_queue(directory: str | os.PathLike) -> JobQueue:
-    """The job runner of a server: each job in a process of its own (:class:`ProcessJobs`),
-    or in a thread of the server's process with ``CITYDIP_JOBS=thread``."""
+    """The in-process job runner of a server: each job in a process of its own
+    (:class:`ProcessJobs`), or in a thread of the server's process with
+    ``CITYDIP_JOBS=thread``. (:func:`citydiplomacy.queues.open_queue` chooses between this
+    and a real queue.)"""
     kind = os.environ.get("CITYDIP_JOBS", "process").strip().lower()
     if kind not in ("process", "thread"):
         raise ValueError(f"CITYDIP_JOBS={kind!r}: use process or thread")
@@ -348,13 +423,14 @@ def job_queue(directory: str | os.PathLike) -> JobQueue:
 
 
 def submit_one(queue: JobQueue, task: str, args: dict[str, Any], *, owner: str,
-               params: dict[str, Any] | None = None) -> tuple[Job, bool]:
+               params: dict[str, Any] | None = None, key: str | None = None) -> tuple[Job, bool]:
     """Submit ``task`` unless a job of the same task is still queued or running (an index
     build holds a core and several hundred MB for minutes: one at a time per store). Returns
     (the job, True) when it was submitted, (the job in progress, False) otherwise. The job
     in progress is remembered in a file of the queue's folder, so every worker process of
-    the server sees it."""
-    marker = Path(queue.dir) / f"{task}.active"      # type: ignore[attr-defined]
+    the server sees it. ``key`` (default: the task's name) makes it one at a time per key
+    (a user's batch of recommendations: ``recommend-NAME``)."""
+    marker = Path(queue.dir) / f"{_check_id(key or task)}.active"      # type: ignore[attr-defined]
     try:
         current = queue.status(marker.read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
@@ -364,6 +440,11 @@ def submit_one(queue: JobQueue, task: str, args: dict[str, Any], *, owner: str,
     job = queue.submit(task, args, owner=owner, params=params)
     marker.write_text(job.id, encoding="utf-8")
     return job, True
+
+
+def _check_retry(job: Job) -> None:
+    if job.status not in ("failed", "cancelled"):
+        raise JobStateError(f"job {job.id} is {job.status}: only a failed or cancelled job can be retried")
 
 
 def _check_id(job_id: str) -> str:
@@ -448,5 +529,71 @@ def index_build_task(*, store: str, framework: str | None = None, years: list[in
         st.close()
 
 
-__all__ = ["Job", "JobQueue", "ThreadJobs", "ProcessJobs", "job_queue", "STATES", "FINAL", "TASKS", "task", "describe_error", "import_task",
-           "index_build_task", "new_job_id", "submit_one"]
+@task("export")
+def export_task(*, store: str, out: str, fmt: str = "datapackage", kind: str | None = None,
+                country: str | None = None, layer: str | None = None, tie_type: str | None = None) -> dict[str, Any]:
+    """Export the store at ``store`` (or the part the filters select) to the directory
+    ``out`` (:func:`citydiplomacy.export.export_store`). Returns the rows per table."""
+    from .export import export_store
+    from .store import Store
+
+    st = Store(url=store) if "://" in store else Store(store)
+    try:
+        progress.report("exporting", 0, 1)
+        counts = export_store(st, out, fmt=fmt, kind=kind, country=country, layer=layer, tie_type=tie_type)
+        progress.report("exporting", 1, 1)
+        return {"out": out, "format": fmt, "counts": counts}
+    finally:
+        st.close()
+
+
+#: what the ``recommend`` task can ask for each city
+RECOMMEND_KINDS = ("partners", "networks")
+
+
+@task("recommend")
+def recommend_task(*, store: str, cities: list[str], kind: str = "partners", theme: str | None = None,
+                   top: int = 10, out: str | None = None) -> dict[str, Any]:
+    """Recommendations for many cities in one job: ``kind`` (partners or networks) for
+    each of ``cities`` (names, ids or QIDs), ``top`` each, on a ``theme``. The models are
+    fitted once. A city that cannot be found is listed in ``not_found`` and the others go
+    on. With ``out``, the answers are written there as JSON Lines (one city a line) and the
+    result holds only the counts. Reports its progress city by city."""
+    from .observatory import Observatory
+    from .store import Store
+
+    if kind not in RECOMMEND_KINDS:
+        raise ValidationError(f"kind '{kind}': use one of {', '.join(RECOMMEND_KINDS)}", field="kind")
+    if not cities:
+        raise ValidationError("no cities given: name at least one", field="cities")
+    st = Store(url=store) if "://" in store else Store(store)
+    obs = Observatory(st)
+    answers: list[dict[str, Any]] = []
+    not_found: list[dict[str, str]] = []
+    try:
+        ask = obs.recommend_partners if kind == "partners" else obs.recommend_networks
+        progress.report("fitting the models", 0, len(cities))
+        for i, city in enumerate(cities):
+            try:
+                r = ask(city, theme=theme, top=top)
+            except NotFoundError as exc:
+                not_found.append({"city": city, "detail": str(exc)})
+            else:
+                answers.append({"city": city, "actor": r["actor"], "results": r["results"]})
+            progress.report("recommending", i + 1, len(cities))
+        if out is None:
+            return {"kind": kind, "answers": answers, "not_found": not_found}
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(f"{out}.tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for a in answers:
+                f.write(json.dumps(a, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, out)
+        return {"kind": kind, "out": out, "answered": len(answers), "not_found": not_found}
+    finally:
+        obs.close()
+
+
+__all__ = ["Job", "JobQueue", "JobStateError", "ThreadJobs", "ProcessJobs", "job_queue", "STATES",
+           "FINAL", "TASKS", "task", "load_tasks", "TASK_MODULES", "describe_error", "import_task", "index_build_task", "export_task",
+           "recommend_task", "new_job_id", "submit_one"]

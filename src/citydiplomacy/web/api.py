@@ -463,6 +463,20 @@ class AlignIn(_Body):
         "text": "Bus lanes and 2,000 new social housing units cut commuting emissions."}})
 
 
+class RecommendBatchIn(_Body):
+    """Recommendations for many cities, run as a job."""
+
+    cities: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        ..., min_length=1, max_length=1000, description="The cities: ids, names or Wikidata QIDs.")
+    kind: Literal["partners", "networks"] = Field("partners", description="What to recommend for each city.")
+    theme: str | None = Field(None, max_length=200, description="A theme: an SDG goal or target, a Paris article, "
+                                                                "an axis or a few words.")
+    top: int = Field(10, ge=1, le=50, description="How many for each city.")
+
+    model_config = ConfigDict(json_schema_extra={"example": {"cities": ["Lyon", "Porto", "Gdańsk"],
+                                                             "kind": "partners", "theme": "11.6", "top": 5}})
+
+
 class IndexBuildIn(_Body):
     """An index build, run as a job."""
 
@@ -1376,6 +1390,25 @@ def _jobs(r: APIRouter) -> None:
             raise Problem(404, "Not found", f"no job '{job_id}' of yours (jobs are kept a day after they finish)")
         return job
 
+    @r.get("/jobs", tags=["edit"], responses=_problems(401, 422), summary="Your jobs")
+    def job_list(request: Request, user: Viewer,
+                 limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+                 offset: Annotated[int, Query(ge=0, le=100_000, description="Jobs to skip.")] = 0) -> Response:
+        """Your jobs (an admin's: everyone's), newest first: queued, running, and those
+        finished in the last day, each as ``GET /jobs/{id}`` gives it, without its result."""
+        owner = None if user.can("admin") else user.name
+        jobs = request.app.state.jobs.list(owner=owner, limit=offset + limit + 1000)
+        items = []
+        for job in jobs[offset:offset + limit]:
+            d = job.as_dict()
+            d["url"] = f"/api/v1/jobs/{job.id}"
+            d.pop("result")
+            if d["error"] is not None:
+                d["error"] = _job_problem(request, d["error"], request.app.state.jobs.dir / job.id,
+                                          job.params.get("file") or "")
+            items.append(d)
+        return json_response(request, page(request, items, limit, offset, total=len(jobs)), private=True)
+
     @r.get("/jobs/{job_id}", tags=["edit"], responses=_problems(401, 404, 422), summary="A job's state")
     def job_status(request: Request, job_id: JobId, user: Viewer) -> Response:
         """``status``: queued, running, succeeded, failed or cancelled; ``progress``: the
@@ -1399,6 +1432,50 @@ def _jobs(r: APIRouter) -> None:
         job = request.app.state.jobs.cancel(job_id)
         _audit(request, user, "job.cancel", job_id, {"task": job.task, **job.params})
         return json_response(request, _job_json(request, job), private=True, status=202 if not job.done else 200)
+
+    @r.post("/jobs/{job_id}/retry", tags=["edit"], status_code=202, responses={
+        202: {"description": "Accepted: the job is queued again; poll its url (also in Location)"},
+        **_problems(401, 403, 404, 409, 422)}, summary="Retry a failed job")
+    def job_retry(request: Request, job_id: JobId, user: Editor) -> Response:
+        """Queue a failed or cancelled job again, with the same arguments and id (a failed
+        import wrote nothing, so a retry is safe): a job whose worker was killed, or that
+        failed on a store that was busy. ``attempts`` counts its runs. A job that is
+        queued, running or succeeded is a 409."""
+        from ..jobs import JobStateError
+
+        job = mine(request, job_id, user)
+        try:
+            job = request.app.state.jobs.retry(job_id)
+        except JobStateError as exc:
+            raise Problem(409, "Conflict", str(exc)) from None
+        _audit(request, user, "job.retry", job_id, {"task": job.task, **job.params})
+        out = json_response(request, _job_json(request, job), private=True, status=202)
+        out.headers["Location"] = f"/api/v1/jobs/{job.id}"
+        return out
+
+    @r.post("/recommend/batch", tags=["recommend"], status_code=202, responses={
+        202: {"description": "Accepted: the recommendations run as a job; poll its url (also in Location)"},
+        **_problems(401, 403, 409, 422)}, summary="Recommendations for many cities (a job)")
+    def recommend_batch(request: Request, body: RecommendBatchIn, user: Editor) -> Response:
+        """Recommendations (partners or networks) for each of up to 1,000 cities, as a job:
+        its progress counts the cities; its ``result`` holds ``answers`` (per city: the
+        actor and its ``results``, as ``GET /recommend/partners/{ref}`` gives them) and
+        ``not_found`` (the cities no actor matches, with why). One batch at a time per user:
+        409 while yours is queued or running."""
+        from ..jobs import submit_one
+
+        store = _obs(request).store
+        args = {"store": str(store.path or store.url), "cities": body.cities, "kind": body.kind,
+                "theme": body.theme, "top": body.top}
+        job, submitted = submit_one(request.app.state.jobs, "recommend", args, owner=user.name, params={
+            "kind": body.kind, "cities": len(body.cities), "theme": body.theme, "top": body.top},
+            key=f"recommend-{hashlib.sha256(user.name.encode()).hexdigest()[:16]}")
+        if not submitted:
+            raise Problem(409, "Conflict", f"your batch of recommendations {job.id} is still {job.status}: wait "
+                                           "for it to finish (or cancel it), then send the next")
+        out = json_response(request, _job_json(request, job), private=True, status=202)
+        out.headers["Location"] = f"/api/v1/jobs/{job.id}"
+        return out
 
 
 def _account(r: APIRouter) -> None:

@@ -142,15 +142,17 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
 
 
 def _job_queue(store):
-    """Imports run as jobs, each in a process of its own (``CITYDIP_JOBS=thread``: in a
-    thread of the worker); their state is kept in ``jobs/`` beside the store (every worker
-    process of the server reads it there)."""
+    """Imports run as jobs: on the RQ queue of ``CITYDIP_QUEUE_URL`` (run by ``citydip
+    worker``), or each in a process of its own (``CITYDIP_JOBS=thread``: in a thread of
+    the worker), their state kept in ``jobs/`` beside the store (every worker process of
+    the server reads it there). The jobs' files are in ``jobs/`` (or ``$CITYDIP_JOBS_DIR``)
+    in both cases."""
     import tempfile
 
-    from ..jobs import job_queue
+    from ..queues import jobs_dir, open_queue
 
-    folder = store.path.parent / "jobs" if store.path is not None else Path(tempfile.mkdtemp(prefix="citydip-jobs-"))
-    return job_queue(folder)
+    folder = jobs_dir(store.path) or Path(tempfile.mkdtemp(prefix="citydip-jobs-"))
+    return open_queue(folder)
 
 
 #: modules the reads import on first use: imported when a worker starts, so that its first

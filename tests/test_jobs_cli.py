@@ -1,0 +1,77 @@
+"""``citydip jobs`` without a queue: the store's in-process jobs (``jobs/`` beside it).
+A job submitted or retried from the command line runs there and then; a failed one keeps
+its error and is retried with the same arguments and id. (On the real queue, RQ on Redis:
+test_jobs_queue.py.)"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import loadgen
+
+
+@pytest.fixture
+def home(built_home, tmp_path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    shutil.copy(built_home / "citydip.sqlite", h / "citydip.sqlite")
+    return h
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**loadgen.env(), "CITYDIP_HOME": str(home)}
+    env.pop("CITYDIP_QUEUE_URL", None)
+    proc = subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return proc
+
+
+def test_a_failed_job_is_listed_with_its_error_and_retried_to_success(home, tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the export's folder should be")
+    proc = cli(home, "jobs", "submit", "export", f"out={blocker}", "fmt=csv", "country=AD", "--format", "json")
+    assert proc.returncode == 1
+    job = json.loads(proc.stdout)
+    assert job["status"] == "failed" and job["attempts"] == 1
+    assert job["error"]["detail"] == "exists and is not a directory" and job["error"]["file"] == str(blocker)
+    assert "args" not in job and "pid" not in job
+    assert (home / "jobs" / job["id"] / "job.json").exists()
+
+    listed = json.loads(cli(home, "jobs", "list", "--format", "json").stdout)
+    assert [(j["id"], j["task"], j["status"]) for j in listed] == [(job["id"], "export", "failed")]
+    shown = cli(home, "jobs", "show", job["id"])
+    assert "failed" in shown.stdout and "exists and is not a directory" in shown.stdout
+
+    blocker.unlink()
+    proc = cli(home, "jobs", "retry", job["id"], "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads(proc.stdout)
+    assert done["id"] == job["id"] and done["status"] == "succeeded" and done["attempts"] == 2
+    assert done["result"]["counts"]["actors"] > 0 and (blocker / "actors.csv").exists()
+    again = cli(home, "jobs", "retry", job["id"])
+    assert again.returncode == 1 and "only a failed or cancelled job can be retried" in again.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (("jobs", "show", "nope-not-a-job"), "no job 'nope-not-a-job'"),
+    (("jobs", "submit", "bake-a-cake"), "no task 'bake-a-cake'; use one of: export, import, index-build, recommend"),
+    (("jobs", "submit", "export", "out"), "'out' is not KEY=VALUE"),
+    (("jobs", "cancel", "nope-not-a-job"), "no job 'nope-not-a-job'"),
+])
+def test_mistakes_get_a_clear_message(home, args, message):
+    proc = cli(home, *args)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("command", [("worker",), ("jobs",), ("jobs", "list"), ("jobs", "show"), ("jobs", "cancel"),
+                                     ("jobs", "retry"), ("jobs", "submit")])
+def test_every_jobs_command_has_help_with_an_example(tmp_path, command):
+    proc = cli(tmp_path, *command, "--help")
+    assert proc.returncode == 0 and "Example" in proc.stdout and "citydip " in proc.stdout
