@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -14,8 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__, limits
 from .errors import CitydipError, NotFoundError, ValidationError
-from .observatory import Observatory
 from .render import FORMAT_HELP, Format, emit, make_console, number, plural, table, text, to_csv, to_json
+
+if TYPE_CHECKING:
+    from .observatory import Observatory
 
 app = typer.Typer(
     name="citydip", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -26,6 +28,11 @@ out = make_console()
 err = make_console(stderr=True)
 
 HOME_HELP = "Directory of the store (default: $CITYDIP_HOME or the per-user data directory)."
+
+
+#: commands that never open the store: the one-text ``citydip align`` starts without
+#: importing it (SQLAlchemy and the rest: see docs/align-method.md, "Speed")
+STORELESS = frozenset({"align", "model"})
 
 
 class State:
@@ -44,6 +51,8 @@ def _main(ctx: typer.Context,
         out.print(f"citydiplomacy {__version__}")
         raise typer.Exit()
     state.home = home
+    if ctx.invoked_subcommand in STORELESS:
+        return
     # every write of this command goes to the audit log as the operating-system user, channel cli
     from .store.audit import acting_as, os_user
 
@@ -1290,16 +1299,19 @@ app.add_typer(engage_app, name="engage")
 
 
 def main() -> None:
-    from sqlalchemy.exc import OperationalError
-
-    from .store.db import is_busy
-
     try:
         app()
     except CitydipError as exc:  # anything the commands did not catch themselves
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except OperationalError as exc:  # "database is locked" outside the store's transactions
+    except Exception as exc:
+        # "database is locked" outside the store's transactions; SQLAlchemy is looked up,
+        # not imported: a command that never opened the store (align) cannot raise it
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(exc, sa_exc.OperationalError):
+            raise
+        from .store.db import is_busy
+
         if not is_busy(exc):
             raise
         err.print("[bold red]error:[/] the store is busy: another process is writing; try again in a few seconds",

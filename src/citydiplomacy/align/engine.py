@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import limits
-from ..dataset.context import data_path
+from ..shipped import data_path
 from ..errors import ValidationError
 from . import semantic
 from .catalog import AXES, GOALS, PARIS_ARTICLES, Catalog, catalog, content_stems
