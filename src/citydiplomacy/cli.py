@@ -1285,6 +1285,35 @@ from .cli_index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
 
+# -- the MiniLM model of the semantic layer --------------------------------------------------
+
+model_app = typer.Typer(no_args_is_help=True, help="The MiniLM model of the alignment's semantic layer: "
+                        "build its ONNX file from the installed package.\n\nExample: `citydip model build`")
+
+
+@model_app.command("build")
+def model_build(precision: Optional[str] = typer.Option(None, "--precision",
+                                                         help="fp32 or int8 (default: the one alignment uses)."),
+                force: bool = typer.Option(False, "--force", help="Rebuild even when the cached file is intact.")):
+    """Build the ONNX file of all-MiniLM-L6-v2 from the installed package (no download, no
+    torch) into the user cache, or check the one there; alignment does this by itself on
+    first use: run it ahead, e.g. in an image build. `CITYDIP_CACHE` moves the cache.
+
+    Example: `citydip model build --precision int8`
+    """
+    from .align import semantic
+
+    try:
+        path = semantic.build(precision, force=force)
+    except CitydipError as exc:
+        _fail(exc)
+    b = semantic.backend()
+    err.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB) ready; alignment uses "
+              f"{'-'.join(b) if b else 'no semantic backend'}", highlight=False, soft_wrap=True)
+
+
+app.add_typer(model_app, name="model")
+
 # -- recommendations (cli_recommend.py) ------------------------------------------------------
 
 from .cli_recommend import recommend_app  # noqa: E402

@@ -485,15 +485,20 @@ class Aligner:
 
 def warm_up() -> None:
     """Load what every alignment needs — the lexicon, the framework catalogue, the language
-    detector's models and the fitted models of the default aligner — so that the first
-    text aligned does not wait for them (the MiniLM model of the hybrid mode still loads
-    with the first text that needs it, without holding the interpreter for long)."""
+    detector's models, the fitted models of the default aligner and, with the ONNX
+    backend, the MiniLM session and the English framework embeddings — so that the first
+    text aligned does not wait for them (the torch backend's model still loads with the
+    first text that needs it). A ``serve`` worker or a job worker keeps them for its life."""
     from .language import warm_up as warm_language
 
     default_lexicon()
     catalog()
     warm_language()
-    aligner("auto")
+    al = aligner("auto")
+    b = semantic.backend()
+    if al.mode == "hybrid" and b and b[0] == "onnx":
+        semantic.warm_up()
+        al._framework("en")
 
 
 @lru_cache(maxsize=4)
