@@ -577,7 +577,7 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
           level: str = typer.Option("target", "--level", help="goal, or target (goals and their likely targets)."),
           framework: str = typer.Option("sdg,paris", "--framework", help="Frameworks: sdg, paris or sdg,paris."),
           mode: str = typer.Option("auto", "--mode", help="hybrid (lexical + MiniLM model), light (lexical only), "
-                                                          "or auto: hybrid when the neural extra is installed."),
+                                                          "or auto: hybrid when the fast or neural extra is installed."),
           document: Optional[bool] = typer.Option(None, "--document/--lines",
                                                   help="Read a .txt file as one document split into paragraphs "
                                                        "(--document) or as one text per line (--lines, default)."),

@@ -5,7 +5,7 @@ Two layers feed one calibrated decision per (text, item):
 
 - the **lexical layer** finds the curated terms of every goal, target, article and axis
   (``data/align/lexicon``) in the text's language (en, fr, es, de);
-- the **semantic layer** (``mode="hybrid"``, needs the ``neural`` extra) compares the
+- the **semantic layer** (``mode="hybrid"``, needs the ``fast`` or ``neural`` extra) compares the
   text's MiniLM sentence embedding with the embeddings of the official goal, target and
   article texts.
 
@@ -222,7 +222,7 @@ class Aligner:
     framework embeddings).
 
     ``mode``: ``hybrid`` (lexical + MiniLM), ``light`` (lexical only) or ``auto``
-    (hybrid when the neural extra is installed)."""
+    (hybrid when the ``fast`` or ``neural`` extra is installed)."""
 
     def __init__(self, mode: str = "auto", *, lexicon: Lexicon | None = None, cat: Catalog | None = None):
         if mode not in MODES:
