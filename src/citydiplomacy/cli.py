@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -14,8 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__, limits
 from .errors import CitydipError, NotFoundError, ValidationError
-from .observatory import Observatory
 from .render import FORMAT_HELP, Format, emit, make_console, number, plural, table, text, to_csv, to_json
+
+if TYPE_CHECKING:
+    from .observatory import Observatory
 
 app = typer.Typer(
     name="citydip", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -26,6 +28,11 @@ out = make_console()
 err = make_console(stderr=True)
 
 HOME_HELP = "Directory of the store (default: $CITYDIP_HOME or the per-user data directory)."
+
+
+#: commands that never open the store: the one-text ``citydip align`` starts without
+#: importing it (SQLAlchemy and the rest: see docs/align-method.md, "Speed")
+STORELESS = frozenset({"align", "model"})
 
 
 class State:
@@ -44,6 +51,8 @@ def _main(ctx: typer.Context,
         out.print(f"citydiplomacy {__version__}")
         raise typer.Exit()
     state.home = home
+    if ctx.invoked_subcommand in STORELESS:
+        return
     # every write of this command goes to the audit log as the operating-system user, channel cli
     from .store.audit import acting_as, os_user
 
@@ -568,7 +577,7 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
           level: str = typer.Option("target", "--level", help="goal, or target (goals and their likely targets)."),
           framework: str = typer.Option("sdg,paris", "--framework", help="Frameworks: sdg, paris or sdg,paris."),
           mode: str = typer.Option("auto", "--mode", help="hybrid (lexical + MiniLM model), light (lexical only), "
-                                                          "or auto: hybrid when the neural extra is installed."),
+                                                          "or auto: hybrid when the fast or neural extra is installed."),
           document: Optional[bool] = typer.Option(None, "--document/--lines",
                                                   help="Read a .txt file as one document split into paragraphs "
                                                        "(--document) or as one text per line (--lines, default)."),
@@ -1345,6 +1354,35 @@ from .cli_index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
 
+# -- the MiniLM model of the semantic layer --------------------------------------------------
+
+model_app = typer.Typer(no_args_is_help=True, help="The MiniLM model of the alignment's semantic layer: "
+                        "build its ONNX file from the installed package.\n\nExample: `citydip model build`")
+
+
+@model_app.command("build")
+def model_build(precision: Optional[str] = typer.Option(None, "--precision",
+                                                         help="fp32 or int8 (default: the one alignment uses)."),
+                force: bool = typer.Option(False, "--force", help="Rebuild even when the cached file is intact.")):
+    """Build the ONNX file of all-MiniLM-L6-v2 from the installed package (no download, no
+    torch) into the user cache, or check the one there; alignment does this by itself on
+    first use: run it ahead, e.g. in an image build. `CITYDIP_CACHE` moves the cache.
+
+    Example: `citydip model build --precision int8`
+    """
+    from .align import semantic
+
+    try:
+        path = semantic.build(precision, force=force)
+    except CitydipError as exc:
+        _fail(exc)
+    b = semantic.backend()
+    err.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB) ready; alignment uses "
+              f"{'-'.join(b) if b else 'no semantic backend'}", highlight=False, soft_wrap=True)
+
+
+app.add_typer(model_app, name="model")
+
 # -- recommendations (cli_recommend.py) ------------------------------------------------------
 
 from .cli_recommend import recommend_app  # noqa: E402
@@ -1372,16 +1410,19 @@ app.command("worker")(worker)
 
 
 def main() -> None:
-    from sqlalchemy.exc import OperationalError
-
-    from .store.db import is_busy
-
     try:
         app()
     except CitydipError as exc:  # anything the commands did not catch themselves
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except OperationalError as exc:  # "database is locked" outside the store's transactions
+    except Exception as exc:
+        # "database is locked" outside the store's transactions; SQLAlchemy is looked up,
+        # not imported: a command that never opened the store (align) cannot raise it
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(exc, sa_exc.OperationalError):
+            raise
+        from .store.db import is_busy
+
         if not is_busy(exc):
             raise
         err.print("[bold red]error:[/] the store is busy: another process is writing; try again in a few seconds",

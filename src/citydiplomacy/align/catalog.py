@@ -9,8 +9,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..dataset.context import load_yaml
-from ..dataset.frameworks import sdg_texts
+from ..shipped import load_yaml, sdg_texts
 from ..text import normalize
 from ..vocab import PARIS_OPERATIVE_ARTICLES
 

@@ -5,7 +5,7 @@ Two layers feed one calibrated decision per (text, item):
 
 - the **lexical layer** finds the curated terms of every goal, target, article and axis
   (``data/align/lexicon``) in the text's language (en, fr, es, de);
-- the **semantic layer** (``mode="hybrid"``, needs the ``neural`` extra) compares the
+- the **semantic layer** (``mode="hybrid"``, needs the ``fast`` or ``neural`` extra) compares the
   text's MiniLM sentence embedding with the embeddings of the official goal, target and
   article texts.
 
@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import limits
-from ..dataset.context import data_path
+from ..shipped import data_path
 from ..errors import ValidationError
 from . import semantic
 from .catalog import AXES, GOALS, PARIS_ARTICLES, Catalog, catalog, content_stems
@@ -222,7 +222,7 @@ class Aligner:
     framework embeddings).
 
     ``mode``: ``hybrid`` (lexical + MiniLM), ``light`` (lexical only) or ``auto``
-    (hybrid when the neural extra is installed)."""
+    (hybrid when the ``fast`` or ``neural`` extra is installed)."""
 
     def __init__(self, mode: str = "auto", *, lexicon: Lexicon | None = None, cat: Catalog | None = None):
         if mode not in MODES:
@@ -485,15 +485,20 @@ class Aligner:
 
 def warm_up() -> None:
     """Load what every alignment needs — the lexicon, the framework catalogue, the language
-    detector's models and the fitted models of the default aligner — so that the first
-    text aligned does not wait for them (the MiniLM model of the hybrid mode still loads
-    with the first text that needs it, without holding the interpreter for long)."""
+    detector's models, the fitted models of the default aligner and, with the ONNX
+    backend, the MiniLM session and the English framework embeddings — so that the first
+    text aligned does not wait for them (the torch backend's model still loads with the
+    first text that needs it). A ``serve`` worker or a job worker keeps them for its life."""
     from .language import warm_up as warm_language
 
     default_lexicon()
     catalog()
     warm_language()
-    aligner("auto")
+    al = aligner("auto")
+    b = semantic.backend()
+    if al.mode == "hybrid" and b and b[0] == "onnx":
+        semantic.warm_up()
+        al._framework("en")
 
 
 @lru_cache(maxsize=4)

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-import yaml
-
-from ..dataset.context import data_path
+from ..shipped import data_path, read_yaml
 from ..errors import ValidationError
 from ..text import normalize
 
@@ -202,5 +200,5 @@ def default_lexicon() -> Lexicon:
         if not path.is_file():
             return {}
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh) or {}
+            return read_yaml(fh) or {}
     return load_lexicon(read("goals.yaml"), read("targets.yaml"))

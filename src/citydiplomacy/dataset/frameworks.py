@@ -6,45 +6,18 @@ ties."""
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from ..model import FrameworkItem, Provenance, Tie
+from ..shipped import SDG_LANGS, sdg_texts  # noqa: F401 (align reads them without the store)
 from ..store import schema
-from .context import BuildContext, data_path, load_yaml, provenance_from
-
-SDG_LANGS = ("en", "fr", "es", "de", "ru", "ar", "zh-Hans")
-_KEY = re.compile(r"^(\d+)(?:-([0-9a-z]+))?(?:-([0-9a-z]+))?-(title|short)$")
+from .context import BuildContext, load_yaml, provenance_from
 
 SDG_PROVENANCE = Provenance(
     source="UN SDG goals, targets and indicators (A/RES/70/1 and the global indicator "
            "framework), via open-sdg sdg-translations commit 0cda5858",
     url="https://github.com/open-sdg/sdg-translations", licence="MIT (repository); UN texts",
     as_of="2025-08-19")
-
-
-@lru_cache(maxsize=1)
-def sdg_texts() -> dict[str, dict[str, dict[str, str]]]:
-    """The SDG goal, target and indicator texts shipped in ``data/sdg``:
-    ``{"sdg:11.6": {"en": {"title": ..., "short": ...}, "fr": ...}}`` (read once)."""
-    out: dict[str, dict[str, dict[str, str]]] = {}
-    for lang in SDG_LANGS:
-        for part in ("global_goals", "global_targets", "global_indicators"):
-            path = data_path("sdg", lang, f"{part}.yml")
-            if not path.is_file():
-                continue
-            with path.open(encoding="utf-8") as fh:
-                entries = yaml.safe_load(fh) or {}
-            for key, text in entries.items():
-                m = _KEY.match(str(key))
-                if not m or not text:
-                    continue
-                code = "sdg:" + ".".join(p for p in m.groups()[:3] if p)
-                out.setdefault(code, {}).setdefault(lang, {})[m.group(4)] = str(text).strip()
-    return out
 
 
 def _ordinal(code: str) -> int:

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .base import Plan, Problem, Report, ReviewRow
+if TYPE_CHECKING:
+    from .base import Plan, Problem, Report, ReviewRow  # noqa: F401
 
-Importer = Callable[..., Plan]
+Importer = Callable[..., "Plan"]
+
+
+def __getattr__(name: str) -> Any:
+    # the model and the resolver load when first asked for: reading a file
+    # (``ingest.readers``, as ``citydip align`` does) needs neither
+    if name in ("Plan", "Problem", "Report", "ReviewRow"):
+        from . import base
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 _REGISTRY: dict[str, tuple[Importer, str]] = {}
 
 #: Modules holding the built-in importers (imported on first use).
