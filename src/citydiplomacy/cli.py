@@ -26,10 +26,13 @@ out = make_console()
 err = make_console(stderr=True)
 
 HOME_HELP = "Directory of the store (default: $CITYDIP_HOME or the per-user data directory)."
+DB_HELP = ("A database to use as the store instead of the SQLite file in --home, e.g. "
+           "postgresql+psycopg://USER@HOST:5432/DB (docs/deploy.md).")
 
 
 class State:
     home: Optional[str] = None
+    db: Optional[str] = None
 
 
 state = State()
@@ -39,11 +42,14 @@ state = State()
 def _main(ctx: typer.Context,
           home: Optional[str] = typer.Option(None, "--home", help=HOME_HELP, envvar="CITYDIP_HOME",
                                              show_envvar=True),
+          db: Optional[str] = typer.Option(None, "--db", help=DB_HELP, envvar="CITYDIP_DATABASE_URL",
+                                           show_envvar=True, metavar="URL"),
           version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
     if version:
         out.print(f"citydiplomacy {__version__}")
         raise typer.Exit()
     state.home = home
+    state.db = db or None
     # every write of this command goes to the audit log as the operating-system user, channel cli
     from .store.audit import acting_as, os_user
 
@@ -68,9 +74,9 @@ def _open(build: bool = True) -> Observatory:
 
     bar, update = _progress()
     if bar is None:
-        return open_(home=state.home, build=build)
+        return open_(home=state.home, db=state.db, build=build)
     with bar:
-        return open_(home=state.home, build=build, progress=update)
+        return open_(home=state.home, db=state.db, build=build, progress=update)
 
 
 def _cli_limits() -> limits.Limits:
@@ -116,7 +122,7 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
     eng = summary["report"].get("engagements", {})
     tied = sum(cov.get(k, 0) for k in ("rows_resolved", "rows_new_cities", "rows_new_bodies"))
     err.print(f"built the default dataset in {summary['total_seconds']:.1f} s into "
-              f"{obs.store.path}: {c.get('actors', 0):,} actors, "
+              f"{obs.store.where}: {c.get('actors', 0):,} actors, "
               f"{sum(v for k, v in c.items() if k.startswith('ties.')):,} ties; twinning: "
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
               f"{tw.get('rows', 0):,} rows resolved on both sides; Covenant of Mayors: {tied:,} of "
@@ -1252,11 +1258,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         limits.check_settings()
         bar, update = _progress()
         if bar is None:
-            prepare(home=state.home, path=store, log_level=log_level)
+            prepare(home=state.home, path=store or state.db, log_level=log_level)
         else:
             with bar:
-                prepare(home=state.home, path=store, progress=update, log_level=log_level)
-        run(host=host, port=port, home=state.home, path=store, workers=workers, read_only=read_only,
+                prepare(home=state.home, path=store or state.db, progress=update, log_level=log_level)
+        run(host=host, port=port, home=state.home, path=store or state.db, workers=workers, read_only=read_only,
             secure_cookies=secure_cookies, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
     except CitydipError as exc:
         _fail(exc)
