@@ -1294,6 +1294,12 @@ from .cli_engage import engage_app  # noqa: E402
 
 app.add_typer(engage_app, name="engage")
 
+# -- copying a store between SQLite and PostgreSQL (cli_store.py) ----------------------------
+
+from .cli_store import migrate_store  # noqa: E402
+
+app.command("migrate-store")(migrate_store)
+
 
 def main() -> None:
     from sqlalchemy.exc import OperationalError

@@ -38,11 +38,4 @@ def copy_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) ->
                 for row in group:
                     copy.write_row([_json(row[c]) if c in json_cols else row[c] for c in cols])
         n += len(group)
-    # rows given with their own ids (a store copied whole): move the id sequence past them
-    pk = list(table.primary_key.columns)
-    if n and len(pk) == 1 and pk[0].name in next(iter(groups)) and pk[0].autoincrement is not False \
-            and str(pk[0].type).upper().startswith("INTEGER"):
-        conn.exec_driver_sql(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-            f"coalesce((SELECT max(\"{pk[0].name}\") FROM \"{table.name}\"), 0) + 1, false)")
     return n

@@ -81,11 +81,11 @@ def _check_driver(url: str) -> None:
         driver = url.split("://", 1)[0].partition("+")[2] or "psycopg2"
         if driver != "psycopg":
             raise StoreError(f"{redact(url)}: use the psycopg 3 driver: postgresql+psycopg://USER@HOST:PORT/DB")
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None:
             raise StoreError("a PostgreSQL store needs the psycopg driver: "
-                             "pip install 'citydiplomacy[postgres]'") from None
+                             "pip install 'citydiplomacy[postgres]'")
     elif not url.startswith("sqlite"):
         raise StoreError(f"{redact(url)}: a store is an SQLite file (sqlite:///PATH) or a PostgreSQL "
                          "database (postgresql+psycopg://USER@HOST:PORT/DB)")
