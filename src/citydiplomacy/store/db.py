@@ -51,6 +51,19 @@ RETRY_SQLSTATES = ("40001", "40P01")
 BUSY_SQLSTATES = ("55P03", "57014", "53300")
 
 
+#: the PostgreSQL advisory lock that migrations and index creation hold (any fixed number)
+MIGRATION_LOCK = 2026_1206
+
+#: PostgreSQL-only indexes behind the search functions (store/schema.py is the same for
+#: both databases; these accelerate what SQLite answers with its own means): a pattern
+#: index for prefix searches whatever the database's collation, and a trigram index (the
+#: pg_trgm extension) for the in-word searches and the "did you mean" suggestions
+POSTGRES_SEARCH_INDEXES = {
+    "ix_aliases_norm_pattern": "CREATE INDEX IF NOT EXISTS ix_aliases_norm_pattern ON aliases (norm text_pattern_ops)",
+    "ix_aliases_norm_trgm": "CREATE INDEX IF NOT EXISTS ix_aliases_norm_trgm ON aliases USING gin (norm gin_trgm_ops)",
+}
+
+
 def normalize_url(url: str) -> str:
     """A store URL as SQLAlchemy takes it: ``postgresql://`` and ``postgres://`` mean
     PostgreSQL through psycopg 3 (``postgresql+psycopg://``); anything else is kept."""
@@ -169,6 +182,8 @@ class Store:
         self.busy_timeout = BUSY_TIMEOUTS["cli"] if busy_timeout is None else busy_timeout
         self.is_sqlite = url.startswith("sqlite")
         self.is_postgres = url.startswith("postgresql")
+        #: PostgreSQL with pg_trgm's index on the aliases (set when the store opens)
+        self.has_trigram = False
         if self.is_postgres:
             # a pool per process: web workers hold a few connections each; pre_ping drops
             # connections the server closed (a restart) instead of failing a request
@@ -184,6 +199,8 @@ class Store:
             # a store already at the newest revision needs no Alembic (0.25 s to import)
             if migrate and version != max(_known_revisions()):
                 self.migrate()
+            if self.is_postgres:
+                self._postgres_search_indexes()
         except StoreError:
             self.engine.dispose()
             raise
@@ -224,7 +241,43 @@ class Store:
         from alembic import command
 
         with busy_errors(self.busy_timeout), self.engine.begin() as conn:
+            if self.is_postgres:
+                # one migrating process at a time (web workers starting together): the
+                # others wait here, then find the schema at its revision
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             command.upgrade(_alembic_config(conn), revision)
+
+    def _postgres_search_indexes(self) -> None:
+        """Create the PostgreSQL search indexes (and the pg_trgm extension) when missing.
+        Without the right to create the extension (it needs a superuser or the database
+        owner on PostgreSQL 13+), searches work without it — in-word searches scan — and
+        a warning says what to ask the administrator for."""
+        with self.engine.connect() as conn:
+            have = set(conn.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'aliases'").scalars())
+            trgm = conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first() is not None
+        self.has_trigram = trgm and "ix_aliases_norm_trgm" in have
+        if set(POSTGRES_SEARCH_INDEXES) <= have and trgm:
+            return
+        import logging
+
+        from sqlalchemy.exc import ProgrammingError
+
+        with busy_errors(self.busy_timeout), self.engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            conn.exec_driver_sql(POSTGRES_SEARCH_INDEXES["ix_aliases_norm_pattern"])
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                conn.exec_driver_sql(POSTGRES_SEARCH_INDEXES["ix_aliases_norm_trgm"])
+            self.has_trigram = True
+        except ProgrammingError as exc:
+            logging.getLogger(__name__).warning(
+                "%s: no trigram index for searches (%s); ask the database's administrator to run "
+                "CREATE EXTENSION pg_trgm in it (docs/deploy.md)", self.where,
+                str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+            self.has_trigram = False
 
     # -- writing ----------------------------------------------------------------------
 
