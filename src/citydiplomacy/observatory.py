@@ -141,13 +141,17 @@ class Observatory:
             self._graphs[key] = DiplomacyGraph(g, kept, results=results)
         return self._graphs[key]
 
-    def _data_version(self) -> int:
+    def _data_version(self) -> int | tuple:
         """The latest import run: results computed before it are stale."""
         from sqlalchemy import func, select
 
         from .store.schema import import_runs
 
         with self.store.connect() as conn:
+            if self.store.is_postgres:
+                # concurrent writers: a run with a lower id may commit after a higher one
+                row = conn.execute(select(func.max(import_runs.c.id), func.count())).one()
+                return (row[0] or 0, row[1])
             return conn.execute(select(func.max(import_runs.c.id))).scalar() or 0
 
     # -- recommendations (citydiplomacy.recommend) --------------------------------------

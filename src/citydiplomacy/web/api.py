@@ -235,7 +235,7 @@ def data_version(request: Request) -> tuple:
     ``VERSION_TTL`` seconds (file times are coarse), so that a read from the cache
     costs two ``stat`` calls rather than a query; a write through this app forgets it
     at once (:func:`store_changed`)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from ..store.schema import import_runs
 
@@ -249,7 +249,11 @@ def data_version(request: Request) -> tuple:
     with store.connect() as conn:
         row = conn.execute(select(import_runs.c.id, import_runs.c.started_at)
                            .order_by(import_runs.c.id.desc()).limit(1)).first()
-    version = (row.id, row.started_at) if row else (0, "")
+        version = (row.id, row.started_at) if row else (0, "")
+        if store.is_postgres:
+            # writers commit at once there: a run with a lower id may commit after a
+            # higher one was seen, which the count of runs tells
+            version += (conn.execute(select(func.count()).select_from(import_runs)).scalar(),)
     state.version_cache = (sig, now, version)
     return version
 
