@@ -2,9 +2,11 @@
 
 The stores are SQLite files; with ``CITYDIP_TEST_DATABASE_URL`` set (a PostgreSQL server,
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) they are PostgreSQL databases
-the run creates and drops (``citydip_test_<random>_...``), and ``CITYDIP_DATABASE_URL``
-points every ``citydiplomacy.open()`` and ``citydip`` command of the run at the built one.
-A test that writes copies the built store with :func:`copy_store`. Tests of the SQLite
+the run creates and drops (``citydip_test_<random>_...``): the fixtures open them
+(:func:`store_args`), and the ``citydip`` subprocesses of ``cli_env`` and
+:func:`store_env` get ``CITYDIP_DATABASE_URL``; a test that opens a home directory of its
+own still gets an SQLite file there. A test that writes copies the built store with
+:func:`copy_store`. Tests of the SQLite
 file itself are marked ``sqlite_only`` and skipped on PostgreSQL; tests marked
 ``postgres`` run against the server in either pass (docs/deploy.md#tests).
 """
@@ -63,9 +65,7 @@ def built_home(tmp_path_factory) -> Path:
             pytest.fail(why)
         name = pgtools.create_db("built")
         _BUILT_DB.append(name)
-        url = pgtools.url_for(name)
-        os.environ["CITYDIP_DATABASE_URL"] = url
-        obs = citydiplomacy.open(home=home, db=url)
+        obs = citydiplomacy.open(home=home, db=pgtools.url_for(name))
     else:
         obs = citydiplomacy.open(home=home)
     obs.close()

@@ -97,14 +97,18 @@ def _fail(exc: CitydipError) -> None:
 # -- init / status -----------------------------------------------------------------------
 
 @app.command()
-def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the store holds data.")):
+def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the store holds data."),
+         db: Optional[str] = typer.Option(None, "--db", metavar="URL", help=DB_HELP + " The same as the "
+                                          "global --db; the large tables are written with COPY.")):
     """Build the store and fill it with the default dataset (states, organisations, city
     networks, world cities, SDGs, the Paris Agreement, the twinning network, the
     Covenant of Mayors' signatories, and the declarations, pledges and events of the
     engagement register).
 
-    Example: `citydip init --force`
+    Example: `citydip init --force`; on PostgreSQL: `citydip init --db postgresql+psycopg://citydip@localhost/citydip`
     """
+    if db:
+        state.db = db
     try:
         obs = _open(build=False)
         bar, update = _progress()
