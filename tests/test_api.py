@@ -747,12 +747,13 @@ def test_login_sets_a_safe_cookie_and_needs_csrf(app):
 def test_cookie_is_secure_over_https_or_when_forced(app, built_home, tmp_path):
     with TestClient(app, base_url="https://testserver") as c:
         assert "Secure" in login(c).headers["set-cookie"]
-    forced = create_app(**_paths(copy_store(built_home, tmp_path / "forced")), secure_cookies=True)
+    home = tmp_path / "forced"
+    forced = create_app(**_paths(copy_store(built_home, home)), secure_cookies=True)
     accounts.add_user(forced.state.obs.store, "sam", PASSWORD, "viewer")
     with TestClient(forced) as c:
         assert "Secure" in login(c, "sam").headers["set-cookie"]
     forced.state.obs.close()
-    assert (tmp_path / "web-secret").stat().st_mode & 0o777 == 0o600
+    assert (home / "web-secret").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_forged_session_cookie_is_anonymous(app):
