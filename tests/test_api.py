@@ -933,7 +933,8 @@ def test_a_change_by_another_process_is_seen(client, app):
 
     path = "/api/v1/actors/encamp-ad/ties"
     before = client.get(path).json()["total"]
-    other = citydiplomacy.open(path=app.state.obs.store.path, build=False)
+    store = app.state.obs.store
+    other = citydiplomacy.open(path=store.path or store.url, build=False)
     try:
         other.add_tie("encamp-ad", "eurocities", "member_of", source="another process")
     finally:

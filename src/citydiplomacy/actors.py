@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Connection, bindparam, case, func, literal, or_, select, text, union_all
 
 from .errors import NotFoundError, ValidationError
 from .search import search
@@ -318,12 +318,13 @@ def read_ties(conn: Connection, actor_id: str, *, type: str | None = None,  # no
 
 
 #: how many ties an actor has of each type to each layer (a framework counts as macro)
+_OUT_LAYER = case((ties.c.target_type == "framework", "macro"), else_=_other.c.layer)
 _TIE_COUNTS = union_all(*(
-    select(case((ties.c.target_type == "framework", "macro"), else_=_other.c.layer).label("layer"),
-           ties.c.type, func.count().label("n"))
+    select(_OUT_LAYER.label("layer"), ties.c.type, func.count().label("n"))
     .select_from(ties.outerjoin(_other, _other.c.id == ties.c.target))
     .where(ties.c.source == bindparam("actor_id"), in_force_clause(ties.c.status))
-    .group_by("layer", ties.c.type),
+    # by position, not by the label: PostgreSQL reads "layer" as the joined actor's column
+    .group_by(text("1"), ties.c.type),
     select(_other.c.layer.label("layer"), ties.c.type, func.count().label("n"))
     .select_from(ties.join(_other, _other.c.id == ties.c.source))
     .where(ties.c.target == bindparam("actor_id"), ties.c.target_type == "actor", in_force_clause(ties.c.status))
