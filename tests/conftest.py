@@ -111,6 +111,18 @@ def copy_store(built_home: Path, home: Path) -> dict:
     return store_args(home)
 
 
+def drop_copy(home: Path) -> None:
+    """Drop the database of a copy made by :func:`copy_store` now (PostgreSQL pass; the
+    copies a session keeps are dropped at its end): a test's copy is 130 MB."""
+    url = _COPIES.pop(str(home), None)
+    if url is None:
+        return
+    name = url.rsplit("/", 1)[1]
+    pgtools.drop_db(name)
+    if name in _BUILT_DB:
+        _BUILT_DB.remove(name)
+
+
 def store_env(home: Path) -> dict:
     """The environment of a ``citydip`` subprocess on the store of ``home``."""
     env = dict(os.environ)
@@ -166,3 +178,4 @@ def work(built_home, tmp_path):
     o = citydiplomacy.open(**copy_store(built_home, tmp_path / "work"), build=False)
     yield o
     o.close()
+    drop_copy(tmp_path / "work")
