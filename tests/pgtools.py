@@ -27,9 +27,9 @@ def on_postgres() -> bool:
 
 def unavailable() -> str | None:
     """Why PostgreSQL cannot be used (None: it can)."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None:
         return "psycopg is not installed (pip install '.[test]')"
     try:
         with _admin() as conn:
