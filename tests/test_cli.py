@@ -111,7 +111,8 @@ def test_corrupt_store_is_a_clear_error(tmp_path, cli_env):
     assert "not an SQLite database" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["init", "status", "search", "show", "ties", "profile", "framework", "export"])
+@pytest.mark.parametrize("command", ["init", "status", "search", "show", "ties", "profile", "framework", "export",
+                                     "migrate-store"])
 def test_every_command_has_help_with_an_example(command, cli_env):
     out = citydip(command, "--help", env=cli_env).stdout
     assert "Example" in out and f"citydip {command}" in out

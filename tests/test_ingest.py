@@ -304,7 +304,8 @@ def test_failure_mid_import_leaves_the_store_unchanged(work, tmp_path, monkeypat
 
 
 def test_killed_import_leaves_the_store_unchanged(work, tmp_path):
-    """SIGKILL in the middle of the write transaction: SQLite rolls it back."""
+    """SIGKILL in the middle of the write transaction: SQLite (or PostgreSQL, whose
+    server sees the connection drop) rolls it back."""
     f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"], TWINS[:2])
     before = snapshot(work)
     script = f"""
@@ -316,7 +317,7 @@ def write_then_die(self, bulk):
     if bulk.table.name == "ties" and bulk.rows:
         os.kill(os.getpid(), signal.SIGKILL)
 apply._Writer.insert = write_then_die
-obs = citydiplomacy.open(path={str(work.store.path)!r}, build=False)
+obs = citydiplomacy.open(path={str(work.store.path or work.store.url)!r}, build=False)
 obs.import_("twinning", {str(f)!r})
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)

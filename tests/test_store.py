@@ -34,7 +34,10 @@ def test_migrations_create_exactly_the_declared_schema(fresh_store):
             declared = {ix.name for ix in table.indexes}
             created = {ix["name"] for ix in insp.get_indexes(name)}
             assert declared <= created | {"ux_ties_key"}, name
-        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='index'"))}
+        if fresh_store.is_sqlite:
+            names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='index'"))}
+        else:
+            names = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes"))}
         assert "ux_ties_key" in names
 
 
@@ -75,6 +78,7 @@ def test_corrupt_file_gives_a_clear_error(tmp_path):
     assert path.read_bytes().startswith(b"this is not")  # left untouched
 
 
+@pytest.mark.sqlite_only
 def test_truncated_sqlite_file_gives_a_clear_error(tmp_path, fresh_store):
     src = fresh_store.path.read_bytes()
     path = tmp_path / "broken.sqlite"
@@ -98,7 +102,7 @@ def test_store_from_a_newer_version_is_refused(tmp_path, fresh_store):
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     fresh_store.close()
     with pytest.raises(StoreError, match="newer citydiplomacy"):
-        Store(fresh_store.path)
+        Store(fresh_store.path, url=None if fresh_store.path else fresh_store.url)
 
 
 def test_failed_build_leaves_the_store_as_it_was(fresh_store, monkeypatch):
@@ -115,8 +119,8 @@ def test_failed_build_leaves_the_store_as_it_was(fresh_store, monkeypatch):
         assert _count(fresh_store, table) == 0, table.name
 
 
-def test_failed_rebuild_keeps_the_previous_contents(tmp_path, monkeypatch):
-    store = Store(tmp_path / "citydip.sqlite")
+def test_failed_rebuild_keeps_the_previous_contents(fresh_store, monkeypatch):
+    store = fresh_store
     monkeypatch.setattr(build_mod, "STEPS", [s for s in build_mod.STEPS if s[0] == "states"])
     build_mod.build_default(store)
     before = _count(store, schema.actors)

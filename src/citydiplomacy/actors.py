@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Connection, bindparam, case, func, literal, or_, select, text, union_all
 
 from .errors import NotFoundError, ValidationError
 from .search import search
@@ -103,6 +103,8 @@ def _by_identifier(store: Store, ref: str) -> dict[str, Any] | None:
 def closest_names(store: Store, ref: str, limit: int = 5) -> list[str]:
     """Names close to ``ref`` by fuzzy similarity, for "did you mean" messages."""
     q = normalize(ref)
+    if getattr(store, "has_trigram", False) and q:
+        return _closest_by_trigrams(store, q, limit)
     with store.connect() as conn:
         rows = conn.execute(select(actors.c.id, actors.c.name, actors.c.importance)
                             .where(actors.c.importance >= 50_000)).all()
@@ -110,6 +112,20 @@ def closest_names(store: Store, ref: str, limit: int = 5) -> list[str]:
     names = {r.id: r.name for r in rows}
     best = process.extract(q, choices_, scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
     return [f"{names[key]} ({key})" for _, _, key in best]
+
+
+def _closest_by_trigrams(store: Store, q: str, limit: int) -> list[str]:
+    """On PostgreSQL with pg_trgm: the actors whose names or aliases (every language) share
+    the most trigrams with ``q`` (its ``%`` operator: similarity at least 0.3, answered by
+    the trigram index), the more prominent first among equals."""
+    from sqlalchemy import text
+
+    with store.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT a.id, a.name, max(similarity(al.norm, :q)) AS sim, max(a.importance) AS imp "
+            "FROM aliases al JOIN actors a ON a.id = al.actor_id WHERE al.norm % :q "
+            "GROUP BY a.id, a.name ORDER BY sim DESC, imp DESC, a.id LIMIT :n"), {"q": q, "n": limit}).all()
+    return [f"{r.name} ({r.id})" for r in rows]
 
 
 def _check(value: str | None, enum, field: str) -> None:
@@ -302,12 +318,13 @@ def read_ties(conn: Connection, actor_id: str, *, type: str | None = None,  # no
 
 
 #: how many ties an actor has of each type to each layer (a framework counts as macro)
+_OUT_LAYER = case((ties.c.target_type == "framework", "macro"), else_=_other.c.layer)
 _TIE_COUNTS = union_all(*(
-    select(case((ties.c.target_type == "framework", "macro"), else_=_other.c.layer).label("layer"),
-           ties.c.type, func.count().label("n"))
+    select(_OUT_LAYER.label("layer"), ties.c.type, func.count().label("n"))
     .select_from(ties.outerjoin(_other, _other.c.id == ties.c.target))
     .where(ties.c.source == bindparam("actor_id"), in_force_clause(ties.c.status))
-    .group_by("layer", ties.c.type),
+    # by position, not by the label: PostgreSQL reads "layer" as the joined actor's column
+    .group_by(text("1"), ties.c.type),
     select(_other.c.layer.label("layer"), ties.c.type, func.count().label("n"))
     .select_from(ties.join(_other, _other.c.id == ties.c.source))
     .where(ties.c.target == bindparam("actor_id"), ties.c.target_type == "actor", in_force_clause(ties.c.status))

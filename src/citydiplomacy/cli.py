@@ -28,6 +28,8 @@ out = make_console()
 err = make_console(stderr=True)
 
 HOME_HELP = "Directory of the store (default: $CITYDIP_HOME or the per-user data directory)."
+DB_HELP = ("A database to use as the store instead of the SQLite file in --home, e.g. "
+           "postgresql+psycopg://USER@HOST:5432/DB (docs/deploy.md).")
 
 
 #: commands that never open the store: the one-text ``citydip align`` starts without
@@ -37,6 +39,7 @@ STORELESS = frozenset({"align", "model"})
 
 class State:
     home: Optional[str] = None
+    db: Optional[str] = None
 
 
 state = State()
@@ -46,11 +49,14 @@ state = State()
 def _main(ctx: typer.Context,
           home: Optional[str] = typer.Option(None, "--home", help=HOME_HELP, envvar="CITYDIP_HOME",
                                              show_envvar=True),
+          db: Optional[str] = typer.Option(None, "--db", help=DB_HELP, envvar="CITYDIP_DATABASE_URL",
+                                           show_envvar=True, metavar="URL"),
           version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
     if version:
         out.print(f"citydiplomacy {__version__}")
         raise typer.Exit()
     state.home = home
+    state.db = db or None
     if ctx.invoked_subcommand in STORELESS:
         return
     # every write of this command goes to the audit log as the operating-system user, channel cli
@@ -77,9 +83,9 @@ def _open(build: bool = True) -> Observatory:
 
     bar, update = _progress()
     if bar is None:
-        return open_(home=state.home, build=build)
+        return open_(home=state.home, db=state.db, build=build)
     with bar:
-        return open_(home=state.home, build=build, progress=update)
+        return open_(home=state.home, db=state.db, build=build, progress=update)
 
 
 def _cli_limits() -> limits.Limits:
@@ -100,14 +106,18 @@ def _fail(exc: CitydipError) -> None:
 # -- init / status -----------------------------------------------------------------------
 
 @app.command()
-def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the store holds data.")):
+def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the store holds data."),
+         db: Optional[str] = typer.Option(None, "--db", metavar="URL", help=DB_HELP + " The same as the "
+                                          "global --db; the large tables are written with COPY.")):
     """Build the store and fill it with the default dataset (states, organisations, city
     networks, world cities, SDGs, the Paris Agreement, the twinning network, the
     Covenant of Mayors' signatories, and the declarations, pledges and events of the
     engagement register).
 
-    Example: `citydip init --force`
+    Example: `citydip init --force`; on PostgreSQL: `citydip init --db postgresql+psycopg://citydip@localhost/citydip`
     """
+    if db:
+        state.db = db
     try:
         obs = _open(build=False)
         bar, update = _progress()
@@ -125,7 +135,7 @@ def init(force: bool = typer.Option(False, "--force", help="Rebuild even if the 
     eng = summary["report"].get("engagements", {})
     tied = sum(cov.get(k, 0) for k in ("rows_resolved", "rows_new_cities", "rows_new_bodies"))
     err.print(f"built the default dataset in {summary['total_seconds']:.1f} s into "
-              f"{obs.store.path}: {c.get('actors', 0):,} actors, "
+              f"{obs.store.where}: {c.get('actors', 0):,} actors, "
               f"{sum(v for k, v in c.items() if k.startswith('ties.')):,} ties; twinning: "
               f"{tw.get('ties_loaded', 0):,} ties, {tw.get('rows_resolved_both_sides', 0):,} of "
               f"{tw.get('rows', 0):,} rows resolved on both sides; Covenant of Mayors: {tied:,} of "
@@ -1330,11 +1340,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         limits.check_settings()
         bar, update = _progress()
         if bar is None:
-            prepare(home=state.home, path=store, log_level=log_level)
+            prepare(home=state.home, path=store or state.db, log_level=log_level)
         else:
             with bar:
-                prepare(home=state.home, path=store, progress=update, log_level=log_level)
-        run(host=host, port=port, home=state.home, path=store, workers=workers, read_only=read_only,
+                prepare(home=state.home, path=store or state.db, progress=update, log_level=log_level)
+        run(host=host, port=port, home=state.home, path=store or state.db, workers=workers, read_only=read_only,
             secure_cookies=secure_cookies, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
     except CitydipError as exc:
         _fail(exc)
@@ -1407,6 +1417,12 @@ from .cli_jobs import jobs_app, worker  # noqa: E402
 
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker)
+
+# -- copying a store between SQLite and PostgreSQL (cli_store.py) ----------------------------
+
+from .cli_store import migrate_store  # noqa: E402
+
+app.command("migrate-store")(migrate_store)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ so the web, the API and scripts share one write path and one report."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import insert, select, update
 
@@ -90,10 +90,17 @@ def add_actor(store: Store, name: str, kind: str, *, id: str | None = None,  # n
 
 def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | None = None,
                licence: str | None = None, as_of: str | None = None, who: str | None = None,
-               dry_run: bool = False, **changes: Any) -> Report:
+               dry_run: bool = False, check: Callable[[], None] | None = None, **changes: Any) -> Report:
     """Change fields of an actor (``EDITABLE``); the actor's provenance becomes the new
     source, and the report's ``changes`` say what changed (old → new). A new name keeps
-    the old one as an alias, so searches still find it."""
+    the old one as an alias, so searches still find it.
+
+    ``check``: called once the actor's row is locked for this write and before anything
+    is read from it (the API's ``If-Match``: it raises
+    :class:`~citydiplomacy.errors.PreconditionFailed` when the actor changed since the
+    version the editor read). The lock (SQLite's write lock; on PostgreSQL the row's,
+    ``SELECT ... FOR UPDATE``) holds every other edit of the actor until this one
+    commits, so no edit is lost between the check and the write."""
     unknown = [k for k in changes if k not in EDITABLE]
     if unknown:
         raise ValidationError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}",
@@ -104,7 +111,12 @@ def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | 
     report = Report(importer="edit", source=prov.source, dry_run=dry_run, rows_read=1)
     # a dry run only reads: it never takes the write lock
     with (store.snapshot() if dry_run else store.transaction()) as conn:
-        row = conn.execute(select(a).where(a.c.id == actor_id)).first()
+        locked = select(a).where(a.c.id == actor_id)
+        if not dry_run and store.is_postgres:
+            locked = locked.with_for_update()
+        row = conn.execute(locked).first()
+        if check is not None:
+            check()
         current = {c: getattr(row, c) for c in ("id", "name", "kind", "layer", "country", "lat", "lon", "population",
                                                "wikidata", "geonames_id", "admin1", "founded")}
         current["axes"] = [x for x in (row.axes or "").split(",") if x]

@@ -35,6 +35,11 @@ class NotFoundError(CitydipError, LookupError):
         super().__init__(message)
 
 
+class PreconditionFailed(CitydipError):
+    """A write made on a condition that no longer holds: the record changed since the
+    version the writer read (an ``If-Match`` that does not match: HTTP 412)."""
+
+
 class StoreError(CitydipError):
     """The store file cannot be used (corrupt, foreign, or from a newer version)."""
 

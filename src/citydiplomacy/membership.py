@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from .actors import resolve_actor
 from .store import Store
@@ -56,7 +56,7 @@ def network_members(conn: Connection, network_id: str, attrs: dict[str, Any] | N
         attrs = conn.execute(select(actors.c.attrs).where(actors.c.id == network_id)).scalar() or {}
     facts = (attrs or {}).get("members") or {}
     rows = conn.execute(
-        select(ties.c.source, actors.c.kind, func.max(in_force_clause(ties.c.status)))
+        select(ties.c.source, actors.c.kind, func.max(case((in_force_clause(ties.c.status), 1), else_=0)))
         .join(actors, actors.c.id == ties.c.source)
         .where(ties.c.target == network_id, ties.c.type == "member_of")
         .group_by(ties.c.source, actors.c.kind)).all()

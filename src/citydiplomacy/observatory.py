@@ -141,13 +141,17 @@ class Observatory:
             self._graphs[key] = DiplomacyGraph(g, kept, results=results)
         return self._graphs[key]
 
-    def _data_version(self) -> int:
+    def _data_version(self) -> int | tuple:
         """The latest import run: results computed before it are stale."""
         from sqlalchemy import func, select
 
         from .store.schema import import_runs
 
         with self.store.connect() as conn:
+            if self.store.is_postgres:
+                # concurrent writers: a run with a lower id may commit after a higher one
+                row = conn.execute(select(func.max(import_runs.c.id), func.count())).one()
+                return (row[0] or 0, row[1])
             return conn.execute(select(func.max(import_runs.c.id))).scalar() or 0
 
     # -- recommendations (citydiplomacy.recommend) --------------------------------------
@@ -317,12 +321,28 @@ def _graph_parts(dg) -> tuple:
 
 
 def open(path: str | os.PathLike | None = None, *, home: str | os.PathLike | None = None,  # noqa: A001
-         build: bool = True,
+         build: bool = True, db: str | None = None,
          progress: Callable[[str, int, int], None] | None = None) -> Observatory:
-    """Open the store at ``path`` (a file or a directory), in ``home``, or in the default
-    home (``$CITYDIP_HOME`` or the per-user data directory). An empty store gets the
-    default dataset on first use unless ``build=False``."""
-    obs = Observatory(Store(resolve_store_path(path, home=home)))
+    """Open the store at ``path`` (a file, a directory, or a database URL), the database
+    ``db`` (a URL: ``postgresql+psycopg://USER@HOST:PORT/DB``), in ``home``, or in the
+    default home (``$CITYDIP_HOME`` or the per-user data directory). Without ``path``
+    and ``db``, ``$CITYDIP_DATABASE_URL`` names the database when set. An empty store
+    gets the default dataset on first use unless ``build=False``."""
+    from .paths import database_url
+
+    url = db or (str(path) if isinstance(path, str) and "://" in path else None)
+    if url is None and path is None:
+        url = database_url()
+    if url:
+        from pathlib import Path
+
+        from .paths import default_home
+
+        store = Store(url=url)
+        store.home = Path(home).expanduser() if home is not None else default_home()
+    else:
+        store = Store(resolve_store_path(path, home=home))
+    obs = Observatory(store)
     if build and obs.is_empty():
         obs.init(progress=progress)
     return obs

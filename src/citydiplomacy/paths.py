@@ -26,3 +26,9 @@ def resolve_store_path(path: str | os.PathLike | None = None, *, home: str | os.
         return p / STORE_FILENAME if p.is_dir() else p
     base = Path(home).expanduser() if home is not None else default_home()
     return base / STORE_FILENAME
+
+
+def database_url() -> str | None:
+    """``$CITYDIP_DATABASE_URL`` (a PostgreSQL store: ``postgresql+psycopg://...``), or None:
+    the SQLite file in the home directory."""
+    return (os.environ.get("CITYDIP_DATABASE_URL") or "").strip() or None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, select
 
 from .errors import ValidationError
 from .store import Store
@@ -68,22 +68,30 @@ def search(store: Store, text: str, *, kind: str | None = None, country: str | N
     filters = _filters(kind, country, layer)
     base = select(*ACTOR_COLUMNS, aliases.c.name.label("matched"), aliases.c.norm).join(
         aliases, aliases.c.actor_id == actors.c.id)
-    hi = q + "\U0010ffff"
+    if store.is_postgres:
+        # a pattern (text_pattern_ops) index answers it whatever the database's collation
+        prefix = aliases.c.norm.like(_like_escape(q) + "_%", escape="\\")
+    else:
+        prefix = and_(aliases.c.norm > q, aliases.c.norm < q + "\U0010ffff")
     queries = [
         base.where(aliases.c.norm == q, *filters),
-        base.where(aliases.c.norm > q, aliases.c.norm < hi, *filters)
-        .order_by(actors.c.importance.desc()).limit(CANDIDATES),
+        base.where(prefix, *filters).order_by(actors.c.importance.desc()).limit(CANDIDATES),
     ]
     best: dict[str, dict[str, Any]] = {}
     with store.connect() as conn:
         for stmt in queries:
             _collect(conn.execute(stmt), q, best)
         if not best and len(q) >= 3:
-            word = base.where(or_(aliases.c.norm.like(f"% {q}%")), *filters) \
+            # on PostgreSQL the trigram index (pg_trgm) answers it; SQLite scans the aliases
+            word = base.where(aliases.c.norm.like(f"% {_like_escape(q)}%", escape="\\"), *filters) \
                 .order_by(actors.c.importance.desc()).limit(CANDIDATES)
             _collect(conn.execute(word), q, best)
     ranked = sorted(best.values(), key=lambda r: (-r["score"], r["id"]))
     return ranked[:limit]
+
+
+def _like_escape(q: str) -> str:
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _collect(rows, q: str, best: dict[str, dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import bindparam, func, literal, select, text, union_all
 from sqlalchemy.engine import Connection
 
 from .store.schema import actors, ties
@@ -89,7 +89,9 @@ _ROLE_COUNTS = union_all(
            literal("out").label("direction"), func.count().label("n"))
     .select_from(ties.outerjoin(_other, _other.c.id == ties.c.target))
     .where(ties.c.source == bindparam("actor_id"), in_force_clause(ties.c.status))
-    .group_by(func.coalesce(_other.c.layer, "macro"), ties.c.type),
+    # by position: the expression's literal is a new parameter each time it is written,
+    # and PostgreSQL does not see the two as the same expression
+    .group_by(text("1"), ties.c.type),
     select(_other.c.layer.label("layer"), ties.c.type, literal("in").label("direction"),
            func.count().label("n"))
     .select_from(ties.join(_other, _other.c.id == ties.c.source))

@@ -42,6 +42,12 @@ def data_version(store) -> tuple:
     with store.connect() as conn:
         row = conn.execute(select(import_runs.c.id, import_runs.c.started_at)
                            .order_by(import_runs.c.id.desc()).limit(1)).first()
+        if getattr(store, "is_postgres", False) and row:
+            # concurrent writers: a run with a lower id may commit after a higher one
+            from sqlalchemy import func
+
+            n = conn.execute(select(func.count()).select_from(import_runs)).scalar()
+            return (row.id, str(row.started_at), n)
     return (row.id, str(row.started_at)) if row else (0, "")
 
 

@@ -42,6 +42,68 @@ SCHEMA_HEAD = "0010"
 BUSY_TIMEOUTS = {"web": 10.0, "cli": float(os.environ.get("CITYDIP_BUSY_TIMEOUT") or 60.0), "job": 60.0}
 
 
+#: PostgreSQL errors that mean "run the transaction again": serialization_failure (40001)
+#: and deadlock_detected (40P01) — another transaction won a race; nothing was written.
+RETRY_SQLSTATES = ("40001", "40P01")
+#: PostgreSQL errors that mean "the store is busy": lock_not_available (55P03, a
+#: ``lock_timeout``), query_canceled (57014, a ``statement_timeout``) and too many
+#: connections (53300).
+BUSY_SQLSTATES = ("55P03", "57014", "53300")
+
+
+#: the PostgreSQL advisory lock that migrations and index creation hold (any fixed number)
+MIGRATION_LOCK = 2026_1206
+
+#: PostgreSQL-only indexes behind the search functions (store/schema.py is the same for
+#: both databases; these accelerate what SQLite answers with its own means): a pattern
+#: index for prefix searches whatever the database's collation, and a trigram index (the
+#: pg_trgm extension) for the in-word searches and the "did you mean" suggestions
+POSTGRES_SEARCH_INDEXES = {
+    "ix_aliases_norm_pattern": "CREATE INDEX IF NOT EXISTS ix_aliases_norm_pattern ON aliases (norm text_pattern_ops)",
+    "ix_aliases_norm_trgm": "CREATE INDEX IF NOT EXISTS ix_aliases_norm_trgm ON aliases USING gin (norm gin_trgm_ops)",
+}
+
+
+def normalize_url(url: str) -> str:
+    """A store URL as SQLAlchemy takes it: ``postgresql://`` and ``postgres://`` mean
+    PostgreSQL through psycopg 3 (``postgresql+psycopg://``); anything else is kept."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_url(ref: str | os.PathLike | None) -> bool:
+    """True for a database URL (``postgresql+psycopg://...``, ``sqlite:///...``), false
+    for a file or directory path."""
+    return isinstance(ref, str) and "://" in ref
+
+
+def redact(url: str) -> str:
+    """``url`` without its password (for messages and logs)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:               # not a URL SQLAlchemy reads: say it as given
+        return url
+
+
+def _check_driver(url: str) -> None:
+    if url.startswith("postgresql"):
+        driver = url.split("://", 1)[0].partition("+")[2] or "psycopg2"
+        if driver != "psycopg":
+            raise StoreError(f"{redact(url)}: use the psycopg 3 driver: postgresql+psycopg://USER@HOST:PORT/DB")
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None:
+            raise StoreError("a PostgreSQL store needs the psycopg driver: "
+                             "pip install 'citydiplomacy[postgres]'")
+    elif not url.startswith("sqlite"):
+        raise StoreError(f"{redact(url)}: a store is an SQLite file (sqlite:///PATH) or a PostgreSQL "
+                         "database (postgresql+psycopg://USER@HOST:PORT/DB)")
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -97,6 +159,10 @@ class Store:
 
     def __init__(self, path: str | Path | None = None, *, url: str | None = None,
                  migrate: bool = True, busy_timeout: float | None = None):
+        if url is None and is_url(path):
+            path, url = None, str(path)
+        if url is not None and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            path, url = url[len("sqlite:///"):], None
         if url is None:
             if path is None:
                 raise ValueError("give a path or a url")
@@ -106,10 +172,26 @@ class Store:
             url = f"sqlite:///{self.path}"
         else:
             self.path = None
+            url = normalize_url(url)
+            _check_driver(url)
         self.url = url
+        #: a directory for the files kept beside the store (the web's signing key): the
+        #: SQLite file's directory; for a server database, the home directory that
+        #: :func:`citydiplomacy.open` gives it (None: no such files)
+        self.home: Path | None = self.path.parent if self.path is not None else None
         self.busy_timeout = BUSY_TIMEOUTS["cli"] if busy_timeout is None else busy_timeout
-        self.engine: Engine = create_engine(url)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_sqlite = url.startswith("sqlite")
+        self.is_postgres = url.startswith("postgresql")
+        #: PostgreSQL with pg_trgm's index on the aliases (set when the store opens)
+        self.has_trigram = False
+        if self.is_postgres:
+            # a pool per process: web workers hold a few connections each; pre_ping drops
+            # connections the server closed (a restart) instead of failing a request
+            self.engine: Engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                                                connect_args={"connect_timeout": 10})
+            event.listen(self.engine, "connect", self._postgres_settings)
+        else:
+            self.engine = create_engine(url)
         if self.is_sqlite:
             event.listen(self.engine, "connect", self._sqlite_pragmas)
         try:
@@ -117,6 +199,8 @@ class Store:
             # a store already at the newest revision needs no Alembic (0.25 s to import)
             if migrate and version != max(_known_revisions()):
                 self.migrate()
+            if self.is_postgres:
+                self._postgres_search_indexes()
         except StoreError:
             self.engine.dispose()
             raise
@@ -124,7 +208,8 @@ class Store:
             self.engine.dispose()
             if self.path is not None and "file is not a database" in str(exc.orig):
                 raise _not_sqlite(self.path) from None
-            raise StoreError(f"{self.path or url} cannot be opened as a store: {exc.orig}") from None
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise StoreError(f"{self.path or redact(url)} cannot be opened as a store: {reason}") from None
 
     # -- schema -----------------------------------------------------------------------
 
@@ -139,10 +224,10 @@ class Store:
         """The store's revision, after checking that this package can read it."""
         with self.engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
-        where = self.path or self.url
+        where = self.path or redact(self.url)
         if tables and "alembic_version" not in tables:
             raise StoreError(
-                f"{where} is an SQLite database but not a citydiplomacy store (it holds "
+                f"{where} is a database but not a citydiplomacy store (it holds "
                 f"tables {', '.join(sorted(tables)[:5])}). Use another --home.")
         version = self.schema_version()
         if version is not None and version not in _known_revisions():
@@ -156,26 +241,75 @@ class Store:
         from alembic import command
 
         with busy_errors(self.busy_timeout), self.engine.begin() as conn:
+            if self.is_postgres:
+                # one migrating process at a time (web workers starting together): the
+                # others wait here, then find the schema at its revision
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             command.upgrade(_alembic_config(conn), revision)
+
+    def _postgres_search_indexes(self) -> None:
+        """Create the PostgreSQL search indexes (and the pg_trgm extension) when missing.
+        Without the right to create the extension (it needs a superuser or the database
+        owner on PostgreSQL 13+), searches work without it — in-word searches scan — and
+        a warning says what to ask the administrator for."""
+        with self.engine.connect() as conn:
+            have = set(conn.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'aliases'").scalars())
+            trgm = conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first() is not None
+        self.has_trigram = trgm and "ix_aliases_norm_trgm" in have
+        if set(POSTGRES_SEARCH_INDEXES) <= have and trgm:
+            return
+        import logging
+
+        from sqlalchemy.exc import ProgrammingError
+
+        with busy_errors(self.busy_timeout), self.engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            conn.exec_driver_sql(POSTGRES_SEARCH_INDEXES["ix_aliases_norm_pattern"])
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                conn.exec_driver_sql(POSTGRES_SEARCH_INDEXES["ix_aliases_norm_trgm"])
+            self.has_trigram = True
+        except ProgrammingError as exc:
+            logging.getLogger(__name__).warning(
+                "%s: no trigram index for searches (%s); ask the database's administrator to run "
+                "CREATE EXTENSION pg_trgm in it (docs/deploy.md)", self.where,
+                str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+            self.has_trigram = False
 
     # -- writing ----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, *, busy_timeout: float | None = None) -> Iterator[Connection]:
+    def transaction(self, *, busy_timeout: float | None = None,
+                    isolation: str | None = None) -> Iterator[Connection]:
         """A connection in one write transaction: committed at the end, rolled back on error.
 
         The write lock is taken at the start (SQLite ``BEGIN IMMEDIATE``), so the reads
         inside see the rows the writes change and no other writer can slip in between;
         ``busy_timeout`` (default: the store's) is how long to wait for it before raising
         :class:`~citydiplomacy.errors.StoreBusyError`. Keep the block short: everything
-        that can be read or computed beforehand belongs before it."""
+        that can be read or computed beforehand belongs before it.
+
+        On PostgreSQL many writers run at once. ``isolation`` chooses the transaction's
+        isolation level per operation (default READ COMMITTED: the unique constraints
+        settle races between imports; ``"SERIALIZABLE"`` for a read-modify-write that must
+        see no concurrent change, run through :meth:`retrying`); ``busy_timeout`` bounds
+        the wait for a row lock (``lock_timeout``). SQLite ignores ``isolation``: its write
+        transactions are serialised by the write lock."""
         wait = self.busy_timeout if busy_timeout is None else busy_timeout
         with busy_errors(wait), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
+                if isolation is not None:
+                    conn = conn.execution_options(isolation_level=isolation)
                 conn.begin()
+                if self.is_postgres:
+                    # how long a statement waits for a row lock another writer holds
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
             try:
                 yield conn
             except BaseException:
@@ -186,6 +320,27 @@ class Store:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
                 conn.rollback()
 
+    def retrying(self, operation, *, attempts: int = 6):
+        """``operation()`` run again when PostgreSQL aborts it for a serialisation failure
+        or a deadlock (another transaction won a race; nothing of this one was written),
+        with a short random back-off; after ``attempts`` it raises StoreBusyError. The
+        operation must open its own transaction. On SQLite it runs once."""
+        import random
+        import time
+
+        for attempt in range(attempts):
+            try:
+                return operation()
+            except (DatabaseError, StoreBusyError) as exc:
+                again = self.is_postgres and (getattr(exc, "retryable", False)
+                                              or (isinstance(exc, DatabaseError) and is_retryable(exc)))
+                if not again:
+                    raise
+                if attempt == attempts - 1:
+                    raise StoreBusyError("the store is busy: concurrent writes kept colliding; "
+                                         "try again in a few seconds") from None
+                time.sleep(random.uniform(0.005, 0.05) * (2 ** attempt))
+
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
         """A connection that reads one consistent state of the store (a read transaction)
@@ -195,6 +350,12 @@ class Store:
                 conn.exec_driver_sql("BEGIN")
                 # a read transaction starts at its first read, not at BEGIN
                 conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1").all()
+            elif self.is_postgres:
+                # one snapshot for every statement of the block; read only, so it never
+                # fails to serialise and takes no lock that a writer waits for
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             try:
                 yield conn
             finally:
@@ -230,7 +391,11 @@ class Store:
 
     @staticmethod
     def insert_many(conn: Connection, table, rows: Iterable[dict[str, Any]], chunk: int = 20_000) -> int:
-        """Insert rows in chunks (executemany); returns the count."""
+        """Insert rows in chunks (executemany; on PostgreSQL ``COPY``); returns the count."""
+        if conn.dialect.name == "postgresql":
+            from .bulk import copy_rows
+
+            return copy_rows(conn, table, rows)
         n = 0
         batch: list[dict[str, Any]] = []
         for row in rows:
@@ -243,6 +408,14 @@ class Store:
             conn.execute(insert(table), batch)
             n += len(batch)
         return n
+
+    def _postgres_settings(self, dbapi_conn, _record) -> None:
+        """Every PostgreSQL connection: UTC timestamps, and a name in pg_stat_activity."""
+        cur = dbapi_conn.cursor()
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute("SET application_name = 'citydiplomacy'")
+        cur.close()
+        dbapi_conn.commit()
 
     def analyze(self, conn: Connection) -> None:
         """Refresh the query planner's statistics after a bulk load. Without them SQLite
@@ -278,8 +451,13 @@ class Store:
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def where(self) -> str:
+        """Where the store is, for messages: the SQLite file, or the URL without password."""
+        return str(self.path) if self.path is not None else redact(self.url)
+
     def __repr__(self) -> str:
-        return f"Store({str(self.path or self.url)!r})"
+        return f"Store({self.where!r})"
 
     def _sqlite_pragmas(self, dbapi_conn, _record) -> None:
         """Every connection: foreign keys enforced, WAL (readers do not wait for the
@@ -298,8 +476,22 @@ class Store:
         cur.close()
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for PostgreSQL's serialisation failure and deadlock: run the transaction again."""
+    return _sqlstate(exc) in RETRY_SQLSTATES
+
+
 def is_busy(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked" / "busy" (another writer holds the lock)."""
+    """True for SQLite's "database is locked" / "busy" (another writer holds the lock), and
+    PostgreSQL's lock timeout, serialisation failure or deadlock (try again)."""
+    state = _sqlstate(exc)
+    if state is not None:
+        return state in BUSY_SQLSTATES or state in RETRY_SQLSTATES
     orig = getattr(exc, "orig", exc)
     code = getattr(orig, "sqlite_errorcode", None)
     if code is not None:
@@ -317,6 +509,11 @@ def busy_errors(wait: float) -> Iterator[None]:
     except OperationalError as exc:
         if not is_busy(exc):
             raise
+        if is_retryable(exc):
+            busy = StoreBusyError("the store is busy: a concurrent write collided with this one; "
+                                  "try again in a few seconds")
+            busy.retryable = True
+            raise busy from None
         raise StoreBusyError(f"the store is busy: another process is writing and did not finish "
                              f"within {wait:g} s; try again in a few seconds") from None
     except PoolTimeoutError:

@@ -72,6 +72,8 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {400: "Bad request", 401: "Not logged in, or the token is unknown or revoked",
             403: "The user's role is too low, or the CSRF token is missing", 404: "Nothing matches",
             405: "Writes are off (read-only observatory)", 409: "Conflict",
+            412: "If-Match does not match: the record changed since it was read (read it again)",
+            428: "If-Match is required (CITYDIP_API_REQUIRE_IF_MATCH=1): send the ETag of the record as read",
             413: "The upload (or what it unpacks to) is beyond a limit: the body names it",
             422: "Invalid input: the body names the field",
             429: "Too many failed logins, or too many heavy requests of this client (see Retry-After)",
@@ -233,7 +235,7 @@ def data_version(request: Request) -> tuple:
     ``VERSION_TTL`` seconds (file times are coarse), so that a read from the cache
     costs two ``stat`` calls rather than a query; a write through this app forgets it
     at once (:func:`store_changed`)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from ..store.schema import import_runs
 
@@ -247,7 +249,11 @@ def data_version(request: Request) -> tuple:
     with store.connect() as conn:
         row = conn.execute(select(import_runs.c.id, import_runs.c.started_at)
                            .order_by(import_runs.c.id.desc()).limit(1)).first()
-    version = (row.id, row.started_at) if row else (0, "")
+        version = (row.id, row.started_at) if row else (0, "")
+        if store.is_postgres:
+            # writers commit at once there: a run with a lower id may commit after a
+            # higher one was seen, which the count of runs tells
+            version += (conn.execute(select(func.count()).select_from(import_runs)).scalar(),)
     state.version_cache = (sig, now, version)
     return version
 
@@ -1140,6 +1146,35 @@ def _align(r: APIRouter) -> None:
                                        "summary": summary, "items": items})
 
 
+#: ``CITYDIP_API_REQUIRE_IF_MATCH=1``: an actor edit without ``If-Match`` is refused (428)
+REQUIRE_IF_MATCH_ENV = "CITYDIP_API_REQUIRE_IF_MATCH"
+
+
+def _if_match(request: Request, current: Callable[[], Any]) -> Callable[[], None] | None:
+    """The check of a write's ``If-Match`` against the ETag of the resource as it is now
+    (``current()``: what its GET returns), for the library to call once the record is
+    locked: 412 when it changed since the editor read it. Without the header: no check
+    (the last edit of a field wins), or 428 when ``CITYDIP_API_REQUIRE_IF_MATCH=1``."""
+    header = request.headers.get("if-match")
+    if not header:
+        if os.environ.get(REQUIRE_IF_MATCH_ENV, "").strip() in ("1", "true", "yes"):
+            raise Problem(428, "Precondition required",
+                          "send If-Match with the ETag of the actor as you read it (GET /api/v1/actors/{ref})")
+        return None
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+
+    def check() -> None:
+        from ..errors import PreconditionFailed
+
+        if "*" in tags:
+            return
+        now = etag_of(dumps(current()))
+        if now not in tags:
+            raise PreconditionFailed(f"the actor changed since you read it (its ETag is now {now}); "
+                                     "read it again, and apply your change to what it is now")
+    return check
+
+
 def writer(role: str):
     """A dependency for a write: the user must hold ``role`` (401/403 first), and a
     request made with the session cookie must carry the CSRF token (403)."""
@@ -1183,20 +1218,32 @@ def _writes(r: APIRouter) -> None:
         report = _obs(request).add_actor(body.name, body.kind.value, dry_run=body.dry_run, who=user.name, **fields)
         return result(request, report, user, "actor.add", report.actor, actor=report.actor)
 
-    @r.patch("/actors/{ref}", tags=["edit"], responses=responses, summary="Edit an actor")
+    @r.patch("/actors/{ref}", tags=["edit"], responses={**responses, **_problems(412, 428)},
+             summary="Edit an actor")
     def edit_actor(request: Request, ref: Ref, body: ActorPatch, user: Editor) -> Response:
         """Change the fields given (a new name keeps the old one as an alias); ``source`` says
-        where the new values are documented. The report's ``changes`` say old → new."""
+        where the new values are documented. The report's ``changes`` say old → new.
+
+        Send ``If-Match`` with the ``ETag`` of ``GET /actors/{ref}`` as you read it: when
+        someone changed the actor since, nothing is written and the answer is 412 (read it
+        again). Without it the edit applies to the actor as it is (the last edit of a field
+        wins), or is refused with 428 when the server sets ``CITYDIP_API_REQUIRE_IF_MATCH=1``.
+        The answer's ``ETag`` is the edited actor's."""
         changes = body.model_dump(exclude={"dry_run"}, exclude_unset=True)
         for k in ("source", "url", "licence", "as_of"):
             changes.pop(k, None)
         if not changes:
             raise ValidationError("give at least one field to change (name, country, lat and lon, population, "
                                   "wikidata, geonames_id, admin1, founded, axes)", field="body")
-        actor_id = _obs(request).get(ref)["id"]
-        report = _obs(request).edit_actor(actor_id, source=body.source, url=body.url, licence=body.licence,
-                                          as_of=body.as_of, who=user.name, dry_run=body.dry_run, **changes)
-        return result(request, report, user, "actor.edit", actor_id)
+        obs = _obs(request)
+        actor_id = obs.get(ref)["id"]
+        check = _if_match(request, lambda: obs.get(actor_id))
+        report = obs.edit_actor(actor_id, source=body.source, url=body.url, licence=body.licence,
+                                as_of=body.as_of, who=user.name, dry_run=body.dry_run, check=check, **changes)
+        response = result(request, report, user, "actor.edit", actor_id)
+        # the actor's new ETag (that of GET /actors/{id}), for the editor's next If-Match
+        response.headers["ETag"] = etag_of(dumps(obs.get(actor_id)))
+        return response
 
     @r.post("/ties", tags=["edit"], responses=responses, status_code=201, summary="Add a tie")
     def add_tie(request: Request, body: TieIn, user: Editor) -> Response:

@@ -68,6 +68,20 @@ def load_secret(store_path: Path | None, secret: str | bytes | None = None) -> b
     return path.read_text(encoding="utf-8").strip().encode()
 
 
+def _secret_anchor(store) -> Path | None:
+    """The file whose directory holds the signing key: the SQLite file, or for a server
+    database a file name in its home directory (created 0700 if missing), so that every
+    worker of every server on the machine signs with the same key."""
+    if store.path is not None:
+        return store.path
+    if store.home is None:
+        return None
+    home = Path(store.home)
+    if not home.exists():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return home / "citydip.database"
+
+
 def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
                secure_cookies: bool | None = None, secret: str | bytes | None = None,
                obs: Any = None) -> FastAPI:
@@ -101,7 +115,7 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     app.state.obs = obs
     app.state.read_only = read_only
     app.state.secure_cookies = secure_cookies
-    app.state.secret = load_secret(obs.store.path, secret)
+    app.state.secret = load_secret(_secret_anchor(obs.store), secret)
     # the limits of heavy requests (citydiplomacy.limits): a bad CITYDIP_LIMIT_ setting stops the start
     limits.check_settings()
     app.state.heavy = HeavyGate(limits.heavy_requests())

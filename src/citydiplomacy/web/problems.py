@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import CitydipError, NotFoundError, StoreBusyError, StoreError, ValidationError
+from ..errors import CitydipError, NotFoundError, PreconditionFailed, StoreBusyError, StoreError, ValidationError
 from ..limits import LimitExceeded
 
 __all__ = ["Problem", "problem_response", "problem_from_exception", "install", "MEDIA_TYPE", "PROBLEM_SCHEMA"]
@@ -36,8 +36,8 @@ TYPE_BASE = "tag:citydiplomacy,2026:problem:"
 log = logging.getLogger("citydiplomacy.web")
 
 TITLES = {400: "Bad request", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
-          405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 413: "Too large",
-          415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
+          405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Too large",
+          415: "Unsupported media type", 422: "Invalid input", 428: "Precondition required", 429: "Too many requests",
           500: "Server error", 503: "Store unavailable"}
 
 #: the OpenAPI schema of a problem body (declared on every route's error responses)
@@ -104,6 +104,8 @@ def problem_from_exception(exc: BaseException) -> Problem:
                        file=_display_file(exc.file))
     if isinstance(exc, NotFoundError):
         return Problem(404, "Not found", str(exc), suggestions=list(exc.suggestions))
+    if isinstance(exc, PreconditionFailed):
+        return Problem(412, "Precondition failed", str(exc))
     busy = _busy(exc)
     if busy is not None:
         return busy

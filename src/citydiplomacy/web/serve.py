@@ -83,12 +83,12 @@ def prepare(*, home: Any = None, path: Any = None, progress=None, log_level: str
     in the log: :func:`build_log`) and make sure the signing secret exists; returns the
     store's path."""
     from ..observatory import open as open_observatory
-    from .app import load_secret
+    from .app import _secret_anchor, load_secret
 
     with build_log(log_level):
         obs = open_observatory(path, home=home, progress=progress)
     try:
-        load_secret(obs.store.path)
+        load_secret(_secret_anchor(obs.store))
         return str(obs.store.path or obs.store.url)
     finally:
         obs.close()
