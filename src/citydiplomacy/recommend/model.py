@@ -8,6 +8,10 @@ estimator is scikit-learn's histogram gradient boosting (it takes missing distan
 populations as they are); when it cannot be fitted (scikit-learn missing, fewer than
 :data:`MIN_POSITIVES` fit positives, or one class only), the score is the documented
 fixed-weight sum :data:`FALLBACK_WEIGHTS` of transformed signals.
+
+Partners are ranked in two stages (:mod:`.ranker`): candidate generation, then gradient
+boosting fitted on the hard negatives of set-aside training ties (:func:`fit_partner_model`,
+:func:`score_partners`).
 """
 
 from __future__ import annotations
@@ -332,20 +336,6 @@ def score_partners(model: LinkModel, d: RecData, q: int, c: np.ndarray, ppr: np.
 
         return two_stage(model.estimator, d, q, c, ppr)
     return model.score(partner_features(d, q, c, ppr))
-
-
-def hard_candidates(d: RecData, q: int, pool: np.ndarray, ppr: np.ndarray, per: int = 50) -> np.ndarray:
-    """The candidates a ranking of ``q``'s partners must get right: the ``per`` best of
-    ``pool`` by Adamic–Adar, by personalised PageRank, by distance, and by twinning
-    activity in the countries ``q``'s country twins with most (the negatives a model
-    learns from must look like the top of the list it will rank, or it learns only to
-    tell a busy city from a village)."""
-    def best(score: np.ndarray) -> np.ndarray:
-        k = min(per, len(score) - 1)
-        return pool[np.argpartition(-score, k)[:k]] if k > 0 else pool
-    dist = np.nan_to_num(S.distance_km(d, q, pool), nan=1e9)
-    busy = np.log1p(d.deg_T[pool]) + S.country_propensity(d, q, pool)
-    return np.unique(np.concatenate([best(S.adamic_adar(d, q, pool)), best(ppr[pool]), best(-dist), best(busy)]))
 
 
 def fit_member_model(tg: TrainingGraph, *, seed: int = 0, share: float = 0.1, cap: int = 3000,
