@@ -44,8 +44,7 @@ import numpy as np
 import citydiplomacy
 from citydiplomacy.recommend import signals as S
 from citydiplomacy.recommend.data import TrainingGraph, profile_facts
-from citydiplomacy.recommend.model import (fit_member_model, fit_partner_model, member_features,
-                                           partner_features)
+from citydiplomacy.recommend.model import fit_member_model, fit_partner_model, member_features, score_partners
 
 from _report import table
 
@@ -126,8 +125,7 @@ def eval_partners(tg: TrainingGraph, held: np.ndarray, args, rng) -> tuple[Tally
             relevant = np.flatnonzero(np.isin(cand, list(rel[q])))
             if not len(relevant):
                 continue
-            X = partner_features(d, q, cand, ppr[:, k])
-            scores = {"ours": model.score(X),
+            scores = {"ours": score_partners(model, d, q, cand, ppr[:, k]),
                       "common neighbours": S.common_neighbours(d, q, cand),
                       "Adamic–Adar": S.adamic_adar(d, q, cand),
                       "preferential attachment": S.preferential_attachment(d, q, cand),

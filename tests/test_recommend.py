@@ -52,7 +52,7 @@ def munich(obs):
 def test_partners_are_new_and_every_reason_is_a_fact_in_the_store(obs, munich):
     me = munich["actor"]["id"]
     assert me == "munich-de" and len(munich["results"]) == 15
-    assert munich["method"].startswith("conditional logit") and munich["message"] is None
+    assert munich["method"].startswith("two stages") and munich["message"] is None
     mine = _partners(obs, me)
     my_networks = _members(obs, me)
     cited_ties, cited_actors = set(), set()

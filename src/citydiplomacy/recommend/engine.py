@@ -22,7 +22,7 @@ from . import signals as S
 from .data import BANDS, RecData, TrainingGraph, profile_facts
 from .explain import explain_member, explain_network, explain_partner
 from .model import (MEMBER_FEATURES, PARTNER_FEATURES, LinkModel, fit_member_model, fit_partner_model,
-                    member_features, partner_features)
+                    member_features, score_partners)
 from .themes import Theme, parse_theme
 
 __all__ = ["Recommender", "recommender", "is_fitted", "recommend_partners", "recommend_networks", "recommend_members",
@@ -34,7 +34,7 @@ __all__ = ["Recommender", "recommender", "is_fitted", "recommend_partners", "rec
 THEME_WEIGHT = 1.0
 MAX_TOP = 200
 #: bumped when the kept arrays or models change shape
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Recommender:
 
     # -- scoring (used by the faces and the benchmark alike) ---------------------------------
     def partner_scores(self, q: int, cand: np.ndarray) -> np.ndarray:
-        return self.partners.score(partner_features(self.data, q, cand))
+        return score_partners(self.partners, self.data, q, cand)
 
     def member_scores(self, a: np.ndarray, j: np.ndarray) -> np.ndarray:
         return self.members.score(member_features(self.data, a, j))

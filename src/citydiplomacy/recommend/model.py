@@ -8,6 +8,10 @@ estimator is scikit-learn's histogram gradient boosting (it takes missing distan
 populations as they are); when it cannot be fitted (scikit-learn missing, fewer than
 :data:`MIN_POSITIVES` fit positives, or one class only), the score is the documented
 fixed-weight sum :data:`FALLBACK_WEIGHTS` of transformed signals.
+
+Partners are ranked in two stages (:mod:`.ranker`): candidate generation, then gradient
+boosting fitted on the hard negatives of set-aside training ties (:func:`fit_partner_model`,
+:func:`score_partners`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from . import signals as S
 from .data import RecData, TrainingGraph
 
 __all__ = ["PARTNER_FEATURES", "MEMBER_FEATURES", "LinkModel", "partner_features", "member_features",
-           "fit_partner_model", "fit_member_model", "MIN_POSITIVES", "FALLBACK_WEIGHTS"]
+           "fit_partner_model", "fit_member_model", "score_partners", "MIN_POSITIVES", "FALLBACK_WEIGHTS"]
 
 PARTNER_FEATURES = ("common_partners", "shared_networks", "adamic_adar", "ppr", "distance_km", "same_country",
                     "neighbouring_country", "shared_blocs", "same_language", "country_propensity",
@@ -93,6 +97,11 @@ class LinkModel:
     def method(self) -> str:
         if self.estimator is None:
             return f"fixed weights (fallback: {self.reason})"
+        if isinstance(self.estimator, _Ranker):
+            how = "logistic regression" if isinstance(self.estimator.estimator, Logistic) else "gradient boosting"
+            return (f"two stages: candidates from partners of partners, shared networks, the country-pair "
+                    f"and area-pair twinning history; then {how} on {len(self.features)} signals, fitted on "
+                    f"{self.n_positive:,} set-aside training ties and {self.n_negative:,} hard non-ties")
         how = "conditional logit" if isinstance(self.estimator, Logistic) else "gradient boosting"
         return (f"{how} on {len(self.features)} signals, fitted on {self.n_positive:,} training "
                 f"ties and {self.n_negative:,} sampled non-ties")
@@ -247,54 +256,86 @@ def _holdout(n_edges: int, share: float, cap: int, rng: np.random.Generator) -> 
     return rng.choice(n_edges, size=k, replace=False) if k else np.array([], dtype=int)
 
 
-def fit_partner_model(tg: TrainingGraph, *, seed: int = 0, share: float = 0.1, cap: int = 1500,
-                      negatives: int = 30) -> LinkModel:
-    """Fit the partner model on the training graph ``tg``: a share of its twinning ties
-    (at most ``cap``) are set aside as the fit positives and the signals computed without
-    them; for each, ``negatives`` candidates not tied to its first actor are sampled: a
-    third at random, the rest among its :func:`hard_candidates`. The model is a conditional
-    logit: each fit tie is a choice of one partner among its candidates, so the weights
-    are those that rank the true partner first, whatever the query (a ranking objective;
-    pointwise logistic regression and gradient boosting ranked worse in our trials)."""
+def fit_partner_model(tg: TrainingGraph, *, seed: int = 0, share: float = 0.1, folds: int = 2,
+                      negatives: int = 60) -> LinkModel:
+    """Fit the partner ranker (:mod:`.ranker`) on the training graph ``tg``: in each of
+    ``folds`` disjoint folds a share of its twinning ties is set aside as the ties to
+    predict and every signal is computed on the graph without them; each endpoint of a
+    set-aside tie is a query, its stage-1 union the candidates (hard negatives: what the
+    ranker will have to order), ``negatives`` of them sampled per query beside its
+    set-aside partners in the union. The estimator is gradient boosting (logistic
+    regression without scikit-learn); with fewer than :data:`MIN_POSITIVES` ties to
+    learn from, the fixed-weight fallback on :data:`PARTNER_FEATURES`."""
+    from . import ranker as R
+
     rng = np.random.default_rng(seed)
     twin_edges = tg.twin_edges()
-    pick = twin_edges[_holdout(len(twin_edges), share, cap, rng)]
-    d = tg.data(drop=pick)
-    pairs = tg.edges[pick]
-    if len(pairs) < MIN_POSITIVES:
-        return LinkModel("partners", PARTNER_FEATURES, None, len(pairs), 0,
-                         reason=f"{len(pairs)} training ties to learn from (at least {MIN_POSITIVES} needed)")
-    pool = d.pool
-    queries = pairs[:, 0]
+    perm = rng.permutation(twin_edges)
+    k = max(1, int(round(len(perm) * share))) if len(perm) else 0
+    if k < MIN_POSITIVES:
+        return LinkModel("partners", PARTNER_FEATURES, None, k, 0,
+                         reason=f"{k} training ties to learn from (at least {MIN_POSITIVES} needed)")
     Xs, ys = [], []
-    for b in range(0, len(pairs), 100):
-        ppr = S.personalized_pagerank(d, queries[b:b + 100])
-        for k, (q, p) in enumerate(pairs[b:b + 100]):
-            known = np.concatenate([d.T[q].indices, [q, p]])
-            hard = hard_candidates(d, int(q), pool, ppr[:, k], per=50)
-            hard = hard[~np.isin(hard, known)]
-            rand = rng.choice(pool, size=min(len(pool), negatives // 3 + 2), replace=False)
-            rand = rand[~np.isin(rand, known)][:negatives // 3]
-            hard = rng.choice(hard, size=min(len(hard), negatives - len(rand)), replace=False)
-            cand = np.concatenate([[p], rand, hard]).astype(np.int64)
-            Xs.append(partner_features(d, int(q), cand, ppr[:, k]))
-            ys.append(np.r_[1.0, np.zeros(len(cand) - 1)])
-    groups = np.concatenate([np.full(len(y), k) for k, y in enumerate(ys)])
-    return _fit("partners", PARTNER_FEATURES, np.vstack(Xs), np.concatenate(ys), seed, groups=groups)
+    n_ties = 0
+    for f in range(max(1, min(folds, len(perm) // k))):
+        pick = perm[f * k:(f + 1) * k]
+        n_ties += len(pick)
+        d = tg.data(drop=pick)
+        rel: dict[int, set[int]] = {}
+        for u, v in tg.edges[pick]:
+            rel.setdefault(int(u), set()).add(int(v))
+            rel.setdefault(int(v), set()).add(int(u))
+        qs = sorted(rel)
+        pool = d.pool
+        for b in range(0, len(qs), 64):
+            batch = qs[b:b + 64]
+            ppr = S.personalized_pagerank(d, batch)
+            for i, q in enumerate(batch):
+                cand = pool[(pool != q) & ~np.isin(pool, d.T[q].indices)]
+                u, X, _ = R.stage(d, q, cand, ppr[:, i])
+                y = np.isin(cand[u], list(rel[q])).astype(float)
+                neg = np.flatnonzero(y == 0)
+                sel = np.concatenate([np.flatnonzero(y == 1), rng.choice(neg, size=min(len(neg), negatives),
+                                                                         replace=False)])
+                Xs.append(X[sel])
+                ys.append(y[sel])
+    X, y = np.vstack(Xs), np.concatenate(ys)
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    if n_pos < MIN_POSITIVES or n_neg == 0:
+        return LinkModel("partners", PARTNER_FEATURES, None, n_pos, n_neg,
+                         reason=f"{n_pos} set-aside ties among the candidates (at least {MIN_POSITIVES} needed)")
+    try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+    except ImportError:
+        return LinkModel("partners", R.RANK_FEATURES, _Ranker(Logistic.fit(R.RANK_FEATURES, X, y)), n_pos, n_neg,
+                         reason="scikit-learn is not installed: logistic regression instead of boosting")
+    est = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
+                                         min_samples_leaf=100, l2_regularization=1.0, random_state=seed)
+    with _one_thread():
+        est.fit(X, y)
+    return LinkModel("partners", R.RANK_FEATURES, _Ranker(est), n_pos, n_neg,
+                     reason=f"{n_ties:,} set-aside training ties")
 
 
-def hard_candidates(d: RecData, q: int, pool: np.ndarray, ppr: np.ndarray, per: int = 50) -> np.ndarray:
-    """The candidates a ranking of ``q``'s partners must get right: the ``per`` best of
-    ``pool`` by Adamic–Adar, by personalised PageRank, by distance, and by twinning
-    activity in the countries ``q``'s country twins with most (the negatives a model
-    learns from must look like the top of the list it will rank, or it learns only to
-    tell a busy city from a village)."""
-    def best(score: np.ndarray) -> np.ndarray:
-        k = min(per, len(score) - 1)
-        return pool[np.argpartition(-score, k)[:k]] if k > 0 else pool
-    dist = np.nan_to_num(S.distance_km(d, q, pool), nan=1e9)
-    busy = np.log1p(d.deg_T[pool]) + S.country_propensity(d, q, pool)
-    return np.unique(np.concatenate([best(S.adamic_adar(d, q, pool)), best(ppr[pool]), best(-dist), best(busy)]))
+@dataclass
+class _Ranker:
+    """Stage 2 of the partner ranking: an estimator on :data:`.ranker.RANK_FEATURES`."""
+
+    estimator: Any
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        with _one_thread():
+            return np.asarray(self.estimator.decision_function(X)).ravel()
+
+
+def score_partners(model: LinkModel, d: RecData, q: int, c: np.ndarray, ppr: np.ndarray | None = None) -> np.ndarray:
+    """A score per candidate ``c`` for ``q``: the two-stage ranking (:mod:`.ranker`) when
+    the model is fitted, else the fallback on :func:`partner_features`."""
+    if isinstance(model.estimator, _Ranker):
+        from .ranker import score_partners as two_stage
+
+        return two_stage(model.estimator, d, q, c, ppr)
+    return model.score(partner_features(d, q, c, ppr))
 
 
 def fit_member_model(tg: TrainingGraph, *, seed: int = 0, share: float = 0.1, cap: int = 3000,
