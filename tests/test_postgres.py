@@ -236,24 +236,26 @@ def test_concurrent_edits_with_a_version_check_lose_nothing(pg_db):
         outcomes: list[str] = []
         lock = threading.Lock()
 
-        def editor(k: int, seen: tuple, barrier: threading.Barrier) -> None:
+        def editor(k: int, value: int, seen: tuple, barrier: threading.Barrier) -> None:
             def check() -> None:
                 if version() != seen:
                     raise PreconditionFailed("changed")
             barrier.wait()
             try:
-                edit_actor(store, "testville-xx", source=f"editor {k}", check=check, population=2000 + k)
+                edit_actor(store, "testville-xx", source=f"editor {k}", check=check, population=value)
                 res = "won"
             except PreconditionFailed:
                 res = "lost"
             with lock:
                 outcomes.append(res)
 
-        for _ in range(3):
+        for round_ in range(3):
+            # every editor of every round writes a value of its own: an edit that changes
+            # nothing (last round's winner writing its value again) writes nothing either
             outcomes.clear()
             seen = version()
             barrier = threading.Barrier(8)
-            threads = [threading.Thread(target=editor, args=(k, seen, barrier)) for k in range(8)]
+            threads = [threading.Thread(target=editor, args=(k, 2000 + 10 * round_ + k, seen, barrier)) for k in range(8)]
             for t in threads:
                 t.start()
             for t in threads:
