@@ -262,7 +262,7 @@ def align_batch(root: str, docs: Sequence[tuple[str, str]],
 def warm(mode: str, threads: int | None = None) -> None:
     """Load the aligner of ``mode`` (and, hybrid, the MiniLM model and the English
     framework embeddings; other languages' load with their first text) in this process,
-    once; hold the model to ``threads`` CPU threads (one Dask worker thread: one torch
+    once; hold the model to ``threads`` CPU threads (one Dask worker thread: one model
     thread, so workers do not fight for the cores)."""
     from . import semantic
     from .engine import aligner
@@ -271,12 +271,12 @@ def warm(mode: str, threads: int | None = None) -> None:
     warm_language()
     al = aligner(mode)
     if al.mode == "hybrid":
-        semantic._model()
-        al._framework("en")
         if threads:
-            import torch
-
-            torch.set_num_threads(max(1, int(threads)))
+            semantic.set_threads(threads)
+        semantic.warm_up()                    # the ONNX session and tokenizer
+        if (semantic.backend() or ("", ""))[0] == "torch":
+            semantic.sentence_transformer()
+        al._framework("en")
 
 
 # ---------------------------------------------------------------------------------------

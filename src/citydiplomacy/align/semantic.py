@@ -227,13 +227,35 @@ def build(precision: str | None = None, *, force: bool = False, quiet: bool = Fa
         return path
 
 
+#: CPU threads the model may use in this process (None: the cores, at most 8)
+_threads: int | None = None
+
+
+def _thread_count() -> int:
+    return _threads or max(1, min(os.cpu_count() or 1, 8))
+
+
+def set_threads(n: int) -> None:
+    """Hold the model to ``n`` CPU threads in this process — a Dask worker of the bulk
+    alignment runs one thread, so that workers on the same machine do not fight for its
+    cores. Applies to an ONNX session made after the call, and at once to a loaded torch
+    model."""
+    global _threads
+    _threads = max(1, int(n))
+    _session.cache_clear()
+    if sentence_transformer.cache_info().currsize:
+        import torch
+
+        torch.set_num_threads(_threads)
+
+
 @lru_cache(maxsize=2)
 def _session(precision: str):
     import onnxruntime as ort
 
     path = build(precision)
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
+    opts.intra_op_num_threads = _thread_count()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     # no busy-waiting between operators: on 2 cores shared with other processes (serve's
@@ -294,7 +316,7 @@ def sentence_transformer():
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    torch.set_num_threads(max(1, min(os.cpu_count() or 1, 8)))
+    torch.set_num_threads(_thread_count())
     return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
 
 
