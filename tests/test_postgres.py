@@ -210,6 +210,22 @@ def test_migrate_store_from_the_command_line(tmp_path, pg_db):
     assert r.returncode == 1 and "is not empty" in r.stderr and "Traceback" not in r.stderr
 
 
+@postgres
+def test_a_job_submitted_from_the_command_line_works_on_the_database_of_db(tmp_path, pg_db):
+    """`citydip --db URL jobs submit export` exports the PostgreSQL store, not an SQLite file
+    in the home (which does not exist here)."""
+    store = Store(url=pg_db)
+    _seed(store)
+    store.close()
+    env = {"PATH": "/usr/bin:/bin", "CITYDIP_HOME": str(tmp_path / "home"), "PYTHONPATH": ":".join(sys.path)}
+    out = tmp_path / "export"
+    r = citydip("--db", pg_db, "jobs", "submit", "export", f"out={out}", "fmt=csv", env=env)
+    assert r.returncode == 0, r.stderr
+    actors = (out / "actors.csv").read_text(encoding="utf-8")
+    assert "testville-xx" in actors
+    assert not (tmp_path / "home" / "citydip.sqlite").exists()
+
+
 # -- writes at once ------------------------------------------------------------------------------
 
 def _seed(store: Store) -> None:

@@ -212,7 +212,8 @@ def jobs_submit(task: str = typer.Argument(..., help="The task: import, index-bu
         kwargs = dict(_arg(a) for a in args or [])
     except ValidationError as exc:
         _fail(exc)
-    kwargs.setdefault("store", str(_store_path()))
+    # the store the job works on: the database of --db / CITYDIP_DATABASE_URL, else the SQLite file
+    kwargs.setdefault("store", _ctx()[3].db or str(_store_path()))
     q = _open_queue(queue)
     job = q.submit(task, kwargs, owner=os_user(), params={k: v for k, v in kwargs.items() if k != "store"})
     if queue:
