@@ -194,15 +194,12 @@ class ThreadJobs:
 
     def workdir(self, job_id: str) -> Path:
         """The job's folder (for its input files); made on first use."""
-        d = self.dir / _check_id(job_id)
-        d.mkdir(mode=0o700, exist_ok=True)
-        return d
+        return job_folder(self.dir, job_id)
 
     def submit(self, task: str, args: dict[str, Any], *, owner: str, params: dict[str, Any] | None = None,
                job_id: str | None = None) -> Job:
         """Queue ``task`` with ``args``; returns the job (queued)."""
-        if task not in TASKS:
-            raise ValueError(f"no task '{task}'; registered: {', '.join(sorted(TASKS))}")
+        check_task(task)
         self._sweep()
         job = Job(id=job_id or new_job_id(), task=task, owner=owner, params=dict(params or {}), pid=os.getpid(),
                   args=dict(args))
@@ -453,8 +450,10 @@ def _check_id(job_id: str) -> str:
     return job_id
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
+def _alive(pid: int | None) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie, dead but not yet reaped by
+    its parent, does not)."""
+    if not pid or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -462,7 +461,24 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def job_folder(directory: Path, job_id: str) -> Path:
+    """The folder of job ``job_id`` under ``directory`` (its input files); made on first use."""
+    d = directory / _check_id(job_id)
+    d.mkdir(mode=0o700, exist_ok=True)
+    return d
+
+
+def check_task(task: str) -> None:
+    """Raise ValueError unless ``task`` is a registered task."""
+    if task not in TASKS:
+        raise ValueError(f"no task '{task}'; registered: {', '.join(sorted(TASKS))}")
 
 
 # -- the tasks ------------------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from typing import Any
 
 from . import progress
 from .errors import CitydipError
-from .jobs import (FINAL, JOB_TTL, SAVE_EVERY, TASKS, Job, JobStateError, _check_id, _check_retry, describe_error,
-                   job_seconds, new_job_id)
+from .jobs import (FINAL, JOB_TTL, SAVE_EVERY, TASKS, Job, JobStateError, _alive, _check_id, _check_retry, check_task,
+                   describe_error, job_folder, job_seconds, new_job_id)
 
 log = logging.getLogger("citydiplomacy.rqjobs")
 
@@ -90,24 +90,6 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds")
 
 
-def _alive(pid: int | None) -> bool:
-    """Whether process ``pid`` of this machine runs (a zombie, dead but not yet reaped by
-    its parent, does not)."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
-
-
 class RQJobs:
     """The job queue on RQ: jobs kept in the Redis at ``url``, their files (uploads, review
     files) under ``directory``, which every worker must see at the same path."""
@@ -126,15 +108,12 @@ class RQJobs:
     # -- the interface ---------------------------------------------------------------------------
 
     def workdir(self, job_id: str) -> Path:
-        d = self.dir / _check_id(job_id)
-        d.mkdir(mode=0o700, exist_ok=True)
-        return d
+        return job_folder(self.dir, job_id)
 
     def submit(self, task: str, args: dict[str, Any], *, owner: str, params: dict[str, Any] | None = None,
                job_id: str | None = None) -> Job:
         """Put ``task`` with ``args`` on the queue; returns the job (queued)."""
-        if task not in TASKS:
-            raise ValueError(f"no task '{task}'; registered: {', '.join(sorted(TASKS))}")
+        check_task(task)
         job_id = _check_id(job_id or new_job_id())
         meta = {"owner": owner, "task": task, "params": dict(params or {}), "attempts": 0,
                 "progress": {"phase": "queued", "done": None, "total": None}}
