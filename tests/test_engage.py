@@ -77,6 +77,8 @@ def store(built_home, tmp_path):
     ({"kind": "agreement", "title": "x", "tie": "establishes twinned_with",
       "parties": [{"actor": "a"}]}, None, "exactly two parties"),
     ({"kind": "visit", "title": "", }, "title", "at least 1"),
+    ({"kind": "visit", "title": "x", "key": "due"}, "key", "names a page of the register"),
+    ({"kind": "visit", "title": "x", "key": "mou-lyon/edit"}, "key", "names a page of the register"),
 ])
 def test_model_rejects_with_the_field(data, field, words):
     with pytest.raises(ValidationError) as exc:

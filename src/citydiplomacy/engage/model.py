@@ -152,6 +152,9 @@ class Engagement(_Model):
         if not _KEY.match(v):
             raise ValueError(f"'{v[:60]}' is not a usable key; up to 200 characters, no line breaks, "
                              "no spaces at either end")
+        if v.lower() in RESERVED_KEYS or v.lower().endswith(("/edit", "/delete")):
+            raise ValueError(f"'{v}' names a page of the register (/engagements/{v}), not an engagement; "
+                             "choose another key or leave it empty for one made from kind, date and title")
         return v
 
     @field_validator("kind", mode="before")
@@ -221,6 +224,11 @@ class Engagement(_Model):
 
     def default_role(self) -> str:
         return DEFAULT_ROLE.get(self.kind, "participant")
+
+
+#: Keys that are the register's own pages and routes (``/engagements/due``, ``/engagements/new``,
+#: ``/api/v1/engagements.csv`` …): an engagement so named could not be reached by its URL.
+RESERVED_KEYS = frozenset({"due", "new", "edit", "delete", "import", "export", "activity", "timeline"})
 
 
 def derive_key(e: Engagement) -> str:
