@@ -197,6 +197,8 @@ class DataVersions:
         self._completed = 0
         self._task = None
         self._file: tuple | None = None      # (signature, time) of the last read, SQLite
+        self._conn = None                     # PostgreSQL: this process's own connection
+        self._conn_lock = threading.Lock()
 
     @property
     def all(self) -> int:
@@ -220,16 +222,14 @@ class DataVersions:
         from ..store.versions import ALL, changed_since
 
         sig = _file_signature(self.store.path)
-        with self.store.connect() as conn:
-            rows = changed_since(conn, self.last)
+        rows = self._query(lambda conn: changed_since(conn, self.last))
         with self._lock:
             ok = True
             top = dict(rows).get(ALL, 0)
             known = self.known
             if top < known.get(ALL, 0):
                 known, self.last, ok = {}, -1, False
-                with self.store.connect() as conn:
-                    rows = changed_since(conn, -1)
+                rows = self._query(lambda conn: changed_since(conn, -1))
             for scope, version in rows:
                 if version > known.get(scope, -1):
                     known[scope] = version
@@ -238,6 +238,35 @@ class DataVersions:
             if sig is not None:
                 self._file = (sig, time.monotonic())
         return ok
+
+    def _query(self, query: Callable[[Any], Any]) -> Any:
+        """``query(conn)`` on this process's own connection to a PostgreSQL store, kept
+        open in autocommit (one round trip: no pool check-out, ping, BEGIN or ROLLBACK;
+        opened again once when the server closed it); on SQLite a connection of the pool."""
+        if not self.store.is_postgres:
+            with self.store.connect() as conn:
+                return query(conn)
+        with self._conn_lock:
+            for attempt in (0, 1):
+                try:
+                    if self._conn is None:
+                        self._conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                    return query(self._conn)
+                except Exception:
+                    conn, self._conn = self._conn, None
+                    if conn is not None:
+                        try:
+                            conn.close()
+                        except Exception:  # noqa: BLE001 - the connection is gone already
+                            pass
+                    if attempt:
+                        raise
+
+    def close(self) -> None:
+        with self._conn_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _file_unchanged(self) -> bool:
         if self._file is None or self.store.path is None:
