@@ -953,8 +953,9 @@ def _reads(r: APIRouter) -> None:
             out = page(request, rows, limit, offset)
             if bloc:
                 return out          # a bloc's members are ties of other actors
-            return Tagged(out, [actor["id"], *(a["id"] for a in actor.get("alternatives") or []),
-                                *(e for r in rows for e in (r["source"], r["target"]))])
+            # a tie is written with both its ends' versions raised; what the rows show of
+            # the other end (name, kind, layer, country) only a non-local write changes
+            return Tagged(out, [actor["id"], *(a["id"] for a in actor.get("alternatives") or [])])
         return await cached(request, build)
 
     @r.get("/actors/{ref}/profile", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
