@@ -21,7 +21,9 @@ table gives p50/p95/p99 of reads and writes, throughput, errors (any status othe
 the actor's value now (each writer's last one), every acknowledged tie is in the store,
 every acknowledged write's run is in ``import_runs`` and has its audit row (action,
 target, user, channel ``api``). Targets: read p95 < 100 ms, zero errors, zero lost
-writes, a complete audit log. Traffic stays on 127.0.0.1.
+writes, a complete audit log. Traffic stays on 127.0.0.1. Also printed: the reads by
+route, and the CPU seconds of the server (both workers), of this script and of the whole
+machine during each phase, with the load average (the machine may be shared).
 
 Run: python benchmarks/bench_postgres_load.py [--home DIR] [--server postgresql://postgres@127.0.0.1:5432/postgres]
      [--readers 50] [--writers 5] [--seconds 60] [--baseline 10]
