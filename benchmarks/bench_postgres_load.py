@@ -21,7 +21,9 @@ table gives p50/p95/p99 of reads and writes, throughput, errors (any status othe
 the actor's value now (each writer's last one), every acknowledged tie is in the store,
 every acknowledged write's run is in ``import_runs`` and has its audit row (action,
 target, user, channel ``api``). Targets: read p95 < 100 ms, zero errors, zero lost
-writes, a complete audit log. Traffic stays on 127.0.0.1.
+writes, a complete audit log. Traffic stays on 127.0.0.1. Also printed: the reads by
+route, and the CPU seconds of the server (both workers), of this script and of the whole
+machine during each phase, with the load average (the machine may be shared).
 
 Run: python benchmarks/bench_postgres_load.py [--home DIR] [--server postgresql://postgres@127.0.0.1:5432/postgres]
      [--readers 50] [--writers 5] [--seconds 60] [--baseline 10]
@@ -102,6 +104,42 @@ class Phase:
         self.conflicts = 0
         self.edits_acked = 0
         self.acked_runs: set[int] = set()     # the run of every acknowledged write
+        self.by_route: dict[str, list[float]] = {}
+        self.cpu: dict[str, float] = {}
+        self.load: tuple[float, float] = (0.0, 0.0)
+
+
+def route_of(path: str) -> str:
+    if path.startswith("/api/v1/search"):
+        return "search"
+    return "actor ties" if "/ties" in path else "actor"
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return total
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot (/proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return (sum(v) - idle) / tick, sum(v) / tick
 
 
 async def reader_loop(port: int, paths: list[str], stop: float, ph: Phase, offset: int) -> None:
@@ -118,7 +156,9 @@ async def reader_loop(port: int, paths: list[str], stop: float, ph: Phase, offse
                 ph.errors.append(f"read {path}: {exc.__class__.__name__}")
                 r, w = await asyncio.open_connection("127.0.0.1", port)
                 continue
-            ph.reads.append(time.perf_counter() - t)
+            took = time.perf_counter() - t
+            ph.reads.append(took)
+            ph.by_route.setdefault(route_of(path), []).append(took)
             if status != 200:
                 ph.errors.append(f"read {path}: {status}")
     finally:
@@ -170,14 +210,22 @@ async def writer_loop(port: int, token: str, actors: list[str], pairs: list[tupl
         w.close()
 
 
-async def run_phase(port: int, paths: list[str], readers: int, writers: list[tuple], seconds: float) -> tuple[Phase, float]:
+async def run_phase(port: int, paths: list[str], readers: int, writers: list[tuple], seconds: float,
+                    server_pid: int | None = None) -> tuple[Phase, float]:
     ph = Phase()
+    load0 = os.getloadavg()[0]
+    cpu0 = (_proc_cpu(server_pid) if server_pid else 0.0, time.process_time(), *_machine_cpu())
     t0 = time.perf_counter()
     stop = t0 + seconds
     tasks = [reader_loop(port, paths, stop, ph, i * 7) for i in range(readers)]
     tasks += [writer_loop(port, tok, acts, prs, stop, ph, k) for k, (tok, acts, prs) in enumerate(writers)]
     await asyncio.gather(*tasks)
-    return ph, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    cpu1 = (_proc_cpu(server_pid) if server_pid else 0.0, time.process_time(), *_machine_cpu())
+    ph.cpu = {"server": cpu1[0] - cpu0[0], "loadgen": cpu1[1] - cpu0[1],
+              "machine busy": cpu1[2] - cpu0[2], "machine": cpu1[3] - cpu0[3]}
+    ph.load = (load0, os.getloadavg()[0])
+    return ph, wall
 
 
 def check(url: str, ph: Phase, users: list[str]) -> list[str]:
@@ -280,8 +328,8 @@ def main() -> None:
 
         port = free_port()
         proc = start_server(url, port, a.workers, tmp)
-        base, base_s = asyncio.run(run_phase(port, paths, 1, [], a.baseline))
-        load, load_s = asyncio.run(run_phase(port, paths, a.readers, writers, a.seconds))
+        base, base_s = asyncio.run(run_phase(port, paths, 1, [], a.baseline, proc.pid))
+        load, load_s = asyncio.run(run_phase(port, paths, a.readers, writers, a.seconds, proc.pid))
         stop_server(proc)
         proc = None
     finally:
@@ -302,6 +350,15 @@ def main() -> None:
           ["phase", "readers", "writers", "reads", "reads/s", "read p50 ms", "read p95 ms", "read p99 ms",
            "writes", "write p95 ms", "errors"],
           [row("baseline", base, base_s, 1, 0), row("load", load, load_s, a.readers, a.writers)])
+    table("Reads by route (load phase)", ["route", "reads", "p50 ms", "p95 ms", "p99 ms"],
+          [[k, f"{len(v):,}", f"{pct(v, 50):.1f}", f"{pct(v, 95):.1f}", f"{pct(v, 99):.1f}"]
+           for k, v in sorted(load.by_route.items())])
+    table("CPU seconds and load average (the machine is shared: other work runs beside)",
+          ["phase", "wall s", "server CPU s (all workers)", "load generator CPU s", "machine busy CPU s",
+           "machine CPU s available", "load average at start", "at end"],
+          [[label, f"{secs:.1f}", f"{ph.cpu['server']:.1f}", f"{ph.cpu['loadgen']:.1f}", f"{ph.cpu['machine busy']:.1f}",
+            f"{ph.cpu['machine']:.1f}", f"{ph.load[0]:.2f}", f"{ph.load[1]:.2f}"]
+           for label, ph, secs in (("baseline", base, base_s), ("load", load, load_s))])
     table("Writes acknowledged and found after the run",
           ["edits acknowledged", "ties acknowledged", "412 (stale If-Match)", "lost or unaudited"],
           [[f"{load.edits_acked:,}", f"{len(load.acked_ties):,}", str(load.conflicts), str(len(problems))]])

@@ -15,7 +15,7 @@ from .errors import ValidationError
 from .ingest.apply import apply_plan
 from .ingest.base import Plan, Report
 from .model import Actor, Provenance, Tie
-from .store import Store, rows, schema
+from .store import Store, rows, schema, versions
 from .text import slugify
 
 #: actor fields a person may edit (ids, kind and layer are fixed once created)
@@ -59,6 +59,8 @@ def add_tie(store: Store, source_actor: str, target: str, type: str, *,  # noqa:
                      "status": status, "axes": axes, "weight": weight})
     plan = Plan(importer="edit", source=prov.source, provenance=prov, rows_read=1)
     plan.ties.append((tie, target_type))
+    if target_type == "actor":
+        plan.touches = (src, tgt)
     return apply_plan(store, plan, dry_run=dry_run)
 
 
@@ -151,7 +153,10 @@ def edit_actor(store: Store, ref: str, *, source: str | None = None, url: str | 
             if alias:
                 conn.execute(insert(schema.aliases), alias)
         report.run_id = run_id
-        store.finish_run(conn, run_id, {"updated": {"actors": 1}, "changes": diff})
+        # an edit of figures no query finds actors by touches this actor alone (the web's
+        # caches of other reads stay: citydiplomacy.store.versions)
+        touched = [actor_id] if set(diff) <= versions.LOCAL_FIELDS else None
+        store.finish_run(conn, run_id, {"updated": {"actors": 1}, "changes": diff}, touched=touched)
     return report
 
 

@@ -14,14 +14,14 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from ..store import schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..observatory import Observatory
 
-__all__ = ["BLOCKS", "block", "memberships_table", "engagements_table", "build_counts", "find_blocks",
+__all__ = ["BLOCKS", "attr_figures", "block", "memberships_table", "engagements_table", "build_counts", "find_blocks",
            "write_blocks"]
 
 _MARK = re.compile(r"<!-- figures:([a-z0-9-]+) -->\n(.*?)<!-- /figures:\1 -->", re.S)
@@ -74,10 +74,32 @@ def memberships_table(obs: "Observatory") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _attr(key: str):
+    """The text value of ``actors.attrs[key]`` (NULL when absent), in the store's SQL
+    (SQLite ``json_extract``, PostgreSQL ``->>``)."""
+    return schema.actors.c.attrs[key].as_string()
+
+
 def _attr_counts(conn, key: str, *where) -> Counter:
-    a = schema.actors
-    value = func.json_extract(a.c.attrs, f"$.{key}")
+    value = _attr(key)
     return Counter(dict(conn.execute(select(value, func.count()).where(*where).group_by(value)).all()))
+
+
+def attr_figures(conn) -> dict[str, Any]:
+    """What the build's figures count in the actors' ``attrs``: regions by the list of
+    subdivisions they come from (``lists``), Covenant roles by kind (``roles``: "role
+    kind" → count), Covenant groups (``groups``) and bodies (``bodies``) among regions."""
+    a = schema.actors
+    role = _attr("covenant_role")
+    return {
+        "lists": _attr_counts(conn, "subdivision_list", a.c.kind == "region"),
+        "roles": Counter({f"{r} {k}": n for r, k, n in conn.execute(
+            select(role, a.c.kind, func.count()).where(role.is_not(None)).group_by(role, a.c.kind))}),
+        "groups": conn.execute(select(func.count()).where(
+            a.c.kind == "region", a.c.attrs["covenant_group"].as_boolean() == true())).scalar(),
+        "bodies": conn.execute(select(func.count()).where(
+            a.c.kind == "region", _attr("covenant_body").is_not(None))).scalar(),
+    }
 
 
 def build_counts(obs: "Observatory") -> str:
@@ -92,13 +114,8 @@ def build_counts(obs: "Observatory") -> str:
         types = conn.execute(select(t.c.type, func.count()).group_by(t.c.type)
                              .order_by(func.count().desc(), t.c.type)).all()
         aliases = conn.execute(select(func.count()).select_from(schema.aliases)).scalar()
-        lists = _attr_counts(conn, "subdivision_list", a.c.kind == "region")
-        role = func.json_extract(a.c.attrs, "$.covenant_role")
-        roles = Counter({f"{r} {k}": n for r, k, n in conn.execute(
-            select(role, a.c.kind, func.count()).where(role.is_not(None)).group_by(role, a.c.kind))})
-        groups = _attr_counts(conn, "covenant_group", a.c.kind == "region")[1]
-        bodies = conn.execute(select(func.count()).where(
-            a.c.kind == "region", func.json_extract(a.c.attrs, "$.covenant_body").is_not(None))).scalar()
+        attrs = attr_figures(conn)
+        lists, roles, groups, bodies = attrs["lists"], attrs["roles"], attrs["groups"], attrs["bodies"]
         status = Counter(dict(conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()))
         parties = conn.execute(select(func.count()).where(t.c.type == "party_to", t.c.status == "active")).scalar()
         primary = Counter((axes or "").split(",")[0] for (axes,) in

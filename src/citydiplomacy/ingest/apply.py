@@ -622,7 +622,21 @@ class _Writer:
         self.insert(ch.bulk["observations"])
         self.update_by_id(schema.observations, with_prov(ch.observation_updates))
         self.write_initiatives(ids)
-        self.store.finish_run(conn, self.run_id, self.report.as_dict())
+        self.store.finish_run(conn, self.run_id, self.report.as_dict(), touched=self.touched())
+
+    def touched(self) -> tuple[str, ...] | None:
+        """The plan's ``touches`` when it writes ties and nothing else (no actor, name,
+        framework, observation or initiative; ends no tie): the data versions of those
+        actors alone are raised."""
+        ch, plan = self.ch, self.plan
+        if plan.touches is None or plan.supersedes or ch.actor_updates or ch.frameworks or ch.observation_updates:
+            return None
+        if any(ch.bulk[k].rows for k in ("actors", "aliases", "place_ties", "observations")):
+            return None
+        if plan.initiatives or plan.observations or plan.actors or plan.aliases or plan.towns or plan.districts:
+            return None
+        ends = {e for row in ch.ties + ch.tie_updates for e in (row.get("source"), row.get("target"))} - {None}
+        return plan.touches if ends <= set(plan.touches) else None
 
     def insert(self, bulk: _Bulk) -> None:
         """executemany of prepared rows, by the driver itself (SQLAlchemy's per-row

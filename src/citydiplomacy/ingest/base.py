@@ -70,6 +70,9 @@ class Plan:
     #: when set, ties of these types from an earlier version of the same source that
     #: this version no longer lists are closed (status ended, until = as_of)
     supersedes: tuple[str, ...] = ()
+    #: the only actors whose own facts the plan's ties change (a single edit's tie between
+    #: two actors: citydiplomacy.store.versions); None: the write may change anything
+    touches: tuple[str, ...] | None = None
     options: dict[str, Any] = _field(default_factory=dict)
     #: what a person should know of this run, in a sentence each (a review: which rows it writes)
     notes: list[str] = _field(default_factory=list)

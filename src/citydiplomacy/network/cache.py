@@ -33,22 +33,13 @@ SUFFIX = ".network-cache"
 
 
 def data_version(store) -> tuple:
-    """The store's data version: (id, start time) of its latest import run, (0, "")
-    when it has none. Every write is a run, so the version changes with every write."""
-    from sqlalchemy import select
-
-    from ..store.schema import import_runs
+    """The store's data version (:func:`citydiplomacy.store.versions.token`): raised by
+    every write, of any process, in the write's own transaction; so a graph or a result
+    kept by one process is not used once another process wrote to the store."""
+    from ..store.versions import token
 
     with store.connect() as conn:
-        row = conn.execute(select(import_runs.c.id, import_runs.c.started_at)
-                           .order_by(import_runs.c.id.desc()).limit(1)).first()
-        if getattr(store, "is_postgres", False) and row:
-            # concurrent writers: a run with a lower id may commit after a higher one
-            from sqlalchemy import func
-
-            n = conn.execute(select(func.count()).select_from(import_runs)).scalar()
-            return (row.id, str(row.started_at), n)
-    return (row.id, str(row.started_at)) if row else (0, "")
+        return token(conn)
 
 
 def _digest(*parts: Any) -> str:

@@ -31,7 +31,7 @@ from ..model import Provenance
 from . import audit, schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 
 #: How long (seconds) an operation waits for the write lock that another writer holds.
 #: ``web``: a request of the web server (a login, a session, an edit): long enough to wait
@@ -369,12 +369,21 @@ class Store:
             kind=kind, source=source, started_at=_now(), status="running",
             software_version=__version__)).inserted_primary_key[0]
 
-    def finish_run(self, conn: Connection, run_id: int, summary: dict[str, Any]) -> None:
+    def finish_run(self, conn: Connection, run_id: int, summary: dict[str, Any], *,
+                   touched: Iterable[str] | None = None) -> None:
         """Record the end of run ``run_id`` and, when someone is acting
-        (:func:`~citydiplomacy.store.audit.acting_as`), its audit row, in the same transaction."""
+        (:func:`~citydiplomacy.store.audit.acting_as`), its audit row, in the same
+        transaction; and raise the store's data versions (:mod:`.versions`): ``touched``,
+        the ids of the only actors whose own facts the run changed (an edit of a
+        population, a tie between two actors), or None (the default: anything may have
+        changed). Call it last in the transaction: the version row it locks on
+        PostgreSQL is held until the commit."""
+        from . import versions
+
         conn.execute(schema.import_runs.update().where(schema.import_runs.c.id == run_id)
                      .values(finished_at=_now(), status="ok", summary=summary))
         audit.audit_run(conn, run_id, summary)
+        versions.bump(conn, touched)
 
     def add_provenance(self, conn: Connection, prov: Provenance, run_id: int,
                        cache: dict[tuple, int] | None = None) -> int:
@@ -428,9 +437,10 @@ class Store:
 
         Accounts, tokens, sessions and the audit log are kept (``schema.ACCOUNT_TABLES``):
         rebuilding the dataset must not lock the observatory's users out or erase the
-        record of who changed what."""
+        record of who changed what. The data versions are kept too (they only rise:
+        ``schema.KEPT_TABLES``)."""
         for table in reversed(schema.metadata.sorted_tables):
-            if table.name not in schema.ACCOUNT_TABLES:
+            if table.name not in schema.KEPT_TABLES:
                 conn.execute(table.delete())
 
     # -- reading ----------------------------------------------------------------------

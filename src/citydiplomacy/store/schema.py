@@ -3,7 +3,7 @@ create exactly these; a test compares the two."""
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData,
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData,
                         String, Table, Text, false, func, text)
 
 metadata = MetaData()
@@ -427,5 +427,20 @@ engagement_ties = Table(
     Index("ix_engagement_ties_tie", "tie_id"),
 )
 
+#: The store's data versions (revision 0011, citydiplomacy.store.versions): a counter per
+#: scope ("all", "structure", "actor:<id>") that every write raises in its own transaction,
+#: so that every process keeps its caches of reads by what the database says.
+data_versions = Table(
+    "data_versions", metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", String(32)),
+    # what changed since a version a process knows: a range of this index
+    Index("ix_data_versions_version", "version"),
+)
+
 #: Tables that hold accounts and their history rather than data: kept by Store.clear().
 ACCOUNT_TABLES = frozenset({"users", "api_tokens", "web_sessions", "audit_log", "login_failures"})
+#: Tables Store.clear() keeps: the accounts, and the data versions (they go on rising, so
+#: that a process that cached reads of the store before it was rebuilt sees the change)
+KEPT_TABLES = ACCOUNT_TABLES | {"data_versions"}

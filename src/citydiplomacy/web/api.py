@@ -2,8 +2,11 @@
 
 Every route parses its input, calls the library and returns its result as JSON. Reads
 are public, send an ``ETag`` and answer ``If-None-Match`` with 304; public reads are kept
-in a small in-memory cache keyed by the store's latest import run, so a change to the
-store (an edit, an import, from this server or the command line) is seen at once. Lists
+in a small in-memory cache, each body valid while the store's data versions it depends
+on are unchanged (:mod:`citydiplomacy.store.versions`: kept in the database, raised by
+every write of any process), so a change to the store (an edit, an import, from this
+server, another worker or the command line) is seen at once, and an edit of one actor
+leaves the cached reads of the others. Lists
 are pages: ``{"items", "total", "limit", "offset", "next"}``. Writes need an editor's
 login or token, go through the same library functions as ``citydip`` and are written to
 the audit log. Errors are problem+json bodies (see :mod:`.problems`).
@@ -151,53 +154,208 @@ def json_response(request: Request, data: Any, *, private: bool = False, status:
     return respond(request, body, etag_of(body), private=private, status=status)
 
 
+class Tagged:
+    """What a read's ``fn`` returns (instead of the data alone) when the data depends only
+    on the own facts of the actors named in ``actors`` (an actor, its ties, a page of
+    search results): the cached body then stays while other actors are written
+    (:mod:`citydiplomacy.store.versions`)."""
+
+    __slots__ = ("data", "actors")
+
+    def __init__(self, data: Any, actors: Any):
+        self.data = data
+        self.actors = actors
+
+
+class Entry:
+    """A cached body: its ETag, the ``all`` version it was computed at (``seen``) and the
+    version scopes it depends on (``deps``)."""
+
+    __slots__ = ("body", "etag", "seen", "deps")
+
+    def __init__(self, body: bytes, etag: str, seen: int, deps: tuple[str, ...]):
+        self.body, self.etag, self.seen, self.deps = body, etag, seen, deps
+
+
+class DataVersions:
+    """This process's copy of the store's data versions (:mod:`citydiplomacy.store.versions`),
+    kept up to date by reading what changed since the version it knows.
+
+    :meth:`fresh` returns once a read of the versions that *started after the call*
+    has finished: then every write acknowledged before the request came, by any process,
+    is known. Concurrent requests share one read: a request that comes while a read is
+    under way waits for the next one, which starts when that one ends. On SQLite, while
+    the store's files are untouched, the versions read less than ``VERSION_TTL`` seconds
+    ago are used (file times are coarse)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.known: dict[str, int] = {}
+        self.last = -1
+        self._lock = threading.Lock()
+        self._started = 0
+        self._completed = 0
+        self._task = None
+        self._file: tuple | None = None      # (signature, time) of the last read, SQLite
+        self._conn = None                     # PostgreSQL: this process's own connection
+        self._conn_lock = threading.Lock()
+
+    @property
+    def all(self) -> int:
+        return self.known.get("all", 0)
+
+    def valid(self, entry: Entry) -> bool:
+        known = self.known
+        seen = entry.seen
+        for d in entry.deps:
+            if known.get(d, 0) > seen:
+                return False
+        return True
+
+    def forget(self) -> None:
+        """After a write through this process: the next :meth:`fresh` reads the store."""
+        self._file = None
+
+    def refresh(self) -> bool:
+        """Read what changed since the version known (blocking); False when the store's
+        versions went back (another store at the same place): everything cached is stale."""
+        from ..store.versions import ALL, changed_since
+
+        sig = _file_signature(self.store.path)
+        rows = self._query(lambda conn: changed_since(conn, self.last))
+        with self._lock:
+            ok = True
+            top = dict(rows).get(ALL, 0)
+            known = self.known
+            if top < known.get(ALL, 0):
+                known, self.last, ok = {}, -1, False
+                rows = self._query(lambda conn: changed_since(conn, -1))
+            for scope, version in rows:
+                if version > known.get(scope, -1):
+                    known[scope] = version
+            self.known = known
+            self.last = max([self.last, *(v for _, v in rows)])
+            if sig is not None:
+                self._file = (sig, time.monotonic())
+        return ok
+
+    def _query(self, query: Callable[[Any], Any]) -> Any:
+        """``query(conn)`` on this process's own connection to a PostgreSQL store, kept
+        open in autocommit (one round trip: no pool check-out, ping, BEGIN or ROLLBACK;
+        opened again once when the server closed it); on SQLite a connection of the pool."""
+        if not self.store.is_postgres:
+            with self.store.connect() as conn:
+                return query(conn)
+        with self._conn_lock:
+            for attempt in (0, 1):
+                try:
+                    if self._conn is None:
+                        self._conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                    return query(self._conn)
+                except Exception:
+                    conn, self._conn = self._conn, None
+                    if conn is not None:
+                        try:
+                            conn.close()
+                        except Exception:  # noqa: BLE001 - the connection is gone already
+                            pass
+                    if attempt:
+                        raise
+
+    def close(self) -> None:
+        with self._conn_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _file_unchanged(self) -> bool:
+        if self._file is None or self.store.path is None:
+            return False
+        sig, at = self._file
+        return time.monotonic() - at < VERSION_TTL and _file_signature(self.store.path) == sig
+
+    async def fresh(self, on_reset: Callable[[], None]) -> None:
+        import asyncio
+
+        if self._file_unchanged():
+            return
+        loop = asyncio.get_running_loop()
+        need = self._started + 1
+        while self._completed < need:
+            task = self._task
+            if task is None or task.done() or task.get_loop() is not loop:
+                self._started += 1
+                task = self._task = loop.create_task(self._read(self._started, on_reset))
+            await asyncio.shield(task)
+
+    async def _read(self, number: int, on_reset: Callable[[], None]) -> None:
+        ok = await anyio.to_thread.run_sync(self.refresh)
+        if not ok:
+            on_reset()
+        self._completed = max(self._completed, number)
+
+
 class ResponseCache:
-    """The bodies of public reads, keyed by the store's data version and the request,
-    least recently used first out when the cache holds more than ``max_bytes``. A key
-    being computed is computed once: concurrent requests for it wait for the first."""
+    """The bodies of public reads, keyed by the request and valid while the data versions
+    they depend on are unchanged (:class:`DataVersions`), least recently used first out
+    when the cache holds more than ``max_bytes``. A key being computed is computed once:
+    concurrent requests for it wait for the first. ``hits`` and ``misses`` count reads."""
 
     def __init__(self, max_bytes: int = 128 * 2**20):
         self.max_bytes = max_bytes
         self.size = 0
-        self._items: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[tuple, Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple, threading.Lock] = {}
 
-    def get(self, key: tuple) -> tuple[bytes, str] | None:
+    def get(self, key: tuple, versions: DataVersions) -> Entry | None:
+        """The entry of ``key`` if it is still valid."""
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None:
+            if hit is not None and versions.valid(hit):
                 self._items.move_to_end(key)
-            return hit
+                return hit
+            return None
 
-    def put(self, key: tuple, value: tuple[bytes, str]) -> None:
-        if len(value[0]) > self.max_bytes // 4:
+    def put(self, key: tuple, entry: Entry) -> None:
+        if len(entry.body) > self.max_bytes // 4:
             return
         with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = value
-            self.size += len(value[0])
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.size -= len(old.body)
+            self._items[key] = entry
+            self.size += len(entry.body)
             while self.size > self.max_bytes and self._items:
-                _, (body, _) = self._items.popitem(last=False)
-                self.size -= len(body)
+                _, gone = self._items.popitem(last=False)
+                self.size -= len(gone.body)
 
-    def compute(self, key: tuple, fn: Callable[[], Any], *, raw: bool = False) -> tuple[bytes, str]:
-        """The cached ``(body, etag)`` of ``key``, or ``fn()``'s result as JSON (``raw``:
-        ``fn`` returns the body's bytes itself)."""
-        hit = self.get(key)
-        if hit is not None:
-            return hit
+    def compute(self, key: tuple, fn: Callable[[], Any], versions: DataVersions, *, raw: bool = False) -> Entry:
+        """The valid entry of ``key``, or ``fn()``'s result as JSON (``raw``: ``fn``
+        returns the body's bytes itself), stored with the data version it was read at."""
         with self._lock:
             lock = self._computing.setdefault(key, threading.Lock())
-        with lock:
-            hit = self.get(key)
-            if hit is None:
-                body = fn() if raw else dumps(fn())
-                hit = (body, etag_of(body))
-                self.put(key, hit)
-        with self._lock:
-            self._computing.pop(key, None)
+        try:
+            with lock:
+                hit = self.get(key, versions)
+                if hit is None:
+                    self.misses += 1
+                    seen = versions.all            # read before the data: a later write makes it stale
+                    data = fn()
+                    deps: tuple[str, ...] = ("all",)
+                    if isinstance(data, Tagged):
+                        from ..store.versions import STRUCTURE, actor_scope
+
+                        deps = (STRUCTURE, *sorted({actor_scope(a) for a in data.actors if a}))
+                        data = data.data
+                    body = data if raw else dumps(data)
+                    hit = Entry(body, etag_of(body), seen, deps)
+                    self.put(key, hit)
+        finally:
+            with self._lock:
+                self._computing.pop(key, None)
         return hit
 
     def clear(self) -> None:
@@ -209,7 +367,8 @@ class ResponseCache:
 #: reads computed at once per process: more only share the same core and the GIL with
 #: the event loop that answers the cached reads
 COMPUTE_THREADS = int(os.environ.get("CITYDIP_WEB_COMPUTE_THREADS", "2"))
-#: the longest a remembered data version is trusted without asking the store (seconds)
+#: the longest the data versions read from a SQLite store whose files are untouched are
+#: trusted without reading them again (seconds)
 VERSION_TTL = 1.0
 
 
@@ -228,56 +387,47 @@ def _file_signature(path: Path | None) -> tuple | None:
     return tuple(out)
 
 
-def data_version(request: Request) -> tuple:
-    """What identifies the store's content: its latest import run (every write is one).
-
-    The answer is remembered while the store's files are untouched, for at most
-    ``VERSION_TTL`` seconds (file times are coarse), so that a read from the cache
-    costs two ``stat`` calls rather than a query; a write through this app forgets it
-    at once (:func:`store_changed`)."""
-    from sqlalchemy import func, select
-
-    from ..store.schema import import_runs
-
+def _versions(request: Request) -> DataVersions:
     state = request.app.state
-    store = _obs(request).store
-    sig = _file_signature(store.path)
-    now = time.monotonic()
-    known = getattr(state, "version_cache", None)
-    if sig is not None and known is not None and known[0] == sig and now - known[1] < VERSION_TTL:
-        return known[2]
-    with store.connect() as conn:
-        row = conn.execute(select(import_runs.c.id, import_runs.c.started_at)
-                           .order_by(import_runs.c.id.desc()).limit(1)).first()
-        version = (row.id, row.started_at) if row else (0, "")
-        if store.is_postgres:
-            # writers commit at once there: a run with a lower id may commit after a
-            # higher one was seen, which the count of runs tells
-            version += (conn.execute(select(func.count()).select_from(import_runs)).scalar(),)
-    state.version_cache = (sig, now, version)
-    return version
+    versions = getattr(state, "versions", None)
+    if versions is None or versions.store is not _obs(request).store:
+        versions = state.versions = DataVersions(_obs(request).store)
+    return versions
+
+
+def data_version(request: Request) -> tuple:
+    """What identifies the store's content now (:func:`citydiplomacy.store.versions.token`;
+    one query)."""
+    from ..store.versions import token
+
+    with _obs(request).store.connect() as conn:
+        return token(conn)
 
 
 def store_changed(request: Request) -> None:
-    """Forget the remembered data version (after a write)."""
-    request.app.state.version_cache = None
+    """After a write through this app: the next read asks the store for its versions."""
+    _versions(request).forget()
 
 
 async def cached(request: Request, fn: Callable[[], Any], *, raw: bool = False,
                  media_type: str = "application/json", heavy: bool = False) -> Response:
-    """A public read: its body from the cache, or computed by ``fn()`` in a worker
-    thread (the library blocks), with its ETag. A ``heavy`` computation takes a slot of
-    the worker's heavy requests (:mod:`.limiting`) while it runs."""
-    query = tuple(sorted(request.query_params.multi_items()))
-    key = (data_version(request), request.url.path, query)
+    """A public read: its body from the cache while what it depends on is unchanged, or
+    computed by ``fn()`` in a worker thread (the library blocks), with its ETag. ``fn``
+    may return :class:`Tagged` data (it depends on some actors alone). A ``heavy``
+    computation takes a slot of the worker's heavy requests (:mod:`.limiting`) while it runs."""
+    versions = _versions(request)
     cache = request.app.state.cache
-    hit = cache.get(key)
-    if hit is None:
+    await versions.fresh(cache.clear)
+    key = (request.url.path, tuple(sorted(request.query_params.multi_items())))
+    hit = cache.get(key, versions)
+    if hit is not None:
+        cache.hits += 1
+    else:
         limiter = getattr(request.app.state, "compute_limiter", None)
         if limiter is None:
             limiter = request.app.state.compute_limiter = anyio.CapacityLimiter(COMPUTE_THREADS)
-        compute = functools.partial(anyio.to_thread.run_sync, functools.partial(cache.compute, key, fn, raw=raw),
-                                    limiter=limiter)
+        compute = functools.partial(anyio.to_thread.run_sync,
+                                    functools.partial(cache.compute, key, fn, versions, raw=raw), limiter=limiter)
         if heavy:
             from .limiting import heavy_slot
 
@@ -286,7 +436,7 @@ async def cached(request: Request, fn: Callable[[], Any], *, raw: bool = False,
                 hit = await compute()
         else:
             hit = await compute()
-    return respond(request, hit[0], hit[1], media_type=media_type)
+    return respond(request, hit.body, hit.etag, media_type=media_type)
 
 
 def page(request: Request, items: list[Any], limit: int, offset: int, *, total: int | None = None) -> dict[str, Any]:
@@ -303,6 +453,14 @@ def page(request: Request, items: list[Any], limit: int, offset: int, *, total: 
 
 def _obs(request: Request):
     return request.app.state.obs
+
+
+def _actor_read(actor: dict[str, Any]) -> Any:
+    """An actor as read: it depends on itself and the other actors of its name (a city
+    network's membership figures count its members' ties: on anything)."""
+    if actor.get("kind") == "city_network":
+        return actor
+    return Tagged(actor, [actor["id"], *(a["id"] for a in actor.get("alternatives") or [])])
 
 
 def _graph(request: Request, **filters: Any):
@@ -741,7 +899,10 @@ def _reads(r: APIRouter) -> None:
                 hits = _obs(request).search(q, kind=kind, country=country, layer=layer, limit=offset + limit + 1000)
             except ValidationError as exc:
                 raise _rename_field(exc, {"text": "q"}) from None
-            return page(request, hits, limit, offset)
+            out = page(request, hits, limit, offset)
+            # the matches and their order depend on names and importance, which local
+            # writes leave; the page shows these actors' own figures
+            return Tagged(out, [h["id"] for h in out["items"]])
         return await cached(request, build)
 
     @r.get("/resolve", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED},
@@ -764,7 +925,7 @@ def _reads(r: APIRouter) -> None:
     async def actor(request: Request, ref: Ref) -> Response:
         """The actor with its provenance and aliases; a name that several actors bear
         resolves to the best known, the others listed in ``alternatives``."""
-        return await cached(request, lambda: _obs(request).get(ref))
+        return await cached(request, lambda: _actor_read(_obs(request).get(ref)))
 
     @r.get("/actors/{ref}/ties", tags=["actors"], response_model=Page, responses={**READ_ERRORS, **NOT_MODIFIED},
            summary="The ties of an actor")
@@ -786,9 +947,15 @@ def _reads(r: APIRouter) -> None:
             from ..actors import list_ties
 
             store = _obs(request).store
-            rows = list_ties(store, _obs(request).get(ref)["id"], type=type, layer=layer, axis=axis, kind=kind,
+            actor = _obs(request).get(ref)
+            rows = list_ties(store, actor["id"], type=type, layer=layer, axis=axis, kind=kind,
                              country=country, bloc=bloc, as_of=as_of)
-            return page(request, rows, limit, offset)
+            out = page(request, rows, limit, offset)
+            if bloc:
+                return out          # a bloc's members are ties of other actors
+            # a tie is written with both its ends' versions raised; what the rows show of
+            # the other end (name, kind, layer, country) only a non-local write changes
+            return Tagged(out, [actor["id"], *(a["id"] for a in actor.get("alternatives") or [])])
         return await cached(request, build)
 
     @r.get("/actors/{ref}/profile", tags=["actors"], responses={**READ_ERRORS, **NOT_MODIFIED},

@@ -106,6 +106,9 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
         warm_up()
         yield
         api.remove_exports(app)
+        versions = getattr(app.state, "versions", None)
+        if versions is not None:
+            versions.close()
 
     app = FastAPI(
         title="City Diplomacy Observatory", version=__version__, description=DESCRIPTION,
