@@ -20,7 +20,7 @@ from corpusgen import make_corpus  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from citydiplomacy.align import Aligner  # noqa: E402
-from citydiplomacy.align.bulk import (MANIFEST, BulkSettings, _file_id, _prepare_out, _write_partition,  # noqa: E402
+from citydiplomacy.align.bulk import (BulkSettings, _file_id, _prepare_out, _write_partition,  # noqa: E402
                                       document_rows, list_corpus)
 from citydiplomacy.align.stored import aligned_documents, store_results  # noqa: E402
 from citydiplomacy.errors import NotFoundError, StoreError, ValidationError  # noqa: E402
@@ -224,3 +224,24 @@ def test_the_command_aligns_a_folder_into_the_store_and_a_second_run_adds_nothin
                           env={**loadgen.env(), "CITYDIP_DATABASE_URL": ""}, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 1 and "is not initialised: build it with citydip init" in proc.stderr, proc.stderr
+
+
+def test_revision_0011_adds_the_two_tables_and_downgrades_to_0010(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from citydiplomacy.store import SCHEMA_HEAD
+    from citydiplomacy.store.db import _alembic_config
+
+    s = Store(tmp_path / "citydip.sqlite")
+    try:
+        assert {"aligned_documents", "aligned_document_items"} <= set(inspect(s.engine).get_table_names())
+        with s.engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0010")
+        assert s.schema_version() == "0010"
+        assert "aligned_documents" not in inspect(s.engine).get_table_names()
+        s.migrate()
+        assert s.schema_version() == SCHEMA_HEAD == "0011"
+        assert "aligned_document_items" in inspect(s.engine).get_table_names()
+    finally:
+        s.close()

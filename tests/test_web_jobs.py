@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from citydiplomacy import accounts, progress
 from citydiplomacy.errors import ValidationError
-from citydiplomacy.jobs import TASKS, task
+from citydiplomacy.jobs import task
 from citydiplomacy.web import create_app, i18n
 
 import loadgen
@@ -284,8 +284,7 @@ def test_on_rq_the_pages_follow_a_worker_s_job_and_cancel_and_retry_it(rq_web):
 # -- in the browser ------------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("width", [1280, 375])
-def test_chromium_watches_a_real_job_reach_done(web, width):
+def test_chromium_watches_a_real_job_reach_done_and_the_pages_fit_375_px(web):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     import webserver
 
@@ -293,7 +292,7 @@ def test_chromium_watches_a_real_job_reach_done(web, width):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     app, _ = web
     with webserver.serving(app) as url, webserver.chromium(sync_api) as browser, \
-            webserver.watched_page(browser, url, viewport={"width": width, "height": 800}) as pg:
+            webserver.watched_page(browser, url, viewport={"width": 1280, "height": 800}) as pg:
         pg.goto("/login?next=/jobs")
         pg.fill("#f-name", "eddie")
         pg.fill("#f-password", PASSWORD)
@@ -301,7 +300,7 @@ def test_chromium_watches_a_real_job_reach_done(web, width):
         pg.wait_for_url(re.compile(r"/jobs(\?|$)"))
         # a real job: a batch of recommendations, submitted through the API with the session
         token = pg.evaluate("() => fetch('/api/v1/me').then(r => r.json()).then(d => d.csrf_token)")
-        cities = ["Lyon", "Porto", "Gdańsk", "Tampere", "Bologna", "Ghent"]
+        cities = ["Lyon", "Porto", "Gdańsk"]
         answer = pg.evaluate("""([token, cities]) => fetch('/api/v1/recommend/batch', {method: 'POST',
             headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
             body: JSON.stringify({cities: cities, top: 3})}).then(r => r.json())""", [token, cities])
@@ -310,7 +309,7 @@ def test_chromium_watches_a_real_job_reach_done(web, width):
         assert pg.locator(f'tr[data-job="{job_id}"]').count() == 1
         pg.goto(f"/jobs/{job_id}")
         seen = set()
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 900      # the models are fitted in the server's process: slow under load
         while True:     # the page updates itself (no reload): collect the states it shows
             status = pg.locator("#job-status").get_attribute("data-status")
             seen.add(status)
@@ -323,8 +322,11 @@ def test_chromium_watches_a_real_job_reach_done(web, width):
         assert pg.url.endswith(f"/jobs/{job_id}")            # ... without leaving the page
         assert pg.locator("#job-done a[download]").count() == 1
         assert pg.locator("progress").get_attribute("value") == "1"
-        # nothing wider than the screen at 375 px: the page does not scroll sideways
-        assert pg.evaluate("() => document.documentElement.scrollWidth") <= width
-        pg.goto("/jobs")
-        assert pg.evaluate("() => document.documentElement.scrollWidth") <= width
+        assert pg.locator(f'a[href="/jobs/{job_id}/result.json"]').count() == 1
+        # on a phone (375 px) nothing is wider than the screen: no page scrolls sideways
+        pg.set_viewport_size({"width": 375, "height": 740})
+        for path in (f"/jobs/{job_id}", "/jobs", "/jobs?state=succeeded"):
+            pg.goto(path)
+            assert pg.evaluate("() => document.documentElement.scrollWidth") <= 375, path
         assert pg.locator(f'tr[data-job="{job_id}"] .badge').inner_text() == "succeeded"
+        assert pg.locator(f'tr[data-job="{job_id}"] progress').is_visible()

@@ -118,7 +118,8 @@ def _result_links(request: Request, job) -> list[dict[str, str]]:
         links.append({"href": _with_lang(request, f"/indices?build={quote(r.get('label') or r.get('name'))}"),
                       "text": _t(request, "See the build's ranking")})
     if job.task == "import" and job.params.get("upload"):
-        links.append({"href": f"/imports/{quote(job.params['upload'])}", "text": _t(request, "See the import's report")})
+        links.append({"href": f"/imports/{quote(job.params['upload'])}",
+                      "text": _t(request, "See the import's report")})
     links.append({"href": f"/jobs/{quote(job.id)}/result.json", "text": _t(request, "Download the result (JSON)"),
                   "download": f"job-{job.id}.json"})
     return links
