@@ -601,7 +601,16 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
                                                   help="A folder: a running Dask scheduler to use "
                                                        "(tcp://host:8786) instead of a local cluster."),
           batch: Optional[int] = typer.Option(None, "--batch",
-                                              help="A folder: documents per task and per Parquet file.")):
+                                              help="A folder: documents per task and per Parquet file."),
+          into_store: bool = typer.Option(False, "--store",
+                                          help="A folder: also load the results into the store (--home or --db), "
+                                               "each document linked to --city; loading again adds nothing."),
+          city: Optional[str] = typer.Option(None, "--city",
+                                             help="With --store: the actor the documents are about (an id, a "
+                                                  "Wikidata QID or a name)."),
+          licence: Optional[str] = typer.Option(None, "--licence",
+                                                help="With --store: the documents' licence, for their provenance "
+                                                     "(default: the document's own terms).")):
     """Align texts with the SDGs (goals, targets), the Paris Agreement's articles and the
     three axes, with a calibrated score and the evidence (matched words and framework text).
 
@@ -615,14 +624,20 @@ def align(source: str = typer.Argument(..., help="The text itself, or a file: .t
     Example: `citydip align texts.jsonl --format jsonl --out aligned.jsonl`
 
     Example: `citydip align reports/ --out results.parquet --workers 4`
+
+    Example: `citydip align vlr/ --out results.parquet --store --city "Bonn"`
     """
     from .align import FRAMEWORKS, Aligner, load_inputs
 
     frameworks = [f.strip() for f in framework.split(",") if f.strip()]
     if _is_corpus(source, out_file, workers, scheduler, batch):
         _align_corpus(source, out_file, lang=lang, level=level, frameworks=frameworks, mode=mode,
-                      workers=workers, scheduler=scheduler, batch=batch)
+                      workers=workers, scheduler=scheduler, batch=batch,
+                      store=(city, licence) if into_store else None)
         return
+    if into_store or city:
+        _fail(ValidationError("--store and --city load the results of a folder's alignment: give a folder and "
+                              "--out results.parquet", field="store"))
     try:
         bad = [f for f in frameworks if f not in FRAMEWORKS]
         if bad or not frameworks:
@@ -692,18 +707,24 @@ def _is_corpus(source: str, out_file: Optional[str], workers, scheduler, batch) 
                 or batch is not None)
 
 
-def _align_corpus(source: str, out_file: Optional[str], **kw: Any) -> None:
+def _align_corpus(source: str, out_file: Optional[str], store: Optional[tuple] = None, **kw: Any) -> None:
     """``citydip align FOLDER --out results.parquet``: the library's bulk alignment with a
-    progress bar on a terminal, a summary on standard error, exit 1 if a document failed."""
-    from contextlib import nullcontext
+    progress bar on a terminal, a summary on standard error, exit 1 if a document failed.
+    ``store`` (``--store``: the city and the licence): the results are then loaded into the
+    store, the city and the store checked before anything is aligned."""
+    from contextlib import ExitStack, nullcontext
 
     from . import progress
     from .align.bulk import align_corpus
 
+    resources = ExitStack()
+    obs = actor = None
     try:
         if not out_file:
             raise ValidationError("aligning a folder needs --out, the Parquet dataset to write "
                                   "(e.g. --out results.parquet)", field="out")
+        if store is not None:
+            obs, actor = _store_target(store[0], resources)
         bar = None
         if err.is_terminal:
             bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -715,18 +736,47 @@ def _align_corpus(source: str, out_file: Optional[str], **kw: Any) -> None:
         with limits.applied(_cli_limits()), (bar or nullcontext()), \
                 (progress.listening(update) if bar else nullcontext()):
             rep = align_corpus(source, out_file, limits=_cli_limits(), **kw)
+        where = f"{rep.workers} worker{'s' if rep.workers != 1 else ''}" if rep.workers else "nothing left to do"
+        err.print(f"{rep.documents:,} documents: {rep.already_done:,} done before, {rep.aligned:,} aligned now "
+                  f"({rep.method}, {where}, {rep.docs_per_second:.2f} documents/s), {len(rep.failed):,} failed "
+                  f"→ {out_file} ({plural(rep.partitions, 'partition')}) in {rep.seconds:.1f} s", highlight=False)
+        if obs is not None:
+            from .align.stored import store_results
+
+            loaded = store_results(obs.store, out_file, actor=actor["id"], licence=store[1])
+            err.print(f"into the store ({obs.store.where}), for {actor['name']} ({actor['id']}): "
+                      f"{loaded.added:,} documents added, {loaded.updated:,} replaced, {loaded.unchanged:,} "
+                      f"unchanged, {loaded.items:,} items (run {loaded.run_id})", highlight=False)
     except CitydipError as exc:
         _fail(exc)
-    where = f"{rep.workers} worker{'s' if rep.workers != 1 else ''}" if rep.workers else "nothing left to do"
-    err.print(f"{rep.documents:,} documents: {rep.already_done:,} done before, {rep.aligned:,} aligned now "
-              f"({rep.method}, {where}, {rep.docs_per_second:.2f} documents/s), {len(rep.failed):,} failed "
-              f"→ {out_file} ({plural(rep.partitions, 'partition')}) in {rep.seconds:.1f} s", highlight=False)
+    finally:
+        resources.close()
     if rep.failed:
         for path, reason in rep.failed[:20]:
             err.print(f"[bold red]not aligned:[/] {escape(path)}: {escape(reason)}", highlight=False, soft_wrap=True)
         if len(rep.failed) > 20:
             err.print(f"... and {len(rep.failed) - 20} more (rows with an error in the results)", highlight=False)
         raise typer.Exit(1)
+
+
+def _store_target(city: Optional[str], resources) -> tuple[Any, dict[str, Any]]:
+    """For ``citydip align FOLDER --store``: the store (which must hold the default dataset:
+    it is not built here) and the actor ``--city`` names, both checked before any work;
+    what is written goes to the audit log as the operating-system user (channel cli)."""
+    from .actors import resolve_actor
+    from .errors import StoreError
+    from .store.audit import acting_as, os_user
+
+    if not city:
+        raise ValidationError("--store needs --city, the actor the documents are about (an id, a QID or a name)",
+                          field="city")
+    obs = _open(build=False)
+    resources.callback(obs.close)
+    if obs.is_empty():
+        raise StoreError(f"the store at {obs.store.where} is not initialised: build it with citydip init (or give "
+                         "--home / --db of a built store)")
+    resources.enter_context(acting_as(os_user(), "cli"))
+    return obs, resolve_actor(obs.store, city, prefer_kind="city")
 
 
 def _align_table(passages, results, kind: str, method: str) -> None:

@@ -31,7 +31,7 @@ from ..model import Provenance
 from . import audit, schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 
 #: How long (seconds) an operation waits for the write lock that another writer holds.
 #: ``web``: a request of the web server (a login, a session, an edit): long enough to wait

@@ -439,6 +439,53 @@ data_versions = Table(
     Index("ix_data_versions_version", "version"),
 )
 
+# --- revision 0012: documents aligned in bulk (citydip align FOLDER --store) ---
+# A corpus's documents (a city's Voluntary Local Review, its council reports), each linked
+# to the actor it is about, with the SDG goals and targets and the Paris articles it
+# serves: the rows of the Parquet results of a bulk alignment (align/bulk.py), loaded into
+# the store. One document per (actor, document_id): the bulk id is a hash of the file's
+# path and bytes, so loading the same results again, or a resumed run's, changes nothing.
+
+aligned_documents = Table(
+    "aligned_documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor_id", String(128), ForeignKey("actors.id", ondelete="CASCADE"), nullable=False),
+    # the bulk alignment's id: 16 hex digits of SHA-256 over the path and the bytes
+    Column("document_id", String(32), nullable=False),
+    # the path relative to the corpus folder, with /
+    Column("path", Text, nullable=False),
+    Column("lang", String(16)),
+    Column("method", String(32)),
+    Column("n_passages", Integer),
+    # why it could not be aligned (a scan without text): then it has no items
+    Column("error", Text),
+    # the axes it was aligned to (comma-separated, as initiatives.axes)
+    Column("axes", String(64), nullable=False, server_default=""),
+    # SHA-256 of its rows as loaded: the same rows loaded again are "unchanged"
+    Column("digest", String(64), nullable=False),
+    # source file, results folder, as-of date and the run that loaded it
+    Column("provenance_id", Integer, ForeignKey("provenance.id"), nullable=False),
+    Index("ux_aligned_documents_key", "actor_id", "document_id", unique=True),
+    Index("ix_aligned_documents_document", "document_id"),
+)
+
+aligned_document_items = Table(
+    "aligned_document_items", metadata,
+    Column("document_id", Integer, ForeignKey("aligned_documents.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("item_code", String(64), ForeignKey("framework_items.code", ondelete="CASCADE"),
+           primary_key=True),
+    # the document's score for the item: the best calibrated score of its paragraphs
+    Column("score", Float, nullable=False),
+    # paragraphs that report the item, and their share of the aligned paragraphs
+    Column("passages", Integer),
+    Column("share", Float),
+    # where the best paragraph is (p. 12 ¶3) and its evidence
+    Column("ref", Text),
+    Column("evidence", JSON),
+    Index("ix_aligned_document_items_item", "item_code"),
+)
+
 #: Tables that hold accounts and their history rather than data: kept by Store.clear().
 ACCOUNT_TABLES = frozenset({"users", "api_tokens", "web_sessions", "audit_log", "login_failures"})
 #: Tables Store.clear() keeps: the accounts, and the data versions (they go on rising, so

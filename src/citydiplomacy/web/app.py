@@ -144,11 +144,12 @@ def create_app(*, home: Any = None, path: Any = None, read_only: bool = False,
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
     if importlib.util.find_spec(f"{__package__}.pages") is not None:
-        from . import engage_pages, pages
+        from . import engage_pages, jobs_pages, pages
 
         if not read_only:
             app.include_router(pages.edit_router)
             app.include_router(engage_pages.edit_router)
+            app.include_router(jobs_pages.router)
         app.include_router(pages.router)
         app.include_router(engage_pages.router)
         app.include_router(api_reports.page_router())

@@ -1403,7 +1403,7 @@ def _start_job(request: Request, job: dict[str, Any], user, *, dry_run: bool) ->
             "label": job["original"], "channel": "web", "limits": "editor"}
     queued = request.app.state.jobs.submit("import", args, owner=user.name,
                                            params={"importer": job["importer"], "file": job["original"],
-                                                   "dry_run": dry_run})
+                                                   "dry_run": dry_run, "upload": d.name})
     job["running"] = queued.id
     job["running_dry"] = dry_run
     job.pop("failed", None)
