@@ -9,7 +9,7 @@ lowercase, accents folded, punctuation as spaces), so ``Inégalités`` matches `
 from __future__ import annotations
 
 import re
-from itertools import chain
+from itertools import accumulate, chain
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
@@ -25,6 +25,7 @@ LANGS = ("en", "fr", "es", "de")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_SPLIT = re.compile(r"([a-z0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ class Words:
         self._starts = self._ends = self._counts = None
         self._ascii = text.isascii()
         if self._ascii:     # lowercasing ASCII keeps every offset
-            self._text = text.lower()
-            self.words = _ASCII_WORD.findall(self._text)
+            # [gap, word, gap, word, ..., gap]: the words, and every offset by adding lengths
+            self._text = _ASCII_SPLIT.split(text.lower())
+            self.words = self._text[1::2]
             return
         raw = _WORD.findall(text)
         cache = _PIECES
@@ -112,7 +114,7 @@ class Words:
 
     def _spans(self) -> list[int]:
         if self._ascii:
-            self._starts = list(map(_MATCH_START, _ASCII_WORD.finditer(self._text)))
+            self._starts = list(accumulate(map(len, self._text)))[::2]
             return self._starts
         spans = list(map(_MATCH_SPAN, _WORD.finditer(self._text)))
         if self._counts is not None:
@@ -126,7 +128,6 @@ class Words:
         return [(w, *self.span(i, i)) for i, w in enumerate(self.words)]
 
 
-_MATCH_START = re.Match.start
 _MATCH_SPAN = re.Match.span
 
 
