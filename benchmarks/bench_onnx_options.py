@@ -11,7 +11,8 @@ on a busy machine only the ratios mean something.
 import sys, time, os, tempfile
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src")); sys.path.insert(0, str(ROOT / "benchmarks")); sys.path.insert(0, str(ROOT / "tests"))
+for sub in ("src", "benchmarks", "tests"):
+    sys.path.insert(0, str(ROOT / sub))
 import numpy as np
 import bench_align as b
 from citydiplomacy.align import semantic

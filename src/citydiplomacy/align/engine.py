@@ -170,12 +170,12 @@ def _model(kind: str, mode: str) -> Logistic:
 
 @contextmanager
 def _collector_paused():
-    """Pause Python's cyclic garbage collector while a chunk is aligned (a few hundred
-    texts, milliseconds): aligning allocates many short-lived containers, which made the
-    collector run dozens of times a chunk and scan every long-lived object (the lexicon,
-    the results so far) — a third of the light mode's time. Nothing aligning makes is
-    cyclic garbage: reference counting frees it all. The collector resumes after the
-    chunk (unless it was off already), and catches up with what the chunk allocated."""
+    """Pause Python's cyclic garbage collector while the texts of a chunk are matched and
+    decided (at most 256 texts, milliseconds; not while the model runs): that work
+    allocates many short-lived containers, which made the collector run dozens of times a
+    chunk and scan every long-lived object (the lexicon, the results so far) — a third of
+    the light mode's time. Nothing it makes is cyclic garbage: reference counting frees it
+    all. The collector resumes after (unless it was off already) and catches up."""
     if not gc.isenabled():
         yield
         return
@@ -242,18 +242,6 @@ class _Text:
         return out
 
 
-def _group(hits: list[Hit]) -> dict[str, dict[str, list[Hit]]]:
-    out: dict[str, dict[str, list[Hit]]] = {}
-    seen: set[tuple[str, str]] = set()
-    for h in hits:
-        k = (h.term.key, h.term.text)
-        if k in seen:
-            continue
-        seen.add(k)
-        out.setdefault(h.term.key, {}).setdefault(h.term.strength, []).append(h)
-    return out
-
-
 _STRENGTH_COL = {"strong": 0, "weak": 1}
 
 
@@ -295,11 +283,6 @@ def _lexical_many(texts: Sequence[_Text], keys: Sequence[str], columns: Callable
     rows[some, :, 3] = mass[some] / total[some, None]
     rows[:, :, :3] = np.log1p(rows[:, :, :3])
     return rows
-
-
-def _lexical(t: _Text, keys: Sequence[str], *, with_targets: bool = False) -> np.ndarray:
-    """(len(keys), 4): :func:`_lexical_many` of one text."""
-    return _lexical_many([t], keys, lambda m: _term_columns(m, keys, with_targets))[0]
 
 
 def _semantic(sims: np.ndarray) -> np.ndarray:
@@ -413,11 +396,11 @@ class Aligner:
 
     def _align_chunk(self, chunk: Sequence[Passage], lang: str, level: str,
                      frameworks: Sequence[str]) -> list[Alignment]:
+        prepared = self.prepare(chunk, lang)
+        texts = [t for t in prepared if isinstance(t, _Text)]
+        if not texts:
+            return list(prepared)
         with _collector_paused():
-            prepared = self.prepare(chunk, lang)
-            texts = [t for t in prepared if isinstance(t, _Text)]
-            if not texts:
-                return list(prepared)
             keys, sdg = self._prob_array(texts, "sdg")
             extra = {"climate": sdg[:, keys.index("sdg:13")], "sdg17": sdg[:, keys.index("sdg:17")],
                      "sdg_max": sdg[:, [i for i, k in enumerate(keys) if k != "sdg:17"]].max(axis=1)}
@@ -459,9 +442,10 @@ class Aligner:
     def prepare(self, chunk: Sequence[Passage], lang: str) -> list[_Text | Alignment]:
         """Each passage with its language, terms found and (hybrid) its similarity to
         every framework text; or an :class:`Alignment` carrying the error."""
-        prepared = [self._prepare(p, lang) for p in chunk]
+        with _collector_paused():
+            prepared = [self._prepare(p, lang) for p in chunk]
         texts = [t for t in prepared if isinstance(t, _Text)]
-        if self.mode == "hybrid" and texts:
+        if self.mode == "hybrid" and texts:       # the model runs with the collector on
             emb = semantic.encode([t.passage.text for t in texts])
             for lang in {t.lang for t in texts}:
                 rows = [i for i, t in enumerate(texts) if t.lang == lang]
@@ -516,7 +500,7 @@ class Aligner:
                 sup.append(t.sup[kind] if t.sup and kind in t.sup else np.zeros(len(keys)))
             S = np.stack(sem)
             cols.update({"sem": S[:, :, 0], "sem_z": S[:, :, 1], "sem_top": S[:, :, 2], "sup": np.stack(sup)})
-        return keys, cols
+        return list(keys), cols
 
     def _probs(self, t: _Text, kind: str, extra: dict[str, Any] | None = None) -> dict[str, float]:
         return self.probs_many([t], kind, [extra] if extra else None)[0]

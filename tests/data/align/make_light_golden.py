@@ -26,7 +26,8 @@ OUT = HERE / "light_golden.jsonl.gz"
 
 EDGE = [
     ("edge-empty", "   "),
-    ("edge-italian", "La città ha approvato un piano per il trasporto pubblico e le piste ciclabili in tutti i quartieri."),
+    ("edge-italian", "La città ha approvato un piano per il trasporto pubblico e le piste ciclabili "
+                     "in tutti i quartieri."),
     ("edge-unicode", "Zürich's CO₂ plan: 2,000 social-housing units, Fernwärme and bus lanes — heatwave shelters."),
     ("edge-short", "Bus lanes and 2,000 social housing units cut commuting emissions."),
     ("edge-nothing", "The committee met on Tuesday and approved the minutes of the previous meeting."),
