@@ -173,7 +173,7 @@ def _collector_paused():
     """Pause Python's cyclic garbage collector while the texts of a chunk are matched and
     decided (at most 256 texts, milliseconds; not while the model runs): that work
     allocates many short-lived containers, which made the collector run dozens of times a
-    chunk and scan every long-lived object (the lexicon, the results so far) — a third of
+    chunk and scan every long-lived object (the lexicon, the results so far) — about 30% of
     the light mode's time. Nothing it makes is cyclic garbage: reference counting frees it
     all. The collector resumes after (unless it was off already) and catches up."""
     if not gc.isenabled():
