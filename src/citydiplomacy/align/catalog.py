@@ -47,6 +47,23 @@ def content_stems(text: str | list) -> set[str]:
     return {w[:6] for w in words if len(w) > 3 and w not in _STOP and not w.isdigit()}
 
 
+_STEM: dict[str, str] = {}
+
+
+def word_stems(words: list[str]) -> set[str]:
+    """:func:`content_stems` of normalised words (the same set, built in the same order;
+    each word's stem is memoised)."""
+    stem = _STEM
+    missing = set(words).difference(stem)
+    if missing:
+        if len(stem) + len(missing) > 200_000:
+            stem.clear()
+            missing = set(words)
+        for w in missing:
+            stem[w] = w[:6] if len(w) > 3 and w not in _STOP and not w.isdigit() else ""
+    return set(filter(None, map(stem.__getitem__, words)))
+
+
 @dataclass
 class Catalog:
     goal_title: dict[str, dict[str, str]]          # lang -> code -> "short: title"

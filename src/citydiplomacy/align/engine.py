@@ -18,8 +18,10 @@ with its own fitted model. See docs/align-method.md.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Sequence
@@ -30,10 +32,10 @@ from .. import limits
 from ..shipped import data_path
 from ..errors import ValidationError
 from . import semantic
-from .catalog import AXES, GOALS, PARIS_ARTICLES, Catalog, catalog, content_stems
+from .catalog import AXES, GOALS, PARIS_ARTICLES, Catalog, catalog, word_stems
 from .documents import Passage, sentences
 from .language import SUPPORTED, resolve_language
-from .lexicon import Hit, Lexicon, default_lexicon, tokenize
+from .lexicon import Hit, Lexicon, Matcher, Words, default_lexicon
 
 FRAMEWORKS = ("sdg", "paris")
 LEVELS = ("goal", "target")
@@ -46,6 +48,8 @@ MAX_TARGETS = 3
 MAX_EVIDENCE = 4
 WEAK_WEIGHT = 0.4
 TARGET_WEIGHT = 0.5
+
+_KEYS = {"sdg": list(GOALS), "paris": list(PARIS_ARTICLES), "axes": [f"axis:{a}" for a in AXES]}
 
 #: the record fields of one alignment, in this order (other tools read them: keep them)
 RECORD_FIELDS = ("id", "sdgs", "targets", "paris", "axes", "scores", "evidence")
@@ -92,23 +96,25 @@ class Logistic:
     threshold: float = 0.5
     item_intercepts: dict[str, float] = field(default_factory=dict)
 
-    def design(self, keys: Sequence[str], cols: dict[str, Any]) -> np.ndarray:
-        n = len(keys)
+    def design(self, keys: Sequence[str], cols: dict[str, Any], reps: int = 1) -> np.ndarray:
+        """The design matrix of ``reps`` texts whose rows are the items ``keys`` each
+        (``cols`` hold ``reps * len(keys)`` values a column, or one)."""
+        n = len(keys) * reps
         out = []
         for f in self.features:
             base, _, item = f.partition("@")
             col = cols[base]
             col = np.full(n, float(col)) if np.ndim(col) == 0 else np.asarray(col, dtype=np.float64)
             if item:
-                col = col * np.array([k == item for k in keys], dtype=np.float64)
+                col = col * np.tile(np.array([k == item for k in keys], dtype=np.float64), reps)
             out.append(col)
         return np.column_stack(out) if out else np.zeros((n, 0))
 
-    def prob(self, keys: Sequence[str], cols: dict[str, Any]) -> np.ndarray:
-        X = self.design(keys, cols)
+    def prob(self, keys: Sequence[str], cols: dict[str, Any], reps: int = 1) -> np.ndarray:
+        X = self.design(keys, cols, reps)
         z = X @ np.asarray(self.coef, dtype=np.float64) + self.intercept
         if self.item_intercepts:
-            z = z + np.array([self.item_intercepts.get(k, 0.0) for k in keys])
+            z = z + np.tile(np.array([self.item_intercepts.get(k, 0.0) for k in keys]), reps)
         return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -162,50 +168,120 @@ def _model(kind: str, mode: str) -> Logistic:
 # features
 
 
-@dataclass
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while the texts of a chunk are matched and
+    decided (at most 256 texts, milliseconds; not while the model runs): that work
+    allocates many short-lived containers, which made the collector run dozens of times a
+    chunk and scan every long-lived object (the lexicon, the results so far) — about 30% of
+    the light mode's time. Nothing it makes is cyclic garbage: reference counting frees it
+    all. The collector resumes after (unless it was off already) and catches up."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 class _Text:
-    passage: Passage
-    lang: str
-    tokens: list
-    hits: list[Hit]
-    by_key: dict[str, dict[str, list[Hit]]]      # key -> strength -> hits (one per distinct term)
-    emb: np.ndarray | None = None
-    sims: np.ndarray | None = None                # similarity with every framework text
-    stems: set[str] | None = None
-    sup: dict[str, np.ndarray] | None = None      # supervised head logits, by kind
+    """One passage being aligned: its language, its words and the first occurrence of
+    every term found in them (as term numbers of the language's matcher); the hits with
+    their character spans are made only when asked for (evidence, targets)."""
+
+    __slots__ = ("passage", "lang", "words", "ids", "pos", "matcher", "emb", "sims", "stems", "sup",
+                 "tcounts", "_by_key")
+
+    def __init__(self, passage: Passage, lang: str, words: Words, matcher: Matcher | None):
+        self.passage, self.lang, self.words, self.matcher = passage, lang, words, matcher
+        self.ids, self.pos = matcher.find_first(words.words) if matcher else ([], [])
+        self.emb: np.ndarray | None = None
+        self.sims: np.ndarray | None = None          # similarity with every framework text
+        self.stems: set[str] | None = None
+        self.sup: dict[str, np.ndarray] | None = None  # supervised head logits, by kind
+        self.tcounts: np.ndarray | None = None         # target terms found, by target (a chunk's)
+        self._by_key: dict[str, dict[str, list[Hit]]] | None = None
+
+    @property
+    def tokens(self) -> list[tuple[str, int, int]]:
+        return self.words.tokens()
+
+    @property
+    def hits(self) -> list[Hit]:
+        """Every occurrence of every term (as :meth:`Lexicon.find` gives them)."""
+        return self.matcher.find(self.tokens) if self.matcher else []
+
+    @property
+    def by_key(self) -> dict[str, dict[str, list[Hit]]]:
+        """key -> strength -> hits, one per distinct term (its first occurrence)."""
+        if self._by_key is None:
+            self._by_key = self.hits_by_key(None)
+        return self._by_key
+
+    def hits_by_key(self, keys: set[str] | None) -> dict[str, dict[str, list[Hit]]]:
+        """:attr:`by_key` for the items ``keys`` only (all when None)."""
+        if self._by_key is not None or not self.matcher:
+            return self._by_key or {}
+        out: dict[str, dict[str, list[Hit]]] = {}
+        terms, span = self.matcher.terms, self.words.span
+        for k, (i, j) in zip(self.ids, self.pos):
+            t = terms[k]
+            if keys is not None and t.key not in keys:
+                continue
+            s, e = span(i, j)
+            group = out.get(t.key)
+            if group is None:
+                group = out[t.key] = {}
+            hits = group.get(t.strength)
+            if hits is None:
+                group[t.strength] = [Hit(t, s, e)]
+            else:
+                hits.append(Hit(t, s, e))
+        return out
 
 
-def _group(hits: list[Hit]) -> dict[str, dict[str, list[Hit]]]:
-    out: dict[str, dict[str, list[Hit]]] = {}
-    seen: set[tuple[str, str]] = set()
-    for h in hits:
-        k = (h.term.key, h.term.text)
-        if k in seen:
-            continue
-        seen.add(k)
-        out.setdefault(h.term.key, {}).setdefault(h.term.strength, []).append(h)
+_STRENGTH_COL = {"strong": 0, "weak": 1}
+
+
+def _term_columns(matcher: Matcher, keys: Sequence[str], with_targets: bool) -> np.ndarray:
+    """For every term of ``matcher``: ``item * 3 + column`` of the count it adds to among
+    ``keys`` (column 0 strong, 1 weak, 2 a target term of the goal ``item``), or -1."""
+    pos = {k: i for i, k in enumerate(keys)}
+    out = np.full(len(matcher.terms), -1, dtype=np.int64)
+    for n, t in enumerate(matcher.terms):
+        i = pos.get(t.key)
+        if i is not None:
+            col = _STRENGTH_COL.get(t.strength)
+            if col is not None:
+                out[n] = 3 * i + col
+        elif with_targets and t.strength == "target":
+            i = pos.get(t.key.split(".")[0])
+            if i is not None:
+                out[n] = 3 * i + 2
     return out
 
 
-def _lexical(t: _Text, keys: Sequence[str], *, with_targets: bool = False) -> np.ndarray:
-    """(len(keys), 4): log counts of strong, weak and (for goals) target terms, and the
-    item's share of the lexical mass of the text among ``keys``."""
-    rows = np.zeros((len(keys), 4))
-    pos = {k: i for i, k in enumerate(keys)}
-    for key, group in t.by_key.items():
-        i = pos.get(key)
-        if i is not None:
-            rows[i, 0] = len(group.get("strong", ()))
-            rows[i, 1] = len(group.get("weak", ()))
-        elif with_targets and "target" in group:
-            i = pos.get(key.split(".")[0])
-            if i is not None:
-                rows[i, 2] += len(group["target"])
-    mass = rows[:, 0] + WEAK_WEIGHT * rows[:, 1] + TARGET_WEIGHT * rows[:, 2]
-    total = mass.sum()
-    if total > 0:
-        rows[:, 3] = mass / total
-    rows[:, :3] = np.log1p(rows[:, :3])
+def _lexical_many(texts: Sequence[_Text], keys: Sequence[str], columns: Callable[[Matcher], np.ndarray]
+                  ) -> np.ndarray:
+    """(len(texts), len(keys), 4): log counts of strong, weak and (for goals) target terms
+    of each text, and the item's share of the lexical mass of the text among ``keys``."""
+    n, k = len(texts), len(keys)
+    flat: list[np.ndarray] = []
+    for r, t in enumerate(texts):
+        if t.ids:
+            cols = columns(t.matcher)[t.ids]
+            flat.append(cols[cols >= 0] + r * 3 * k)
+    idx = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(idx, minlength=n * 3 * k).reshape(n, k, 3).astype(np.float64)
+    rows = np.zeros((n, k, 4))
+    rows[:, :, :3] = counts
+    mass = rows[:, :, 0] + WEAK_WEIGHT * rows[:, :, 1] + TARGET_WEIGHT * rows[:, :, 2]
+    total = mass.sum(axis=1)
+    some = total > 0
+    rows[some, :, 3] = mass[some] / total[some, None]
+    rows[:, :, :3] = np.log1p(rows[:, :, :3])
     return rows
 
 
@@ -236,6 +312,13 @@ class Aligner:
         self.cat = cat or catalog()
         self._fw: dict[str, tuple[dict[str, int], np.ndarray]] = {}
         self._idx: dict[tuple, np.ndarray] = {}
+        self._term_cols: dict[tuple[Matcher, str], np.ndarray] = {}
+        self._names = {kind: [k.partition(":")[2] for k in keys] for kind, keys in _KEYS.items()}
+        self._target_order = [c for g in GOALS for c in self.cat.targets_of[g]]
+        self._target_slice: dict[str, tuple[int, int]] = {}
+        for g in GOALS:
+            lo = self._target_order.index(self.cat.targets_of[g][0]) if self.cat.targets_of[g] else 0
+            self._target_slice[g] = (lo, lo + len(self.cat.targets_of[g]))
         self.models = {k: _model(k, mode) for k in ("sdg", "paris", "axes")}
 
     @property
@@ -309,28 +392,60 @@ class Aligner:
             code = resolve_language(p.text, lang)
         except ValidationError as exc:
             return Alignment(id=p.id, ref=p.ref, error=exc.detail)
-        tokens = tokenize(p.text)
-        hits = self.lexicon.find(tokens, code)
-        return _Text(p, code, tokens, hits, _group(hits))
+        return _Text(p, code, Words(p.text), self.lexicon.matchers.get(code))
 
     def _align_chunk(self, chunk: Sequence[Passage], lang: str, level: str,
                      frameworks: Sequence[str]) -> list[Alignment]:
         prepared = self.prepare(chunk, lang)
         texts = [t for t in prepared if isinstance(t, _Text)]
-        sdg = self.probs_many(texts, "sdg")
-        extra = [{"climate": p["sdg:13"], "sdg_max": max(v for k, v in p.items() if k != "sdg:17"),
-                  "sdg17": p["sdg:17"]} for p in sdg]
-        par = self.probs_many(texts, "paris", extra) if "paris" in frameworks else [None] * len(texts)
-        axes = self.probs_many(texts, "axes", extra)
-        decided = iter(self._decide(t, level, frameworks, s, p, x) for t, s, p, x in zip(texts, sdg, par, axes))
-        return [item if isinstance(item, Alignment) else next(decided) for item in prepared]
+        if not texts:
+            return list(prepared)
+        with _collector_paused():
+            keys, sdg = self._prob_array(texts, "sdg")
+            extra = {"climate": sdg[:, keys.index("sdg:13")], "sdg17": sdg[:, keys.index("sdg:17")],
+                     "sdg_max": sdg[:, [i for i, k in enumerate(keys) if k != "sdg:17"]].max(axis=1)}
+            rows = {"sdg": sdg.tolist()}
+            for kind in ("paris", "axes"):
+                if kind == "axes" or kind in frameworks:
+                    rows[kind] = self._prob_array(texts, kind, extra)[1].tolist()
+            if "sdg" in frameworks and level == "target":
+                counts = self._target_counts(texts)
+                for t, row in zip(texts, counts):
+                    t.tcounts = row
+            par = rows.get("paris") or [None] * len(texts)
+            decided = iter([self._decide(t, level, frameworks, s, p, x)
+                            for t, s, p, x in zip(texts, rows["sdg"], par, rows["axes"])])
+            return [item if isinstance(item, Alignment) else next(decided) for item in prepared]
+
+    def _target_counts(self, texts: Sequence[_Text]) -> np.ndarray:
+        """(texts, targets): the target terms found of every SDG target, in the order of
+        :attr:`_target_order` (the goals' targets one goal after the other)."""
+        order = self._target_order
+        k = len(order)
+
+        def columns(m: Matcher) -> np.ndarray:
+            cols = self._term_cols.get((m, "targets"))
+            if cols is None:
+                pos = {c: i for i, c in enumerate(order)}
+                cols = np.array([pos.get(t.key, -1) if t.strength == "target" else -1 for t in m.terms],
+                                dtype=np.int64)
+                self._term_cols[(m, "targets")] = cols
+            return cols
+        flat = []
+        for r, t in enumerate(texts):
+            if t.ids:
+                c = columns(t.matcher)[t.ids]
+                flat.append(c[c >= 0] + r * k)
+        idx = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+        return np.bincount(idx, minlength=len(texts) * k).reshape(len(texts), k)
 
     def prepare(self, chunk: Sequence[Passage], lang: str) -> list[_Text | Alignment]:
         """Each passage with its language, terms found and (hybrid) its similarity to
         every framework text; or an :class:`Alignment` carrying the error."""
-        prepared = [self._prepare(p, lang) for p in chunk]
+        with _collector_paused():
+            prepared = [self._prepare(p, lang) for p in chunk]
         texts = [t for t in prepared if isinstance(t, _Text)]
-        if self.mode == "hybrid" and texts:
+        if self.mode == "hybrid" and texts:       # the model runs with the collector on
             emb = semantic.encode([t.passage.text for t in texts])
             for lang in {t.lang for t in texts}:
                 rows = [i for i, t in enumerate(texts) if t.lang == lang]
@@ -344,28 +459,48 @@ class Aligner:
                     t.sup = {kind: z[i] for kind, z in logits.items()}
         return prepared
 
-    def features(self, t: _Text, kind: str) -> tuple[list[str], np.ndarray]:
+    def _keys(self, kind: str) -> list[str]:
+        """The items of ``kind``: the 17 goals, the Paris articles or the three axes."""
+        return _KEYS[kind]
+
+    def _columns(self, kind: str) -> Callable[[Matcher], np.ndarray]:
+        """The term columns (:func:`_term_columns`) of ``kind``, per matcher, made once."""
+        keys = self._keys(kind)
+
+        def get(m: Matcher) -> np.ndarray:
+            cols = self._term_cols.get((m, kind))
+            if cols is None:
+                cols = self._term_cols[(m, kind)] = _term_columns(m, keys, kind == "sdg")
+            return cols
+        return get
+
+    def features(self, t: _Text, kind: str) -> tuple[list[str], dict[str, Any]]:
         """The feature rows of one text for ``kind`` (sdg, paris or axes): the item codes
-        and a matrix with the columns named by the model's ``features``."""
-        if kind == "sdg":
-            keys = list(GOALS)
-            lex = _lexical(t, keys, with_targets=True)
-        elif kind == "paris":
-            keys = list(PARIS_ARTICLES)
-            lex = _lexical(t, keys)
-        else:
-            keys = [f"axis:{a}" for a in AXES]
-            lex = _lexical(t, keys)
-        cols = {"strong": lex[:, 0], "weak": lex[:, 1], "target": lex[:, 2], "share": lex[:, 3]}
-        if t.emb is not None:
-            if kind == "sdg":
-                sims = np.array([self._sim(t, self.cat.anchors_of[g]).max() for g in keys])
-            else:
-                sims = self._sim(t, keys)
-            sem = _semantic(sims)
-            cols.update({"sem": sem[:, 0], "sem_z": sem[:, 1], "sem_top": sem[:, 2]})
-            cols["sup"] = t.sup[kind] if t.sup and kind in t.sup else np.zeros(len(keys))
-        return keys, cols
+        and the columns named by the model's ``features``."""
+        keys, cols = self.features_many([t], kind)
+        return keys, {f: c[0] for f, c in cols.items()}
+
+    def features_many(self, texts: Sequence[_Text], kind: str) -> tuple[list[str], dict[str, np.ndarray]]:
+        """The item codes of ``kind`` and each feature column as a (texts, items) array."""
+        keys = self._keys(kind)
+        lex = _lexical_many(texts, keys, self._columns(kind))
+        cols: dict[str, np.ndarray] = {"strong": lex[:, :, 0], "weak": lex[:, :, 1], "target": lex[:, :, 2],
+                                       "share": lex[:, :, 3]}
+        with_emb = sum(t.emb is not None for t in texts)
+        if with_emb:
+            if with_emb < len(texts):
+                raise ValueError("features_many: some texts have an embedding and others not")
+            sem, sup = [], []
+            for t in texts:
+                if kind == "sdg":
+                    sims = np.array([self._sim(t, self.cat.anchors_of[g]).max() for g in keys])
+                else:
+                    sims = self._sim(t, keys)
+                sem.append(_semantic(sims))
+                sup.append(t.sup[kind] if t.sup and kind in t.sup else np.zeros(len(keys)))
+            S = np.stack(sem)
+            cols.update({"sem": S[:, :, 0], "sem_z": S[:, :, 1], "sem_top": S[:, :, 2], "sup": np.stack(sup)})
+        return list(keys), cols
 
     def _probs(self, t: _Text, kind: str, extra: dict[str, Any] | None = None) -> dict[str, float]:
         return self.probs_many([t], kind, [extra] if extra else None)[0]
@@ -376,46 +511,57 @@ class Aligner:
         matrix product for the whole batch)."""
         if not texts:
             return []
-        model = self.models[kind]
-        keys: list[str] = []
-        cols: dict[str, list] = {}
-        for i, t in enumerate(texts):
-            k, c = self.features(t, kind)
-            if extra:
-                c.update(extra[i])
-            for f in model.features:
-                base = f.partition("@")[0]
-                v = c[base]
-                cols.setdefault(base, []).append(np.full(len(k), float(v)) if np.ndim(v) == 0 else v)
-            keys = k
-        flat = {f: np.concatenate(v) for f, v in cols.items()}
-        p = model.prob(keys * len(texts), flat).reshape(len(texts), len(keys))
-        return [dict(zip(keys, row.tolist())) for row in p]
+        cols = None
+        if extra:
+            cols = {f: np.array([e[f] for e in extra], dtype=np.float64) for f in extra[0]}
+        keys, p = self._prob_array(texts, kind, cols)
+        return [dict(zip(keys, row)) for row in p.tolist()]
 
-    def _decide(self, t: _Text, level: str, frameworks: Sequence[str], sdg_p: dict[str, float],
-                par_p: dict[str, float] | None, ax_p: dict[str, float]) -> Alignment:
+    def _prob_array(self, texts: Sequence[_Text], kind: str, extra: dict[str, np.ndarray] | None = None
+                    ) -> tuple[list[str], np.ndarray]:
+        """(item codes, (texts, items) probabilities); ``extra`` holds per-text features
+        (one value a text)."""
+        model = self.models[kind]
+        keys, cols = self.features_many(texts, kind)
+        n, k = len(texts), len(keys)
+        flat: dict[str, np.ndarray] = {}
+        for f in model.features:
+            base = f.partition("@")[0]
+            if base in flat:
+                continue
+            if extra is not None and base in extra:
+                flat[base] = np.repeat(extra[base], k)
+            else:
+                flat[base] = np.ascontiguousarray(cols[base], dtype=np.float64).reshape(n * k)
+        return keys, model.prob(keys, flat, reps=n).reshape(n, k)
+
+    def _decide(self, t: _Text, level: str, frameworks: Sequence[str], sdg_p: list[float],
+                par_p: list[float] | None, ax_p: list[float]) -> Alignment:
+        """The record of one text from its probabilities (in the order of :meth:`_keys`)."""
         a = Alignment(id=t.passage.id, lang=t.lang, ref=t.passage.ref, method=self.method)
         scores: dict[str, dict[str, float]] = {}
         if "sdg" in frameworks:
+            keys, names = self._keys("sdg"), self._names["sdg"]
             thr = self.models["sdg"].threshold
-            goals = [k for k, p in sorted(sdg_p.items(), key=lambda kv: -kv[1]) if p >= thr]
-            a.sdgs = sorted(int(k[4:]) for k in goals)
-            scores["sdg"] = {k[4:]: round(p, 3) for k, p in sdg_p.items() if p >= SCORE_FLOOR}
+            goals = [i for i, p in enumerate(sdg_p) if p >= thr]
+            a.sdgs = sorted(int(names[i]) for i in goals)
+            scores["sdg"] = {names[i]: round(p, 3) for i, p in enumerate(sdg_p) if p >= SCORE_FLOOR}
             if level == "target":
                 tscores = {}
-                for g in sorted(goals, key=lambda k: int(k[4:])):
-                    for code, s in self._targets(t, g, sdg_p[g]):
+                for i in sorted(goals, key=lambda i: int(names[i])):
+                    for code, s in self._targets(t, keys[i], sdg_p[i]):
                         tscores[code] = s
-                a.targets = list(tscores)
                 scores["targets"] = {c[4:]: round(s, 3) for c, s in tscores.items()}
                 a.targets = [c[4:] for c in tscores]
         if par_p is not None:
+            names = self._names["paris"]
             thr = self.models["paris"].threshold
-            a.paris = sorted(int(k[6:]) for k, p in par_p.items() if p >= thr)
-            scores["paris"] = {k[6:]: round(p, 3) for k, p in par_p.items() if p >= SCORE_FLOOR}
+            a.paris = sorted(int(names[i]) for i, p in enumerate(par_p) if p >= thr)
+            scores["paris"] = {names[i]: round(p, 3) for i, p in enumerate(par_p) if p >= SCORE_FLOOR}
+        names = self._names["axes"]
         thr = self.models["axes"].threshold
-        a.axes = [k[5:] for k, p in ax_p.items() if p >= thr]
-        scores["axes"] = {k[5:]: round(p, 3) for k, p in ax_p.items() if p >= SCORE_FLOOR}
+        a.axes = [names[i] for i, p in enumerate(ax_p) if p >= thr]
+        scores["axes"] = {names[i]: round(p, 3) for i, p in enumerate(ax_p) if p >= SCORE_FLOOR}
         a.scores = scores
         a.evidence = self._evidence(t, a)
         return a
@@ -427,19 +573,26 @@ class Aligner:
         codes = self.cat.targets_of[goal]
         if not codes:
             return []
-        lex = [len(t.by_key.get(c, {}).get("target", ())) for c in codes]
+        if t.tcounts is not None:
+            lo, hi = self._target_slice[goal]
+            lex = t.tcounts[lo:hi].tolist()
+        else:
+            by_key = t.by_key
+            lex = [len(by_key[c].get("target", ())) if c in by_key else 0 for c in codes]
         if t.emb is not None:
             sim = self._sim(t, codes).tolist()
             score = [s + 0.08 * n for s, n in zip(sim, lex)]
             temp = 0.03
         else:
             if t.stems is None:
-                t.stems = content_stems(t.tokens)
+                t.stems = word_stems(t.words.words)
             stems = t.stems
             idf = self.cat.stem_idf.get(t.lang) or self.cat.stem_idf["en"]
             tstems = self.cat.target_stems.get(t.lang) or self.cat.target_stems["en"]
-            score = [n + 0.25 * sum(idf.get(w, 0.0) for w in stems & tstems.get(c, set()))
-                     for c, n in zip(codes, lex)]
+            score = []
+            for c, n in zip(codes, lex):
+                common = stems & tstems[c] if c in tstems else None
+                score.append(n + 0.25 * (sum(idf.get(w, 0.0) for w in common) if common else 0))
             temp = 0.5
         top = max(score)
         if top <= 0:
@@ -460,13 +613,16 @@ class Aligner:
         text = t.passage.text
         ev: list[dict[str, Any]] = []
         sents = None
+        by_key = t.hits_by_key(set(items))
+        ref = {"ref": t.passage.ref} if t.passage.ref else {}
         for key in items:
-            group = t.by_key.get(key, {})
+            group = by_key.get(key, {})
             hits = group.get("strong", []) + group.get("target", []) + group.get("weak", [])
+            if hits:
+                matched = self.cat.title(key, t.lang)
             for h in hits[:MAX_EVIDENCE]:
                 ev.append({"item": key, "via": "term", "text": text[h.start:h.end], "span": [h.start, h.end],
-                           "term": h.term.text, "strength": h.term.strength,
-                           "matched": self.cat.title(key, t.lang), **({"ref": t.passage.ref} if t.passage.ref else {})})
+                           "term": h.term.text, "strength": h.term.strength, "matched": matched, **ref})
             if t.emb is not None and not key.startswith("axis:"):
                 if sents is None:
                     sents = sentences(text) or [text]
@@ -479,7 +635,7 @@ class Aligner:
                                                     h.end <= text.find(s) + len(s)))
                 ev.append({"item": key, "via": "semantic", "similarity": round(sim, 3),
                            "text": best[:400], "matched": self.cat.title(code, "en"),
-                           "matched_item": code, **({"ref": t.passage.ref} if t.passage.ref else {})})
+                           "matched_item": code, **ref})
         return ev
 
 

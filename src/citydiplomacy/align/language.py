@@ -3,7 +3,9 @@ Lingua (a well-tested n-gram detector) when the count is not clear."""
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
+from itertools import repeat
 
 from ..errors import ValidationError
 
@@ -70,12 +72,10 @@ def detect(text: str) -> tuple[str, float]:
     at least four and three times the next, that is the answer (two suffice when no other
     language has any). Otherwise Lingua decides among 14 languages (its trigram models for a
     text of :data:`SHORT_TEXT` characters or more, all its models for a shorter one)."""
-    counts: dict[str, int] = {}
-    get = _WORD_LANG.get
-    for w in text.lower().split()[:400]:
-        lang = get(w) or get(w.strip(_STRIP))
-        if lang:
-            counts[lang] = counts.get(lang, 0) + 1
+    # a function word has no punctuation, so a word is one when its stripped form is
+    # (map and Counter keep the loop in C; languages keep the order they first appear in)
+    counts = Counter(map(_WORD_LANG.get, map(str.strip, text.lower().split()[:400], repeat(_STRIP))))
+    counts.pop(None, None)
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     if ranked and ((ranked[0][1] >= 4 and (len(ranked) == 1 or ranked[0][1] >= 3 * ranked[1][1]))
                    or (ranked[0][1] >= 2 and len(ranked) == 1)):

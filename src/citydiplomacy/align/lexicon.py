@@ -9,6 +9,7 @@ lowercase, accents folded, punctuation as spaces), so ``Inégalités`` matches `
 from __future__ import annotations
 
 import re
+from itertools import accumulate, chain
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
@@ -24,6 +25,7 @@ LANGS = ("en", "fr", "es", "de")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_SPLIT = re.compile(r"([a-z0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,84 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
         return [(m.group(), m.start(), m.end()) for m in _ASCII_WORD.finditer(text.lower())]
     out: list[tuple[str, int, int]] = []
     for m in _WORD.finditer(text):
-        word = m.group()
-        norm = word.lower() if word.isascii() else normalize(word)
-        for piece in norm.split():
-            out.append((piece, m.start(), m.end()))
+        s, e = m.span()
+        for piece in _pieces(m.group()):
+            out.append((piece, s, e))
     return out
+
+
+#: the normalised pieces of each word of a non-ASCII text (memoised: vocabularies repeat)
+_PIECES: dict[str, list[str]] = {}
+
+
+def _pieces(word: str) -> list[str]:
+    got = _PIECES.get(word)
+    if got is None:
+        got = (word.lower() if word.isascii() else normalize(word)).split()
+        if len(_PIECES) > 200_000:
+            _PIECES.clear()
+        _PIECES[word] = got
+    return got
+
+
+class Words:
+    """The normalised words of a text, for the matcher, and the character span of any of
+    them on demand (the text is tokenised by one regular-expression pass, each distinct
+    word normalised once; the offsets are found only when evidence needs them). The words
+    and spans are those of :func:`tokenize`."""
+
+    __slots__ = ("words", "_text", "_ascii", "_counts", "_starts", "_ends")
+
+    def __init__(self, text: str):
+        self._text = text
+        self._starts = self._ends = self._counts = None
+        self._ascii = text.isascii()
+        if self._ascii:     # lowercasing ASCII keeps every offset
+            # [gap, word, gap, word, ..., gap]: the words, and every offset by adding lengths
+            self._text = _ASCII_SPLIT.split(text.lower())
+            self.words = self._text[1::2]
+            return
+        raw = _WORD.findall(text)
+        cache = _PIECES
+        missing = set(raw).difference(cache)
+        if missing:
+            if len(cache) + len(missing) > 200_000:
+                cache.clear()
+                missing = set(raw)
+            for w in missing:
+                cache[w] = (w.lower() if w.isascii() else normalize(w)).split()
+        pieces = list(map(cache.__getitem__, raw))
+        self.words = list(chain.from_iterable(pieces))
+        if len(self.words) != len(raw) or min(map(len, pieces), default=1) != 1 or \
+                max(map(len, pieces), default=1) != 1:
+            self._counts = list(map(len, pieces))     # a word of several pieces, or of none
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """Characters from the start of word ``i`` to the end of word ``j``."""
+        starts = self._starts
+        if starts is None:
+            starts = self._spans()
+        if self._ends is None:
+            return starts[i], starts[j] + len(self.words[j])
+        return starts[i], self._ends[j]
+
+    def _spans(self) -> list[int]:
+        if self._ascii:
+            self._starts = list(accumulate(map(len, self._text)))[::2]
+            return self._starts
+        spans = list(map(_MATCH_SPAN, _WORD.finditer(self._text)))
+        if self._counts is not None:
+            spans = [sp for sp, c in zip(spans, self._counts) for _ in range(c)]
+        self._starts = [s for s, _ in spans]
+        self._ends = [e for _, e in spans]
+        return self._starts
+
+    def tokens(self) -> list[tuple[str, int, int]]:
+        """The same as :func:`tokenize` of the text."""
+        return [(w, *self.span(i, i)) for i, w in enumerate(self.words)]
+
+
+_MATCH_SPAN = re.Match.span
 
 
 class Matcher:
@@ -64,7 +139,8 @@ class Matcher:
         self.prefix: dict[str, list[Term]] = {}
         self.prefix_lengths: set[int] = set()
         self.size = 0
-        for t in terms:
+        self._all = list(terms)
+        for t in self._all:
             first = t.words[0]
             if first.endswith("*"):
                 p = first[:-1]
@@ -75,6 +151,17 @@ class Matcher:
             self.size += 1
         self.lengths = sorted(self.prefix_lengths)
         self._cache: dict[str, tuple[Term, ...]] = {}
+        # the fast path (find_first): terms by number; a term written twice for one item
+        # (same key and text) is kept once, as the first one always fires first
+        self.terms: list[Term] = []
+        self.number: dict[int, int] = {}          # id(term) -> its number, for kept terms
+        seen: set[tuple[str, str]] = set()
+        for t in self._all:
+            if (t.key, t.text) not in seen:
+                seen.add((t.key, t.text))
+                self.number[id(t)] = len(self.terms)
+                self.terms.append(t)
+        self._first: dict[str, tuple | None] = {}
 
     def candidates(self, word: str) -> tuple[tuple[Term, ...], dict[str, list[Term]], tuple[Term, ...]]:
         """Terms whose first word matches ``word``: one-word terms, longer terms keyed by
@@ -82,24 +169,96 @@ class Matcher:
         (memoised: vocabularies repeat)."""
         cands = self._cache.get(word)
         if cands is None:
-            found = list(self.exact.get(word, ()))
-            for k in self.lengths:
-                if k > len(word):
-                    break
-                found.extend(self.prefix.get(word[:k], ()))
-            single = tuple(t for t in found if len(t.words) == 1)
-            by_second: dict[str, list[Term]] = {}
-            other = []
-            for t in found:
-                if len(t.words) > 1:
-                    if t.words[1].endswith("*"):
-                        other.append(t)
-                    else:
-                        by_second.setdefault(t.words[1], []).append(t)
-            cands = (single, by_second, tuple(other))
+            cands = self._candidates(word)
             if len(self._cache) < 200_000:
                 self._cache[word] = cands
         return cands
+
+    def _candidates(self, word: str) -> tuple[tuple[Term, ...], dict[str, list[Term]], tuple[Term, ...]]:
+        found = list(self.exact.get(word, ()))
+        for k in self.lengths:
+            if k > len(word):
+                break
+            found.extend(self.prefix.get(word[:k], ()))
+        single = tuple(t for t in found if len(t.words) == 1)
+        by_second: dict[str, list[Term]] = {}
+        other = []
+        for t in found:
+            if len(t.words) > 1:
+                if t.words[1].endswith("*"):
+                    other.append(t)
+                else:
+                    by_second.setdefault(t.words[1], []).append(t)
+        return single, by_second, tuple(other)
+
+    def _first_entry(self, word: str) -> tuple | None:
+        """:meth:`candidates` as term numbers, each longer term with the words it still
+        needs from the second (or, keyed by the second word, the third) on; None when no
+        term starts with ``word``."""
+        single, by_second, other = self._candidates(word)
+        num = self.number
+
+        def rest(t: Term, k: int) -> tuple[int, tuple[tuple[bool, str], ...]]:
+            return num[id(t)], tuple((True, w[:-1]) if w.endswith("*") else (False, w) for w in t.words[k:])
+
+        single_n = tuple(num[id(t)] for t in single if id(t) in num)
+        second = {w: tuple(rest(t, 2) for t in ts if id(t) in num) for w, ts in by_second.items()}
+        second = {w: ts for w, ts in second.items() if ts}
+        other_n = tuple(rest(t, 1) for t in other if id(t) in num)
+        if not (single_n or second or other_n):
+            return None
+        return single_n, second, other_n
+
+    def find_first(self, words: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
+        """The first occurrence of every term in ``words`` (normalised words, as
+        :class:`Words` gives them), in the order :meth:`find` finds them: the terms'
+        numbers (into :attr:`terms`) and, for each, the numbers of its first and last
+        word. What :func:`citydiplomacy.align.engine` needs, without building a hit per
+        occurrence."""
+        cache = self._first
+        missing = set(words).difference(cache)
+        if missing:
+            if len(cache) + len(missing) > 200_000:
+                cache.clear()
+                missing = set(words)
+            for w in missing:
+                cache[w] = self._first_entry(w)
+        ids: list[int] = []
+        pos: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        n = len(words)
+        for i, entry in enumerate(map(cache.__getitem__, words)):
+            if entry is None:
+                continue
+            single, second, other = entry
+            for k in single:
+                if k not in seen:
+                    seen.add(k)
+                    ids.append(k)
+                    pos.append((i, i))
+            if i + 1 >= n or not (second or other):
+                continue
+            longer = second.get(words[i + 1]) if second else None
+            for group, at in ((longer, i + 2), (other, i + 1)):
+                if not group:
+                    continue
+                for k, need in group:
+                    if k in seen:
+                        continue
+                    end = at + len(need)
+                    if end > n:
+                        continue
+                    j = at
+                    for prefix, w in need:
+                        word = words[j]
+                        if not (word.startswith(w) if prefix else word == w):
+                            break
+                        j += 1
+                    else:
+                        seen.add(k)
+                        ids.append(k)
+                        pos.append((i, end - 1))
+        return ids, pos
 
     def find(self, tokens: list[tuple[str, int, int]]) -> list[Hit]:
         hits: list[Hit] = []
