@@ -304,10 +304,15 @@ KIND_COLOURS = {"city": OKABE_ITO[4], "city_network": OKABE_ITO[0], "state": OKA
                 "global_institution": OKABE_ITO[7]}
 
 
+#: the shape of each kind of actor in the ego network, as graph.js draws them (● city,
+#: ◆ network, ■ state or region, ▲ organisation or bloc)
+KIND_MARKERS = {"city": "o", "city_network": "D", "state": "s", "region": "s"}
+
+
 def ego_graph(view: dict[str, Any]) -> Callable[[Any], None]:
     """The ego network as :func:`citydiplomacy.network.ego.ego_view` lays it out: its
-    nodes at their places, coloured by layer as the web page draws them (Okabe–Ito,
-    :data:`LAYER_COLOURS`), group nodes as dashed rings, the ties as grey lines, the
+    nodes at their places, coloured by layer and shaped by kind as the web page draws them
+    (Okabe–Ito, :data:`LAYER_COLOURS`, :data:`KIND_MARKERS`), group nodes as dashed rings, the ties as grey lines, the
     labels the layout placed."""
     def draw(fig):
         from matplotlib.collections import LineCollection
@@ -328,8 +333,8 @@ def ego_graph(view: dict[str, Any]) -> Callable[[Any], None]:
             if n.get("group"):
                 ax.scatter([n["x"]], [-n["y"]], s=size, facecolors="white", edgecolors=colour, linewidths=1.0,
                            linestyles="dashed", zorder=3)
-            else:
-                ax.scatter([n["x"]], [-n["y"]], s=size, color=colour,
+            else:       # the shape is the kind, as on the page: colour is not the only mark
+                ax.scatter([n["x"]], [-n["y"]], s=size, color=colour, marker=KIND_MARKERS.get(n["kind"], "^"),
                            edgecolors="black" if n.get("ego") else "white", linewidths=0.6, zorder=3)
             box = n.get("label_box")
             if box:     # where the layout placed the label: its box (top-left corner, y down) and anchor
