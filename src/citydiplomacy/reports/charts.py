@@ -154,7 +154,8 @@ def _activity(obs, actor, _, *, partner=None, kind=None, **_kw) -> Chart:
         raise NotFoundError(_("The register holds no dated engagement of %(name)s.", name=actor["name"]))
     other = data.get("partner")
     who = actor["name"] if not other else f"{actor['name']} – {other['name']}"
-    alt = _("Engagements of %(name)s by year: ", name=who) + "; ".join(f"{y} {n}" for y, n in sorted(years.items())) + "."
+    alt = _("Engagements of %(name)s by year: ", name=who) + \
+        "; ".join(f"{y} {n}" for y, n in sorted(years.items())) + "."
     return Chart("activity-by-year", _("Engagements by year"), alt,
                  _("the engagement register (each engagement with its source)"),
                  columns_by_year(dict(years), ylabel=_("engagements")), size=(6.3, 1.9))

@@ -413,8 +413,8 @@ def radar(axes: list[tuple[str, float | None, bool]], *, top: float = 100.0) -> 
         ax.plot(angles + angles[:1], values + values[:1], color=OKABE_ITO[4], linewidth=2)
         ax.plot(angles, values, "o", color=OKABE_ITO[4], markersize=4)
         ax.set_ylim(0, top)
-        ax.set_yticks([top / 4, top / 2, 3 * top / 4, top], [f"{top / 4:.0f}", f"{top / 2:.0f}", f"{3 * top / 4:.0f}", ""],
-                      fontsize=6.5, color="#525A63")
+        rings = [top / 4, top / 2, 3 * top / 4, top]
+        ax.set_yticks(rings, [f"{r:.0f}" for r in rings[:3]] + [""], fontsize=6.5, color="#525A63")
         ax.set_xticks(angles, [f"{label} {value:.0f}" + ("?" if low else "") for (label, _v, low), value
                                in zip(axes, values)])
         for tick, (_label, _v, low) in zip(ax.get_xticklabels(), axes):
