@@ -1,7 +1,8 @@
 """The reports on the web, driven by a real browser (Playwright with Debian's chromium)
 against a real uvicorn server over a private copy of the built store (with an index
-build): the actor page's profile report, the alignment report's upload page (view and
-download), its error messages; and the API routes of the reports and their figures."""
+build): the actor page's profile report and its charts' files (SVG, PNG), the alignment
+report's upload page (view and download), its error messages; and the API routes of the
+reports and their figures."""
 
 from __future__ import annotations
 
@@ -86,6 +87,27 @@ def test_actor_page_links_its_profile_report(page):
     assert page.url.endswith("#twinning")
     with page.expect_download() as dl:
         page.locator("#fig-twinning-map a", has_text="PNG").click()
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_browser
+def test_actor_page_offers_each_of_its_charts_as_svg_and_png(page):
+    page.goto("/actors/barcelona-es")
+    names = page.locator(".chart-files").evaluate_all("els => els.map(e => e.dataset.chart)")
+    assert {"axis-scores", "axis-ranks", "tie-map", "ego-network"} <= set(names)
+    # the radar's caption holds its text alternative and its files
+    caption = page.locator("figure.radar-figure figcaption")
+    assert "Axis scores from 0 to 100" in caption.inner_text()
+    for name in names:
+        svg = page.locator(f'.chart-files[data-chart="{name}"] a', has_text="SVG")
+        assert svg.is_visible() and svg.get_attribute("aria-label").endswith(", as an SVG file")
+        r = page.request.get(svg.get_attribute("href"))
+        assert r.status == 200 and r.headers["content-type"] == "image/svg+xml"
+        assert "<title" in r.text() and "<desc" in r.text()
+    # a link downloads its file under the chart's name
+    with page.expect_download() as dl:
+        page.locator('.chart-files[data-chart="tie-map"] a', has_text="PNG").click()
+    assert dl.value.suggested_filename == "tie-map.png"
     assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,7 +1,8 @@
 """Reports people read, print and hand on: the alignment report of a set of documents
 (:func:`align_report`) and the diplomacy profile report of a city
 (:func:`profile_report`), as HTML or PDF (:func:`write_report`), their figures as SVG and
-PNG (:mod:`.figures`). See docs/reports.md.
+PNG (:mod:`.figures`); the charts of the web pages as SVG and PNG files (:mod:`.charts`).
+See docs/reports.md.
 
     >>> import citydiplomacy
     >>> from citydiplomacy.reports import profile_report, write_report

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from ..web.i18n import LANGUAGES, frame_language, translate
+from ..i18n import LANGUAGES, words
 from .figures import Chart
 
 __all__ = ["Report", "Section", "Table", "LANGUAGES", "words"]
@@ -68,14 +68,3 @@ class Report:
             for t in s.tables:
                 parts += [t.caption, " ".join(t.columns), *(" ".join(str(x) for x in r) for r in t.rows)]
         return "\n".join(p for p in parts if p)
-
-
-def words(lang: str | None) -> tuple[str, Callable[..., str]]:
-    """The report's language (one the web's catalogues hold, else English) and a function
-    translating a message into it and filling its ``%(name)s`` placeholders."""
-    code = frame_language(lang)
-
-    def _(message: str, **values: Any) -> str:
-        text = translate(code, message)
-        return text % values if values else text
-    return code, _

@@ -22,12 +22,17 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable
 
-__all__ = ["Chart", "OKABE_ITO", "FORMATS", "bars", "heatmap", "world_lines", "ego_graph", "rank_intervals",
-           "columns_by_year", "have_matplotlib"]
+__all__ = ["Chart", "OKABE_ITO", "LAYER_COLOURS", "FORMATS", "bars", "heatmap", "world_lines", "world_overview",
+           "ego_graph", "rank_intervals", "radar", "columns_by_year", "have_matplotlib"]
 
 #: Okabe & Ito's eight colours, black last (orange, sky blue, bluish green, yellow, blue,
 #: vermillion, reddish purple, black)
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+#: the colour of each layer, on the web pages (map dots, ego network, legends: app.css,
+#: map.js, graph.js) and in the figures: Okabe–Ito hues
+LAYER_COLOURS = {"macro": "#CC79A7", "meso": "#0072B2", "micro": "#D55E00", "framework": "#009E73"}
+#: the sequential shade of the countries on the world maps (few ties -> many), as map.js draws it
+COUNTRY_SHADE = ("#F7ECD6", "#C47840")
 FORMATS = ("svg", "png")
 #: the heatmaps' colour map (perceptually uniform, colour-vision-deficiency safe)
 HEATMAP = "cividis"
@@ -187,9 +192,10 @@ def heatmap(rows: list[str], cols: list[str], values: list[list[float | None]], 
 
 
 @lru_cache(maxsize=1)
-def _countries() -> list[list[tuple[float, float]]]:
+def _country_rings() -> list[tuple[str, list[tuple[float, float]]]]:
     """The country outlines of Natural Earth 1:110m (public domain), from the TopoJSON file
-    the web map ships (world-atlas 2.0.2): the rings of every country as lon/lat lists."""
+    the web map ships (world-atlas 2.0.2): each ring of every country as (its ISO
+    numeric code, lon/lat list)."""
     path = resources.files("citydiplomacy").joinpath("web", "static", "vendor", "world-atlas", "countries-110m.json")
     try:
         topo = json.loads(path.read_text(encoding="utf-8"))
@@ -211,6 +217,14 @@ def _countries() -> list[list[tuple[float, float]]]:
         for k in indices:
             pts = arcs[k] if k >= 0 else arcs[~k][::-1]
             out.extend(pts if not out else pts[1:])
+        # a ring crossing the antimeridian (Russia, Fiji) made continuous, as map.js does:
+        # no band across the whole map
+        for i in range(1, len(out)):
+            d = out[i][0] - out[i - 1][0]
+            if d > 180:
+                out[i] = (out[i][0] - 360, out[i][1])
+            elif d < -180:
+                out[i] = (out[i][0] + 360, out[i][1])
         return out
 
     rings = []
@@ -219,8 +233,13 @@ def _countries() -> list[list[tuple[float, float]]]:
         if geom.get("type") == "Polygon":
             polys = [polys]
         for poly in polys:
-            rings.extend(ring(r) for r in poly)
+            rings.extend((str(geom.get("id") or ""), ring(r)) for r in poly)
     return rings
+
+
+def _countries() -> list[list[tuple[float, float]]]:
+    """The rings of every country (see :func:`_country_rings`)."""
+    return [r for _, r in _country_rings()]
 
 
 def world_lines(origin: tuple[float, float] | None, partners: list[dict[str, Any]], *,
@@ -279,15 +298,21 @@ def world_lines(origin: tuple[float, float] | None, partners: list[dict[str, Any
     return draw
 
 
-#: the colour of each kind of actor in the ego network
+#: the colour of each kind of actor (kept for callers; the ego network is coloured by layer, as on the web)
 KIND_COLOURS = {"city": OKABE_ITO[4], "city_network": OKABE_ITO[0], "state": OKABE_ITO[2],
                 "region": OKABE_ITO[1], "geopolitical_bloc": OKABE_ITO[5], "regional_organization": OKABE_ITO[6],
                 "global_institution": OKABE_ITO[7]}
 
 
+#: the shape of each kind of actor in the ego network, as graph.js draws them (● city,
+#: ◆ network, ■ state or region, ▲ organisation or bloc)
+KIND_MARKERS = {"city": "o", "city_network": "D", "state": "s", "region": "s"}
+
+
 def ego_graph(view: dict[str, Any]) -> Callable[[Any], None]:
     """The ego network as :func:`citydiplomacy.network.ego.ego_view` lays it out: its
-    nodes at their places, coloured by kind (Okabe–Ito), the ties as grey lines, the
+    nodes at their places, coloured by layer and shaped by kind as the web page draws them
+    (Okabe–Ito, :data:`LAYER_COLOURS`, :data:`KIND_MARKERS`), group nodes as dashed rings, the ties as grey lines, the
     labels the layout placed."""
     def draw(fig):
         from matplotlib.collections import LineCollection
@@ -298,13 +323,19 @@ def ego_graph(view: dict[str, Any]) -> Callable[[Any], None]:
         segs = [[(nodes[e["source"]]["x"], -nodes[e["source"]]["y"]), (nodes[e["target"]]["x"], -nodes[e["target"]]["y"])]
                 for e in view["edges"] if e["source"] in nodes and e["target"] in nodes]
         ax.add_collection(LineCollection(segs, colors="#999999", linewidths=0.4, alpha=0.6, zorder=1))
-        kinds = []
+        layers = []
         for n in view["nodes"]:
-            colour = KIND_COLOURS.get(n["kind"], "#777777")
-            if n["kind"] not in kinds:
-                kinds.append(n["kind"])
-            ax.scatter([n["x"]], [-n["y"]], s=(n.get("r") or 6) ** 2 * (1.6 if n.get("ego") else 0.9),
-                       color=colour, edgecolors="black" if n.get("ego") else "white", linewidths=0.6, zorder=3)
+            layer = n.get("layer") or "micro"
+            colour = LAYER_COLOURS.get(layer, "#777777")
+            if layer not in layers:
+                layers.append(layer)
+            size = (n.get("r") or 6) ** 2 * (1.6 if n.get("ego") else 0.9)
+            if n.get("group"):
+                ax.scatter([n["x"]], [-n["y"]], s=size, facecolors="white", edgecolors=colour, linewidths=1.0,
+                           linestyles="dashed", zorder=3)
+            else:       # the shape is the kind, as on the page: colour is not the only mark
+                ax.scatter([n["x"]], [-n["y"]], s=size, color=colour, marker=KIND_MARKERS.get(n["kind"], "^"),
+                           edgecolors="black" if n.get("ego") else "white", linewidths=0.6, zorder=3)
             box = n.get("label_box")
             if box:     # where the layout placed the label: its box (top-left corner, y down) and anchor
                 anchor = box.get("anchor") or "start"
@@ -322,8 +353,8 @@ def ego_graph(view: dict[str, Any]) -> Callable[[Any], None]:
             ax.margins(0.12)
         ax.set_aspect("equal")
         ax.axis("off")
-        handles = [Line2D([], [], marker="o", linestyle="", color=KIND_COLOURS.get(k, "#777777"),
-                          label=k.replace("_", " ")) for k in kinds]
+        order = [x for x in LAYER_COLOURS if x in layers]
+        handles = [Line2D([], [], marker="o", linestyle="", color=LAYER_COLOURS[x], label=x) for x in order]
         ax.legend(handles=handles, frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0),
                   ncol=min(len(handles), 4))
     return draw
@@ -363,4 +394,80 @@ def columns_by_year(counts: dict[str, int], *, ylabel: str = "") -> Callable[[An
         ax.set_ylabel(ylabel)
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.xaxis.get_major_locator().set_params(integer=True)
+    return draw
+
+
+def radar(axes: list[tuple[str, float | None, bool]], *, top: float = 100.0) -> Callable[[Any], None]:
+    """A radar of the axis scores (``axes``: label, score 0..``top`` or None, low-data
+    mark), as the actor page draws it: grid rings at a quarter, half, three quarters and
+    the whole, the scores' polygon in Okabe–Ito blue; a low-data axis's label in italics
+    with a question mark."""
+    def draw(fig):
+        n = len(axes)
+        ax = fig.add_subplot(projection="polar")
+        ax.set_theta_offset(math.pi / 2)       # the first axis at the top, the others clockwise
+        ax.set_theta_direction(-1)
+        angles = [2 * math.pi * k / n for k in range(n)]
+        values = [max(0.0, min(top, float(v))) if v is not None else 0.0 for _, v, _l in axes]
+        ax.fill(angles + angles[:1], values + values[:1], color=OKABE_ITO[4], alpha=0.18)
+        ax.plot(angles + angles[:1], values + values[:1], color=OKABE_ITO[4], linewidth=2)
+        ax.plot(angles, values, "o", color=OKABE_ITO[4], markersize=4)
+        ax.set_ylim(0, top)
+        rings = [top / 4, top / 2, 3 * top / 4, top]
+        ax.set_yticks(rings, [f"{r:.0f}" for r in rings[:3]] + [""], fontsize=6.5, color="#525A63")
+        ax.set_xticks(angles, [f"{label} {value:.0f}" + ("?" if low else "") for (label, _v, low), value
+                               in zip(axes, values)])
+        for tick, (_label, _v, low) in zip(ax.get_xticklabels(), axes):
+            if low:
+                tick.set_fontstyle("italic")
+                tick.set_color("#525A63")
+        ax.grid(color="#D5DAE0")
+        ax.spines["polar"].set_color("#D5DAE0")
+    return draw
+
+
+def world_overview(actors: list[list[Any]], ties: list[list[int]], countries: dict[str, int], *,
+                   labels: int = 0) -> Callable[[Any], None]:
+    """The home page's world map (:func:`citydiplomacy.geo.world_map`): countries shaded by
+    their ties (log scale, light to dark, as map.js shades them), the ties among the most
+    connected actors as thin lines, the actors as dots coloured by layer and sized by their
+    ties, the ``labels`` most connected named (none by default: the text alternative names them)."""
+    def draw(fig):
+        from matplotlib.collections import LineCollection, PolyCollection
+        from matplotlib.colors import LinearSegmentedColormap
+        from matplotlib.lines import Line2D
+
+        ax = fig.subplots()
+        rings = [(cid, r) for cid, r in _country_rings() if cid != "010"]     # no Antarctica
+        top = max(countries.values(), default=1) or 1
+        shade = LinearSegmentedColormap.from_list("ties", list(COUNTRY_SHADE))
+
+        def colour(cid: str):
+            n = countries.get(cid) or countries.get(cid.lstrip("0")) or 0
+            return "#F7F4EC" if not n else shade(math.log1p(n) / math.log1p(top))
+        if rings:
+            ax.add_collection(PolyCollection([r for _, r in rings], facecolors=[colour(c) for c, _ in rings],
+                                             edgecolor="#A39B87", linewidth=0.3))
+        segs = [[(actors[i][2], actors[i][3]), (actors[j][2], actors[j][3])] for i, j, *_t in ties
+                if i < len(actors) and j < len(actors)]
+        ax.add_collection(LineCollection(segs, colors=OKABE_ITO[4], linewidths=0.3, alpha=0.25, zorder=2))
+        most = max((a[4] or 0 for a in actors), default=1) or 1
+        order = sorted(actors, key=lambda a: a[4] or 0)
+        ax.scatter([a[2] for a in order], [a[3] for a in order],
+                   s=[4 + 60 * math.sqrt((a[4] or 0) / most) for a in order],
+                   c=[LAYER_COLOURS.get(a[6], LAYER_COLOURS["micro"]) for a in order], edgecolors="white",
+                   linewidths=0.3, alpha=0.9, zorder=3)
+        for a in sorted(actors, key=lambda a: -(a[4] or 0))[:labels]:
+            ax.annotate(a[1], (a[2], a[3]), fontsize=6, xytext=(3, 2), textcoords="offset points", zorder=4)
+        ax.set_xlim(-170, 180)
+        ax.set_ylim(-58, 84)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for sp in ax.spines.values():
+            sp.set_visible(False)
+        layers = [x for x in ("macro", "meso", "micro") if any(a[6] == x for a in actors)]
+        handles = [Line2D([], [], marker="o", linestyle="", color=LAYER_COLOURS[x], label=x) for x in layers]
+        if handles:
+            ax.legend(handles=handles, frameon=False, fontsize=7, loc="lower left")
     return draw

@@ -17,8 +17,10 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from .. import limits
 from ..errors import ValidationError
-from .api import READ_ERRORS, Ref, _graph, _obs, _problems, _safe_name, _save_upload
+from ..reports.charts import ACTOR_CHARTS, SITE_CHARTS, actor_chart as actor_chart_of, site_chart as site_chart_of
+from .api import READ_ERRORS, BuildQ, Ref, _graph, _obs, _problems, _safe_name, _save_upload, cached
 from .limiting import Heavy, heavy_slot
+from .problems import Problem
 
 __all__ = ["build_router", "page_router", "TAG"]
 
@@ -55,6 +57,19 @@ def profile_report_of(request: Request, ref: str, lang: str):
 
 def chart_links(ref: str, lang: str):
     return lambda name, fmt: f"/api/v1/actors/{ref}/charts/{name}.{fmt}?lang={lang}"
+
+
+def _format(fmt: str) -> str:
+    """``fmt`` when it is a figure format, else a 400 saying which are."""
+    if fmt not in ("svg", "png"):
+        raise Problem(400, "Bad request", f"unknown chart format '{fmt}'; use svg or png")
+    return fmt
+
+
+def _named(response: Response, filename: str) -> Response:
+    """``response`` with the file's name (shown inline; the pages' links download it)."""
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
 
 
 def _file(data: bytes, fmt: str, name: str, *, download: bool) -> Response:
@@ -122,24 +137,86 @@ def build_router() -> APIRouter:
         return render_report(rep, fmt, f"profile-{aid}-{lang}", download=fmt == "pdf",
                              chart_url=chart_links(aid, lang))
 
-    @r.get("/actors/{ref}/charts/{name}.{fmt}", tags=["reports"], responses={**READ_ERRORS, 200: {
+    @r.get("/actors/{ref}/charts/{name}.{fmt}", tags=["reports"], responses={**_problems(400), **READ_ERRORS, 200: {
         "content": {"image/svg+xml": {}, "image/png": {}}, "description": "The figure."}},
-           summary="A figure of an actor's profile report (SVG or PNG)")
-    def actor_chart(request: Request, ref: Ref,
-                    name: Annotated[str, PathParam(max_length=40, pattern=r"^[a-z0-9-]+$",
-                                                   description="ties-by-layer, networks-by-axis, twinning-map, "
-                                                               "ego-network, reach-channels, axis-ranks, "
-                                                               "activity-by-year, sdg-coverage")],
-                    fmt: Annotated[Literal["svg", "png"], PathParam()], lang: Lang = "en") -> Response:
-        """One figure of the profile report, with its title and text alternative inside (SVG
-        ``<title>``/``<desc>``, PNG ``Title``/``Description``). 404 naming the figures the
-        actor's report has when it has no figure of that name."""
+           summary="A chart of an actor's page or profile report (SVG or PNG)")
+    async def actor_chart(request: Request, ref: Ref,
+                          name: Annotated[str, PathParam(max_length=40, pattern=r"^[a-z0-9-]+$",
+                                                         description="The page's charts: " + ", ".join(ACTOR_CHARTS)
+                                                         + "; the profile report's: ties-by-layer, networks-by-axis, "
+                                                           "twinning-map, reach-channels, sdg-coverage")],
+                          fmt: Annotated[str, PathParam(max_length=10, description="svg or png")], lang: Lang = "en",
+                          build: BuildQ = None,
+                          partner: Annotated[str | None, Query(max_length=300, description="activity-by-year: the "
+                                                               "engagements of the pair only (an actor's id or "
+                                                               "name).")] = None,
+                          kind: Annotated[Literal["agreement", "visit", "event", "declaration", "project"] | None,
+                                          Query(description="activity-by-year: that kind of engagement only.")] = None
+                          ) -> Response:
+        """One chart, with its title and text alternative inside (SVG ``<title>``/``<desc>``,
+        PNG ``Title``/``Description``), drawn with matplotlib in the Okabe–Ito colours. The
+        actor page's charts (%s) are drawn alone from the data the page shows; the other
+        names are the figures of the profile report. 404 naming the charts when the actor
+        has no chart of that name (or it has nothing to draw), 400 for a format other than
+        svg or png.""" % ", ".join(ACTOR_CHARTS)
         from ..errors import NotFoundError
 
-        charts = profile_report_of(request, ref, lang).charts()
-        if name not in charts:
-            raise NotFoundError(f"no figure '{name}' in this report; it has {', '.join(charts)}")
-        return _file(charts[name].render(fmt), fmt, f"{name}.{fmt}", download=False)
+        fmt = _format(fmt)
+        if name in ACTOR_CHARTS:
+            def draw() -> bytes:
+                obs = _obs(request)
+                graph = _graph(request) if name == "ego-network" else None
+                return actor_chart_of(obs, ref, name, lang=lang, build=build, partner=partner, kind=kind,
+                                      graph=graph).render(fmt)
+            return _named(await cached(request, draw, raw=True, media_type=MEDIA[fmt]), f"{name}.{fmt}")
+
+        def report_chart() -> bytes:
+            charts = profile_report_of(request, ref, lang).charts()
+            if name not in charts:
+                raise NotFoundError(f"no chart '{name}' of this actor; it has {', '.join(ACTOR_CHARTS)} "
+                                    f"(its page's) and {', '.join(c for c in charts if c not in ACTOR_CHARTS)} "
+                                    "(its profile report's)")
+            return charts[name].render(fmt)
+        return _named(await cached(request, report_chart, raw=True, media_type=MEDIA[fmt]), f"{name}.{fmt}")
+
+    @r.get("/charts/{name}.{fmt}", tags=["reports"], responses={**_problems(400), **READ_ERRORS, 200: {
+        "content": {"image/svg+xml": {}, "image/png": {}}, "description": "The figure."}},
+           summary="A chart of the site's pages: the world map, ties by type, index ranks (SVG or PNG)")
+    async def site_chart(request: Request,
+                         name: Annotated[str, PathParam(max_length=40, pattern=r"^[a-z0-9-]+$",
+                                                        description=", ".join(SITE_CHARTS))],
+                         fmt: Annotated[str, PathParam(max_length=10, description="svg or png")], lang: Lang = "en",
+                         top: Annotated[int | None, Query(ge=1, le=3000, description="world-map: the actors drawn "
+                                                   "(default 800, as the home page); index-ranks: the cities "
+                                                   "(default 50, as the indices page).")] = None,
+                         axis: Annotated[Literal["sustainability", "digital", "engagement", "overall"],
+                                         Query(description="index-ranks: the axis.")] = "overall",
+                         region: Annotated[str | None, Query(max_length=40, description="index-ranks: a "
+                                                             "continent.")] = None,
+                         bloc: Annotated[str | None, Query(max_length=100, description="index-ranks: a bloc's "
+                                                           "id.")] = None,
+                         country: Annotated[str | None, Query(max_length=100, description="index-ranks: a "
+                                                              "country.")] = None,
+                         band: Annotated[str | None, Query(max_length=20, description="index-ranks: a population "
+                                                           "band.")] = None,
+                         low_data: Annotated[bool, Query(description="index-ranks: list the low-data cities "
+                                                         "too.")] = False,
+                         build: BuildQ = None) -> Response:
+        """A chart of the home page (``world-map``, ``ties-by-type``) or of the indices page
+        (``index-ranks``, with the page's filters), with its title and text alternative
+        inside. 404 naming the charts for an unknown name, 400 for a format other than svg
+        or png."""
+        fmt = _format(fmt)
+
+        def draw() -> bytes:
+            options: dict[str, Any] = {}
+            if name == "world-map":
+                options["top"] = top or 800
+            elif name == "index-ranks":
+                options.update(top=min(top or 50, 500), axis=axis, region=region, bloc=bloc, country=country,
+                               band=band, low_data=low_data, build=build)
+            return site_chart_of(_obs(request), name, lang=lang, **options).render(fmt)
+        return _named(await cached(request, draw, raw=True, media_type=MEDIA[fmt]), f"{name}.{fmt}")
 
     @r.post("/reports/align", tags=["reports"], responses={**_problems(404, 413, 422, 429, 503), 200: {
         "content": {"application/pdf": {}, "text/html": {}}, "description": "The report."}},

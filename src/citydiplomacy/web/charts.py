@@ -1,7 +1,8 @@
 """Geometry of the small server-rendered SVG charts of the index results: a radar of the
 axis scores and ranks with their intervals on a log scale. Pure functions, used as Jinja
 globals; the SVG is written by the templates (``_index.html``), so the charts need no
-script and no asset."""
+script and no asset. The same charts as files to download (SVG, PNG, drawn with
+matplotlib in the same Okabe–Ito colours): :mod:`citydiplomacy.reports.charts`."""
 
 from __future__ import annotations
 

@@ -7,10 +7,11 @@
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var COLORS = { macro: "#6a3d9a", meso: "#1a6ea5", micro: "#c2410c", framework: "#4d7c0f" };
-  var EDGE_COLORS = { member_of: "#6b7f99", twinned_with: "#c2410c", partner_of: "#b7791f",
-                      located_in: "#9aa3ad", signatory_of: "#4d7c0f", party_to: "#4d7c0f", hosts: "#6a3d9a",
-                      funds: "#2b6cb0", participates_in: "#2f855a" };
+  // Okabe–Ito colours, as the figures (citydiplomacy/reports/figures.py: LAYER_COLOURS) and app.css
+  var COLORS = { macro: "#CC79A7", meso: "#0072B2", micro: "#D55E00", framework: "#009E73" };
+  var EDGE_COLORS = { member_of: "#6b7f99", twinned_with: "#D55E00", partner_of: "#E69F00",
+                      located_in: "#9aa3ad", signatory_of: "#009E73", party_to: "#009E73", hosts: "#CC79A7",
+                      funds: "#0072B2", participates_in: "#56B4E9" };
   // DejaVu Sans: ascent and descent in em (the library measures labels in this font)
   var ASCENT = 0.928, DESCENT = 0.236;
 

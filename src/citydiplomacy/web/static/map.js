@@ -2,7 +2,8 @@
    drawn as a GeoJSON layer, actors as dots and ties as lines on top (Leaflet, canvas). */
 (function () {
   "use strict";
-  var LAYER_COLORS = { macro: "#6a3d9a", meso: "#1a6ea5", micro: "#c2410c" };
+  // Okabe–Ito colours, as the figures (citydiplomacy/reports/figures.py: LAYER_COLOURS) and app.css
+  var LAYER_COLORS = { macro: "#CC79A7", meso: "#0072B2", micro: "#D55E00" };
   var outlines = null;
 
   function loadOutlines(url) {
@@ -95,7 +96,7 @@
       var c = f.geometry.coordinates;
       var p = f.properties || {};
       var l = L.polyline([[c[0][1], c[0][0]], [c[1][1], c[1][0]]], {
-        color: p.status === "ended" ? "#9aa3ad" : p.status === "suspended" ? "#a33a1f" : (opts.lineColor || "#4f7cac"),
+        color: p.status === "ended" ? "#9aa3ad" : p.status === "suspended" ? "#D55E00" : (opts.lineColor || "#0072B2"),
         weight: opts.lineWeight || 1, opacity: opts.lineOpacity || 0.35,
         dashArray: (p.status === "ended" || p.status === "suspended") ? "4 4" : null, interactive: !!opts.lineTips
       });
@@ -112,7 +113,7 @@
       var r = ego ? 8 : (p.ties ? Math.min(14, 2 + Math.sqrt(p.ties) * 0.7) : 4);
       var marker = L.circleMarker([c[1], c[0]], {
         radius: r, color: ego ? "#111" : "#fff", weight: ego ? 2.5 : 0.8,
-        fillColor: LAYER_COLORS[p.layer] || "#c2410c", fillOpacity: ego ? 1 : 0.85
+        fillColor: LAYER_COLORS[p.layer] || "#D55E00", fillOpacity: ego ? 1 : 0.85
       });
       var id = p.id || f.id;
       var label = escapeHtml(p.name || id) + (p.country ? " (" + escapeHtml(p.country) + ")" : "") +
@@ -235,7 +236,7 @@
       });
     }).then(function (shaded) {
       var n = addFeatures(map, data, { ego: ego, lineOpacity: 0.7, lineWeight: 1.6, lineTips: true,
-                                        lineColor: "#c2410c" });
+                                        lineColor: "#0072B2" });
       // a bloc or a state without located ties is framed on the countries it shades
       if (n.bounds.length <= 1 && shadedBounds) map.fitBounds(shadedBounds, { padding: [10, 10], maxZoom: 5 });
       else if (n.bounds.length > 1) map.fitBounds(n.bounds, { padding: [20, 20], maxZoom: 5 });
