@@ -52,7 +52,7 @@ from typing import Any, Iterable
 from citydiplomacy.resolve import geonames
 from citydiplomacy.resolve.names import designation_keys
 from citydiplomacy.resolve.subdivisions import AGS, GSS, records
-from citydiplomacy.text import normalize, slugify
+from citydiplomacy.text import normalize
 from vendored import write_tsv
 
 OUT = Path(__file__).resolve().parents[1] / "src/citydiplomacy/data/region_points.tsv"

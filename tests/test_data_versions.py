@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 import citydiplomacy
 from citydiplomacy import accounts
-from citydiplomacy.store import schema, versions
+from citydiplomacy.store import schema
 from citydiplomacy.web.app import create_app
 
 PASSWORD = "correct horse battery"

@@ -15,7 +15,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from citydiplomacy.errors import CitydipError, ValidationError
+from citydiplomacy.errors import ValidationError
 from citydiplomacy.store.schema import actors, ties
 
 

@@ -68,7 +68,6 @@ def cases() -> list[dict]:
 
 def run(al, case: dict) -> list[dict]:
     from citydiplomacy.align import Passage
-    out = []
     by_lang: dict[str, list[int]] = {}
     for i, t in enumerate(case["texts"]):
         by_lang.setdefault(t["lang"] if case["lang"] == "given" else "auto", []).append(i)
