@@ -401,7 +401,7 @@ def test_japans_members_in_the_default_store_agree_with_the_docs(obs):
 
 
 def test_city_network_memberships_in_all_agree_with_the_docs(obs):
-    """"the build ties cities to city networks **14,251** times ... **10** networks have 50
+    """"the build ties cities to city networks **15,433** times ... **12** networks have 50
     or more member cities"."""
     from sqlalchemy.orm import aliased
 
@@ -419,3 +419,56 @@ def test_city_network_memberships_in_all_agree_with_the_docs(obs):
                   text, re.S)
     assert m, "the sentence on city-network memberships in all is missing from docs/data.md"
     assert (_n(m.group(1)), int(m.group(2))) == (len(pairs), sum(n >= 50 for n in size.values()))
+
+
+# -- Climate Alliance from the ETMUN database ----------------------------------------------------
+
+def _etmun_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_climate_alliance_etmun.py"
+    spec = importlib.util.spec_from_file_location("build_climate_alliance_etmun", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_etmun_rows_are_the_climate_alliance_municipalities_with_their_fixes(tmp_path):
+    """On a real excerpt of the ETMUN file (coordinates blanked): only Climate Alliance
+    municipalities from the starting row id, abbreviations written out, "Sankt", the first
+    form of a bilingual name, the wrong country code corrected, a namesake's state; every
+    change said in the note; non-municipal members, the Amt and the misspelt duplicate left
+    out. Rewriting keeps the file's other rows first."""
+    mod = _etmun_script()
+    text = (Path(__file__).parent / "data" / "etmun_climate_alliance_excerpt.csv").read_text(encoding="utf-8")
+    rows = mod.convert(text, start="A4440")
+    got = {r["note"].split(";")[0]: (r["city"], r["country"], r["admin1"], r["since"]) for r in rows}
+    assert got == {
+        "ETMUN row A4591": ("Wasserburg (Bodensee)", "DE", "DE-BY", "2008"),
+        "ETMUN row A4777": ("Sankt Florian", "AT", "", "2007"),
+        "ETMUN row A4789": ("Hainburg an der Donau", "AT", "", "1999"),
+        "ETMUN row A4949": ("Lendava", "SI", "", "2016"),
+        "ETMUN row A5389": ("Bozen", "IT", "", "1994"),
+    }
+    notes = {r["note"].split(";")[0]: r["note"] for r in rows}
+    assert "the file writes Hainburg a.d. Donau" in notes["ETMUN row A4789"]
+    assert "Sierra Leone" in notes["ETMUN row A4949"]
+    assert all(r["licence"] == "facts; see url" and r["as_of"] == "2019" and "f48bc29" in r["source_url"]
+               for r in rows)
+    assert all(not r.get("lat") and not r.get("lon") for r in rows)     # the file's geocodes are not taken
+    target = tmp_path / "climate-alliance.csv"
+    shipped = memberships.HEADER
+    target.write_text(",".join(shipped) + "\nBerlin,DE,,,,,,,,,Some page,https://example.org/,facts; see url,2015,\n"
+                      "Old,AT,,,,,,,,,x,https://example.org/,facts; see url,2019,ETMUN row A1\n", encoding="utf-8")
+    mod.rewrite(rows, target)
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("Berlin,") and len(lines) == 2 + len(rows) and "ETMUN row A1\n" not in target.read_text()
+
+
+def test_shipped_etmun_rows_are_marked_and_cite_the_file():
+    rows = [r for r in memberships.read_lists() if r.network == "climate-alliance"][0].rows
+    etmun = [r for r in rows if r["note"].startswith("ETMUN row A")]
+    assert etmun and all(r["source_url"].endswith("ETMUN/DataSource/MembersETMUNGeocode.csv") for r in etmun)
+    codes = [r["note"].split(";")[0] for r in etmun]
+    assert len(codes) == len(set(codes))
+    assert not any(r["lat"] or r["lon"] for r in etmun)
