@@ -1,5 +1,5 @@
-"""Derive the rows of ``src/citydiplomacy/data/memberships/climate-alliance.csv`` that come
-from the ETMUN database (their note starts "ETMUN row A…").
+"""Build, for your own use, Climate Alliance member rows from the ETMUN database: an opt-in
+tool, never part of the default build or of the package's data.
 
 The ETMUN database of transnational municipal networks (Paul Gourdon, UMR Géographie-cités;
 member cities collected in 2015 "mainly on the websites of the associations", the Climate
@@ -7,16 +7,18 @@ Alliance list updated in 2019) is copied in the public repository
 pgourdongeo/Chap3_LocationalAnalysis, file ``ETMUN/DataSource/MembersETMUNGeocode.csv``
 (semicolon-separated; one row per membership: ``Full_Name``, ``CountryCode``,
 ``Pop_collect``, ``Entity``, ``Year_of_Joining``, ``Network_Name``, ``MembershipCode``, and
-geocoded coordinates). The repository states no licence, so only the facts are taken —
-which municipality the network listed, its country, the year it joined — never the file's
-coordinates (a geocoding service's output). Each row cites the file at its commit and its
-ETMUN row id.
+geocoded coordinates). That repository states NO licence: the compilation is all rights
+reserved (and may be protected by the EU database right), so citydiplomacy does not ship
+these rows. Use this script only with the author's licence, or for private use where the
+law allows it. It takes the facts only — which municipality the network listed, its
+country, the year it joined — never the file's coordinates; each row cites the file at
+its commit and its ETMUN row id in its note ("ETMUN row A…").
 
 What this script changes, and why (each change is said in the row's note):
 - the file's abbreviations are written out ("Hainburg a.d. Donau" -> "Hainburg an der
   Donau"), "St. " as "Sankt " where GeoNames knows only the long form, and a bilingual
   South Tyrolean name ("Bozen/Bolzano") is given by its first form;
-- two country codes the file gets wrong (Lendava and Gornji Grad written SL, Sierra Leone,
+- three country codes the file gets wrong (Lendava and Gornji Grad written SL, Sierra Leone,
   for Slovenia; Batumi written GA, Gabon, for Georgia) are corrected;
 - namesakes are told apart by the state whose town has the population the file gives
   (``ADMIN1``);
@@ -24,11 +26,16 @@ What this script changes, and why (each change is said in the row's note):
   an Amt ("Region Beeskow"), a duplicate row with a misspelt name ("Hallstadt", Austria,
   at Hallstatt's point) and an ambiguous pair ("Leopoldsdorf / Breitstetten") are left out.
 
-Run by a developer (nothing is downloaded at run time), with a copy of the file:
-    python scripts/build_climate_alliance_etmun.py MembersETMUNGeocode.csv [--from A4439]
-It rewrites only the marked rows of climate-alliance.csv; ``--from`` keeps the rows whose
-ETMUN id is at least the one given (the file lists the members by population, smallest
-first; the shipped rows start at A4439, about 2,500 inhabitants).
+Usage (nothing is downloaded; bring your own copy of the file):
+    python scripts/build_climate_alliance_etmun.py MembersETMUNGeocode.csv --out my-climate-alliance.csv [--from A4439]
+    python scripts/build_climate_alliance_etmun.py MembersETMUNGeocode.csv --out my.csv --merge src/citydiplomacy/data/memberships/climate-alliance.csv
+
+``--out`` is required and must be a path outside the package's data folder. The output is
+a member list in the format of ``memberships/FORMAT.md`` (same header). With ``--merge
+FILE`` the rows of FILE that are not ETMUN rows come first (e.g. the shipped
+climate-alliance.csv), so the output can replace that file in a local checkout before
+``citydip init``. ``--from`` keeps the rows whose ETMUN id is at least the one given (the
+file lists the members by population, smallest first; A4439 is about 2,500 inhabitants).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = ROOT / "src" / "citydiplomacy" / "data" / "memberships" / "climate-alliance.csv"
+PACKAGE_DATA = ROOT / "src" / "citydiplomacy" / "data"
 HEADER = ["city", "country", "admin1", "geonameid", "lat", "lon", "since", "until", "status", "role",
           "source_name", "source_url", "licence", "as_of", "note"]
 SOURCE_NAME = ("Climate Alliance — member list with years of joining, as collected from the network's "
@@ -139,9 +146,16 @@ def convert(text: str, start: str = "A4439") -> list[dict[str, str]]:
     return out
 
 
-def rewrite(rows: list[dict[str, str]], target: Path = TARGET) -> None:
-    """Replace the marked rows of ``target`` by ``rows`` (the other rows stay first)."""
-    kept = [line for line in target.read_text(encoding="utf-8").splitlines(keepends=True) if MARK + "A" not in line]
+def rewrite(rows: list[dict[str, str]], target: Path, merge: Path | None = None) -> None:
+    """Write ``rows`` to ``target`` as a member list; with ``merge``, that file's rows that
+    are not ETMUN rows come first (its header line included)."""
+    header = ",".join(HEADER) + "\n"
+    kept = [header]
+    if merge is not None:
+        kept = [line for line in merge.read_text(encoding="utf-8").splitlines(keepends=True)
+                if MARK + "A" not in line]
+        if kept and not kept[-1].endswith("\n"):
+            kept[-1] += "\n"
     buf = io.StringIO()
     w = csv.DictWriter(buf, HEADER, lineterminator="\n")
     for r in rows:
@@ -149,18 +163,43 @@ def rewrite(rows: list[dict[str, str]], target: Path = TARGET) -> None:
     target.write_text("".join(kept) + buf.getvalue(), encoding="utf-8")
 
 
+def _take(argv: list[str], flag: str) -> str | None:
+    if flag not in argv:
+        return None
+    i = argv.index(flag)
+    if i + 1 >= len(argv):
+        raise SystemExit(f"error: {flag} needs a value")
+    value = argv[i + 1]
+    del argv[i:i + 2]
+    return value
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if argv else 2
-    start = "A4439"
-    if "--from" in argv:
-        i = argv.index("--from")
-        start = argv[i + 1]
-        del argv[i:i + 2]
-    rows = convert(Path(argv[0]).read_text(encoding="utf-8"), start)
-    rewrite(rows)
-    print(f"{len(rows)} Climate Alliance rows written to {TARGET.relative_to(ROOT)}")
+    argv = list(argv)
+    start = _take(argv, "--from") or "A4439"
+    out = _take(argv, "--out")
+    merge = _take(argv, "--merge")
+    if out is None or len(argv) != 1:
+        print("error: give the ETMUN file and --out PATH (see --help)", file=sys.stderr)
+        return 2
+    target = Path(out).resolve()
+    if target.is_relative_to(PACKAGE_DATA.resolve()):
+        print(f"error: --out {out}: these rows are not shipped (the source states no licence); "
+              "write them outside the package's data folder", file=sys.stderr)
+        return 2
+    source = Path(argv[0])
+    if not source.is_file():
+        print(f"error: {source}: no such file", file=sys.stderr)
+        return 2
+    if merge is not None and not Path(merge).is_file():
+        print(f"error: --merge {merge}: no such file", file=sys.stderr)
+        return 2
+    rows = convert(source.read_text(encoding="utf-8"), start)
+    rewrite(rows, target, Path(merge) if merge else None)
+    print(f"{len(rows)} Climate Alliance rows written to {out}")
     return 0
 
 

@@ -401,7 +401,7 @@ def test_japans_members_in_the_default_store_agree_with_the_docs(obs):
 
 
 def test_city_network_memberships_in_all_agree_with_the_docs(obs):
-    """"the build ties cities to city networks **15,433** times ... **12** networks have 50
+    """"the build ties cities to city networks **14,378** times ... **11** networks have 50
     or more member cities"."""
     from sqlalchemy.orm import aliased
 
@@ -456,19 +456,35 @@ def test_etmun_rows_are_the_climate_alliance_municipalities_with_their_fixes(tmp
     assert all(r["licence"] == "facts; see url" and r["as_of"] == "2019" and "f48bc29" in r["source_url"]
                for r in rows)
     assert all(not r.get("lat") and not r.get("lon") for r in rows)     # the file's geocodes are not taken
-    target = tmp_path / "climate-alliance.csv"
-    shipped = memberships.HEADER
-    target.write_text(",".join(shipped) + "\nBerlin,DE,,,,,,,,,Some page,https://example.org/,facts; see url,2015,\n"
-                      "Old,AT,,,,,,,,,x,https://example.org/,facts; see url,2019,ETMUN row A1\n", encoding="utf-8")
-    mod.rewrite(rows, target)
-    lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[1].startswith("Berlin,") and len(lines) == 2 + len(rows) and "ETMUN row A1\n" not in target.read_text()
+    shipped = tmp_path / "climate-alliance.csv"
+    shipped.write_text(",".join(memberships.HEADER) + "\nBerlin,DE,,,,,,,,,Some page,https://example.org/,facts; see url,2015,\n"
+                       "Old,AT,,,,,,,,,x,https://example.org/,facts; see url,2019,ETMUN row A1\n", encoding="utf-8")
+    out = tmp_path / "mine.csv"
+    mod.rewrite(rows, out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(memberships.HEADER) and len(lines) == 1 + len(rows)
+    mod.rewrite(rows, out, merge=shipped)
+    text = out.read_text(encoding="utf-8")
+    assert text.splitlines()[1].startswith("Berlin,") and len(text.splitlines()) == 2 + len(rows)
+    assert "ETMUN row A1\n" not in text
 
 
-def test_shipped_etmun_rows_are_marked_and_cite_the_file():
-    rows = [r for r in memberships.read_lists() if r.network == "climate-alliance"][0].rows
-    etmun = [r for r in rows if r["note"].startswith("ETMUN row A")]
-    assert etmun and all(r["source_url"].endswith("ETMUN/DataSource/MembersETMUNGeocode.csv") for r in etmun)
-    codes = [r["note"].split(";")[0] for r in etmun]
-    assert len(codes) == len(set(codes))
-    assert not any(r["lat"] or r["lon"] for r in etmun)
+def test_etmun_script_writes_only_where_told_never_into_the_package(tmp_path):
+    """The ETMUN rows are not shipped (the source states no licence): the script needs
+    --out and refuses a path in the package's data."""
+    mod = _etmun_script()
+    excerpt = str(Path(__file__).parent / "data" / "etmun_climate_alliance_excerpt.csv")
+    assert mod.main([excerpt]) == 2
+    inside = SHIPPED / "climate-alliance.csv"
+    before = inside.read_bytes()
+    assert mod.main([excerpt, "--out", str(inside)]) == 2
+    assert inside.read_bytes() == before
+    out = tmp_path / "my-climate-alliance.csv"
+    assert mod.main([excerpt, "--out", str(out), "--from", "A4440"]) == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 5
+
+
+def test_no_etmun_rows_are_shipped():
+    """The default data holds no row of the ETMUN database (no licence stated)."""
+    for lst in memberships.read_lists():
+        assert not [r for r in lst.rows if "ETMUN" in (r["note"] or "") or "pgourdongeo" in (r["source_url"] or "")], lst.network
