@@ -401,7 +401,7 @@ def test_japans_members_in_the_default_store_agree_with_the_docs(obs):
 
 
 def test_city_network_memberships_in_all_agree_with_the_docs(obs):
-    """"the build ties cities to city networks **14,251** times ... **10** networks have 50
+    """"the build ties cities to city networks **14,378** times ... **11** networks have 50
     or more member cities"."""
     from sqlalchemy.orm import aliased
 
@@ -419,3 +419,72 @@ def test_city_network_memberships_in_all_agree_with_the_docs(obs):
                   text, re.S)
     assert m, "the sentence on city-network memberships in all is missing from docs/data.md"
     assert (_n(m.group(1)), int(m.group(2))) == (len(pairs), sum(n >= 50 for n in size.values()))
+
+
+# -- Climate Alliance from the ETMUN database ----------------------------------------------------
+
+def _etmun_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_climate_alliance_etmun.py"
+    spec = importlib.util.spec_from_file_location("build_climate_alliance_etmun", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_etmun_rows_are_the_climate_alliance_municipalities_with_their_fixes(tmp_path):
+    """On a real excerpt of the ETMUN file (coordinates blanked): only Climate Alliance
+    municipalities from the starting row id, abbreviations written out, "Sankt", the first
+    form of a bilingual name, the wrong country code corrected, a namesake's state; every
+    change said in the note; non-municipal members, the Amt and the misspelt duplicate left
+    out. Rewriting keeps the file's other rows first."""
+    mod = _etmun_script()
+    text = (Path(__file__).parent / "data" / "etmun_climate_alliance_excerpt.csv").read_text(encoding="utf-8")
+    rows = mod.convert(text, start="A4440")
+    got = {r["note"].split(";")[0]: (r["city"], r["country"], r["admin1"], r["since"]) for r in rows}
+    assert got == {
+        "ETMUN row A4591": ("Wasserburg (Bodensee)", "DE", "DE-BY", "2008"),
+        "ETMUN row A4777": ("Sankt Florian", "AT", "", "2007"),
+        "ETMUN row A4789": ("Hainburg an der Donau", "AT", "", "1999"),
+        "ETMUN row A4949": ("Lendava", "SI", "", "2016"),
+        "ETMUN row A5389": ("Bozen", "IT", "", "1994"),
+    }
+    notes = {r["note"].split(";")[0]: r["note"] for r in rows}
+    assert "the file writes Hainburg a.d. Donau" in notes["ETMUN row A4789"]
+    assert "Sierra Leone" in notes["ETMUN row A4949"]
+    assert all(r["licence"] == "facts; see url" and r["as_of"] == "2019" and "f48bc29" in r["source_url"]
+               for r in rows)
+    assert all(not r.get("lat") and not r.get("lon") for r in rows)     # the file's geocodes are not taken
+    shipped = tmp_path / "climate-alliance.csv"
+    shipped.write_text(",".join(memberships.HEADER) + "\nBerlin,DE,,,,,,,,,Some page,https://example.org/,facts; see url,2015,\n"
+                       "Old,AT,,,,,,,,,x,https://example.org/,facts; see url,2019,ETMUN row A1\n", encoding="utf-8")
+    out = tmp_path / "mine.csv"
+    mod.rewrite(rows, out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(memberships.HEADER) and len(lines) == 1 + len(rows)
+    mod.rewrite(rows, out, merge=shipped)
+    text = out.read_text(encoding="utf-8")
+    assert text.splitlines()[1].startswith("Berlin,") and len(text.splitlines()) == 2 + len(rows)
+    assert "ETMUN row A1\n" not in text
+
+
+def test_etmun_script_writes_only_where_told_never_into_the_package(tmp_path):
+    """The ETMUN rows are not shipped (the source states no licence): the script needs
+    --out and refuses a path in the package's data."""
+    mod = _etmun_script()
+    excerpt = str(Path(__file__).parent / "data" / "etmun_climate_alliance_excerpt.csv")
+    assert mod.main([excerpt]) == 2
+    inside = SHIPPED / "climate-alliance.csv"
+    before = inside.read_bytes()
+    assert mod.main([excerpt, "--out", str(inside)]) == 2
+    assert inside.read_bytes() == before
+    out = tmp_path / "my-climate-alliance.csv"
+    assert mod.main([excerpt, "--out", str(out), "--from", "A4440"]) == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 5
+
+
+def test_no_etmun_rows_are_shipped():
+    """The default data holds no row of the ETMUN database (no licence stated)."""
+    for lst in memberships.read_lists():
+        assert not [r for r in lst.rows if "ETMUN" in (r["note"] or "") or "pgourdongeo" in (r["source_url"] or "")], lst.network
