@@ -61,7 +61,7 @@ def test_a_failed_job_is_listed_with_its_error_and_retried_to_success(home, tmp_
 
 @pytest.mark.parametrize("args,message", [
     (("jobs", "show", "nope-not-a-job"), "no job 'nope-not-a-job'"),
-    (("jobs", "submit", "bake-a-cake"), "no task 'bake-a-cake'; use one of: export, import, index-build, recommend"),
+    (("jobs", "submit", "bake-a-cake"), "no task 'bake-a-cake'; use one of: align, export, import, index-build, recommend"),
     (("jobs", "submit", "export", "out"), "'out' is not KEY=VALUE"),
     (("jobs", "cancel", "nope-not-a-job"), "no job 'nope-not-a-job'"),
 ])
@@ -75,3 +75,31 @@ def test_mistakes_get_a_clear_message(home, args, message):
 def test_every_jobs_command_has_help_with_an_example(tmp_path, command):
     proc = cli(tmp_path, *command, "--help")
     assert proc.returncode == 0 and "Example" in proc.stdout and "citydip " in proc.stdout
+
+
+def test_a_bulk_alignment_runs_as_a_job_and_loads_into_the_store(home, tmp_path):
+    """The ``align`` task: a folder aligned on a local Dask cluster of one worker into a
+    Parquet dataset, then loaded into the store for the city; an unknown city fails the
+    job before anything is aligned, with the suggestions."""
+    from corpusgen import make_corpus
+
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, 3, paragraphs=2, formats=("txt", "md"))
+    out = tmp_path / "results.parquet"
+    bad = cli(home, "jobs", "submit", "align", f"folder={corpus}", f"out={out}", "city=Lyonnn-nowhere",
+              "--format", "json")
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["status"] == "failed" and not out.exists()
+
+    proc = cli(home, "jobs", "submit", "align", f"folder={corpus}", f"out={out}", "mode=light", "workers=1",
+               "city=Lyon", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    job = json.loads(proc.stdout)
+    assert job["status"] == "succeeded" and job["task"] == "align"
+    res = job["result"]
+    assert res["documents"] == 3 and res["aligned"] == 3 and res["failed"] == []
+    assert res["stored"]["actor"] == "lyon-fr" and res["stored"]["added"] == 3
+    again = cli(home, "jobs", "submit", "align", f"folder={corpus}", f"out={out}", "mode=light", "workers=1",
+                "city=Lyon", "--format", "json")
+    res2 = json.loads(again.stdout)["result"]
+    assert res2["already_done"] == 3 and res2["stored"]["added"] == 0 and res2["stored"]["unchanged"] == 3

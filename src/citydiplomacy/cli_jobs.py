@@ -188,7 +188,7 @@ def _arg(text: str) -> tuple[str, Any]:
 
 
 @jobs_app.command("submit")
-def jobs_submit(task: str = typer.Argument(..., help="The task: import, index-build, export, recommend (and "
+def jobs_submit(task: str = typer.Argument(..., help="The task: import, index-build, export, recommend, align (and "
                                            "any a module registers)."),
                 args: Optional[list[str]] = typer.Argument(None, help="Its arguments as KEY=VALUE (a VALUE that "
                                                            "reads as JSON is taken as JSON). `store` defaults "

@@ -563,6 +563,41 @@ def export_task(*, store: str, out: str, fmt: str = "datapackage", kind: str | N
         st.close()
 
 
+@task("align")
+def align_task(*, store: str, folder: str, out: str, mode: str = "auto", level: str = "target",
+               frameworks: list[str] | None = None, lang: str = "auto", workers: int | None = None,
+               scheduler: str | None = None, city: str | None = None, licence: str | None = None) -> dict[str, Any]:
+    """Align the documents of ``folder`` in bulk into the Parquet dataset ``out``
+    (:func:`citydiplomacy.align.bulk.align_corpus`: a local Dask cluster of ``workers``, or
+    the one at ``scheduler``; resumable, so a retried job picks up where the failed one
+    stopped). With ``city``, the results are then loaded into the store at ``store``, each
+    document linked to that actor (:func:`citydiplomacy.align.stored.store_results`; the
+    city is checked before anything is aligned). Returns the run's report (and the load's)."""
+    from .actors import resolve_actor
+    from .align.bulk import align_corpus
+    from .store import Store
+
+    st = None
+    actor = None
+    try:
+        if city:
+            st = Store(url=store) if "://" in store else Store(store)
+            actor = resolve_actor(st, city, prefer_kind="city")
+        rep = align_corpus(folder, out, mode=mode, level=level, frameworks=frameworks or ("sdg", "paris"),
+                           lang=lang, workers=workers, scheduler=scheduler)
+        result: dict[str, Any] = {"out": out, **rep.as_dict()}
+        if actor is not None:
+            from .align.stored import store_results
+
+            progress.report("loading into the store", 0, 1)
+            result["stored"] = store_results(st, out, actor=actor["id"], licence=licence).as_dict()
+            progress.report("loading into the store", 1, 1)
+        return result
+    finally:
+        if st is not None:
+            st.close()
+
+
 #: what the ``recommend`` task can ask for each city
 RECOMMEND_KINDS = ("partners", "networks")
 
