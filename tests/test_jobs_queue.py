@@ -3,7 +3,7 @@ worker`` processes. A worker killed in the middle of an import leaves the store 
 it was and the job failed, and a retry runs it to success; cancel, retry and the API's 202
 work the same on the queue as in-process.
 
-Each test uses its own RQ queue in Redis database 13, flushed when the module ends. The
+Each test uses its own RQ queue in Redis database 13, its keys removed when the module ends. The
 tests are skipped, saying why, only when no Redis answers on 127.0.0.1:6379."""
 
 from __future__ import annotations
@@ -36,12 +36,24 @@ def redis_url():
     except redis.exceptions.RedisError as exc:
         pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
     yield REDIS_URL
-    conn.flushdb()
+    # this module's keys only (not FLUSHDB): another run of the tests may share the database
+    for key in conn.scan_iter("rq:*"):
+        name = key.decode(errors="replace")
+        origin = conn.hget(key, "origin") if name.startswith("rq:job:") and conn.type(key) == b"hash" else None
+        if any(q in name for q in _QUEUES) or (origin and origin.decode(errors="replace") in _QUEUES):
+            conn.delete(key)
+    _QUEUES.clear()
+
+
+#: the queues this module's tests made (their keys are removed when the module ends)
+_QUEUES: set[str] = set()
 
 
 @pytest.fixture
 def qname(request) -> str:
-    return f"test-{request.node.name[:40]}-{os.getpid()}"
+    name = f"test-{request.node.name[:40]}-{os.getpid()}"
+    _QUEUES.add(name)
+    return name
 
 
 @pytest.fixture

@@ -475,8 +475,8 @@ def test_forwarded_headers_are_not_believed_by_default(server, home):
     assert "strict-transport-security" not in {k.lower() for k in headers}
 
 
-def test_forwarded_headers_are_believed_from_the_proxies_named(home, tmp_path):
-    copy_store(home, tmp_path / "home")
+def test_forwarded_headers_are_believed_from_the_proxies_named(built_home, tmp_path):
+    copy_store(built_home, tmp_path / "home")     # a store with no failed login yet
     srv = Server(tmp_path / "home", tmp_path / "server.log", "--forwarded-allow-ips", "127.0.0.1",
                  env={"CITYDIP_WEB_WARM_ALIGN": "0"})
     try:
