@@ -88,6 +88,7 @@ def test_a_writer_waits_its_busy_timeout_then_says_the_store_is_busy(tmp_path):
         st.close()
 
 
+@pytest.mark.sqlite_only     # another process holding SQLite's write lock
 def test_a_dry_run_never_takes_the_write_lock_and_an_apply_waits(work, tmp_path):
     f = tmp_path / "twins.csv"
     f.write_text(TWINS, encoding="utf-8")

@@ -272,6 +272,7 @@ def test_list_filters_sort_and_total(logged):
         engage.list_engagements(store, sort="colour")
 
 
+@pytest.mark.sqlite_only     # SQLite's EXPLAIN QUERY PLAN
 def test_listing_uses_the_indexes(logged):
     """The party filter is a lookup in the parties' index, not a scan of the parties."""
     store, _ = logged
