@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 
 def copy_home(master: Path, dest: Path) -> Path:
-    """A private copy of the store of the home ``master`` in the new home ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(master / "citydip.sqlite", dest / "citydip.sqlite")
+    """A private copy of the store of the home ``master`` in the new home ``dest`` (on
+    PostgreSQL, a database of its own: open it with :func:`conftest.open_store` or
+    :func:`conftest.store_args`)."""
+    from conftest import copy_store
+
+    copy_store(master, dest)
     return dest

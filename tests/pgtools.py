@@ -57,7 +57,10 @@ def url_for(name: str) -> str:
 
 
 def new_name(tag: str) -> str:
-    return f"citydip_test_{secrets.token_hex(4)}_{tag}"
+    """``citydip_test_<worker>_<random>_<tag>``: the pytest-xdist worker (``gw0``...,
+    ``main`` without xdist) says whose database it is."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER") or "main"
+    return f"citydip_test_{worker}_{secrets.token_hex(4)}_{tag}"
 
 
 def create_db(tag: str, template: str | None = None) -> str:

@@ -6,7 +6,6 @@ through a real app; the browser tests are in test_web_ego.py)."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from citydiplomacy import tieroles  # noqa: E402
 from citydiplomacy.geo import iso_numeric, map_ties  # noqa: E402
 from citydiplomacy.web import create_app  # noqa: E402
+from conftest import app_args, copy_store  # noqa: E402
 
 EU27 = {"AUT", "BEL", "BGR", "CYP", "CZE", "DEU", "DNK", "ESP", "EST", "FIN", "FRA", "GRC", "HRV", "HUN", "IRL",
         "ITA", "LTU", "LUX", "LVA", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "SWE"}
@@ -25,8 +25,8 @@ EU27 = {"AUT", "BEL", "BGR", "CYP", "CZE", "DEU", "DNK", "ESP", "EST", "FIN", "F
 @pytest.fixture(scope="module")
 def client(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("pages-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    app = create_app(home=home, secret="test-secret-for-the-actor-pages")
+    copy_store(built_home, home)
+    app = create_app(**app_args(home), secret="test-secret-for-the-actor-pages")
     with TestClient(app) as c:
         yield c
     app.state.obs.close()

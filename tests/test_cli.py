@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from conftest import db_env
+
 
 def citydip(*args, env, check=True):
     proc = subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env,
@@ -103,6 +105,7 @@ def test_user_mistakes_exit_non_zero_with_a_message(cli_env, args, message):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.sqlite_only     # a damaged SQLite file (CITYDIP_DATABASE_URL would name the store instead)
 def test_corrupt_store_is_a_clear_error(tmp_path, cli_env):
     (tmp_path / "citydip.sqlite").write_text("not a database")
     env = {**cli_env, "CITYDIP_HOME": str(tmp_path)}
@@ -118,6 +121,7 @@ def test_every_command_has_help_with_an_example(command, cli_env):
     assert "Example" in out and f"citydip {command}" in out
 
 
+@pytest.mark.sqlite_only     # the home picks the SQLite file (CITYDIP_DATABASE_URL would name the store)
 def test_home_option_overrides_environment(tmp_path, cli_env, built_home):
     env = {**cli_env, "CITYDIP_HOME": str(tmp_path / "elsewhere")}
     data = json.loads(citydip("--home", str(built_home), "status", "--format", "json", env=env).stdout)
@@ -126,7 +130,7 @@ def test_home_option_overrides_environment(tmp_path, cli_env, built_home):
 
 @pytest.fixture
 def cli_work(work, cli_env):
-    return {**cli_env, "CITYDIP_HOME": str(work.store.path.parent)}
+    return {**cli_env, **db_env(work.store.home)}
 
 
 def test_import_twinning_cli_dry_run_review_and_report(cli_work, tmp_path):

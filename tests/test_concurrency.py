@@ -23,6 +23,7 @@ from citydiplomacy.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 import loadgen  # noqa: E402
+from conftest import app_args, copy_store  # noqa: E402
 
 PASSWORD = loadgen.PASSWORD
 TWINS = "city1,country1,city2,country2\nAndorra la Vella,AD,Tirana,AL\nLyon,France,Turin,Italy\n"
@@ -40,11 +41,16 @@ def write_lock(path: Path):
         db.close()
 
 
-def counts(path: Path) -> tuple:
+def counts(path: Path | Store) -> tuple:
+    """The rows of the main tables of the store at ``path`` (an SQLite file) or ``path``
+    (an open store, whatever its database)."""
+    tables = ("actors", "aliases", "ties", "provenance", "import_runs", "audit_log")
+    if isinstance(path, Store):
+        with path.connect() as conn:
+            return tuple(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in tables)
     db = sqlite3.connect(path)
     try:
-        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("actors", "aliases", "ties", "provenance", "import_runs", "audit_log"))
+        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
     finally:
         db.close()
 
@@ -82,6 +88,7 @@ def test_a_writer_waits_its_busy_timeout_then_says_the_store_is_busy(tmp_path):
         st.close()
 
 
+@pytest.mark.sqlite_only     # another process holding SQLite's write lock
 def test_a_dry_run_never_takes_the_write_lock_and_an_apply_waits(work, tmp_path):
     f = tmp_path / "twins.csv"
     f.write_text(TWINS, encoding="utf-8")
@@ -120,6 +127,7 @@ def test_ties_another_writer_added_meanwhile_are_not_written_twice(work, tmp_pat
     assert [t["other"] for t in ties].count("tirana-al") == 1
 
 
+@pytest.mark.sqlite_only     # SQLite's write lock, probed by sqlite3 (test_postgres.py: PostgreSQL's)
 def test_an_import_killed_while_it_writes_leaves_the_store_as_it_was(built_home, tmp_path):
     """SIGKILL of ``citydip import`` while it holds the write lock: SQLite rolls the
     transaction back; the store is exactly as before and sound."""
@@ -156,6 +164,7 @@ def test_an_import_killed_while_it_writes_leaves_the_store_as_it_was(built_home,
     db.close()
 
 
+@pytest.mark.sqlite_only     # another process holding SQLite's write lock
 def test_the_command_line_says_the_store_is_busy_without_a_traceback(built_home, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -178,8 +187,8 @@ def app(built_home, tmp_path_factory):
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("jobs-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    app = create_app(home=home, secret="test-secret")
+    copy_store(built_home, home)
+    app = create_app(**app_args(home), secret="test-secret")
     store = app.state.obs.store
     for name, role in (("eddie", "editor"), ("erin", "editor"), ("ada", "admin")):
         accounts.add_user(store, name, PASSWORD, role)
@@ -199,6 +208,7 @@ def bearer(app, name: str = "eddie") -> dict[str, str]:
     return {"Authorization": f"Bearer {app.state.tokens[name]}"}
 
 
+@pytest.mark.sqlite_only     # another process holding SQLite's write lock
 def test_a_busy_store_answers_503_with_retry_after_never_500(app, client):
     store = app.state.obs.store
     ed = bearer(app)
@@ -287,7 +297,7 @@ def test_a_bad_file_fails_its_job_with_a_problem_naming_row_and_field(app, clien
 def test_a_cancelled_import_job_writes_nothing(app, client, tmp_path):
     st = app.state.obs.store
     big = loadgen.write_twinning(st, tmp_path / "big.csv", 20_000, seed=8)
-    before = counts(st.path)
+    before = counts(st)
     ed = bearer(app)
     r = client.post("/api/v1/imports", params={"importer": "twinning", "dry_run": "false"}, headers=ed,
                     files={"file": ("big.csv", big.read_bytes(), "text/csv")})
@@ -298,7 +308,7 @@ def test_a_cancelled_import_job_writes_nothing(app, client, tmp_path):
     assert c.status_code in (200, 202) and c.json()["cancel_requested"] is True
     job = wait_job(client, url, ed)
     assert job["status"] == "cancelled" and job["result"] is None
-    assert counts(st.path)[:5] == before[:5]                            # the audit log has the cancel
+    assert counts(st)[:5] == before[:5]                            # the audit log has the cancel
     assert "job.cancel" in [e["action"] for e in accounts.audit_log(st, limit=5, user="eddie")]
 
 
@@ -342,6 +352,7 @@ def test_unknown_and_malformed_job_ids(app, client):
 # -- a real server under a long import ---------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only     # the server and the lock probe of loadgen are on the SQLite file
 def test_edits_and_logins_during_a_long_import_get_no_500_and_are_kept(built_home, tmp_path):
     """``citydip import twinning`` of 100,000 rows (a separate process, as an operator
     would run it) while editors PATCH actors and POST ties and people log in, through a

@@ -5,7 +5,6 @@ register), bad rows (nothing written), filters, what is due, an actor's activity
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from citydiplomacy.errors import NotFoundError, ValidationError
 from citydiplomacy.store import Store, schema
 
 from homes import copy_home
+from conftest import copy_store, open_store
 
 DATA = Path(__file__).parent / "data"
 LOG = DATA / "engagements_500.xlsx"
@@ -30,9 +30,8 @@ TODAY = "2026-12-06"
 def _copy(built_home: Path, dest: Path) -> Store:
     """A copy of the built store with an empty register: a city office's own log, without
     the shipped declarations and events (tests/test_engage_data.py covers those)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(built_home / "citydip.sqlite", dest / "citydip.sqlite")
-    store = Store(dest / "citydip.sqlite")
+    copy_store(built_home, dest)
+    store = open_store(dest)
     with store.transaction() as conn:
         for t in (schema.engagement_ties, schema.engagement_alignments, schema.engagement_followups,
                   schema.engagement_documents, schema.engagement_parties, schema.engagements):
@@ -53,7 +52,7 @@ def logged(barcelona_log_home, tmp_path_factory):
     """A copy of the built store holding Barcelona's log of 500 engagements (light alignment),
     imported by ``_copy`` and ``eio.import_engagements`` once per run (conftest.py)."""
     home, report = barcelona_log_home
-    store = Store(copy_home(home, tmp_path_factory.mktemp("engage-log")) / "citydip.sqlite")
+    store = open_store(copy_home(home, tmp_path_factory.mktemp("engage-log")))
     yield store, report
     store.close()
 
@@ -275,6 +274,7 @@ def test_list_filters_sort_and_total(logged):
         engage.list_engagements(store, sort="colour")
 
 
+@pytest.mark.sqlite_only     # SQLite's EXPLAIN QUERY PLAN
 def test_listing_uses_the_indexes(logged):
     """The party filter is a lookup in the parties' index, not a scan of the parties."""
     store, _ = logged

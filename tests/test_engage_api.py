@@ -15,6 +15,7 @@ from citydiplomacy.engage import io as eio
 from citydiplomacy.web import create_app
 
 from homes import copy_home
+from conftest import app_args
 
 PASSWORD = "correct horse battery"
 
@@ -24,7 +25,7 @@ def app(barcelona_log_home, tmp_path_factory):
     # a copy of the built store holding Barcelona's log alone (the register emptied, then the
     # log imported: conftest.py): the tests count what it holds
     home = copy_home(barcelona_log_home[0], tmp_path_factory.mktemp("engage-api"))
-    app = create_app(home=home, secret="test-secret")
+    app = create_app(**app_args(home), secret="test-secret")
     store = app.state.obs.store
     for name, role in (("vera", "viewer"), ("eddie", "editor")):
         accounts.add_user(store, name, PASSWORD, role)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from test_cli import citydip
 from test_cli_output import fits, on_terminal
+from conftest import copy_store, store_env
 
 LOG = Path(__file__).parent / "data" / "engagements_500.xlsx"
 MAP = ["--map", "key=Reference", "--map", "kind=Type", "--map", "title=Title", "--map", "text=Description",
@@ -26,11 +26,9 @@ MAP = ["--map", "key=Reference", "--map", "kind=Type", "--map", "title=Title", "
 @pytest.fixture(scope="module")
 def env(built_home, tmp_path_factory):
     """A home with a copy of the built store, Barcelona's log imported through the CLI."""
-    import os
-
     home = tmp_path_factory.mktemp("engage-cli")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    e = {**os.environ, "CITYDIP_HOME": str(home)}
+    copy_store(built_home, home)
+    e = store_env(home)
     r = citydip("engage", "import", str(LOG), "--actor", "Barcelona", "--mode", "light", *MAP, "-f", "json", env=e)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)

@@ -6,8 +6,6 @@ against a fresh build of the default data."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +23,7 @@ from citydiplomacy.indices.stored import brief
 from citydiplomacy.store import schema
 
 from test_indices import SMALL_FRAMEWORK, small  # noqa: F401  (the hand-made world)
+from conftest import app_args, copy_store, store_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,8 +186,7 @@ def built(built_home, tmp_path_factory):
     """A copy of the default store with the shipped index built (nominal ranks only: the
     review and these checks do not read rank intervals)."""
     home = tmp_path_factory.mktemp("indexcov")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    o = citydiplomacy.open(home=home, build=False)
+    o = citydiplomacy.open(**copy_store(built_home, home), build=False)
     report = o.build_index(replications=0, publish=True)
     yield o, report, home
     o.close()
@@ -267,7 +265,7 @@ def test_the_review_in_the_docs_is_the_build(built):
 
 def test_cli_api_and_web_show_coverage(built):
     o, _, home = built
-    env = dict(os.environ, CITYDIP_HOME=str(home), COLUMNS="120")
+    env = dict(store_env(home), COLUMNS="120")
     r = subprocess.run([sys.executable, "-m", "citydiplomacy", "index", "rank", "--axis", "digital", "--top", "3"],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0 and "data coverage" in r.stdout and "withheld for low data" in r.stdout
@@ -284,7 +282,7 @@ def test_cli_api_and_web_show_coverage(built):
 
     from citydiplomacy.web.app import create_app
 
-    c = TestClient(create_app(home=home))
+    c = TestClient(create_app(**app_args(home)))
     j = c.get("/api/v1/index/rank", params={"axis": "digital", "top": 3}).json()
     assert j["withheld"] > 0 and all("coverage" in x for x in j["rows"])
     j = c.get("/api/v1/actors/paris-fr/index").json()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from citydiplomacy.errors import CitydipError, ValidationError
 from citydiplomacy.store import schema
+from conftest import app_args, db_env
 
 HEAT = ("A network of 200 climate shelters - cooled libraries, schools and civic centres - protects "
         "older residents during heatwaves, and 1,500 new street trees shade school routes.")
@@ -81,7 +82,7 @@ def test_a_table_of_initiatives_imports_atomically_with_a_report(work, tmp_path)
 
 
 def test_cli_initiative_add_list_and_profile(work, cli_env, tmp_path):
-    env = {**cli_env, "CITYDIP_HOME": str(work.store.path.parent)}
+    env = {**cli_env, **db_env(work.store.home)}
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env, capture_output=True,
@@ -104,7 +105,7 @@ def test_the_actor_page_shows_coverage_and_gaps(work):
     from citydiplomacy.web import create_app
 
     work.add_initiative("Barcelona", "Climate shelters", HEAT, source="Pla Clima")
-    app = create_app(path=work.store.path, secret="test")
+    app = create_app(**app_args(work.store.home), secret="test")
     try:
         html = TestClient(app).get("/actors/barcelona-es").text
     finally:

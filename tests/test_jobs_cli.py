@@ -6,7 +6,6 @@ test_jobs_queue.py.)"""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,18 +13,18 @@ from pathlib import Path
 import pytest
 
 import loadgen
+from conftest import copy_store, db_env
 
 
 @pytest.fixture
 def home(built_home, tmp_path) -> Path:
     h = tmp_path / "home"
-    h.mkdir()
-    shutil.copy(built_home / "citydip.sqlite", h / "citydip.sqlite")
+    copy_store(built_home, h)
     return h
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**loadgen.env(), "CITYDIP_HOME": str(home)}
+    env = {**loadgen.env(), **db_env(home)}
     env.pop("CITYDIP_QUEUE_URL", None)
     proc = subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env, capture_output=True, text=True,
                           timeout=600)

@@ -3,7 +3,7 @@ worker`` processes. A worker killed in the middle of an import leaves the store 
 it was and the job failed, and a retry runs it to success; cancel, retry and the API's 202
 work the same on the queue as in-process.
 
-Each test uses its own RQ queue in Redis database 13, flushed when the module ends. The
+Each test uses its own RQ queue in Redis database 13, its keys removed when the module ends. The
 tests are skipped, saying why, only when no Redis answers on 127.0.0.1:6379."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import loadgen
+from conftest import app_args, copy_store, db_env, open_store, store_args
 
 REDIS_URL = os.environ.get("CITYDIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
@@ -36,25 +36,36 @@ def redis_url():
     except redis.exceptions.RedisError as exc:
         pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
     yield REDIS_URL
-    conn.flushdb()
+    # this module's keys only (not FLUSHDB): another run of the tests may share the database
+    for key in conn.scan_iter("rq:*"):
+        name = key.decode(errors="replace")
+        origin = conn.hget(key, "origin") if name.startswith("rq:job:") and conn.type(key) == b"hash" else None
+        if any(q in name for q in _QUEUES) or (origin and origin.decode(errors="replace") in _QUEUES):
+            conn.delete(key)
+    _QUEUES.clear()
+
+
+#: the queues this module's tests made (their keys are removed when the module ends)
+_QUEUES: set[str] = set()
 
 
 @pytest.fixture
 def qname(request) -> str:
-    return f"test-{request.node.name[:40]}-{os.getpid()}"
+    name = f"test-{request.node.name[:40]}-{os.getpid()}"
+    _QUEUES.add(name)
+    return name
 
 
 @pytest.fixture
 def home(built_home, tmp_path) -> Path:
     """A private copy of the built store."""
     h = tmp_path / "home"
-    h.mkdir()
-    shutil.copy(built_home / "citydip.sqlite", h / "citydip.sqlite")
+    copy_store(built_home, h)
     return h
 
 
 def cli(*args: str, home: Path, qname: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**loadgen.env(), "CITYDIP_HOME": str(home), "CITYDIP_QUEUE_NAME": qname}
+    env = {**loadgen.env(), **db_env(home), "CITYDIP_QUEUE_NAME": qname}
     proc = subprocess.run([sys.executable, "-m", "citydiplomacy", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
     if check:
@@ -64,7 +75,7 @@ def cli(*args: str, home: Path, qname: str, check: bool = True, timeout: float =
 
 
 def start_worker(home: Path, url: str, qname: str, *extra: str) -> subprocess.Popen:
-    env = {**loadgen.env(), "CITYDIP_HOME": str(home), "CITYDIP_QUEUE_NAME": qname}
+    env = {**loadgen.env(), **db_env(home), "CITYDIP_QUEUE_NAME": qname}
     return subprocess.Popen([sys.executable, "-m", "citydiplomacy", "worker", "--queue", url, *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -75,11 +86,24 @@ def queue(home: Path, url: str, qname: str):
     return RQJobs(url, home / "jobs", name=qname)
 
 
+def location(home: Path) -> str:
+    """Where a job finds the store of ``home``: its SQLite file, or its database's URL."""
+    return store_args(home)["db"] or str(home / "citydip.sqlite")
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def rows(path: Path) -> dict[str, int]:
+    """The rows of each table of the store at ``path``: an SQLite file, or a home (its store,
+    whatever its database)."""
+    if path.is_dir():
+        from sqlalchemy import inspect
+
+        with open_store(path) as st, st.connect() as conn:
+            return {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar()
+                    for t in sorted(inspect(conn).get_table_names())}
     db = sqlite3.connect(path)
     try:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
@@ -99,6 +123,7 @@ def wait_for(q, job_id: str, final: bool = True, timeout: float = 600):
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only     # SQLite's write lock, probed by sqlite3 (test_postgres.py: PostgreSQL's)
 def test_a_worker_killed_mid_import_leaves_the_store_unchanged_and_the_job_failed_then_retried(
         redis_url, home, qname, tmp_path):
     from citydiplomacy.store import Store
@@ -177,7 +202,7 @@ def test_a_worker_killed_mid_import_leaves_the_store_unchanged_and_the_job_faile
 def test_a_queued_job_cancelled_then_retried_runs_on_a_worker(redis_url, home, qname, tmp_path):
     q = queue(home, redis_url, qname)
     out = tmp_path / "andorra"
-    job = q.submit("export", {"store": str(home / "citydip.sqlite"), "out": str(out), "fmt": "csv",
+    job = q.submit("export", {"store": location(home), "out": str(out), "fmt": "csv",
                               "country": "AD"}, owner="maria", params={"country": "AD"})
     assert job.status == "queued" and job.attempts == 0
     job = q.cancel(job.id)
@@ -199,7 +224,7 @@ def test_a_failed_job_keeps_its_error_and_its_retry_counts_attempts(redis_url, h
     q = queue(home, redis_url, qname)
     blocker = tmp_path / "export-here"
     blocker.write_text("a file, not a folder")
-    job = q.submit("export", {"store": str(home / "citydip.sqlite"), "out": str(blocker), "country": "AD"},
+    job = q.submit("export", {"store": location(home), "out": str(blocker), "country": "AD"},
                    owner="maria")
     worker = start_worker(home, redis_url, qname, "--burst")
     assert worker.wait(timeout=600) == 0, worker.stderr.read()[-2000:]
@@ -234,7 +259,7 @@ def api(home, redis_url, qname, monkeypatch):
 
     monkeypatch.setenv("CITYDIP_QUEUE_URL", redis_url)
     monkeypatch.setenv("CITYDIP_QUEUE_NAME", qname)
-    app = create_app(home=home, secret="test-secret")
+    app = create_app(**app_args(home), secret="test-secret")
     store = app.state.obs.store
     tokens = {}
     for name, role in (("eddie", "editor"), ("erin", "editor")):
@@ -248,15 +273,14 @@ def api(home, redis_url, qname, monkeypatch):
 @pytest.mark.slow
 def test_the_api_runs_imports_on_the_queue_with_202_progress_cancel_and_retry(api, home, redis_url, qname, tmp_path):
     from citydiplomacy.rqjobs import RQJobs
-    from citydiplomacy.store import Store
 
     app, client, tokens = api
     assert isinstance(app.state.jobs, RQJobs)
     ed = tokens["eddie"]
-    st = Store(home / "citydip.sqlite")
+    st = open_store(home)
     big = loadgen.write_twinning(st, tmp_path / "twins.csv", 300, seed=4)
     st.close()
-    before = rows(home / "citydip.sqlite")
+    before = rows(home)
     r = client.post("/api/v1/imports", params={"importer": "twinning", "dry_run": "false"}, headers=ed,
                     files={"file": ("twins.csv", big.read_bytes(), "text/csv")}, data={"licence": "CC0"})
     assert r.status_code == 202, r.text
@@ -278,7 +302,7 @@ def test_the_api_runs_imports_on_the_queue_with_202_progress_cancel_and_retry(ap
             assert time.monotonic() < deadline, job
             time.sleep(0.1)
         assert job["status"] == "cancelled" and job["progress"]["phase"] == "cancelled", job
-        now = rows(home / "citydip.sqlite")
+        now = rows(home)
         assert now.pop("audit_log") == before["audit_log"] + 1               # the cancel, audited
         assert now == {k: v for k, v in before.items() if k != "audit_log"}  # the import: nothing written
 
@@ -295,7 +319,7 @@ def test_the_api_runs_imports_on_the_queue_with_202_progress_cancel_and_retry(ap
     assert job["status"] == "succeeded" and job["attempts"] == 2, job
     assert len(phases - {"queued", "starting"}) >= 1, phases                  # progress came through
     assert job["result"]["rows_read"] == 300 and job["result"]["created"]["ties"] > 200
-    assert rows(home / "citydip.sqlite")["ties"] >= before["ties"] + job["result"]["created"]["ties"]
+    assert rows(home)["ties"] >= before["ties"] + job["result"]["created"]["ties"]
     listed = client.get("/api/v1/jobs", headers=ed).json()
     assert [(j["id"], j["status"]) for j in listed["items"]] == [(job_id, "succeeded")]
     assert client.get("/api/v1/jobs", headers=tokens["erin"]).json()["items"] == []
@@ -329,12 +353,11 @@ def test_recommendations_for_many_cities_run_as_one_job(api, home, redis_url, qn
 def test_the_import_page_follows_a_queued_job_to_its_report(api, home, redis_url, qname, tmp_path, monkeypatch):
     import re
 
-    from citydiplomacy.store import Store
     from citydiplomacy.web import pages
 
     app, client, _ = api
     monkeypatch.setattr(pages, "SETTLE", 0.0)             # show the progress page at once
-    st = Store(home / "citydip.sqlite")
+    st = open_store(home)
     big = loadgen.write_twinning(st, tmp_path / "list.csv", 200, seed=2)
     st.close()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from citydiplomacy.errors import ValidationError
 from citydiplomacy.membership import coverage_text, network_members
 from citydiplomacy.model import Actor
 from citydiplomacy.store.schema import actors, provenance, ties
+from conftest import app_args, copy_store
 
 SHIPPED = Path(str(data_path("memberships")))
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
@@ -314,8 +314,8 @@ def test_api_actor_json_and_coverage_list(built_home, tmp_path):
 
     from citydiplomacy.web import create_app
 
-    shutil.copy(built_home / "citydip.sqlite", tmp_path / "citydip.sqlite")
-    app = create_app(home=tmp_path, secret="test-secret")
+    copy_store(built_home, tmp_path)
+    app = create_app(**app_args(tmp_path), secret="test-secret")
     with TestClient(app) as c:
         a = c.get("/api/v1/actors/fast-track-cities").json()
         assert a["members"]["published"] == 550 and "of about 550 members held" in a["members"]["text"]

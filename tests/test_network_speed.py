@@ -170,6 +170,7 @@ def _cache_files(store) -> set[str]:
     return {p.name for p in cache.directory.glob("*.pkl")} if cache.directory.exists() else set()
 
 
+@pytest.mark.sqlite_only     # the result cache lies beside the SQLite file (none for a server database)
 def test_results_are_kept_per_data_version_and_dropped_after_a_write(work, monkeypatch):
     dg = work.graph(tie_types=["twinned_with"], country="PRT")
     rows, _ = metrics(dg, sort="degree", measures=["degree", "pagerank"], scopes=["all"])
@@ -199,6 +200,7 @@ def test_results_are_kept_per_data_version_and_dropped_after_a_write(work, monke
     assert not (_cache_files(work.store) & kept)
 
 
+@pytest.mark.sqlite_only     # the result cache lies beside the SQLite file (none for a server database)
 def test_cache_can_be_turned_off(work, monkeypatch):
     monkeypatch.setenv("CITYDIP_NETWORK_CACHE", "0")
     assert result_cache(work.store) is None

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from citydiplomacy.errors import ValidationError
 from citydiplomacy.store.schema import actors, ties
+from conftest import app_args, copy_store
 
 
 def _tie_rows(obs, ids):
@@ -194,11 +195,11 @@ def client(obs, munich, built_home, tmp_path_factory):
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("rec-api")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+    copy_store(built_home, home)
     cache = built_home / "citydip.sqlite.network-cache"
     if cache.exists():          # the fitted models: the copy holds the same data version
         shutil.copytree(cache, home / "citydip.sqlite.network-cache")
-    app = create_app(home=home, secret="test-secret")
+    app = create_app(**app_args(home), secret="test-secret")
     with TestClient(app) as c:
         yield c
     app.state.obs.close()

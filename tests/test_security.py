@@ -11,7 +11,6 @@ import json
 import os
 import re
 import select
-import shutil
 import socket
 import stat
 import subprocess
@@ -32,6 +31,7 @@ from citydiplomacy.store import Store
 from citydiplomacy.store.audit import acting_as
 from citydiplomacy.web import create_app
 from citydiplomacy.web.app import CSP, MAX_HEAD
+from conftest import app_args, copy_store, open_store, store_args
 
 PASSWORD = "correct horse battery"
 BIG = ["99999999999999999999", str(2**63), str(2**64 + 1), "-99999999999999999999", "²", "١٢٣",
@@ -42,15 +42,15 @@ BIG = ["99999999999999999999", str(2**63), str(2**64 + 1), "-9999999999999999999
 def home(built_home, tmp_path_factory) -> Path:
     """A private copy of the built store, with an editor."""
     home = tmp_path_factory.mktemp("security-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    with Store(home / "citydip.sqlite") as store:
+    copy_store(built_home, home)
+    with open_store(home) as store:
         accounts.add_user(store, "eddie", PASSWORD, "editor")
     return home
 
 
 @pytest.fixture(scope="module")
 def app(home):
-    app = create_app(home=home, secret="security-tests")
+    app = create_app(**app_args(home), secret="security-tests")
     store = app.state.obs.store
     app.state.token = accounts.create_token(store, accounts.get_user(store, "eddie"), "tests")[1]
     yield app
@@ -105,7 +105,7 @@ def test_the_library_treats_out_of_range_ids_as_unknown(app):
 def test_an_imported_geonames_id_out_of_range_is_a_rejected_row(home, tmp_path):
     f = tmp_path / "actors.csv"
     f.write_text("name,kind,country,geonames_id\nTestville,city,ES,99999999999999999999\n", encoding="utf-8")
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**store_args(home), build=False)
     try:
         rep = obs.import_("table", str(f), dry_run=True, as_="actors",
                           mapping={"name": "name", "kind": "kind", "country": "country", "geonames_id": "geonames_id"})
@@ -138,29 +138,29 @@ def test_several_workers_get_a_health_check_longer_than_their_warm_up():
 @pytest.fixture
 def work_home(built_home, tmp_path) -> Path:
     home = tmp_path / "work"
-    home.mkdir()
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+    copy_store(built_home, home)
     return home
 
 
 def _cli(home: Path, *args: str):
     from citydiplomacy.cli import app as cli_app
 
-    return CliRunner().invoke(cli_app, ["--home", str(home), *args])
+    db = store_args(home)["db"]
+    return CliRunner().invoke(cli_app, ["--home", str(home), *(["--db", db] if db else []), *args])
 
 
 def test_cli_imports_are_audited_as_the_os_user_and_dry_runs_are_not(work_home, tmp_path):
     f = tmp_path / "twins.csv"
     f.write_text("city1,country1,city2,country2\nBarcelona,Spain,Lyon,France\n", encoding="utf-8")
     assert _cli(work_home, "import", "twinning", str(f), "--dry-run").exit_code == 0
-    with Store(work_home / "citydip.sqlite") as store:
+    with open_store(work_home) as store:
         assert accounts.audit_log(store) == []
     r = _cli(work_home, "import", "twinning", str(f))
     assert r.exit_code == 0, r.output
     r = _cli(work_home, "initiative", "add", "Barcelona", "--title", "Climate shelters",
              "--text", "Cooled public buildings protect residents during heatwaves.", "--source", "test")
     assert r.exit_code == 0, r.output
-    with Store(work_home / "citydip.sqlite") as store:
+    with open_store(work_home) as store:
         log = accounts.audit_log(store)
     assert [(e["user_name"], e["channel"], e["action"]) for e in log] == [
         (getpass.getuser(), "cli", "initiative.add"), (getpass.getuser(), "cli", "import.apply")]
@@ -175,7 +175,7 @@ def test_a_write_and_its_audit_row_are_one_transaction(work_home, monkeypatch):
     """A failure after the write's audit row was added leaves neither."""
     from citydiplomacy.store import audit as audit_mod
 
-    obs = citydiplomacy.open(home=work_home, build=False)
+    obs = citydiplomacy.open(**store_args(work_home), build=False)
     ties_before = obs.status()["ties"]["total"]
     real = audit_mod.write_audit
 
@@ -211,7 +211,7 @@ def test_init_force_is_audited(tmp_path, monkeypatch):
 
 
 def test_index_build_and_actor_edit_are_audited(work_home):
-    obs = citydiplomacy.open(home=work_home, build=False)
+    obs = citydiplomacy.open(**store_args(work_home), build=False)
     with acting_as("ops", "cli"):
         obs.build_index(replications=10, seed=1)
         obs.edit_actor("barcelona-es", population=1_660_000, source="INE 2024")
@@ -264,6 +264,7 @@ def test_a_new_store_is_private_whatever_the_umask(tmp_path):
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+@pytest.mark.sqlite_only     # the modes of the SQLite file
 def test_an_existing_readable_store_is_left_as_it_is_and_status_warns(work_home):
     path = work_home / "citydip.sqlite"
     path.chmod(0o644)
@@ -350,12 +351,15 @@ def _free_port() -> int:
 class Server:
     """``python -m citydiplomacy.web.serve`` (what ``citydip serve`` runs) on a free loopback port."""
 
-    def __init__(self, store: Path, log: Path, *args: str, workers: int = 1, env: dict | None = None):
+    def __init__(self, home: Path, log: Path, *args: str, workers: int = 1, env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.workers = workers
-        cmd = [sys.executable, "-m", "citydiplomacy.web.serve", "--store", str(store), "--port", str(self.port),
+        # the store of ``home``: its SQLite file, or on PostgreSQL its database
+        store = store_args(home)["db"] or str(home / "citydip.sqlite")
+        cmd = [sys.executable, "-m", "citydiplomacy.web.serve", "--home", str(home), "--store", store,
+               "--port", str(self.port),
                "--workers", str(workers), "--log-level", "info", *args]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env)
@@ -392,7 +396,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(home, tmp_path_factory):
     """Two workers, as ``citydip serve --workers 2`` (default settings otherwise)."""
-    srv = Server(home / "citydip.sqlite", tmp_path_factory.mktemp("srv") / "server.log", workers=2)
+    srv = Server(home, tmp_path_factory.mktemp("srv") / "server.log", workers=2)
     yield srv
     srv.stop()
 
@@ -464,17 +468,16 @@ def test_forwarded_headers_are_not_believed_by_default(server, home):
     statuses = _failed_logins(server, 6, forwarded=True)
     # six different names from one real address: the address's count reaches the limit
     assert statuses == [401] * 5 + [429], statuses
-    with Store(home / "citydip.sqlite") as store:
+    with open_store(home) as store:
         fails = [e for e in accounts.audit_log(store, limit=20) if e["action"] == "login.fail"]
     assert {e["detail"]["client"] for e in fails} == {"127.0.0.1"}
     _, headers, _ = server.request("GET", "/api/v1/status", headers={"X-Forwarded-Proto": "https"})
     assert "strict-transport-security" not in {k.lower() for k in headers}
 
 
-def test_forwarded_headers_are_believed_from_the_proxies_named(home, tmp_path):
-    store = tmp_path / "citydip.sqlite"
-    shutil.copy(home / "citydip.sqlite", store)
-    srv = Server(store, tmp_path / "server.log", "--forwarded-allow-ips", "127.0.0.1",
+def test_forwarded_headers_are_believed_from_the_proxies_named(built_home, tmp_path):
+    copy_store(built_home, tmp_path / "home")     # a store with no failed login yet
+    srv = Server(tmp_path / "home", tmp_path / "server.log", "--forwarded-allow-ips", "127.0.0.1",
                  env={"CITYDIP_WEB_WARM_ALIGN": "0"})
     try:
         statuses = _failed_logins(srv, 6, forwarded=True)
@@ -482,7 +485,7 @@ def test_forwarded_headers_are_believed_from_the_proxies_named(home, tmp_path):
     finally:
         srv.stop()
     assert statuses == [401] * 6, statuses           # each attempt counted against its own client
-    with Store(store) as s:
+    with open_store(tmp_path / "home") as s:
         clients = {e["detail"]["client"] for e in accounts.audit_log(s, limit=20) if e["action"] == "login.fail"}
     assert clients == {f"203.0.113.{i}" for i in range(1, 7)}
     assert {k.lower(): v for k, v in headers.items()}["strict-transport-security"] == "max-age=31536000"

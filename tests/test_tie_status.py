@@ -22,6 +22,7 @@ from citydiplomacy.dataset.context import BuildContext, load_yaml
 from citydiplomacy.errors import ValidationError
 from citydiplomacy.store.schema import actors, import_runs, ties
 from citydiplomacy.tiestate import in_force, in_force_mask, state_at
+from conftest import app_args, copy_store
 
 GLASGOW_ROSTOV = ("glasgow-gb", "rostov-on-don-ru")
 
@@ -244,13 +245,11 @@ def test_cli_shows_suspended(cli_env):
 
 @pytest.fixture(scope="module")
 def client(built_home, tmp_path_factory):
-    import shutil
-
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("tie-status-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    app = create_app(home=home, secret="test-secret")
+    copy_store(built_home, home)
+    app = create_app(**app_args(home), secret="test-secret")
     with TestClient(app) as c:
         yield c
     app.state.obs.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from webserver import CHROMIUM, chromium, serving, watched_page  # noqa: E402
+from conftest import app_args, copy_store  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -43,8 +44,8 @@ def server(built_home, tmp_path_factory):
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("web-ego-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    app = create_app(home=home, secret="test-secret-for-the-ego-pages")
+    copy_store(built_home, home)
+    app = create_app(**app_args(home), secret="test-secret-for-the-ego-pages")
     with serving(app) as url:
         yield url
 

@@ -26,6 +26,7 @@ from citydiplomacy.web.pages import templates  # noqa: E402
 import engagedata  # noqa: E402
 from homes import copy_home  # noqa: E402
 from engagedata import DECLARATION, EVENT, MOBILITY, PROJECT, VISIT  # noqa: E402
+from conftest import app_args, store_args  # noqa: E402
 
 EDITOR = ("eddie", "editor-password-1")
 VIEWER = ("vera", "viewer-password-1")
@@ -40,7 +41,7 @@ def home(seeded_engage_home, tmp_path_factory):
     an editor and a viewer."""
     home = copy_home(seeded_engage_home[0], tmp_path_factory.mktemp("web-engage-home"))
     counts = seeded_engage_home[1]
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**store_args(home), build=False)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     accounts.add_user(obs.store, VIEWER[0], VIEWER[1], role="viewer")
     obs.close()
@@ -51,7 +52,7 @@ def home(seeded_engage_home, tmp_path_factory):
 def app(home):
     mp = pytest.MonkeyPatch()
     mp.setenv("CITYDIP_WEB_WARM_ALIGN", "0")
-    a = create_app(home=home[0], secret="test-secret-for-the-engagement-pages")
+    a = create_app(**app_args(home[0]), secret="test-secret-for-the-engagement-pages")
     yield a
     a.state.obs.close()
     mp.undo()
@@ -492,7 +493,7 @@ def test_an_agreement_that_establishes_a_twinning_links_the_tie(app, editor):
 
 
 def test_read_only_has_no_forms(home):
-    a = create_app(home=home[0], secret="test-secret-read-only", read_only=True)
+    a = create_app(**app_args(home[0]), secret="test-secret-read-only", read_only=True)
     try:
         with TestClient(a) as c:
             assert c.get("/engagements/new").status_code == 404

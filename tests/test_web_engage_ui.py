@@ -23,6 +23,7 @@ pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from engagedata import DECLARATION, MOBILITY, VISIT  # noqa: E402
+from conftest import app_args, store_args  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -39,10 +40,10 @@ def server(seeded_engage_home, tmp_path_factory):
 
     # a copy of the built store with the fixture register (seeded once per run: conftest.py)
     home = copy_home(seeded_engage_home[0], tmp_path_factory.mktemp("web-engage-ui-home"))
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**store_args(home), build=False)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     obs.close()
-    app = create_app(home=home, secret="test-secret-for-the-engagement-browser-tests")
+    app = create_app(**app_args(home), secret="test-secret-for-the-engagement-browser-tests")
     with serving(app) as url:
         yield url
 

@@ -4,7 +4,6 @@ language: en, fr, es, de from the catalogues in ``citydiplomacy/web/locales``.""
 from __future__ import annotations
 
 import re
-import shutil
 from html import unescape
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from citydiplomacy.web import create_app, i18n
 from citydiplomacy.web.pages import templates
+from conftest import app_args, copy_store
 
 FRAMED = ("base.html", "frameworks.html", "framework.html")
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -21,10 +21,10 @@ TEMPLATES = Path(i18n.__file__).parent / "templates"
 @pytest.fixture(scope="module")
 def client(built_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("i18n-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
+    copy_store(built_home, home)
     mp = pytest.MonkeyPatch()
     mp.setenv("CITYDIP_WEB_WARM_ALIGN", "0")
-    app = create_app(home=home, secret="test-secret", read_only=True)
+    app = create_app(**app_args(home), secret="test-secret", read_only=True)
     with TestClient(app) as c:
         yield c
     app.state.obs.close()

@@ -6,7 +6,6 @@ reports and their figures."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -25,6 +24,7 @@ from vlrdoc import write_vlr  # noqa: E402
 pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 from citydiplomacy.reports.render import pdf_available  # noqa: E402
+from conftest import app_args, copy_store  # noqa: E402
 
 pytestmark = pytest.mark.skipif(pdf_available() is not None, reason=str(pdf_available()))
 needs_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
@@ -37,11 +37,10 @@ def server(built_home, tmp_path_factory):
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("reports-web")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**copy_store(built_home, home), build=False)
     obs.build_index(replications=20)
     obs.close()
-    app = create_app(home=home, secret="test-secret-for-the-report-tests")
+    app = create_app(**app_args(home), secret="test-secret-for-the-report-tests")
     with serving(app) as url:
         yield {"url": url, "app": app}
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from webserver import CHROMIUM, chromium, serving, watched_page  # noqa: E402
+from conftest import app_args, copy_store, open_store  # noqa: E402
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -43,14 +43,13 @@ def server(built_home, tmp_path_factory):
     from citydiplomacy.web import create_app
 
     home = tmp_path_factory.mktemp("web-home")
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**copy_store(built_home, home), build=False)
     accounts.add_user(obs.store, EDITOR[0], EDITOR[1], role="editor")
     accounts.add_user(obs.store, VIEWER[0], VIEWER[1], role="viewer")
     accounts.add_user(obs.store, ADMIN[0], ADMIN[1], role="admin")
     obs.build_index(replications=100)
     obs.close()
-    app = create_app(home=home, secret="test-secret-for-the-browser-tests")
+    app = create_app(**app_args(home), secret="test-secret-for-the-browser-tests")
     with serving(app) as url:
         yield {"url": url, "app": app, "home": home}
 
@@ -513,9 +512,8 @@ def test_read_only_mode_has_no_write_path(browser, built_home, tmp_path):
     from citydiplomacy.web import create_app
 
     home = tmp_path / "ro"
-    home.mkdir()
-    shutil.copy(built_home / "citydip.sqlite", home / "citydip.sqlite")
-    app = create_app(home=home, read_only=True, secret="read-only-secret")
+    copy_store(built_home, home)
+    app = create_app(**app_args(home), read_only=True, secret="read-only-secret")
     with serving(app) as url:
         ctx = browser.new_context(base_url=url)
         pg = ctx.new_page()
@@ -537,7 +535,6 @@ def test_an_admin_builds_an_index_follows_it_and_publishes_it(page, server):
     from the page (a job in a process of its own, with its progress), lands on the new
     build's ranking, publishes it with its button (audited), and publishes the first one back."""
     from citydiplomacy import accounts
-    from citydiplomacy.store import Store
 
     page.goto("/indices")
     first = page.locator("#shown-build strong").inner_text()
@@ -571,7 +568,7 @@ def test_an_admin_builds_an_index_follows_it_and_publishes_it(page, server):
     page.goto("/indices")
     page.locator("#builds tbody tr", has_text=first).get_by_role("button").click()
     page.wait_for_url("**done=published*")
-    with Store(server["home"] / "citydip.sqlite") as st:
+    with open_store(server["home"]) as st:
         log = [e for e in accounts.audit_log(st, limit=20) if e["action"].startswith("index.")]
     assert [(e["action"], e["user_name"], e["channel"]) for e in log[:3]] == [
         ("index.publish", ADMIN[0], "web"), ("index.publish", ADMIN[0], "web"), ("index.build", ADMIN[0], "web")]

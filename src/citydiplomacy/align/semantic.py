@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -184,6 +185,26 @@ def _check(path: Path) -> str | None:
     return None
 
 
+@contextmanager
+def _process_lock(path: Path):
+    """Hold an exclusive lock on the file ``path`` (POSIX ``flock``) for the block, so that
+    processes starting together (the workers of a server or of a test run) build the model
+    once, one after the other seeing it built; without a writable cache or ``fcntl``, none."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a")  # noqa: SIM115 - held for the block
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+    finally:
+        fh.close()
+
+
 def build(precision: str | None = None, *, force: bool = False, quiet: bool = False) -> Path:
     """Build (or check) the ONNX model of ``precision`` in the cache and return its path:
     a file that is there and intact is kept; a missing, truncated or altered one is
@@ -194,7 +215,7 @@ def build(precision: str | None = None, *, force: bool = False, quiet: bool = Fa
     if not _installed(MODEL_PACKAGE):
         raise ValidationError(missing_message(), field="mode")
     path = onnx_path(precision)
-    with _lock:
+    with _lock, _process_lock(path.with_suffix(".lock")):
         if path.is_file() and not force:
             problem = _check(path)
             if problem is None:
