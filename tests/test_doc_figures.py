@@ -14,6 +14,8 @@ from citydiplomacy.dataset import figures
 from citydiplomacy.membership import network_coverage
 from citydiplomacy.store import schema
 
+import pgtools
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LEDGER = yaml.safe_load((ROOT / "tests" / "data" / "doc_figures.yaml").read_text(encoding="utf-8"))
@@ -105,8 +107,17 @@ def test_the_docs_hold_the_generated_blocks():
     assert names <= set(figures.BLOCKS), names - set(figures.BLOCKS)
 
 
+#: blocks whose text depends on the order the store returns rows in, not only on the data:
+#: Leiden with a fixed seed walks the vertices in the graph's order, which on SQLite is the
+#: order the actors were written in and on PostgreSQL the heap's order. The docs are
+#: generated from the SQLite build; on PostgreSQL these blocks are not compared.
+ORDER_DEPENDENT = {"projection-example"}
+
+
 @pytest.mark.parametrize("page,name,body", _blocks(), ids=[f"{p}:{n}" for p, n, _ in _blocks()])
 def test_a_block_is_the_builds(obs, page, name, body):
+    if name in ORDER_DEPENDENT and pgtools.on_postgres():
+        pytest.skip("Leiden's communities follow the row order of the store (generated from the SQLite build)")
     assert body == figures.block(name, obs), (f"{page}: the figures block {name!r} is not this build's; "
                                               "run python scripts/doc_figures.py")
 

@@ -395,7 +395,9 @@ def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
 
 def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> dict[str, Any]:
     """:func:`macro_reach` from the actor's own upward steps ``first``."""
-    steps = {r.other: r for r in first}
+    # in a fixed order, so that the answer does not depend on the order the rows came in
+    # (PostgreSQL and SQLite return unordered rows differently): the same as a fresh read
+    steps = {r.other: r for r in sorted(first, key=lambda s: (s.other, s.type, s.origin))}
     reached: dict[str, dict[str, Any]] = {}
     for r in steps.values():
         if r.layer == "macro":
@@ -412,8 +414,10 @@ def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> di
             entry = reached.setdefault(r.other, {"id": r.other, "name": r.name, "via": []})
             entry["via"].append({"channel": channel, "through": r.origin,
                                  "through_name": via.name, "tie": r.type})
+    for m in reached.values():
+        m["via"].sort(key=lambda v: (v["channel"], v.get("through", ""), v["tie"]))
     channels = Counter(v["channel"] for m in reached.values() for v in m["via"])
     intermediaries = {v["through"] for m in reached.values() for v in m["via"] if "through" in v}
-    return {"macro_actors": sorted(reached.values(), key=lambda m: m["name"]),
+    return {"macro_actors": sorted(reached.values(), key=lambda m: (m["name"], m["id"])),
             "count": len(reached), "by_channel": dict(channels),
             "intermediaries": sorted(intermediaries)}
