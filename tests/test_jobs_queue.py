@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import loadgen
+import redistools
 from conftest import app_args, copy_store, db_env, open_store, store_args
 
 REDIS_URL = os.environ.get("CITYDIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -28,13 +29,7 @@ REDIS_URL = os.environ.get("CITYDIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13"
 
 @pytest.fixture(scope="module")
 def redis_url():
-    redis = pytest.importorskip("redis", reason="the queue extra (rq, redis) is not installed")
-    pytest.importorskip("rq", reason="the queue extra (rq, redis) is not installed")
-    conn = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        conn.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    conn = redistools.connect_or_skip(REDIS_URL)
     yield REDIS_URL
     # this module's keys only (not FLUSHDB): another run of the tests may share the database
     for key in conn.scan_iter("rq:*"):

@@ -25,6 +25,7 @@ from citydiplomacy.jobs import task
 from citydiplomacy.web import create_app, i18n
 
 import loadgen
+import redistools
 from conftest import copy_store
 
 PASSWORD = loadgen.PASSWORD
@@ -227,13 +228,7 @@ def test_the_progress_pages_of_imports_and_index_builds_link_to_the_job(web):
 
 @pytest.fixture
 def rq_web(built_home, tmp_path, monkeypatch):
-    redis = pytest.importorskip("redis", reason="the queue extra (rq, redis) is not installed")
-    pytest.importorskip("rq", reason="the queue extra (rq, redis) is not installed")
-    conn = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        conn.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    conn = redistools.connect_or_skip(REDIS_URL)
     qname = f"test-jobs-web-{os.getpid()}"
     monkeypatch.setenv("CITYDIP_QUEUE_URL", REDIS_URL)
     monkeypatch.setenv("CITYDIP_QUEUE_NAME", qname)

@@ -71,6 +71,19 @@ def _fetch(request: Request, job_id: str, user):
     return job if _visible(job, user) else None
 
 
+async def _job_of(request: Request, job_id: str, role: str = "viewer"):
+    """``(user, job)`` for a job page: the signed-in user with ``role`` and the job they
+    may see, or ``(None, response)`` — the sign-in page, or the 404 page of an unknown
+    job (or one of somebody else's)."""
+    user = await _need(request, role)
+    if isinstance(user, Response):
+        return None, user
+    job = await run_in_threadpool(_fetch, request, job_id, user)
+    if job is None:
+        return None, await _unknown(request, job_id)
+    return user, job
+
+
 def _view(request: Request, job, user) -> dict[str, Any]:
     """A job as its templates show it: its state and progress, what it is about, its error
     as text, where its result is."""
@@ -167,12 +180,9 @@ async def _unknown(request: Request, job_id: str) -> HTMLResponse:
 async def job_page(request: Request, job_id: str, partial: str = ""):
     """A job: its state and progress (updated while it runs), what it is about, its result
     or its error, and for an editor or an administrator the cancel and retry buttons."""
-    user = await _need(request, "viewer")
-    if isinstance(user, Response):
-        return user
-    job = await run_in_threadpool(_fetch, request, job_id, user)
-    if job is None:
-        return await _unknown(request, job_id)
+    user, job = await _job_of(request, job_id)
+    if user is None:
+        return job
     if job.status == "succeeded" and job.task == "import" and not job.params.get("dry_run"):
         from .api import store_changed
 
@@ -191,12 +201,9 @@ async def job_result(request: Request, job_id: str):
     paths), to download."""
     from .api import _job_json
 
-    user = await _need(request, "viewer")
-    if isinstance(user, Response):
-        return user
-    job = await run_in_threadpool(_fetch, request, job_id, user)
-    if job is None:
-        return await _unknown(request, job_id)
+    user, job = await _job_of(request, job_id)
+    if user is None:
+        return job
     if job.status != "succeeded":
         return await error_page(request, 409, _t(request, "No result yet"),
                                 _t(request, "This job has no result: it is %(state)s.")
@@ -212,9 +219,9 @@ async def _change(request: Request, job_id: str, action: str):
         return user
     if not await _csrf_ok(request):
         return await error_page(request, 403, _t(request, "Not done"), _t(request, CSRF_MESSAGE))
-    job = await run_in_threadpool(_fetch, request, job_id, user)
-    if job is None:
-        return await _unknown(request, job_id)
+    user, job = await _job_of(request, job_id, "editor")
+    if user is None:
+        return job
     if not _may_change(job, user):
         return await error_page(request, 403, _t(request, "Not allowed"),
                                 _t(request, "Only the person who started a job, or an administrator, may cancel or "
