@@ -47,6 +47,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = ROOT / "src" / "citydiplomacy" / "data"
+
+
+def _package_data_folders() -> list[Path]:
+    """The package data folders the rows must never be written into: this checkout's, and
+    that of the citydiplomacy an interpreter imports (an installed copy, in site-packages)."""
+    folders = [PACKAGE_DATA.resolve()]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("citydiplomacy")
+        if spec is not None and spec.origin:
+            folders.append((Path(spec.origin).parent / "data").resolve())
+    except (ImportError, ValueError):
+        pass
+    return folders
 HEADER = ["city", "country", "admin1", "geonameid", "lat", "lon", "since", "until", "status", "role",
           "source_name", "source_url", "licence", "as_of", "note"]
 SOURCE_NAME = ("Climate Alliance — member list with years of joining, as collected from the network's "
@@ -186,7 +201,7 @@ def main(argv: list[str]) -> int:
         print("error: give the ETMUN file and --out PATH (see --help)", file=sys.stderr)
         return 2
     target = Path(out).resolve()
-    if target.is_relative_to(PACKAGE_DATA.resolve()):
+    if any(target.is_relative_to(d) for d in _package_data_folders()):
         print(f"error: --out {out}: these rows are not shipped (the source states no licence); "
               "write them outside the package's data folder", file=sys.stderr)
         return 2

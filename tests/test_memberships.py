@@ -475,10 +475,15 @@ def test_etmun_script_writes_only_where_told_never_into_the_package(tmp_path):
     mod = _etmun_script()
     excerpt = str(Path(__file__).parent / "data" / "etmun_climate_alliance_excerpt.csv")
     assert mod.main([excerpt]) == 2
-    inside = SHIPPED / "climate-alliance.csv"
+    inside = SHIPPED / "climate-alliance.csv"      # the data of the citydiplomacy imported here
     before = inside.read_bytes()
-    assert mod.main([excerpt, "--out", str(inside)]) == 2
-    assert inside.read_bytes() == before
+    try:
+        assert mod.main([excerpt, "--out", str(inside)]) == 2
+        assert mod.main([excerpt, "--out", str(SHIPPED / "sub" / "x.csv")]) == 2
+    finally:                                          # a failing guard must not leave the package changed
+        if inside.read_bytes() != before:
+            inside.write_bytes(before)
+            pytest.fail("the script wrote into the package's data")
     out = tmp_path / "my-climate-alliance.csv"
     assert mod.main([excerpt, "--out", str(out), "--from", "A4440"]) == 0
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 5

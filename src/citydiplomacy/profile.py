@@ -393,6 +393,11 @@ def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
         return _macro_reach(conn, shared, first)
 
 
+#: the order routes and counts by channel are given in: the actor's own, then through its
+#: state, its networks, the networks it hosts, then any other kind of intermediary
+_CHANNEL_ORDER = {"direct": 0, "state": 1, "network": 2, "hosted network": 3}
+
+
 def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> dict[str, Any]:
     """:func:`macro_reach` from the actor's own upward steps ``first``."""
     # in a fixed order, so that the answer does not depend on the order the rows came in
@@ -415,9 +420,11 @@ def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> di
             entry["via"].append({"channel": channel, "through": r.origin,
                                  "through_name": via.name, "tie": r.type})
     for m in reached.values():
-        m["via"].sort(key=lambda v: (v["channel"], v.get("through", ""), v["tie"]))
-    channels = Counter(v["channel"] for m in reached.values() for v in m["via"])
+        m["via"].sort(key=lambda v: (_CHANNEL_ORDER.get(v["channel"], len(_CHANNEL_ORDER)), v["channel"],
+                                     v.get("through", ""), v["tie"]))
+    counted = Counter(v["channel"] for m in reached.values() for v in m["via"])
+    channels = {c: counted[c] for c in sorted(counted, key=lambda c: (_CHANNEL_ORDER.get(c, len(_CHANNEL_ORDER)), c))}
     intermediaries = {v["through"] for m in reached.values() for v in m["via"] if "through" in v}
     return {"macro_actors": sorted(reached.values(), key=lambda m: (m["name"], m["id"])),
-            "count": len(reached), "by_channel": dict(channels),
+            "count": len(reached), "by_channel": channels,
             "intermediaries": sorted(intermediaries)}

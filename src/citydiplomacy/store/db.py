@@ -159,6 +159,7 @@ class Store:
 
     def __init__(self, path: str | Path | None = None, *, url: str | None = None,
                  migrate: bool = True, busy_timeout: float | None = None):
+        self._versions_table: bool | None = None
         if url is None and is_url(path):
             path, url = None, str(path)
         if url is not None and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
@@ -240,6 +241,7 @@ class Store:
         """Bring the schema up to ``revision`` (default: the newest). Data is kept."""
         from alembic import command
 
+        self._versions_table = None
         with busy_errors(self.busy_timeout), self.engine.begin() as conn:
             if self.is_postgres:
                 # one migrating process at a time (web workers starting together): the
@@ -383,7 +385,18 @@ class Store:
         conn.execute(schema.import_runs.update().where(schema.import_runs.c.id == run_id)
                      .values(finished_at=_now(), status="ok", summary=summary))
         audit.audit_run(conn, run_id, summary)
-        versions.bump(conn, touched)
+        if self._has_versions(conn):
+            versions.bump(conn, touched)
+
+    def _has_versions(self, conn: Connection) -> bool:
+        """Whether the schema holds the data versions (revision 0011 on): a store opened
+        without migrating (``migrate=False``) at an older revision is written without them.
+        Asked once per Store and again after :meth:`migrate`."""
+        if self._versions_table is None:
+            from sqlalchemy import inspect as sa_inspect
+
+            self._versions_table = sa_inspect(conn).has_table(schema.data_versions.name)
+        return self._versions_table
 
     def add_provenance(self, conn: Connection, prov: Provenance, run_id: int,
                        cache: dict[tuple, int] | None = None) -> int:
