@@ -33,6 +33,7 @@ from schemathesis.checks import (  # noqa: E402
 import citydiplomacy  # noqa: E402
 from citydiplomacy import accounts  # noqa: E402
 from citydiplomacy.web import create_app  # noqa: E402
+from conftest import store_args  # noqa: E402
 
 EXAMPLES = int(os.environ.get("CITYDIP_FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -80,7 +81,7 @@ def _overflowing(location: str):
 def fuzz_app(built_home, tmp_path_factory):
     """The app over a small store (the Spanish part of the default dataset), with an admin."""
     work = tmp_path_factory.mktemp("fuzz")
-    big = citydiplomacy.open(home=built_home, build=False)
+    big = citydiplomacy.open(**store_args(built_home), build=False)
     big.export(work / "es", fmt="datapackage", country="ES")
     big.close()
     small = citydiplomacy.open(path=work / "citydip.sqlite", build=False)

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import citydiplomacy  # noqa: E402
 from citydiplomacy.reports import charts as rcharts  # noqa: E402
 from citydiplomacy.reports import figures  # noqa: E402
+from conftest import app_args, store_args  # noqa: E402
 from homes import copy_home  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,7 @@ ACTOR = "lyon-fr"           # scored, tied, with engagements (with Barcelona amo
 @pytest.fixture(scope="module")
 def home(seeded_engage_home, tmp_path_factory):
     home = copy_home(seeded_engage_home[0], tmp_path_factory.mktemp("chart-files"))
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**store_args(home), build=False)
     obs.build_index(replications=20)
     obs.close()
     return home
@@ -47,7 +48,7 @@ def client(home):
 
     mp = pytest.MonkeyPatch()
     mp.setenv("CITYDIP_WEB_WARM_ALIGN", "0")
-    app = create_app(home=home, secret="test-secret-for-the-chart-files", read_only=True)
+    app = create_app(**app_args(home), secret="test-secret-for-the-chart-files", read_only=True)
     with TestClient(app) as c:
         yield c
     app.state.obs.close()
@@ -56,7 +57,7 @@ def client(home):
 
 @pytest.fixture(scope="module")
 def hobs(home):
-    obs = citydiplomacy.open(home=home, build=False)
+    obs = citydiplomacy.open(**store_args(home), build=False)
     yield obs
     obs.close()
 

@@ -26,7 +26,7 @@ from citydiplomacy.web import create_app, i18n
 
 import loadgen
 import redistools
-from conftest import copy_store
+from conftest import app_args, copy_store
 
 PASSWORD = loadgen.PASSWORD
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -59,7 +59,7 @@ def web(built_home, tmp_path, monkeypatch):
     monkeypatch.setenv("CITYDIP_JOBS", "thread")
     monkeypatch.setenv("CITYDIP_WEB_WARM_ALIGN", "0")
     args = copy_store(built_home, tmp_path / "home")
-    app = create_app(home=args["home"], secret="test-secret-jobs")
+    app = create_app(**app_args(args["home"]), secret="test-secret-jobs")
     store = app.state.obs.store
     for name, role in (("ada", "admin"), ("eddie", "editor"), ("erin", "editor"), ("vera", "viewer")):
         accounts.add_user(store, name, PASSWORD, role)
@@ -235,7 +235,7 @@ def rq_web(built_home, tmp_path, monkeypatch):
     monkeypatch.setenv("CITYDIP_WEB_WARM_ALIGN", "0")
     home = tmp_path / "home"
     args = copy_store(built_home, home)
-    app = create_app(home=args["home"], secret="test-secret-jobs")
+    app = create_app(**app_args(args["home"]), secret="test-secret-jobs")
     accounts.add_user(app.state.obs.store, "eddie", PASSWORD, "editor")
     with TestClient(app) as client:
         yield app, client, home, qname
