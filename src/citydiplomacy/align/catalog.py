@@ -12,6 +12,7 @@ from functools import lru_cache
 from ..shipped import load_yaml, sdg_texts
 from ..text import normalize
 from ..vocab import PARIS_OPERATIVE_ARTICLES
+from . import memo
 
 GOALS = tuple(f"sdg:{g}" for g in range(1, 18))
 #: the articles alignment reports: the purpose (2), the operative articles on mitigation,
@@ -54,13 +55,7 @@ def word_stems(words: list[str]) -> set[str]:
     """:func:`content_stems` of normalised words (the same set, built in the same order;
     each word's stem is memoised)."""
     stem = _STEM
-    missing = set(words).difference(stem)
-    if missing:
-        if len(stem) + len(missing) > 200_000:
-            stem.clear()
-            missing = set(words)
-        for w in missing:
-            stem[w] = w[:6] if len(w) > 3 and w not in _STOP and not w.isdigit() else ""
+    memo.fill(stem, words, lambda w: w[:6] if len(w) > 3 and w not in _STOP and not w.isdigit() else "")
     return set(filter(None, map(stem.__getitem__, words)))
 
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable, NamedTuple
 from ..shipped import data_path, read_yaml
 from ..errors import ValidationError
 from ..text import normalize
+from . import memo
 
 #: minimum letters before a ``*`` in a one-word term (one fewer inside a longer term):
 #: shorter prefixes match too much
@@ -90,13 +91,7 @@ class Words:
             return
         raw = _WORD.findall(text)
         cache = _PIECES
-        missing = set(raw).difference(cache)
-        if missing:
-            if len(cache) + len(missing) > 200_000:
-                cache.clear()
-                missing = set(raw)
-            for w in missing:
-                cache[w] = (w.lower() if w.isascii() else normalize(w)).split()
+        memo.fill(cache, raw, lambda w: (w.lower() if w.isascii() else normalize(w)).split())
         pieces = list(map(cache.__getitem__, raw))
         self.words = list(chain.from_iterable(pieces))
         if len(self.words) != len(raw) or min(map(len, pieces), default=1) != 1 or \
@@ -216,13 +211,7 @@ class Matcher:
         word. What :func:`citydiplomacy.align.engine` needs, without building a hit per
         occurrence."""
         cache = self._first
-        missing = set(words).difference(cache)
-        if missing:
-            if len(cache) + len(missing) > 200_000:
-                cache.clear()
-                missing = set(words)
-            for w in missing:
-                cache[w] = self._first_entry(w)
+        memo.fill(cache, words, self._first_entry)
         ids: list[int] = []
         pos: list[tuple[int, int]] = []
         seen: set[int] = set()
