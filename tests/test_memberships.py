@@ -113,6 +113,9 @@ def small_build(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("lists")
     mayors = shipped_rows("climate-mayors", {"Portland", "Columbia", "Carmel", "Boise"})
+    # the file's later namesakes (Portland, Maine and Columbia, Missouri, each by its state) are left
+    # out: Portland, Maine comes below by its coordinates only, and Columbia stands for South Carolina's
+    mayors = [r for r in mayors if (r["city"], r["admin1"]) not in {("Portland", "US-ME"), ("Columbia", "US-MO")}]
     # the same city twice (steering committee, then the compendium): one tie, the first row's
     assert [r["city"] for r in mayors].count("Boise") == 1
     mayors.append({**shipped_rows("climate-mayors", {"Austin"})[-1]})
