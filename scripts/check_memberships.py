@@ -8,7 +8,8 @@ Each network has two files, named by its id in ``data/curated/city_networks.yaml
       source_name,source_url,licence,as_of,note
 
 * ``<id>.yaml`` — ``network``, ``published_members`` (the network's own published
-  count), ``count_source`` ({name, url, licence, as_of}) and ``complete`` (true/false).
+  count; optional, as in FORMAT.md), ``count_source`` ({name, url, licence, as_of}; with the
+  count) and ``complete`` (true/false).
 
 The check: the header is exactly the one above; ``country`` is an ISO 3166-1 alpha-2 code
 (pycountry, plus XK for Kosovo); dates are partial ISO dates (YYYY, YYYY-MM, YYYY-MM-DD)
@@ -150,10 +151,12 @@ def check_yaml(path: Path, network: str) -> tuple[dict, list[str]]:
     if meta.get("network") != network:
         problems.append(f"{where}, network: {meta.get('network')!r}, expected {network!r}")
     count = meta.get("published_members")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
         problems.append(f"{where}, published_members: {count!r} is not a whole number")
     src = meta.get("count_source")
-    if not isinstance(src, dict):
+    if count is None and src is None:
+        pass   # no published count (FORMAT.md: optional); coverage is then not shown
+    elif not isinstance(src, dict):
         problems.append(f"{where}, count_source: a mapping of name, url, licence, as_of")
     else:
         for key in ("name", "url", "licence", "as_of"):

@@ -169,13 +169,13 @@ def test_hubs_of_the_default_data(obs, ref):
 
 
 def test_the_figures_docs_quote(obs):
-    """docs/web.md's figures for C40, the EU and Barcelona."""
+    """docs/web.md's figures for C40, the EU and Lyon."""
     text = " ".join((Path(__file__).parents[1] / "docs" / "web.md").read_text(encoding="utf-8").split())
     dg = obs.graph()
-    c40, eu, bcn = (ego_view(dg, ref)["summary"] for ref in ("c40", "eu", "barcelona-es"))
+    c40, eu, lyon = (ego_view(dg, ref)["summary"] for ref in ("c40", "eu", "lyon-fr"))
     assert (f"C40's {c40['actors'] - 1} neighbours are drawn as {c40['shown']} actors and "
             f"{c40['groups']} groups") in text
     assert eu["groups"] == 1
     assert f"the EU's {eu['actors'] - 1} as {eu['shown']} actors and a group of {eu['grouped']} states" in text
-    assert bcn["groups"] == 0
-    assert f"Barcelona's {bcn['actors'] - 1} one by one" in text
+    assert lyon["groups"] == 0
+    assert f"Lyon's {lyon['actors'] - 1} one by one" in text

@@ -233,12 +233,12 @@ def test_counties_and_districts_named_by_an_import_become_actors_once(work, tmp_
 
 def test_a_municipality_only_the_supplement_lists_becomes_an_actor_once(work, tmp_path):
     f = write_csv(tmp_path / "twins.csv", ["city1", "country1", "city2", "country2"],
-                  [["Lyon", "France", "Dalseong", "South Korea"]])
+                  [["Lyon", "France", "Danyang", "South Korea"]])
     rep = work.import_("twinning", f, source_name="test list", licence="CC0 1.0")
     assert rep.matched.get("supplement") == 1 and rep.created == {"actors": 1, "ties": 1}
-    town = next(t["other"] for t in work.ties("lyon-fr", type="twinned_with") if "dalseong" in t["other"])
+    town = next(t["other"] for t in work.ties("lyon-fr", type="twinned_with") if "danyang" in t["other"])
     a = work.get(town)
-    assert a["kind"] == "city" and a["name"] == "Dalseong-gun" and a["lat"] and a["population"] is None
+    assert a["kind"] == "city" and a["name"] == "Danyang-gun" and a["lat"] and a["population"] is None
     assert a["attrs"]["supplement_id"] and a["provenance"]["licence"] == "ODbL 1.0"
     assert [t["other"] for t in work.ties(town, type="located_in")] == ["kor"]
     before = snapshot(work)

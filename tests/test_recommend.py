@@ -122,13 +122,13 @@ def test_theme_as_free_text_is_aligned(obs):
 
 
 def test_a_city_with_no_ties_gets_profile_recommendations_and_a_message(obs):
-    assert not _partners(obs, "kano-ng") and not _members(obs, "kano-ng")
-    r = obs.recommend_partners("kano-ng", top=5)
+    assert not _partners(obs, "kanpur-in") and not _members(obs, "kanpur-in")
+    r = obs.recommend_partners("kanpur-in", top=5)
     assert "has no partnerships or network memberships" in r["message"]
     assert len(r["results"]) == 5
     for x in r["results"]:
         assert not {s["signal"] for s in x["reasons"]} & {"shared_networks", "common_partners"}
-    assert obs.recommend_networks("kano-ng", top=3)["message"]
+    assert obs.recommend_networks("kanpur-in", top=3)["message"]
 
 
 def test_networks_for_a_city(obs):

@@ -79,7 +79,7 @@ def shoot(page, name: str, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("ref, most_nodes, grouped", [("c40", 41, True), ("eu", 41, True),
-                                                      ("barcelona-es", 41, False)])
+                                                      ("lyon-fr", 41, False)])
 def test_ego_network_labels_do_not_overlap(page, tmp_path, ref, most_nodes, grouped):
     page.goto(f"/actors/{ref}")
     ready(page)
