@@ -398,6 +398,10 @@ def macro_reach(store: Store, actor_id: str) -> dict[str, Any]:
 _CHANNEL_ORDER = {"direct": 0, "state": 1, "network": 2, "hosted network": 3}
 
 
+def _channel_key(channel: str) -> tuple[int, str]:
+    return _CHANNEL_ORDER.get(channel, len(_CHANNEL_ORDER)), channel
+
+
 def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> dict[str, Any]:
     """:func:`macro_reach` from the actor's own upward steps ``first``."""
     # in a fixed order, so that the answer does not depend on the order the rows came in
@@ -420,10 +424,9 @@ def _macro_reach(conn: Connection, shared: SharedFacts, first: list[Step]) -> di
             entry["via"].append({"channel": channel, "through": r.origin,
                                  "through_name": via.name, "tie": r.type})
     for m in reached.values():
-        m["via"].sort(key=lambda v: (_CHANNEL_ORDER.get(v["channel"], len(_CHANNEL_ORDER)), v["channel"],
-                                     v.get("through", ""), v["tie"]))
+        m["via"].sort(key=lambda v: (*_channel_key(v["channel"]), v.get("through", ""), v["tie"]))
     counted = Counter(v["channel"] for m in reached.values() for v in m["via"])
-    channels = {c: counted[c] for c in sorted(counted, key=lambda c: (_CHANNEL_ORDER.get(c, len(_CHANNEL_ORDER)), c))}
+    channels = {c: counted[c] for c in sorted(counted, key=_channel_key)}
     intermediaries = {v["through"] for m in reached.values() for v in m["via"] if "through" in v}
     return {"macro_actors": sorted(reached.values(), key=lambda m: (m["name"], m["id"])),
             "count": len(reached), "by_channel": channels,

@@ -71,13 +71,14 @@ def _fetch(request: Request, job_id: str, user):
     return job if _visible(job, user) else None
 
 
-async def _job_of(request: Request, job_id: str, role: str = "viewer"):
-    """``(user, job)`` for a job page: the signed-in user with ``role`` and the job they
-    may see, or ``(None, response)`` — the sign-in page, or the 404 page of an unknown
-    job (or one of somebody else's)."""
-    user = await _need(request, role)
-    if isinstance(user, Response):
-        return None, user
+async def _job_of(request: Request, job_id: str, role: str = "viewer", user=None):
+    """``(user, job)`` for a job page: the signed-in user with ``role`` (``user`` when the
+    caller has already checked it) and the job they may see, or ``(None, response)`` — the
+    sign-in page, or the 404 page of an unknown job (or one of somebody else's)."""
+    if user is None:
+        user = await _need(request, role)
+        if isinstance(user, Response):
+            return None, user
     job = await run_in_threadpool(_fetch, request, job_id, user)
     if job is None:
         return None, await _unknown(request, job_id)
@@ -219,7 +220,7 @@ async def _change(request: Request, job_id: str, action: str):
         return user
     if not await _csrf_ok(request):
         return await error_page(request, 403, _t(request, "Not done"), _t(request, CSRF_MESSAGE))
-    user, job = await _job_of(request, job_id, "editor")
+    user, job = await _job_of(request, job_id, user=user)
     if user is None:
         return job
     if not _may_change(job, user):
